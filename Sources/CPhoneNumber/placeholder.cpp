@@ -1,0 +1,1 @@
+// Placeholder until the C++ shim lands.

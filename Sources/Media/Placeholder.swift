@@ -1,0 +1,1 @@
+// Media: placeholder until the issue that owns it lands.

@@ -1,0 +1,1 @@
+// RTP: placeholder until the issue that owns it lands.

@@ -1,0 +1,1 @@
+// SDP: placeholder until the issue that owns it lands.

@@ -1,0 +1,1 @@
+// SIPMessage: placeholder until the issue that owns it lands.

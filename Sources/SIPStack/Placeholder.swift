@@ -1,0 +1,1 @@
+// SIPStack: placeholder until the issue that owns it lands.

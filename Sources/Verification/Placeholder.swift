@@ -1,0 +1,1 @@
+// Verification: placeholder until the issue that owns it lands.

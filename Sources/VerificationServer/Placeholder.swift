@@ -1,0 +1,1 @@
+// VerificationServer: placeholder until the issue that owns it lands.

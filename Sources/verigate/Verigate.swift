@@ -1,0 +1,1 @@
+@main struct VerigateMain { static func main() {} }

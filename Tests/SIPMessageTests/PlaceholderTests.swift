@@ -1,0 +1,4 @@
+import Testing
+@testable import SIPMessage
+
+@Test func placeholder() {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import SIPStack
+
+@Test func placeholder() {}

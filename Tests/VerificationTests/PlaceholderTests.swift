@@ -1,0 +1,4 @@
+import Testing
+@testable import Verification
+
+@Test func placeholder() {}
