@@ -5,7 +5,7 @@ import PackageDescription
 /// Layering (see DESIGN.md): pure targets never import NIOPosix, Hummingbird or Foundation networking.
 let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 
-let package = Package(
+var package = Package(
     name: "Verigate",
     platforms: [.macOS(.v14)],
     products: [
@@ -87,3 +87,12 @@ let package = Package(
         ),
     ]
 )
+
+/// Developer knob for fast iterations: `VERIGATE_TARGETS=SIPMessage,SIPStack swift test` builds only
+/// the named targets and their test targets (list every target they depend on). Unset: everything.
+if let only = Context.environment["VERIGATE_TARGETS"].map({ Set($0.split(separator: ",").map(String.init)) }) {
+    package.targets = package.targets.filter { target in
+        only.contains(target.name) || (target.type == .test && only.contains(String(target.name.dropLast(5))))
+    }
+    if !only.contains("verigate") { package.products = [] }
+}
