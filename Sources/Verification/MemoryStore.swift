@@ -53,7 +53,7 @@ public actor MemoryStore: VerificationStore {
     }
 
     public func sends(to: String, since: Date, limit: Int) -> [Date] {
-        Array((sendLog[to] ?? []).filter { $0 >= since }.sorted().prefix(limit))
+        Array((sendLog[to] ?? []).filter { $0 > since }.sorted().prefix(limit))
     }
 
     public func events(verificationID: String) -> [VerificationEvent] { audit[verificationID] ?? [] }

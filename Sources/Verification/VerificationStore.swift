@@ -68,7 +68,8 @@ public protocol VerificationStore: Sendable {
     /// Records one send to a number (for the per-number send limit).
     func recordSend(to: String, verificationID: String, at: Date) async throws
 
-    /// Sends to `to` at or after `since`, oldest first (at most `limit`).
+    /// Sends to `to` strictly after `since`, oldest first (at most `limit`): a send leaves the
+    /// window exactly `sendWindow` seconds later.
     func sends(to: String, since: Date, limit: Int) async throws -> [Date]
 
     /// The audit trail of one verification, oldest first.
