@@ -1,0 +1,40 @@
+# Verigate — `make run` serves on embedded defaults; `make test` runs every test.
+# Both install the Debian packages they need (as root, or with sudo) when missing.
+
+SWIFT        ?= swift
+# Libraries the build links against.
+BUILD_PKGS   := libphonenumber-dev libopus-dev libsqlite3-dev libssl-dev pkg-config
+# Real peers and tools the tests drive (see ../shared/PEERS.md).
+TEST_PKGS    := postgresql sip-tester espeak-ng sox clang
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test deps-build deps-test build bench fuzz clean
+
+# Installs whatever of the listed packages is missing.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+endef
+
+deps-build:
+	$(call apt_install,$(BUILD_PKGS))
+
+deps-test: deps-build
+	$(call apt_install,$(TEST_PKGS))
+
+build: deps-build
+	$(SWIFT) build
+
+run: deps-build
+	$(SWIFT) run verigate serve
+
+test: deps-test
+	scripts/with-postgres.sh $(SWIFT) test
+	Fuzz/run.sh
+
+bench: deps-build
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
+
+clean:
+	rm -rf .build .build-* Benchmarks/.build

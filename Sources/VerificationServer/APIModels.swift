@@ -1,0 +1,94 @@
+import Foundation
+import Verification
+
+/// `POST /v1/verifications` body.
+struct StartBody: Decodable {
+    var to: String
+    var channel: String
+    var locale: String?
+    var codeLength: Int?
+    var callbackURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case to, channel, locale
+        case codeLength = "code_length"
+        case callbackURL = "callback_url"
+    }
+}
+
+/// `POST /v1/verifications/{id}/checks` body.
+struct CheckBody: Decodable {
+    var code: String
+}
+
+/// A verification as the API shows it: never the code (except `code` for the dtmf channels,
+/// once, in the start answer).
+struct VerificationResource: Encodable {
+    var id: String
+    var to: String
+    var channel: String
+    var status: String
+    var locale: String
+    var createdAt: Date
+    var updatedAt: Date
+    var expiresAt: Date
+    var sendCount: Int
+    var checkAttempts: Int
+    var attemptsRemaining: Int
+    var systemNumber: String?
+    var code: String?
+    var failureReason: String?
+    var valid: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case id, to, channel, status, locale, code, valid
+        case createdAt = "created_at", updatedAt = "updated_at", expiresAt = "expires_at"
+        case sendCount = "send_count", checkAttempts = "check_attempts", attemptsRemaining = "attempts_remaining"
+        case systemNumber = "system_number", failureReason = "failure_reason"
+    }
+
+    init(_ v: Verification, maxAttempts: Int, code: String? = nil, valid: Bool? = nil) {
+        id = v.id
+        to = v.to
+        channel = v.channel.rawValue
+        status = v.status.rawValue
+        locale = v.locale
+        createdAt = v.createdAt
+        updatedAt = v.updatedAt
+        expiresAt = v.expiresAt
+        sendCount = v.sendCount
+        checkAttempts = v.checkAttempts
+        attemptsRemaining = max(0, maxAttempts - v.checkAttempts)
+        systemNumber = v.systemNumber
+        self.code = code
+        failureReason = v.failureReason
+        self.valid = valid
+    }
+}
+
+/// One SSE message: a status change or other event of a verification.
+struct EventResource: Encodable {
+    var id: String
+    var event: String
+    var status: String
+    var at: Date
+    var detail: String?
+
+    init(_ e: VerificationEvent) {
+        id = e.verificationID
+        event = e.kind.rawValue
+        status = e.status.rawValue
+        at = e.at
+        detail = e.detail
+    }
+}
+
+extension JSONEncoder {
+    /// The API's encoder: ISO 8601 dates, sorted keys.
+    static let api: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+}

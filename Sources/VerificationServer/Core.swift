@@ -1,0 +1,214 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import Verification
+
+/// The verification core: the domain service wired to its store, deliveries, events and metrics,
+/// and the HTTP API over them.
+public final class Core: Sendable {
+    public let configuration: CoreConfiguration
+    public let service: VerificationService
+    public let store: any VerificationStore
+    public let broker: EventBroker
+    public let metrics: ServerMetrics
+    public let sms: ConsoleSMS
+    public let logger: Logger
+    let startLimiter: Mutex<RateLimiter>
+
+    public init(
+        configuration: CoreConfiguration, store: any VerificationStore, secret: [UInt8], logger: Logger,
+        clock: any VerificationClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
+        metrics: ServerMetrics = ServerMetrics()
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        self.metrics = metrics
+        broker = EventBroker()
+        sms = ConsoleSMS(devMode: configuration.devMode, templates: configuration.smsTemplates, logger: logger)
+        service = VerificationService(
+            policy: configuration.policy, store: store, delivery: ChannelRouter(sms: sms),
+            events: FanOutSink(sinks: [broker, metrics, LoggingSink(logger: logger)]),
+            secret: Secrets.derive(secret, purpose: "verigate code mac v1"), clock: clock, random: random)
+        startLimiter = Mutex(RateLimiter(limit: configuration.policy.limits.perClientIPPerMinute, period: 60))
+    }
+
+    /// Creates an API key when the store has none, and returns it (to be printed once); nil when keys exist.
+    public func bootstrapAPIKey() async throws -> String? {
+        guard try await store.apiKeyCount() == 0 else { return nil }
+        return try await addAPIKey(name: "default")
+    }
+
+    /// Stores a new API key and returns it; only its SHA-256 is kept.
+    public func addAPIKey(name: String, key: String = Secrets.makeAPIKey()) async throws -> String {
+        let id = "AK" + SystemRandomSource().bytes(8).map { String(format: "%02x", $0) }.joined()
+        try await store.insertAPIKey(APIKeyRecord(id: id, name: name, sha256: Secrets.sha256(key), createdAt: Date()))
+        return key
+    }
+
+    /// The router of the whole HTTP API.
+    public func router() -> Router<CoreRequestContext> {
+        let router = Router(context: CoreRequestContext.self)
+        router.add(middleware: LatencyMiddleware<CoreRequestContext>(metrics: metrics))
+        router.add(middleware: ProblemMiddleware<CoreRequestContext>(logger: logger))
+
+        router.get("/healthz") { _, _ in
+            _ = try await self.store.apiKeyCount()
+            return try Self.json(["status": "ok"])
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: self.metrics.render())))
+        }
+        router.get("/openapi.yaml") { _, _ in
+            guard let data = Self.openAPIDocument() else { throw HTTPError(.notFound) }
+            return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        if configuration.devMode {
+            router.get("/dev/outbox") { _, _ in
+                try Self.json(self.sms.outbox)
+            }
+        }
+
+        let v1 = router.group("v1").add(middleware: APIKeyMiddleware(
+            store: store, perMinute: configuration.policy.limits.perAPIKeyPerMinute, clock: service.clock))
+        v1.post("verifications") { request, context in try await self.start(request, context: context) }
+        v1.get("verifications/:id") { _, context in
+            let v = try await self.service.verification(id: try context.parameters.require("id"))
+            return try self.resource(v)
+        }
+        v1.post("verifications/:id/checks") { request, context in
+            let body = try await request.decode(as: CheckBody.self, context: context)
+            let v = try await self.service.check(id: try context.parameters.require("id"), code: body.code)
+            return try self.resource(v, valid: v.status == .approved)
+        }
+        v1.post("verifications/:id/cancel") { _, context in
+            try self.resource(try await self.service.cancel(id: try context.parameters.require("id")))
+        }
+        v1.get("verifications/:id/events") { _, context in
+            try await self.events(id: try context.parameters.require("id"))
+        }
+        return router
+    }
+
+    /// The OpenAPI 3.1 description of this API (the `openapi.yaml` resource).
+    public static func openAPIDocument() -> Data? {
+        Bundle.module.url(forResource: "openapi", withExtension: "yaml", subdirectory: "Resources").flatMap { try? Data(contentsOf: $0) }
+    }
+
+    private func start(_ request: Request, context: CoreRequestContext) async throws -> Response {
+        let body = try await request.decode(as: StartBody.self, context: context)
+        guard let channel = Channel(rawValue: body.channel) else {
+            throw VerificationError.invalidRequest("Unknown channel `\(body.channel)`; use one of \(Channel.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        if let url = body.callbackURL {
+            guard url.count <= 2048, let u = URL(string: url), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host != nil else {
+                throw VerificationError.invalidRequest("callback_url must be an absolute http or https URL.")
+            }
+        }
+        if let locale = body.locale, locale.count > 35 || !locale.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
+            throw VerificationError.invalidRequest("locale must be a BCP 47 tag such as en or zh-TW.")
+        }
+        if let wait = startLimiter.withLock({ $0.acquire(context.clientIP, now: service.clock.now()) }) {
+            throw VerificationError.rateLimited(limit: .clientIP, retryAfter: wait)
+        }
+        let result = try await service.start(StartRequest(
+            to: body.to, channel: channel, locale: body.locale, codeLength: body.codeLength,
+            callbackURL: body.callbackURL, apiKeyID: context.apiKeyID))
+        var response = try resource(result.verification, code: result.code)
+        response.status = result.resent ? .ok : .created
+        response.headers[.location] = "/v1/verifications/\(result.verification.id)"
+        return response
+    }
+
+    /// `GET /v1/verifications/{id}/events`: Server-Sent Events (WHATWG HTML §9.2), first the
+    /// current status, then every event until the verification ends or the server shuts down.
+    private func events(id: String) async throws -> Response {
+        let stream = broker.subscribe(id)
+        let current = try await service.verification(id: id)
+        let heartbeat = 15.0
+        let body = ResponseBody { writer in
+            func send(_ name: String, _ data: some Encodable) async throws {
+                let json = String(decoding: try JSONEncoder.api.encode(data), as: UTF8.self)
+                try await writer.write(ByteBuffer(string: "event: \(name)\ndata: \(json)\n\n"))
+            }
+            try await send("status", EventResource(VerificationEvent(
+                verificationID: current.id, kind: .created, status: current.status, at: current.updatedAt, detail: "current")))
+            if current.status.isFinal {
+                try await writer.finish(nil)
+                return
+            }
+            // Events and heartbeats merge into one stream; only this task writes.
+            let (merged, feed) = AsyncStream.makeStream(of: SSEItem.self, bufferingPolicy: .bufferingNewest(64))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await event in stream { feed.yield(.event(event)) }
+                    feed.finish()
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .seconds(heartbeat))
+                        feed.yield(.heartbeat)
+                    }
+                }
+                for await item in merged {
+                    switch item {
+                    case .heartbeat:
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    case .event(let event):
+                        try await send(event.changesStatus ? "status" : "event", EventResource(event))
+                        if event.status.isFinal { feed.finish() }
+                    }
+                }
+                group.cancelAll()
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
+    }
+
+    private func resource(_ v: Verification, code: String? = nil, valid: Bool? = nil) throws -> Response {
+        try Self.json(VerificationResource(v, maxAttempts: configuration.policy.limits.maxCheckAttempts, code: code, valid: valid))
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder.api.encode(value))))
+    }
+
+    /// The HTTP application on the configured address.
+    public func application() -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "verigate"),
+            logger: logger)
+    }
+
+    /// Background services of the core: the event broker (ends SSE at shutdown) and the expiry sweeper.
+    public func services() -> [any Service] {
+        [broker, ExpirySweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)]
+    }
+}
+
+/// What the SSE writer sends next.
+enum SSEItem: Sendable {
+    case event(VerificationEvent)
+    case heartbeat
+}
+
+/// Expires pending verifications on time, so pages and webhooks learn of it unasked.
+struct ExpirySweeper: Service {
+    let service: VerificationService
+    let interval: Double
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do { try await service.expireDue() } catch { logger.warning("expiry sweep failed: \(error)") }
+            try? await Task.sleep(for: .seconds(interval))
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import Synchronization
+import Verification
+
+/// The `console` SMS driver: the development outbox. In dev mode the rendered texts are kept
+/// (newest last, bounded) and served at `GET /dev/outbox`; in production mode only the fact of a
+/// send is logged, never the text (it holds the code).
+public final class ConsoleSMS: Sendable {
+    /// One message in the outbox.
+    public struct Entry: Sendable, Codable, Equatable {
+        public var verificationID: String
+        public var to: String
+        public var text: String
+        public var at: Date
+        enum CodingKeys: String, CodingKey { case verificationID = "verification_id", to, text, at }
+    }
+
+    private let entries = Mutex<[Entry]>([])
+    private let keep: Int
+    private let devMode: Bool
+    private let templates: SMSTemplates
+    private let logger: Logger
+
+    public init(devMode: Bool, templates: SMSTemplates, logger: Logger, keep: Int = 200) {
+        self.devMode = devMode
+        self.templates = templates
+        self.logger = logger
+        self.keep = keep
+    }
+
+    /// Sends (records) the SMS for `message`.
+    public func send(_ message: CodeMessage) {
+        logger.info("SMS (console driver)", metadata: ["id": .string(message.verificationID), "to": .string(message.to.e164)])
+        guard devMode else { return }
+        let entry = Entry(verificationID: message.verificationID, to: message.to.e164, text: templates.render(message), at: Date())
+        entries.withLock { e in
+            e.append(entry)
+            if e.count > keep { e.removeFirst(e.count - keep) }
+        }
+    }
+
+    /// The outbox, newest last (empty in production mode).
+    public var outbox: [Entry] { entries.withLock { $0 } }
+}
+
+/// Routes each channel to its driver: SMS to the configured SMS driver, voice channels to the
+/// voice gateway (none until a gateway attaches: they fail with `no_gateway`).
+public struct ChannelRouter: CodeDelivery {
+    public let sms: ConsoleSMS
+
+    public init(sms: ConsoleSMS) { self.sms = sms }
+
+    public func isAvailable(_ channel: Channel) async -> Bool {
+        switch channel {
+        case .sms: true
+        case .voiceCall, .voiceCallIn, .missedCall, .dtmfCallOut, .dtmfCallIn: false
+        }
+    }
+
+    public func deliver(_ message: CodeMessage) async throws {
+        switch message.channel {
+        case .sms: sms.send(message)
+        case .voiceCall, .voiceCallIn, .missedCall, .dtmfCallOut, .dtmfCallIn:
+            throw DeliveryFailure(reason: "no voice gateway is connected")
+        }
+    }
+}

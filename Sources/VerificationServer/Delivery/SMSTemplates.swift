@@ -1,0 +1,28 @@
+import Verification
+
+/// SMS texts per locale with `{code}`, `{minutes}` and `{brand}`.
+public struct SMSTemplates: Sendable, Equatable {
+    public var brand: String
+    public var templates: [String: String]
+
+    public init(brand: String = "Verigate", templates: [String: String] = SMSTemplates.defaults) {
+        self.brand = brand
+        self.templates = templates
+    }
+
+    /// Built-in texts for English and Traditional Chinese.
+    public static let defaults: [String: String] = [
+        "en": "{brand}: your verification code is {code}. It expires in {minutes} minutes. Do not share it.",
+        "zh-TW": "{brand}：您的驗證碼是 {code}，{minutes} 分鐘內有效。請勿告訴他人。",
+    ]
+
+    /// The text of `message` in its locale (falling back to English).
+    public func render(_ message: CodeMessage) -> String {
+        let template = templates[message.locale] ?? templates["en"] ?? "{code}"
+        let minutes = max(1, Int((message.expiresIn / 60).rounded(.up)))
+        return template
+            .replacingOccurrences(of: "{brand}", with: brand)
+            .replacingOccurrences(of: "{minutes}", with: String(minutes))
+            .replacingOccurrences(of: "{code}", with: message.code)
+    }
+}

@@ -1,1 +1,0 @@
-// VerificationServer: placeholder until the issue that owns it lands.

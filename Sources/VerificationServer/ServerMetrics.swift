@@ -1,0 +1,72 @@
+import Hummingbird
+import Prometheus
+import Verification
+
+/// The Prometheus metrics of the core, on a registry of its own (served at `/metrics`):
+/// starts, approvals and failures by channel, check results, request latency histograms.
+public final class ServerMetrics: VerificationEventSink, Sendable {
+    public let registry: PrometheusCollectorRegistry
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+    }
+
+    private func counter(_ name: String, _ help: String, _ labels: [(String, String)]) -> Counter {
+        registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "verigate", metricName: name, unitName: "total", helpText: help), labels: labels)
+    }
+
+    public func published(_ event: VerificationEvent, verification: Verification) async {
+        let channel = [("channel", verification.channel.rawValue)]
+        switch event.kind {
+        case .created: counter("verifications_started", "Verifications started", channel).increment()
+        case .approved:
+            counter("verifications_approved", "Verifications approved", channel).increment()
+            counter("checks", "Code checks by result", [("result", "approved")]).increment()
+        case .checkFailed: counter("checks", "Code checks by result", [("result", "wrong_code")]).increment()
+        case .maxAttemptsReached:
+            counter("checks", "Code checks by result", [("result", "max_attempts_reached")]).increment()
+            counter("verifications_ended", "Verifications ended without approval", channel + [("status", "max_attempts_reached")]).increment()
+        case .failed:
+            counter("verifications_failed", "Verifications whose delivery failed", channel).increment()
+            counter("verifications_ended", "Verifications ended without approval", channel + [("status", "failed")]).increment()
+        case .expired, .canceled:
+            counter("verifications_ended", "Verifications ended without approval", channel + [("status", event.kind.rawValue)]).increment()
+        case .sent, .resent: counter("codes_sent", "Codes sent or calls placed", channel).increment()
+        case .callerIDMatched, .callProgress: break
+        }
+    }
+
+    /// Records a request's latency by route and status class.
+    func observe(route: String, method: String, status: Int, duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(namespace: "verigate", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
+            labels: [("route", route), ("method", method), ("status", "\(status / 100)xx")],
+            buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
+                      .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                      .milliseconds(500), .seconds(1), .seconds(2.5)]
+        ).recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// Text exposition format.
+    public func render() -> String { registry.emitToString() }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s * 1_000_000_000 + atto / 1_000_000_000
+    }
+}
+
+/// Times every request into `ServerMetrics` (route templates, not raw paths, so ids do not explode the label set).
+struct LatencyMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let route = context.endpointPath ?? "unmatched"
+        metrics.observe(route: route, method: request.method.rawValue, status: response.status.code, duration: ContinuousClock.now - start)
+        return response
+    }
+}

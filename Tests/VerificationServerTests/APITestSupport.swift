@@ -1,0 +1,48 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Verification
+@testable import VerificationServer
+
+/// A core on an in-memory store with one API key, for HTTP tests.
+struct TestCore {
+    let core: Core
+    let key: String
+    let store: MemoryStore
+
+    init(configure: (inout CoreConfiguration) -> Void = { _ in }) async throws {
+        var config = CoreConfiguration()
+        config.policy = VerificationPolicy(systemNumbers: ["+886229996666"])
+        configure(&config)
+        store = MemoryStore()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        core = Core(configuration: config, store: store, secret: Array(repeating: 9, count: 32), logger: logger)
+        key = try await core.bootstrapAPIKey()!
+    }
+
+    var auth: HTTPFields { [.authorization: "Bearer \(key)", .contentType: "application/json"] }
+
+    func app() -> some ApplicationProtocol {
+        Application(router: core.router())
+    }
+
+    /// The code the console driver sent for a verification.
+    func sentCode(_ id: String) -> String? {
+        guard let text = core.sms.outbox.last(where: { $0.verificationID == id })?.text else { return nil }
+        return text.split(whereSeparator: { !$0.isNumber }).map(String.init).first { $0.count >= 4 }
+    }
+}
+
+extension ByteBuffer {
+    /// The body as a JSON object.
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(readableBytesView))) as? [String: Any] ?? [:]
+    }
+}
+
+extension String {
+    var buffer: ByteBuffer { ByteBuffer(string: self) }
+}

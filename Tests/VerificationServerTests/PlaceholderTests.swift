@@ -1,4 +1,0 @@
-import Testing
-@testable import VerificationServer
-
-@Test func placeholder() {}
