@@ -1,0 +1,119 @@
+// Bridges AsyncKit's event-loop connection pools (used by SQLiteKit and PostgresKit) to async/await:
+// one pooled connection is lent to a closure as an SQLKit `SQLDatabase`, optionally inside a
+// BEGIN…COMMIT transaction. Written by hand because the kits only offer future-based lending and
+// SQLKit has no transaction API that keeps every statement on one connection.
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLKit
+import SQLiteKit
+
+/// Lends one connection at a time from a bounded pool, as an `SQLDatabase`.
+protocol SQLDatabaseLender: Sendable {
+    /// Runs `body` on one pooled connection (autocommit).
+    func withDatabase<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R
+    /// Runs `body` inside `begin` … COMMIT on one pooled connection; ROLLBACK when `body` throws.
+    func withTransaction<R>(begin: String, _ body: (any SQLDatabase) async throws -> R) async throws -> R
+    /// Closes every connection; the lender cannot be used afterwards.
+    func close() async throws
+}
+
+/// An `SQLDatabaseLender` over an AsyncKit `EventLoopConnectionPool` of at most `maxConnections`.
+final class PooledSQLDatabaseLender<Source: ConnectionPoolSource>: SQLDatabaseLender, @unchecked Sendable
+where Source.Connection: Sendable {
+    // @unchecked Sendable: EventLoopConnectionPool confines all its state to its event loop and hops
+    // there on every public call (request, release, close), so sharing it across tasks is safe.
+    private let pool: EventLoopConnectionPool<Source>
+    private let database: @Sendable (Source.Connection) -> any SQLDatabase
+    private let logger: Logger
+
+    init(
+        source: Source, maxConnections: Int, on eventLoop: any EventLoop, logger: Logger,
+        database: @escaping @Sendable (Source.Connection) -> any SQLDatabase
+    ) {
+        self.pool = EventLoopConnectionPool(
+            source: source, maxConnections: maxConnections, requestTimeout: .seconds(30), logger: logger, on: eventLoop
+        )
+        self.database = database
+        self.logger = logger
+    }
+
+    func withDatabase<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        let connection = try await pool.requestConnection(logger: logger).get()
+        do {
+            let result = try await body(database(connection))
+            pool.releaseConnection(connection, logger: logger)
+            return result
+        } catch {
+            pool.releaseConnection(connection, logger: logger)
+            throw error
+        }
+    }
+
+    func withTransaction<R>(begin: String, _ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        let connection = try await pool.requestConnection(logger: logger).get()
+        let db = database(connection)
+        do {
+            try await db.raw(SQLQueryString(begin)).run()
+        } catch {
+            pool.releaseConnection(connection, logger: logger)
+            throw error
+        }
+        do {
+            let result = try await body(db)
+            try await db.raw("COMMIT").run()
+            pool.releaseConnection(connection, logger: logger)
+            return result
+        } catch {
+            do {
+                try await db.raw("ROLLBACK").run()
+            } catch {
+                // The connection may still hold an open transaction: never hand it out again.
+                logger.warning("ROLLBACK failed; closing the connection", metadata: ["error": "\(String(reflecting: error))"])
+                try? await connection.close().get()
+            }
+            pool.releaseConnection(connection, logger: logger)
+            throw error
+        }
+    }
+
+    func close() async throws {
+        try await pool.close().get()
+    }
+}
+
+/// SQLite connections with the pragmas Verigate relies on, run on every new connection:
+/// WAL journal, a busy timeout (replacing SQLiteNIO's spin-forever busy handler), foreign keys.
+struct VerigateSQLiteSource: ConnectionPoolSource {
+    let base: SQLiteConnectionSource
+    let pragmas: [String]
+
+    init(path: String, busyTimeoutMilliseconds: Int, threadPool: NIOThreadPool) {
+        self.base = SQLiteConnectionSource(
+            configuration: SQLiteConfiguration(storage: .file(path: path), enableForeignKeys: true),
+            threadPool: threadPool
+        )
+        self.pragmas = [
+            "PRAGMA busy_timeout = \(busyTimeoutMilliseconds)",
+            "PRAGMA journal_mode = WAL",
+            // In WAL mode NORMAL keeps the database consistent after a crash; only the last commits
+            // before a power loss may be lost. A process crash or restart loses nothing.
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = ON",
+        ]
+    }
+
+    func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
+        let pragmas = self.pragmas
+        return base.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
+            var ready = eventLoop.makeSucceededVoidFuture()
+            for pragma in pragmas {
+                ready = ready.flatMap { connection.query(pragma, []).map { _ in () } }
+            }
+            return ready.map { connection }.flatMapError { error in
+                connection.close().flatMapThrowing { throw error }
+            }
+        }
+    }
+}

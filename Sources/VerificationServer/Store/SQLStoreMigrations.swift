@@ -1,0 +1,165 @@
+import SQLKit
+
+/// One numbered schema change. Applied in order, each recorded in `schema_migrations`; never edit
+/// a released migration, add a new one.
+///
+/// Conventions of the schema: instants are `BIGINT` microseconds since 1970-01-01 UTC (integer
+/// comparison and ordering behave the same on SQLite and PostgreSQL, sub-second precision kept;
+/// `Date`s are rounded to the microsecond); enums are their raw string values; byte strings are
+/// `BLOB`/`BYTEA`. No column ever holds a code or a secret: codes are HMACs, API keys SHA-256.
+struct SQLStoreMigration: Sendable {
+    let version: Int
+    let name: String
+    let statements: @Sendable (SQLStoreBackend) -> [String]
+
+    /// Every migration, in order.
+    static let all: [SQLStoreMigration] = [
+        SQLStoreMigration(version: 1, name: "initial", statements: initial),
+    ]
+
+    private static func initial(_ backend: SQLStoreBackend) -> [String] {
+        let blob = backend.blobType
+        let serial = backend.serialPrimaryKey
+        return [
+            """
+            CREATE TABLE IF NOT EXISTS verifications (
+                id TEXT PRIMARY KEY,
+                to_number TEXT NOT NULL,
+                region TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                status TEXT NOT NULL,
+                locale TEXT NOT NULL,
+                code_length BIGINT NOT NULL,
+                code_mac \(blob),
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                last_sent_at BIGINT,
+                send_count BIGINT NOT NULL,
+                check_attempts BIGINT NOT NULL,
+                system_number TEXT,
+                callback_url TEXT,
+                api_key_id TEXT,
+                failure_reason TEXT,
+                version BIGINT NOT NULL
+            )
+            """,
+            // At most one pending verification per number and channel: `insert` of a second one
+            // fails on this index and returns false, on every node sharing the database.
+            "CREATE UNIQUE INDEX IF NOT EXISTS verifications_pending_unique ON verifications (to_number, channel) WHERE status = 'pending'",
+            "CREATE INDEX IF NOT EXISTS verifications_to_status ON verifications (to_number, status)",
+            "CREATE INDEX IF NOT EXISTS verifications_system_status ON verifications (system_number, status)",
+            "CREATE INDEX IF NOT EXISTS verifications_status_expires ON verifications (status, expires_at)",
+            """
+            CREATE TABLE IF NOT EXISTS sends (
+                id \(serial),
+                to_number TEXT NOT NULL,
+                verification_id TEXT NOT NULL,
+                at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS sends_to_at ON sends (to_number, at)",
+            """
+            CREATE TABLE IF NOT EXISTS audit_events (
+                id \(serial),
+                verification_id TEXT NOT NULL REFERENCES verifications (id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                status TEXT NOT NULL,
+                at BIGINT NOT NULL,
+                detail TEXT
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS audit_events_verification ON audit_events (verification_id, at)",
+            """
+            CREATE TABLE IF NOT EXISTS webhook_deliveries (
+                id TEXT PRIMARY KEY,
+                verification_id TEXT NOT NULL REFERENCES verifications (id) ON DELETE CASCADE,
+                url TEXT NOT NULL,
+                body TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                attempts BIGINT NOT NULL,
+                next_attempt_at BIGINT NOT NULL,
+                delivered_at BIGINT,
+                abandoned_at BIGINT,
+                last_error TEXT
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE delivered_at IS NULL AND abandoned_at IS NULL",
+            """
+            CREATE TABLE IF NOT EXISTS api_keys (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                sha256 \(blob) NOT NULL UNIQUE,
+                created_at BIGINT NOT NULL
+            )
+            """,
+        ]
+    }
+}
+
+/// Applies `SQLStoreMigration.all` at start. Safe when several nodes start at once: on PostgreSQL a
+/// session advisory lock serializes the runners; on SQLite the whole run is one `BEGIN IMMEDIATE`
+/// transaction. Each runner re-reads `schema_migrations` under the lock, so reruns are no-ops.
+enum SQLStoreMigrator {
+    /// Advisory lock key: "VERIGATE" in ASCII.
+    static let advisoryLockKey: Int64 = 0x5645_5249_4741_5445
+
+    static func migrate(
+        lender: any SQLDatabaseLender, backend: SQLStoreBackend, postgresSchema: String?, now: Int64
+    ) async throws {
+        switch backend {
+        case .sqlite:
+            try await lender.withTransaction(begin: backend.beginWrite) { db in
+                try await applyPending(db, backend: backend, now: now)
+            }
+        case .postgres:
+            try await lender.withDatabase { db in
+                try await db.raw("SELECT pg_advisory_lock(\(bind: advisoryLockKey))").run()
+                do {
+                    if let postgresSchema {
+                        try await db.raw("CREATE SCHEMA IF NOT EXISTS \(ident: postgresSchema)").run()
+                    }
+                    try await db.raw("BEGIN").run()
+                    do {
+                        try await applyPending(db, backend: backend, now: now)
+                        try await db.raw("COMMIT").run()
+                    } catch {
+                        try? await db.raw("ROLLBACK").run()
+                        throw error
+                    }
+                } catch {
+                    try? await db.raw("SELECT pg_advisory_unlock(\(bind: advisoryLockKey))").run()
+                    throw error
+                }
+                try await db.raw("SELECT pg_advisory_unlock(\(bind: advisoryLockKey))").run()
+            }
+        }
+    }
+
+    private static func applyPending(_ db: any SQLDatabase, backend: SQLStoreBackend, now: Int64) async throws {
+        try await db.raw("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version BIGINT PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at BIGINT NOT NULL
+            )
+            """).run()
+        let applied = Set(try await db.raw("SELECT version FROM schema_migrations").all()
+            .map { try $0.decode(column: "version", as: Int.self) })
+        for migration in SQLStoreMigration.all where !applied.contains(migration.version) {
+            for statement in migration.statements(backend) {
+                try await db.raw(SQLQueryString(statement)).run()
+            }
+            try await db.raw("""
+                INSERT INTO schema_migrations (version, name, applied_at)
+                VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: now))
+                """).run()
+        }
+    }
+
+    /// Versions recorded in `schema_migrations`, ascending.
+    static func appliedVersions(_ db: any SQLDatabase) async throws -> [Int] {
+        try await db.raw("SELECT version FROM schema_migrations ORDER BY version").all()
+            .map { try $0.decode(column: "version", as: Int.self) }
+    }
+}

@@ -1,0 +1,471 @@
+import Foundation
+import Logging
+import SQLKit
+import Testing
+import Verification
+@testable import VerificationServer
+
+// The store suite runs on every backend: SQLite always; PostgreSQL when DATABASE_URL is set
+// (scripts/with-postgres.sh starts a throwaway server). With CI=true and no DATABASE_URL the
+// PostgreSQL cases run and fail instead of being skipped.
+
+/// Backends the suite runs on in this environment.
+let storeBackends: [SQLStoreBackend] = {
+    let env = ProcessInfo.processInfo.environment
+    return env["DATABASE_URL"] != nil || env["CI"] == "true" ? [.sqlite, .postgres] : [.sqlite]
+}()
+
+/// A fresh, empty database for one test: an SQLite file in its own folder, or a PostgreSQL schema
+/// of its own (tests run in parallel).
+struct TestDatabase {
+    struct MissingPostgres: Error, CustomStringConvertible {
+        var description: String { "DATABASE_URL (postgres://…) is not set; run under scripts/with-postgres.sh" }
+    }
+
+    let backend: SQLStoreBackend
+    let url: String
+    let configuration: SQLVerificationStore.Configuration
+    private let folder: URL?
+
+    static let logger: Logger = {
+        var logger = Logger(label: "store-tests")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    init(_ backend: SQLStoreBackend) throws {
+        self.backend = backend
+        let suffix = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        switch backend {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-store-\(suffix)")
+            self.folder = folder
+            self.url = "sqlite://" + folder.appendingPathComponent("verigate.db").path
+            self.configuration = .init(poolSize: 4)
+        case .postgres:
+            guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"] else { throw MissingPostgres() }
+            self.folder = nil
+            self.url = url
+            self.configuration = .init(poolSize: 3, postgresSchema: "t_" + suffix)
+        }
+    }
+
+    func open() async throws -> SQLVerificationStore {
+        try await SQLVerificationStore.open(url: url, configuration: configuration, logger: Self.logger)
+    }
+
+    /// Removes the database (drops the PostgreSQL schema through `store`, deletes the SQLite folder).
+    func destroy(_ store: SQLVerificationStore) async {
+        if let schema = configuration.postgresSchema {
+            try? await store.withRawDatabase { try await $0.raw("DROP SCHEMA \(ident: schema) CASCADE").run() }
+        }
+        try? await store.shutdown()
+        if let folder { try? FileManager.default.removeItem(at: folder) }
+    }
+}
+
+/// Runs `body` with a store on a fresh database of `backend`, then destroys the database.
+func withTestStore(_ backend: SQLStoreBackend, _ body: (SQLVerificationStore, TestDatabase) async throws -> Void) async throws {
+    let database = try TestDatabase(backend)
+    let store = try await database.open()
+    do {
+        try await body(store, database)
+    } catch {
+        await database.destroy(store)
+        throw error
+    }
+    await database.destroy(store)
+}
+
+/// Values used across the store tests. Instants are whole microseconds so that they round-trip exactly.
+enum StoreFixtures {
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000.123456)
+
+    static func at(_ seconds: Double) -> Date {
+        Date(timeIntervalSince1970: 1_800_000_000.123456 + seconds)
+    }
+
+    static func newID() -> String {
+        "VE" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
+    static func verification(
+        id: String = newID(), to: String = "+886975000888", channel: Channel = .sms, createdAt: Date = t0,
+        expiresAt: Date = at(600), systemNumber: String? = nil
+    ) -> Verification {
+        Verification(
+            id: id, to: to, region: "TW", channel: channel, locale: "en", codeLength: 6,
+            codeMAC: channel.usesCode ? Array(repeating: 0xA5, count: 32) : nil,
+            createdAt: createdAt, expiresAt: expiresAt, systemNumber: systemNumber
+        )
+    }
+
+    /// A verification with every optional field set and distinct values everywhere.
+    static func full() -> Verification {
+        var v = Verification(
+            id: newID(), to: "+886229996666", region: "TW", channel: .dtmfCallIn, status: .pending,
+            locale: "zh-TW", codeLength: 8, codeMAC: (0..<32).map { UInt8($0 * 7 & 0xFF) },
+            createdAt: at(0.000001), expiresAt: at(600.5), lastSentAt: at(1.25), sendCount: 2, checkAttempts: 3,
+            systemNumber: "+886227208889", callbackURL: "https://example.test/hook?x=1", apiKeyID: "AK1",
+            failureReason: "none yet", version: 1
+        )
+        v.updatedAt = at(2.5)
+        return v
+    }
+
+    static func created(_ v: Verification) -> VerificationEvent {
+        VerificationEvent(verificationID: v.id, kind: .created, status: .pending, at: v.createdAt)
+    }
+
+    /// `v` moved to `status` as the next version.
+    static func next(_ v: Verification, status: VerificationStatus = .pending, at seconds: Double = 10) -> Verification {
+        var n = v
+        n.status = status
+        n.version += 1
+        n.updatedAt = at(seconds)
+        return n
+    }
+
+    static func event(_ v: Verification, _ kind: VerificationEvent.Kind, detail: String? = nil) -> VerificationEvent {
+        VerificationEvent(verificationID: v.id, kind: kind, status: v.status, at: v.updatedAt, detail: detail)
+    }
+
+    static func webhook(_ v: Verification, created: Double, next: Double) -> WebhookDelivery {
+        var w = WebhookDelivery(id: newID(), verificationID: v.id, url: "https://example.test/cb", body: "{\"id\":\"\(v.id)\"}", createdAt: at(created))
+        w.nextAttemptAt = at(next)
+        return w
+    }
+}
+
+@Suite("SQL store")
+struct StoreTests {
+    @Test("insert and read back every field", arguments: storeBackends)
+    func roundTrip(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let full = StoreFixtures.full()
+            #expect(try await store.insert(full, event: StoreFixtures.created(full)))
+            #expect(try await store.verification(id: full.id) == full)
+
+            var minimal = StoreFixtures.verification(channel: .missedCall, systemNumber: nil)
+            minimal.codeMAC = nil
+            #expect(try await store.insert(minimal, event: StoreFixtures.created(minimal)))
+            let readMinimal = try await store.verification(id: minimal.id)
+            #expect(readMinimal == minimal)
+            #expect(readMinimal?.codeMAC == nil && readMinimal?.lastSentAt == nil && readMinimal?.callbackURL == nil)
+
+            #expect(try await store.verification(id: "VEnothing") == nil)
+            #expect(try await store.events(verificationID: full.id) == [StoreFixtures.created(full)])
+        }
+    }
+
+    @Test("a second pending verification for the same number and channel is refused until the first ends", arguments: storeBackends)
+    func duplicatePending(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let first = StoreFixtures.verification()
+            #expect(try await store.insert(first, event: StoreFixtures.created(first)))
+
+            let second = StoreFixtures.verification()
+            #expect(try await store.insert(second, event: StoreFixtures.created(second)) == false)
+            #expect(try await store.verification(id: second.id) == nil)
+            #expect(try await store.events(verificationID: second.id).isEmpty)
+
+            let otherChannel = StoreFixtures.verification(channel: .voiceCall)
+            #expect(try await store.insert(otherChannel, event: StoreFixtures.created(otherChannel)))
+            let otherNumber = StoreFixtures.verification(to: "+886975000999")
+            #expect(try await store.insert(otherNumber, event: StoreFixtures.created(otherNumber)))
+
+            #expect(try await store.pendingVerification(to: first.to, channel: .sms) == first)
+            let approved = StoreFixtures.next(first, status: .approved)
+            #expect(try await store.update(approved, event: StoreFixtures.event(approved, .approved), webhook: nil))
+            #expect(try await store.pendingVerification(to: first.to, channel: .sms) == nil)
+
+            let third = StoreFixtures.verification()
+            #expect(try await store.insert(third, event: StoreFixtures.created(third)))
+            #expect(try await store.pendingVerification(to: first.to, channel: .sms) == third)
+        }
+    }
+
+    @Test("a duplicate id is an error, not a refused duplicate", arguments: storeBackends)
+    func duplicateIDThrows(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let first = StoreFixtures.verification()
+            #expect(try await store.insert(first, event: StoreFixtures.created(first)))
+            let sameID = StoreFixtures.verification(id: first.id, to: "+886975000111")
+            await #expect(throws: (any Error).self) {
+                try await store.insert(sameID, event: StoreFixtures.created(sameID))
+            }
+            #expect(try await store.verification(id: first.id) == first)
+        }
+    }
+
+    @Test("updates apply only on the expected version", arguments: storeBackends)
+    func optimisticConcurrency(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let v1 = StoreFixtures.verification()
+            #expect(try await store.insert(v1, event: StoreFixtures.created(v1)))
+
+            var v2 = StoreFixtures.next(v1)
+            v2.checkAttempts = 1
+            #expect(try await store.update(v2, event: StoreFixtures.event(v2, .checkFailed), webhook: nil))
+
+            var stale = StoreFixtures.next(v1)
+            stale.checkAttempts = 99
+            let staleHook = StoreFixtures.webhook(stale, created: 1, next: 1)
+            #expect(try await store.update(stale, event: StoreFixtures.event(stale, .checkFailed), webhook: staleHook) == false)
+
+            var skipping = v2
+            skipping.version = 4
+            #expect(try await store.update(skipping, event: StoreFixtures.event(skipping, .approved), webhook: nil) == false)
+
+            let missing = StoreFixtures.next(StoreFixtures.verification(to: "+886975000123"))
+            #expect(try await store.update(missing, event: StoreFixtures.event(missing, .approved), webhook: nil) == false)
+
+            #expect(try await store.verification(id: v1.id) == v2)
+            #expect(try await store.events(verificationID: v1.id).map(\.kind) == [.created, .checkFailed])
+            #expect(try await store.dueWebhooks(now: StoreFixtures.at(1_000), limit: 10).isEmpty)
+        }
+    }
+
+    @Test("an update whose webhook cannot be stored changes nothing", arguments: storeBackends)
+    func updateIsAtomic(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let v1 = StoreFixtures.verification()
+            #expect(try await store.insert(v1, event: StoreFixtures.created(v1)))
+            let v2 = StoreFixtures.next(v1, status: .approved)
+            // The webhook points at a verification that does not exist: the foreign key refuses it.
+            var orphan = StoreFixtures.webhook(v2, created: 1, next: 1)
+            orphan.verificationID = "VEmissing"
+            await #expect(throws: (any Error).self) {
+                try await store.update(v2, event: StoreFixtures.event(v2, .approved), webhook: orphan)
+            }
+            #expect(try await store.verification(id: v1.id) == v1)
+            #expect(try await store.events(verificationID: v1.id) == [StoreFixtures.created(v1)])
+            // The connection is usable again and the update can be retried.
+            #expect(try await store.update(v2, event: StoreFixtures.event(v2, .approved), webhook: nil))
+        }
+    }
+
+    @Test("sends are listed from the window start, oldest first, limited", arguments: storeBackends)
+    func sendsWindow(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let a = "+886975000888", b = "+886975000999"
+            for seconds in [30.0, 0, 20, 10.000001, 10] {
+                try await store.recordSend(to: a, verificationID: "VEa", at: StoreFixtures.at(seconds))
+            }
+            try await store.recordSend(to: b, verificationID: "VEb", at: StoreFixtures.at(15))
+            #expect(try await store.sends(to: a, since: StoreFixtures.at(10), limit: 10)
+                == [10, 10.000001, 20, 30].map(StoreFixtures.at))
+            #expect(try await store.sends(to: a, since: StoreFixtures.at(10), limit: 2) == [10, 10.000001].map(StoreFixtures.at))
+            #expect(try await store.sends(to: a, since: StoreFixtures.at(30.000001), limit: 10).isEmpty)
+            #expect(try await store.sends(to: b, since: StoreFixtures.t0, limit: 10) == [StoreFixtures.at(15)])
+            #expect(try await store.sends(to: "+886975000000", since: StoreFixtures.t0, limit: 10).isEmpty)
+        }
+    }
+
+    @Test("pending call-ins for a caller, newest first, filtered by system number", arguments: storeBackends)
+    func pendingCallIn(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let caller = "+886975000888", s1 = "+886227208881", s2 = "+886227208882"
+            let voice = StoreFixtures.verification(to: caller, channel: .voiceCallIn, createdAt: StoreFixtures.at(0), systemNumber: s1)
+            let missed = StoreFixtures.verification(to: caller, channel: .missedCall, createdAt: StoreFixtures.at(5), systemNumber: s2)
+            let dtmf = StoreFixtures.verification(to: caller, channel: .dtmfCallIn, createdAt: StoreFixtures.at(10), systemNumber: s1)
+            let sms = StoreFixtures.verification(to: caller, channel: .sms, createdAt: StoreFixtures.at(20))
+            let outbound = StoreFixtures.verification(to: caller, channel: .dtmfCallOut, createdAt: StoreFixtures.at(30), systemNumber: s1)
+            let otherCaller = StoreFixtures.verification(to: "+886975000999", channel: .voiceCallIn, createdAt: StoreFixtures.at(40), systemNumber: s1)
+            for v in [voice, missed, dtmf, sms, outbound, otherCaller] {
+                #expect(try await store.insert(v, event: StoreFixtures.created(v)))
+            }
+            #expect(try await store.pendingCallIn(caller: caller, systemNumber: nil) == [dtmf, missed, voice])
+            #expect(try await store.pendingCallIn(caller: caller, systemNumber: s1) == [dtmf, voice])
+            #expect(try await store.pendingCallIn(caller: caller, systemNumber: "+886227208883").isEmpty)
+
+            let approved = StoreFixtures.next(voice, status: .approved)
+            #expect(try await store.update(approved, event: StoreFixtures.event(approved, .approved), webhook: nil))
+            #expect(try await store.pendingCallIn(caller: caller, systemNumber: s1) == [dtmf])
+        }
+    }
+
+    @Test("pending verifications are counted per system number", arguments: storeBackends)
+    func pendingCounts(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let s1 = "+886227208881", s2 = "+886227208882", s3 = "+886227208883"
+            let rows: [(String, Channel, String)] = [
+                ("+886975000001", .voiceCallIn, s1), ("+886975000002", .voiceCallIn, s1), ("+886975000003", .missedCall, s2),
+                ("+886975000004", .dtmfCallIn, s1), ("+886975000005", .missedCall, s3),
+            ]
+            var stored: [Verification] = []
+            for (to, channel, number) in rows {
+                let v = StoreFixtures.verification(to: to, channel: channel, systemNumber: number)
+                #expect(try await store.insert(v, event: StoreFixtures.created(v)))
+                stored.append(v)
+            }
+            let canceled = StoreFixtures.next(stored[3], status: .canceled)
+            #expect(try await store.update(canceled, event: StoreFixtures.event(canceled, .canceled), webhook: nil))
+
+            #expect(try await store.pendingCounts(systemNumbers: [s1, s2, "+886227208889"]) == [s1: 2, s2: 1])
+            #expect(try await store.pendingCounts(systemNumbers: []) == [:])
+        }
+    }
+
+    @Test("due webhooks come oldest first and leave the queue when delivered or abandoned", arguments: storeBackends)
+    func webhooks(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            var v = StoreFixtures.verification()
+            #expect(try await store.insert(v, event: StoreFixtures.created(v)))
+            var hooks: [WebhookDelivery] = []
+            for (created, next) in [(2.0, 2.0), (1, 100), (0, 0), (3, 3)] {
+                let n = StoreFixtures.next(v)
+                let hook = StoreFixtures.webhook(n, created: created, next: next)
+                #expect(try await store.update(n, event: StoreFixtures.event(n, .sent), webhook: hook))
+                hooks.append(hook)
+                v = n
+            }
+            #expect(try await store.dueWebhooks(now: StoreFixtures.at(10), limit: 10) == [hooks[2], hooks[0], hooks[3]])
+            #expect(try await store.dueWebhooks(now: StoreFixtures.at(10), limit: 1) == [hooks[2]])
+            #expect(try await store.dueWebhooks(now: StoreFixtures.at(2), limit: 10) == [hooks[2], hooks[0]])
+
+            var delivered = hooks[2]
+            delivered.attempts = 1
+            delivered.deliveredAt = StoreFixtures.at(0.5)
+            try await store.updateWebhook(delivered)
+
+            var retried = hooks[0]
+            retried.attempts = 1
+            retried.nextAttemptAt = StoreFixtures.at(50)
+            retried.lastError = "HTTP 503"
+            try await store.updateWebhook(retried)
+
+            var abandoned = hooks[3]
+            abandoned.attempts = 9
+            abandoned.abandonedAt = StoreFixtures.at(700)
+            try await store.updateWebhook(abandoned)
+
+            #expect(try await store.dueWebhooks(now: StoreFixtures.at(10), limit: 10).isEmpty)
+            #expect(try await store.dueWebhooks(now: StoreFixtures.at(60), limit: 10) == [retried])
+            #expect(try await store.dueWebhooks(now: StoreFixtures.at(100), limit: 10) == [hooks[1], retried])
+        }
+    }
+
+    @Test("expired pending verifications are found, oldest expiry first", arguments: storeBackends)
+    func expiredPending(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let soon = StoreFixtures.verification(to: "+886975000001", expiresAt: StoreFixtures.at(10))
+            let later = StoreFixtures.verification(to: "+886975000002", expiresAt: StoreFixtures.at(20))
+            let done = StoreFixtures.verification(to: "+886975000003", expiresAt: StoreFixtures.at(5))
+            for v in [later, soon, done] {
+                #expect(try await store.insert(v, event: StoreFixtures.created(v)))
+            }
+            let approved = StoreFixtures.next(done, status: .approved)
+            #expect(try await store.update(approved, event: StoreFixtures.event(approved, .approved), webhook: nil))
+
+            #expect(try await store.expiredPending(now: StoreFixtures.at(9), limit: 10).isEmpty)
+            #expect(try await store.expiredPending(now: StoreFixtures.at(15), limit: 10) == [soon])
+            #expect(try await store.expiredPending(now: StoreFixtures.at(20), limit: 10) == [soon, later])
+            #expect(try await store.expiredPending(now: StoreFixtures.at(20), limit: 1) == [soon])
+        }
+    }
+
+    @Test("API keys are found by their SHA-256 and counted", arguments: storeBackends)
+    func apiKeys(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            #expect(try await store.apiKeyCount() == 0)
+            let k1 = APIKeyRecord(id: "AK1", name: "first", sha256: Array(repeating: 1, count: 32), createdAt: StoreFixtures.at(1))
+            let k2 = APIKeyRecord(id: "AK2", name: "second", sha256: (0..<32).map { UInt8($0) }, createdAt: StoreFixtures.at(2))
+            try await store.insertAPIKey(k1)
+            try await store.insertAPIKey(k2)
+            #expect(try await store.apiKeyCount() == 2)
+            #expect(try await store.apiKey(sha256: k2.sha256) == k2)
+            #expect(try await store.apiKey(sha256: k1.sha256) == k1)
+            #expect(try await store.apiKey(sha256: Array(repeating: 2, count: 32)) == nil)
+            let sameHash = APIKeyRecord(id: "AK3", name: "copy", sha256: k1.sha256, createdAt: StoreFixtures.at(3))
+            await #expect(throws: (any Error).self) { try await store.insertAPIKey(sameHash) }
+            #expect(try await store.apiKeyCount() == 2)
+        }
+    }
+
+    @Test("migrations are recorded once and rerunning them changes nothing", arguments: storeBackends)
+    func migrationsIdempotent(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, database in
+            let versions = SQLStoreMigration.all.map(\.version)
+            #expect(try await store.appliedMigrations() == versions)
+            let v = StoreFixtures.full()
+            #expect(try await store.insert(v, event: StoreFixtures.created(v)))
+
+            try await store.migrate()
+            // Two more nodes start at once on the same database.
+            async let a = database.open()
+            async let b = database.open()
+            let (storeA, storeB) = try await (a, b)
+            #expect(try await storeA.appliedMigrations() == versions)
+            #expect(try await storeB.verification(id: v.id) == v)
+            try await storeA.shutdown()
+            try await storeB.shutdown()
+            #expect(try await store.appliedMigrations() == versions)
+        }
+    }
+
+    @Test("everything stored survives closing and reopening the database", arguments: storeBackends)
+    func restart(backend: SQLStoreBackend) async throws {
+        let database = try TestDatabase(backend)
+        let first = try await database.open()
+        let v = StoreFixtures.full()
+        let next = StoreFixtures.next(v, status: .approved)
+        let hook = StoreFixtures.webhook(next, created: 3, next: 4)
+        let key = APIKeyRecord(id: "AK1", name: "first", sha256: Array(repeating: 7, count: 32), createdAt: StoreFixtures.at(1))
+        do {
+            #expect(try await first.insert(v, event: StoreFixtures.created(v)))
+            #expect(try await first.update(next, event: StoreFixtures.event(next, .approved, detail: "typed on web"), webhook: hook))
+            try await first.recordSend(to: v.to, verificationID: v.id, at: StoreFixtures.at(1))
+            try await first.insertAPIKey(key)
+            try await first.shutdown()
+        } catch {
+            await database.destroy(first)
+            throw error
+        }
+
+        let reopened = try await database.open()
+        do {
+            #expect(try await reopened.verification(id: v.id) == next)
+            #expect(try await reopened.events(verificationID: v.id)
+                == [StoreFixtures.created(v), StoreFixtures.event(next, .approved, detail: "typed on web")])
+            #expect(try await reopened.dueWebhooks(now: StoreFixtures.at(5), limit: 10) == [hook])
+            #expect(try await reopened.sends(to: v.to, since: StoreFixtures.t0, limit: 10) == [StoreFixtures.at(1)])
+            #expect(try await reopened.apiKey(sha256: key.sha256) == key)
+            #expect(try await reopened.appliedMigrations() == SQLStoreMigration.all.map(\.version))
+        } catch {
+            await database.destroy(reopened)
+            throw error
+        }
+        await database.destroy(reopened)
+    }
+
+    @Test("the audit table holds what happened and when, never a code or its MAC", arguments: storeBackends)
+    func auditHasNoCode(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let code = "493817"
+            var v = StoreFixtures.verification()
+            v.codeMAC = CodeHasher(secret: Array(repeating: 0x42, count: 32)).mac(id: v.id, code: code)
+            #expect(try await store.insert(v, event: StoreFixtures.created(v)))
+            var failed = StoreFixtures.next(v, at: 20)
+            failed.checkAttempts = 1
+            #expect(try await store.update(failed, event: StoreFixtures.event(failed, .checkFailed, detail: "wrong code"), webhook: nil))
+            let approved = StoreFixtures.next(failed, status: .approved, at: 30)
+            #expect(try await store.update(approved, event: StoreFixtures.event(approved, .approved), webhook: nil))
+
+            let macHex = (v.codeMAC ?? []).map { String(format: "%02x", $0) }.joined()
+            let rows = try await store.withRawDatabase { try await $0.raw("SELECT * FROM audit_events ORDER BY id").all() }
+            #expect(rows.count == 3)
+            for row in rows {
+                #expect(Set(row.allColumns) == ["id", "verification_id", "kind", "status", "at", "detail"])
+                let texts = try ["verification_id", "kind", "status", "detail"].compactMap { try row.decode(column: $0, as: String?.self) }
+                for text in texts {
+                    #expect(!text.contains(code))
+                    #expect(!text.lowercased().contains(macHex))
+                }
+            }
+            #expect(try await store.events(verificationID: v.id).map(\.kind) == [.created, .checkFailed, .approved])
+            // The MAC is kept only where it belongs, as bytes.
+            #expect(try await store.verification(id: v.id)?.codeMAC == v.codeMAC)
+        }
+    }
+}
