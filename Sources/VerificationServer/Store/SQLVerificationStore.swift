@@ -229,7 +229,7 @@ public final class SQLVerificationStore: VerificationStore {
     public func sends(to: String, since: Date, limit: Int) async throws -> [Date] {
         try await reader.withDatabase { db in
             try await db.raw("""
-                SELECT at FROM sends WHERE to_number = \(bind: to) AND at >= \(bind: SQLTime.micros(since))
+                SELECT at FROM sends WHERE to_number = \(bind: to) AND at > \(bind: SQLTime.micros(since))
                 ORDER BY at, id LIMIT \(bind: Int64(max(0, limit)))
                 """).all().map { SQLTime.date(try $0.decode(column: "at", as: Int64.self)) }
         }
