@@ -86,28 +86,35 @@ public struct SIPHeaderName: Hashable, Sendable, CustomStringConvertible, Expres
             }
         }
 
-        /// Lower-cased canonical names grouped by length, for allocation-free lookup.
-        static let table: [[(bytes: [UInt8], known: Known)]] = {
-            var t = [[(bytes: [UInt8], known: Known)]](repeating: [], count: 24)
-            for k in Known.allCases where k != .other {
-                let b = Array(k.canonical.lowercased().utf8)
-                t[b.count].append((b, k))
-            }
-            return t
-        }()
-
-        /// Finds the known header for raw name bytes (any case, compact forms folded).
+        /// Finds the known header for raw name bytes (any case, compact forms folded), allocation-free.
         @usableFromInline
         static func lookup(_ name: UnsafeRawBufferPointer) -> Known {
-            if name.count == 1 { return compact(name[0]) ?? .other }
-            guard name.count < 24 else { return .other }
-            let candidates = table[name.count]
-            outer: for candidate in candidates {
-                for i in 0..<name.count where (name[i] | 0x20) != candidate.bytes[i] {
-                    // Only letters fold; '-' (0x2d) | 0x20 == 0x2d, digits unchanged.
-                    continue outer
-                }
-                return candidate.known
+            @inline(__always) func eq(_ s: StaticString) -> Bool {
+                let p = s.utf8Start
+                for i in 0..<name.count where (name[i] | 0x20) != p[i] { return false }
+                return true
+            }
+            switch name.count {
+            case 1: return compact(name[0]) ?? .other
+            case 2: if eq("to") { return .to }
+            case 3: if eq("via") { return .via }
+            case 4: if eq("from") { return .from }; if eq("cseq") { return .cseq }; if eq("date") { return .date }
+            case 5: if eq("route") { return .route }; if eq("allow") { return .allow }; if eq("event") { return .event }
+            case 6: if eq("accept") { return .accept }; if eq("server") { return .server }
+            case 7: if eq("call-id") { return .callID }; if eq("contact") { return .contact }; if eq("require") { return .require }; if eq("privacy") { return .privacy }; if eq("subject") { return .subject }; if eq("expires") { return .expires }; if eq("warning") { return .warning }
+            case 8: if eq("refer-to") { return .referTo }
+            case 9: if eq("supported") { return .supported }; if eq("timestamp") { return .timestamp }
+            case 10: if eq("user-agent") { return .userAgent }
+            case 11: if eq("unsupported") { return .unsupported }; if eq("referred-by") { return .referredBy }; if eq("min-expires") { return .minExpires }; if eq("retry-after") { return .retryAfter }
+            case 12: if eq("max-forwards") { return .maxForwards }; if eq("content-type") { return .contentType }; if eq("record-route") { return .recordRoute }; if eq("allow-events") { return .allowEvents }
+            case 13: if eq("proxy-require") { return .proxyRequire }; if eq("authorization") { return .authorization }
+            case 14: if eq("content-length") { return .contentLength }
+            case 15: if eq("accept-encoding") { return .acceptEncoding }; if eq("accept-language") { return .acceptLanguage }; if eq("remote-party-id") { return .remotePartyID }; if eq("session-expires") { return .sessionExpires }
+            case 16: if eq("www-authenticate") { return .wwwAuthenticate }; if eq("content-encoding") { return .contentEncoding }
+            case 18: if eq("proxy-authenticate") { return .proxyAuthenticate }
+            case 19: if eq("p-asserted-identity") { return .pAssertedIdentity }; if eq("proxy-authorization") { return .proxyAuthorization }; if eq("authentication-info") { return .authenticationInfo }; if eq("content-disposition") { return .contentDisposition }
+            case 20: if eq("p-preferred-identity") { return .pPreferredIdentity }
+            default: break
             }
             return .other
         }

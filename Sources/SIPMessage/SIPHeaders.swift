@@ -209,8 +209,17 @@ public struct SIPHeaders: Sendable, Hashable, Sequence {
     public func write(to buffer: inout ByteBuffer) {
         storage.withUnsafeReadableBytes { raw in
             let base = storage.readerIndex
-            for e in entries {
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(e.lineStart - base)..<(e.lineEnd - base)]))
+            // Rows still adjacent as parsed (separated by exactly CRLF) are written in one run.
+            var i = 0
+            while i < entries.count {
+                let runStart = entries[i].lineStart
+                var runEnd = entries[i].lineEnd
+                i += 1
+                while i < entries.count, entries[i].lineStart == runEnd + 2, raw[runEnd - base] == 0x0D, raw[runEnd + 1 - base] == 0x0A {
+                    runEnd = entries[i].lineEnd
+                    i += 1
+                }
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(runStart - base)..<(runEnd - base)]))
                 buffer.writeStaticString("\r\n")
             }
         }

@@ -74,8 +74,9 @@ public struct SIPMessageParser: Sendable {
             return nil
         }
         let head = try buffer.withUnsafeReadableBytes { raw throws(SIPParseError) in
-            try Self.parseHead(UnsafeRawBufferPointer(rebasing: raw[0..<headerEnd]), limits: limits)
+            try Self.parseHead(UnsafeRawBufferPointer(rebasing: raw[0..<headerEnd]), limits: limits, endAtEOF: true)?.0
         }
+        guard let head else { preconditionFailure("the header section end was found above") }
         guard let contentLength = head.contentLength else {
             throw head.error(SIPParseError(.missingContentLength, status: 400, reasonPhrase: "Bad Request - Missing Content-Length"), buffer: buffer.getSlice(at: buffer.readerIndex, length: headerEnd))
         }
@@ -101,25 +102,12 @@ public struct SIPMessageParser: Sendable {
             throw SIPParseError(.messageTooLarge, reasonPhrase: "Message Too Large")
         }
         let (head, headerEnd) = try datagram.withUnsafeReadableBytes { raw throws(SIPParseError) in
-            var i = 0
-            var end: Int?
-            while i < raw.count {
-                if raw[i] == 0x0A {
-                    if i + 1 < raw.count, raw[i + 1] == 0x0A { end = i + 2; break }
-                    if i + 2 < raw.count, raw[i + 1] == 0x0D, raw[i + 2] == 0x0A { end = i + 3; break }
-                }
-                i += 1
+            // The datagram's end frames the message: a header section whose last line ends with
+            // CRLF but lacks the empty line is taken whole (RFC 4475 §3.1.2.15 ends so).
+            guard let found = try Self.parseHead(raw, limits: limits, endAtEOF: true) else {
+                throw SIPParseError(.truncatedHeaders, reasonPhrase: "Truncated Header Section")
             }
-            guard let end else {
-                // The datagram's end frames the message: a header section whose last line ends
-                // with CRLF but lacks the empty line is taken whole (RFC 4475 §3.1.2.15 ends so).
-                if raw.last == 0x0A {
-                    return (try Self.parseHead(raw, limits: limits), raw.count)
-                }
-                let head = try Self.parseHead(raw, limits: limits, complete: false)
-                throw head.error(SIPParseError(.truncatedHeaders, status: 400, reasonPhrase: "Bad Request - Truncated Header Section"), buffer: ByteBuffer(bytes: raw))
-            }
-            return (try Self.parseHead(UnsafeRawBufferPointer(rebasing: raw[0..<end]), limits: limits), end)
+            return found
         }
         let available = datagram.readableBytes - headerEnd
         let bodyLength: Int
@@ -200,7 +188,9 @@ public struct SIPMessageParser: Sendable {
 
     /// Splits the header section `raw` (start line through the empty line) into rows.
     /// Indices in entries are relative to `raw` (0 = the start line), which is also the storage slice.
-    static func parseHead(_ raw: UnsafeRawBufferPointer, limits: SIPParserLimits, complete: Bool = true) throws(SIPParseError) -> Head {
+    /// Returns nil when the empty line is missing (unless `endAtEOF` and the data ends with LF),
+    /// else the head and the offset just past the header section.
+    static func parseHead(_ raw: UnsafeRawBufferPointer, limits: SIPParserLimits, endAtEOF: Bool) throws(SIPParseError) -> (Head, Int)? {
         // Start line.
         var lineEnd = 0
         while lineEnd < raw.count, raw[lineEnd] != 0x0A { lineEnd += 1 }
@@ -226,13 +216,18 @@ public struct SIPMessageParser: Sendable {
         entries.reserveCapacity(16)
         var rowError: SIPParseError?
         var i = lineEnd + 1
+        var sectionEnd: Int?
         while i < raw.count {
             var end = i
             while end < raw.count, raw[end] != 0x0A { end += 1 }
             guard end - i <= limits.maxLineLength else { throw SIPParseError(.lineTooLong, reasonPhrase: "Line Too Long") }
             var contentEnd = end
             if contentEnd > i, raw[contentEnd - 1] == 0x0D { contentEnd -= 1 }
-            if contentEnd == i { break }  // the empty line
+            if contentEnd == i, end < raw.count {  // the empty line
+                sectionEnd = end + 1
+                break
+            }
+            if end == raw.count { break }  // a partial last line
             let first = raw[i]
             if first == 0x20 || first == 0x09 {
                 if entries.isEmpty {
@@ -267,7 +262,14 @@ public struct SIPMessageParser: Sendable {
             entries[k].valueEnd = e
         }
         head.entries = entries
-        guard complete else { return head }
+        if sectionEnd == nil {
+            guard endAtEOF, lineEnd < raw.count, raw.last == 0x0A else {
+                if endAtEOF { throw head.error(SIPParseError(.truncatedHeaders, status: 400, reasonPhrase: "Bad Request - Truncated Header Section"), buffer: ByteBuffer(bytes: raw)) }
+                return nil
+            }
+            sectionEnd = raw.count
+        }
+        guard let sectionEnd else { return nil }
 
         var buffer: ByteBuffer { ByteBuffer(bytes: raw) }  // built only on the error paths
         if let startError = head.startError { throw head.error(startError, buffer: buffer) }
@@ -294,7 +296,7 @@ public struct SIPMessageParser: Sendable {
             contentLength = value
         }
         head.contentLength = contentLength
-        return head
+        return (head, sectionEnd)
     }
 
     /// `Request-Line = Method SP Request-URI SP SIP-Version CRLF` (§25.1): exactly two single spaces.
