@@ -174,6 +174,25 @@ public struct SIPMessageParser: Sendable {
         }
     }
 
+    /// Index of the next LF at or after `start`, or `raw.count`; eight bytes at a time (SWAR).
+    @inline(__always)
+    static func findLF(_ raw: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var i = start
+        #if _endian(little)
+        let lf: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
+        let low: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= raw.count {
+            let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ lf
+            let found = (word &- low) & ~word & high
+            if found != 0 { return i + (UInt64(littleEndian: found).trailingZeroBitCount >> 3) }
+            i += 8
+        }
+        #endif
+        while i < raw.count, raw[i] != 0x0A { i += 1 }
+        return i
+    }
+
     @inline(__always)
     static func isTokenChar(_ c: UInt8) -> Bool {
         switch c {
@@ -192,8 +211,7 @@ public struct SIPMessageParser: Sendable {
     /// else the head and the offset just past the header section.
     static func parseHead(_ raw: UnsafeRawBufferPointer, limits: SIPParserLimits, endAtEOF: Bool) throws(SIPParseError) -> (Head, Int)? {
         // Start line.
-        var lineEnd = 0
-        while lineEnd < raw.count, raw[lineEnd] != 0x0A { lineEnd += 1 }
+        let lineEnd = findLF(raw, from: 0)
         guard lineEnd <= limits.maxLineLength else { throw SIPParseError(.lineTooLong, reasonPhrase: "Line Too Long") }
         var startEnd = lineEnd
         if startEnd > 0, raw[startEnd - 1] == 0x0D { startEnd -= 1 }
@@ -218,8 +236,7 @@ public struct SIPMessageParser: Sendable {
         var i = lineEnd + 1
         var sectionEnd: Int?
         while i < raw.count {
-            var end = i
-            while end < raw.count, raw[end] != 0x0A { end += 1 }
+            let end = findLF(raw, from: i)
             guard end - i <= limits.maxLineLength else { throw SIPParseError(.lineTooLong, reasonPhrase: "Line Too Long") }
             var contentEnd = end
             if contentEnd > i, raw[contentEnd - 1] == 0x0D { contentEnd -= 1 }
