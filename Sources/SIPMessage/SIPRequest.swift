@@ -34,8 +34,7 @@ public struct SIPRequest: Sendable, Hashable {
     /// Replaces the body and sets Content-Length (and Content-Type when given), §20.14, §20.15.
     public mutating func setBody(_ body: ByteBuffer, contentType: String? = nil) {
         self.body = body
-        headers.replaceOrAdd(.contentLength, String(body.readableBytes))
-        if let contentType { headers.replaceOrAdd(.contentType, contentType) }
+        headers.describeBody(length: body.readableBytes, contentType: contentType)
     }
 
     /// Writes the request (Request-Line, headers, empty line, body), RFC 3261 §7.
@@ -47,6 +46,14 @@ public struct SIPRequest: Sendable, Hashable {
         headers.write(to: &buffer)
         buffer.writeStaticString("\r\n")
         buffer.writeImmutableBuffer(body)
+    }
+}
+
+extension SIPHeaders {
+    /// Sets Content-Length (and Content-Type when given) for a body, §20.14, §20.15.
+    mutating func describeBody(length: Int, contentType: String?) {
+        replaceOrAdd(.contentLength, String(length))
+        if let contentType { replaceOrAdd(.contentType, contentType) }
     }
 }
 
@@ -72,8 +79,7 @@ public struct SIPResponse: Sendable, Hashable {
     /// Replaces the body and sets Content-Length (and Content-Type when given), §20.14, §20.15.
     public mutating func setBody(_ body: ByteBuffer, contentType: String? = nil) {
         self.body = body
-        headers.replaceOrAdd(.contentLength, String(body.readableBytes))
-        if let contentType { headers.replaceOrAdd(.contentType, contentType) }
+        headers.describeBody(length: body.readableBytes, contentType: contentType)
     }
 
     /// Writes the response (Status-Line, headers, empty line, body), RFC 3261 §7.

@@ -1,32 +1,14 @@
 import Benchmark
+import Foundation
 import NIOCore
 import SIPMessage
 
-/// A typical INVITE with SDP (~700 octets), as a softphone or trunk sends it.
-let typicalInvite = """
-INVITE sip:bob@biloxi.example.com SIP/2.0\r
-Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;rport\r
-Max-Forwards: 70\r
-To: Bob <sip:bob@biloxi.example.com>\r
-From: "Alice" <sip:alice@atlanta.example.com>;tag=1928301774\r
-Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r
-CSeq: 314159 INVITE\r
-Contact: <sip:alice@pc33.atlanta.example.com>\r
-Allow: INVITE, ACK, CANCEL, OPTIONS, BYE\r
-Supported: replaces, timer\r
-P-Asserted-Identity: "Alice" <sip:+15551234567@atlanta.example.com;user=phone>, <tel:+15551234567>\r
-Content-Type: application/sdp\r
-Content-Length: 149\r
-\r
-v=0\r
-o=alice 2890844526 2890844526 IN IP4 pc33.atlanta.example.com\r
-s=-\r
-c=IN IP4 192.0.2.101\r
-t=0 0\r
-m=audio 49172 RTP/AVP 0\r
-a=rtpmap:0 PCMU/8000\r
-
-"""
+/// A typical INVITE with SDP (~700 octets), the seed shared with the tests and the fuzzer.
+let typicalInvite: String = {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../Fuzz/corpus/sipmessage/typicalInvite.sip").standardized
+    return try! String(contentsOf: url, encoding: .utf8)
+}()
 
 /// SIP message parse and serialize (issue 3: aim 1,000,000 INVITE parses/s on one core).
 let benchmarks: @Sendable () -> Void = {
