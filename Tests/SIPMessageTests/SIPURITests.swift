@@ -109,3 +109,36 @@ struct SIPURITests {
         #expect(try h.expires() == 0)
     }
 }
+
+@Suite("URI comparison (RFC 3261 §19.1.4)")
+struct SIPURIEquivalenceTests {
+    /// The equal and unequal pairs listed in RFC 3261 §19.1.4.
+    static let equal: [(String, String)] = [
+        ("sip:%61lice@atlanta.com;transport=TCP", "sip:alice@AtLanTa.CoM;Transport=tcp"),
+        ("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"),
+        ("sip:carol@chicago.com", "sip:carol@chicago.com;security=on"),
+        ("sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com", "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com"),
+        ("sip:alice@atlanta.com?subject=project%20x&priority=urgent", "sip:alice@atlanta.com?priority=urgent&subject=project%20x"),
+    ]
+    static let unequal: [(String, String)] = [
+        ("SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"),
+        ("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"),
+        ("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"),
+        ("sip:bob@biloxi.com", "sip:bob@biloxi.com:6000;transport=tcp"),
+        ("sip:carol@chicago.com", "sip:carol@chicago.com?Subject=next%20meeting"),
+        ("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"),
+    ]
+
+    @Test("equivalent pairs", arguments: equal.indices)
+    func same(_ i: Int) throws {
+        let (a, b) = Self.equal[i]
+        #expect(try SIPURI(parsing: a).isEquivalent(to: SIPURI(parsing: b)))
+        #expect(try SIPURI(parsing: b).isEquivalent(to: SIPURI(parsing: a)))
+    }
+
+    @Test("different pairs", arguments: unequal.indices)
+    func different(_ i: Int) throws {
+        let (a, b) = Self.unequal[i]
+        #expect(try !SIPURI(parsing: a).isEquivalent(to: SIPURI(parsing: b)))
+    }
+}
