@@ -21,7 +21,7 @@ public struct SIPParseError: Error, Sendable, CustomStringConvertible {
         case malformedStartLine = "malformed_start_line"
         /// The Request-Line breaks `Method SP Request-URI SP SIP-Version` (§25.1).
         case malformedRequestLine = "malformed_request_line"
-        /// The SIP version is not 2.0 (§8.2.6.? / §21.5.9: 505).
+        /// The SIP version is not 2.0 (RFC 3261 §21.5.9: 505).
         case unsupportedVersion = "unsupported_version"
         /// The Status-Line is malformed or its code is not 3 digits in 100–699 (§7.2).
         case malformedStatusLine = "malformed_status_line"
