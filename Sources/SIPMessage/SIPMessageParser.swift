@@ -30,6 +30,8 @@ public struct SIPMessageParser: Sendable {
     public var limits: SIPParserLimits
     /// Bytes of the current stream message already searched for the end of the header section.
     private var searched = 0
+    /// Total size of the current stream message once its header section was read (waiting for the body).
+    private var pendingTotal: Int?
 
     /// Makes a parser.
     public init(limits: SIPParserLimits = SIPParserLimits()) {
@@ -47,6 +49,8 @@ public struct SIPMessageParser: Sendable {
             searched = 0
         }
         guard buffer.readableBytes > 0 else { return nil }
+        // Waiting for a body: do not rescan the header section for every chunk.
+        if let pendingTotal, buffer.readableBytes < pendingTotal { return nil }
         let limits = self.limits
         let start = max(0, searched - 3)
         let headerEnd: Int? = buffer.withUnsafeReadableBytes { raw in
@@ -83,10 +87,14 @@ public struct SIPMessageParser: Sendable {
         guard headerEnd + contentLength <= limits.maxMessageSize else {
             throw head.error(SIPParseError(.messageTooLarge, status: 513, reasonPhrase: "Message Too Large"), buffer: buffer.getSlice(at: buffer.readerIndex, length: headerEnd))
         }
-        guard buffer.readableBytes >= headerEnd + contentLength else { return nil }
+        guard buffer.readableBytes >= headerEnd + contentLength else {
+            pendingTotal = headerEnd + contentLength
+            return nil
+        }
         let message = head.message(buffer: buffer, headerEnd: headerEnd, bodyLength: contentLength)
         buffer.moveReaderIndex(forwardBy: headerEnd + contentLength)
         searched = 0
+        pendingTotal = nil
         return message
     }
 
