@@ -104,3 +104,17 @@ if let only = Context.environment["VERIGATE_TARGETS"].map({ Set($0.split(separat
         return targets.allSatisfy(only.contains)
     }
 }
+
+/// Fuzzing (Fuzz/run.sh): `VERIGATE_FUZZ=1` adds the libFuzzer target for the SIP parser, built with
+/// `-sanitize=fuzzer,address`. Absent from normal builds (it has no `main` of its own).
+if Context.environment["VERIGATE_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "SIPMessageFuzz",
+            dependencies: ["SIPMessage", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/SIPMessageFuzz",
+            swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]
+        )
+    )
+    package.products.append(.executable(name: "SIPMessageFuzz", targets: ["SIPMessageFuzz"]))
+}
