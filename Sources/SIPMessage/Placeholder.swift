@@ -1,1 +1,0 @@
-// SIPMessage: placeholder until the issue that owns it lands.
