@@ -111,9 +111,13 @@ public struct SIPMessageParser: Sendable {
                 i += 1
             }
             guard let end else {
-                // Still report line length/header count problems before truncation.
-                _ = try Self.parseHead(raw, limits: limits, complete: false)
-                throw SIPParseError(.truncatedHeaders, reasonPhrase: "Truncated Header Section")
+                // The datagram's end frames the message: a header section whose last line ends
+                // with CRLF but lacks the empty line is taken whole (RFC 4475 §3.1.2.15 ends so).
+                if raw.last == 0x0A {
+                    return (try Self.parseHead(raw, limits: limits), raw.count)
+                }
+                let head = try Self.parseHead(raw, limits: limits, complete: false)
+                throw head.error(SIPParseError(.truncatedHeaders, status: 400, reasonPhrase: "Bad Request - Truncated Header Section"), buffer: ByteBuffer(bytes: raw))
             }
             return (try Self.parseHead(UnsafeRawBufferPointer(rebasing: raw[0..<end]), limits: limits), end)
         }

@@ -1,4 +1,0 @@
-import Testing
-@testable import SIPMessage
-
-@Test func placeholder() {}
