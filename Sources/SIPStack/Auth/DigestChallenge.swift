@@ -1,5 +1,7 @@
 // DigestChallenge: a WWW-Authenticate / Proxy-Authenticate Digest challenge (RFC 7616 §3.3, RFC 3261 §22.4).
 
+import SIPMessage
+
 /// A Digest challenge (RFC 7616 §3.3; in SIP RFC 3261 §22.1, §20.44, §20.27 and RFC 8760 §2.3).
 public struct DigestChallenge: Sendable, Equatable {
     /// `realm` (required).
@@ -33,7 +35,16 @@ public struct DigestChallenge: Sendable, Equatable {
 
     /// Parses a header value `Digest realm="…", nonce="…", …` (RFC 7616 §3.3).
     public init(parsing header: String) throws(SIPStackError) {
-        let parameters = try DigestParameters(parsing: header)
+        try self.init(try DigestParameters(parsing: header))
+    }
+
+    /// Takes a parsed `SIPAuthValue` from `SIPHeaders` (RFC 7616 §3.3, §3.4).
+    public init(_ value: SIPAuthValue) throws(SIPStackError) {
+        try self.init(try DigestParameters(value))
+    }
+
+    /// Takes checked Digest parameters.
+    public init(_ parameters: DigestParameters) throws(SIPStackError) {
         guard let realm = parameters["realm"] else { throw SIPStackError(.malformedDigestHeader, "challenge without realm") }
         guard let nonce = parameters["nonce"] else { throw SIPStackError(.malformedDigestHeader, "challenge without nonce") }
         self.realm = realm

@@ -1,5 +1,7 @@
 // DigestCredentials: an Authorization / Proxy-Authorization Digest value (RFC 7616 §3.4, RFC 3261 §22.2).
 
+import SIPMessage
+
 /// Digest credentials (RFC 7616 §3.4; RFC 3261 §20.7, §20.28, §25.1 dig-resp).
 public struct DigestCredentials: Sendable, Equatable {
     /// `username`.
@@ -48,7 +50,16 @@ public struct DigestCredentials: Sendable, Equatable {
 
     /// Parses `Digest username="…", …` (RFC 7616 §3.4).
     public init(parsing header: String) throws(SIPStackError) {
-        let parameters = try DigestParameters(parsing: header)
+        try self.init(try DigestParameters(parsing: header))
+    }
+
+    /// Takes a parsed `SIPAuthValue` from `SIPHeaders` (RFC 7616 §3.3, §3.4).
+    public init(_ value: SIPAuthValue) throws(SIPStackError) {
+        try self.init(try DigestParameters(value))
+    }
+
+    /// Takes checked Digest parameters.
+    public init(_ parameters: DigestParameters) throws(SIPStackError) {
         func required(_ name: String) throws(SIPStackError) -> String {
             guard let value = parameters[name] else { throw SIPStackError(.malformedDigestHeader, "credentials without \(name)") }
             return value
