@@ -1,3 +1,4 @@
+import SIPMessage
 import Testing
 @testable import SIPStack
 
@@ -208,5 +209,49 @@ struct DigestTests {
         // The first nonce was retired: replaying it is not accepted.
         #expect(server.verify(used[0], method: "OPTIONS", requestURI: nil, password: "p", now: .seconds(9)) == .stale)
         #expect(server.verify(used[7], method: "OPTIONS", requestURI: nil, password: "p", now: .seconds(9)) == .rejected(.replayedNonceCount))
+    }
+}
+
+@Suite("Digest over SIP messages (RFC 3261 §22)")
+struct DigestMessageTests {
+    @Test("401 from the server, retry with Authorization, server verifies; 407 uses the proxy headers")
+    func challengeRetryVerify() throws {
+        let invite = try Fixture.request(Fixture.invite)
+        var server = DigestServer(realm: "biloxi.example.com", secret: Array(repeating: 3, count: 32))
+        var generator = SeededGenerator(state: 9)
+        for (status, challengeHeader, credentialsHeader) in [(401, SIPHeaderName.wwwAuthenticate, SIPHeaderName.authorization), (407, .proxyAuthenticate, .proxyAuthorization)] {
+            var challenge = SIPResponse(replyingTo: invite, statusCode: status, toTag: "srv")
+            for offer in server.challenges(now: .seconds(50), using: &generator) { challenge.headers.add(challengeHeader, offer.headerValue) }
+            // Over the wire and back.
+            guard case .response(let received) = try SIPMessageParser().parseDatagram(SIPMessage.response(challenge).serialized) else {
+                Issue.record("not a response"); return
+            }
+            var client = DigestClient(username: "alice", password: "wonderland")
+            let retry = try client.retry(invite, answering: received, branch: "z9hG4bKretry\(status)", cnonce: "cn\(status)")
+            #expect(try retry.headers.cseq() == SIPCSeq(314160, .invite))
+            #expect(try retry.headers.topVia().branch == "z9hG4bKretry\(status)")
+            #expect(try retry.headers.callID() == invite.headers.callID())
+            let credentials = try DigestCredentials(try #require(try retry.headers.auth(credentialsHeader).first))
+            #expect(credentials.algorithm == .sha256)
+            #expect(credentials.uri == "sip:bob@biloxi.example.com")
+            #expect(server.verify(credentials, method: "INVITE", requestURI: retry.uriText, password: "wonderland", now: .seconds(51)) == .accepted(username: "alice"))
+        }
+    }
+
+    @Test("A 401 with no usable challenge is a typed error")
+    func noChallenge() throws {
+        let invite = try Fixture.request(Fixture.invite)
+        var response = SIPResponse(replyingTo: invite, statusCode: 401, toTag: "x")
+        response.headers.add(.wwwAuthenticate, #"Basic realm="x""#)
+        var client = DigestClient(username: "a", password: "b")
+        #expect(throws: SIPStackError(.unsupportedDigestAlgorithm, "no offered algorithm is supported")) {
+            try client.retry(invite, answering: response, branch: "z9hG4bK1", cnonce: "c")
+        }
+    }
+}
+
+extension SIPHeaders {
+    func auth(_ name: SIPHeaderName) throws -> [SIPAuthValue] {
+        name == .authorization ? try authorization() : try proxyAuthorization()
     }
 }
