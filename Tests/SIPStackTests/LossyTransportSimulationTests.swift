@@ -47,6 +47,10 @@ struct LossySimulation {
     var clientTerminated = false
     var serverTerminated = false
     var clientTimedOut = false
+    /// The UAS core's 2xx retransmission (§13.3.1.4) and its timers; ACKs for 2xx the server TU got.
+    var answerRetransmission: SuccessResponseRetransmission?
+    var answerTimers: [SuccessResponseRetransmission.Timer: Duration] = [:]
+    var serverTUGotACK = 0
     var log: [String] = []
 
     init(invite: Bool, answer: Int, dropToServer: Set<Int>, dropToClient: Set<Int>) {
@@ -74,7 +78,10 @@ struct LossySimulation {
             switch action {
             case .sendRequest: send(.request, to: .server)
             case .sendACK: send(.ack, to: .server)
-            case .passResponseToTU(let code): clientTU.append(code)
+            case .passResponseToTU(let code):
+                clientTU.append(code)
+                // The client TU (dialog) ACKs every 2xx itself (§13.2.2.4).
+                if isInvite, (200..<300).contains(code) { send(.ack, to: .server) }
             case .startTimer(let timer, let after): clientTimers[timer] = now + after
             case .cancelTimer(let timer): clientTimers[timer] = nil
             case .reportTimeout: clientTimedOut = true
@@ -89,7 +96,9 @@ struct LossySimulation {
         for action in actions {
             switch action {
             case .passRequestToTU: serverTUGotRequest += 1; answerNow = true
-            case .passACKToTU: break
+            case .passACKToTU:
+                serverTUGotACK += 1
+                if var machine = answerRetransmission { runAnswer(machine.ackReceived()); answerRetransmission = machine }
             case .sendTrying: send(.response(100), to: .client)
             case .sendResponse(let code): send(.response(code), to: .client)
             case .startTimer(let timer, let after): serverTimers[timer] = now + after
@@ -101,8 +110,28 @@ struct LossySimulation {
         // The TU answers at once.
         if answerNow, let server {
             switch server {
-            case .invite(var tx): let a = tx.responseSent(statusCode: answer); self.server = .invite(tx); runServer(a)
+            case .invite(var tx):
+                let a = tx.responseSent(statusCode: answer)
+                self.server = .invite(tx)
+                runServer(a)
+                if (200..<300).contains(answer) {
+                    let machine = SuccessResponseRetransmission()
+                    answerRetransmission = machine
+                    runAnswer(machine.start())
+                }
             case .nonInvite(var tx): let a = tx.responseSent(statusCode: answer); self.server = .nonInvite(tx); runServer(a)
+            }
+        }
+    }
+
+    mutating func runAnswer(_ actions: [SuccessResponseRetransmission.Action]) {
+        for action in actions {
+            switch action {
+            case .retransmitResponse:
+                if case .invite(var tx) = server { let a = tx.responseSent(statusCode: answer); server = .invite(tx); runServer(a) }
+            case .startTimer(let timer, let after): answerTimers[timer] = now + after
+            case .cancelTimer(let timer): answerTimers[timer] = nil
+            case .reportACKTimeout: Issue.record("the ACK should arrive")
             }
         }
     }
@@ -165,8 +194,10 @@ struct LossySimulation {
             let packet = inFlight.indices.min { inFlight[$0].at < inFlight[$1].at }
             let clientTimer = clientTimers.min { $0.value < $1.value }
             let serverTimer = serverTimers.min { $0.value < $1.value }
+            let answerTimer = answerTimers.min { $0.value < $1.value }
             let candidates: [(Duration, Int)] = [
                 packet.map { (inFlight[$0].at, 0) }, clientTimer.map { ($0.value, 1) }, serverTimer.map { ($0.value, 2) },
+                answerTimer.map { ($0.value, 3) },
             ].compactMap { $0 }
             guard let next = candidates.min(by: { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }), next.0 <= limit else { return }
             now = next.0
@@ -178,9 +209,15 @@ struct LossySimulation {
             case 1:
                 guard let timer = clientTimer?.key else { return }
                 fire(timer, on: .client)
-            default:
+            case 2:
                 guard let timer = serverTimer?.key else { return }
                 fire(timer, on: .server)
+            default:
+                guard let timer = answerTimer?.key, var machine = answerRetransmission else { return }
+                answerTimers[timer] = nil
+                let actions = machine.timerFired(timer)
+                answerRetransmission = machine
+                runAnswer(actions)
             }
         }
     }
@@ -215,6 +252,18 @@ struct LossyTransportSimulationTests {
         #expect(sim.clientTerminated && sim.serverTerminated, "\(sim.log)")
         if case .invite(let tx) = sim.server { #expect(tx.state == .terminated) }
         #expect(!sim.clientTimedOut)
+    }
+
+    @Test("INVITE answered 200: first 200 and first ACK dropped; the UAS core's 2xx retransmission and the dialog's ACK finish it")
+    func inviteAcceptLossy() {
+        // →S: #0 INVITE, #1 ACK (dropped), #2 ACK. →C: #0 100, #1 200 (dropped), #2 200, #3 200.
+        var sim = LossySimulation(invite: true, answer: 200, dropToServer: [1], dropToClient: [1])
+        sim.run()
+        #expect(sim.clientTU == [100, 200, 200], "\(sim.log)")
+        #expect(sim.serverTUGotACK == 1)
+        #expect(sim.answerRetransmission?.isFinished == true)
+        #expect(sim.clientTerminated && sim.serverTerminated)
+        if case .invite(let tx) = sim.client { #expect(tx.state == .terminated) }
     }
 
     @Test("Everything towards the server lost: the client times out with Timer B, the server never starts")
