@@ -74,7 +74,10 @@ struct DialogTests {
     @Test("UAS: dialog from the INVITE with our tag; route set in order; remote CSeq checks (500 on lower); re-INVITE refreshes the target; BYE ends it")
     func uasSide() throws {
         let invite = try Fixture.request(Fixture.invite)
-        var dialog = try Dialog(uasRequest: invite, localTag: "ourtag", confirmed: false)
+        var dialog = try Dialog(
+            uasRequest: invite, localTag: "ourtag", confirmed: false,
+            localContact: SIPNameAddress(uri: .sip(SIPURI(user: "bob", host: "192.0.2.4", port: 5080)))
+        )
         #expect(dialog.state == .early)
         #expect(dialog.routeSet.map(\.uri.description) == ["sip:p1.example.com;lr", "sip:p2.example.com;lr"])
         #expect(dialog.remoteTarget.description == "sip:alice@pc33.atlanta.example.com")
@@ -109,6 +112,10 @@ struct DialogTests {
         #expect(dialog.state == .confirmed)
         #expect(dialog.remoteTarget.description == "sip:alice@198.51.100.7:5062")
         #expect(dialog.remoteSequence == 314161)
+        let holdAnswer = dialog.makeResponse(to: try fromAlice("INVITE", 314161), statusCode: 200)
+        #expect(try holdAnswer.headers.to().tag == "ourtag")
+        #expect(holdAnswer.headers[.contact] == "<sip:bob@192.0.2.4:5080>")
+        #expect(dialog.makeResponse(to: try fromAlice("INFO", 314161), statusCode: 200).headers[.contact] == nil)
         // Resume: another re-INVITE keeps the call.
         #expect(dialog.requestReceived(try fromAlice("INVITE", 314162, contact: "<sip:alice@198.51.100.7:5062>")) == .accepted(refreshedTarget: true))
         #expect(dialog.state == .confirmed)

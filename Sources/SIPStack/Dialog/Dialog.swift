@@ -261,6 +261,17 @@ public struct Dialog: Sendable, Equatable {
         return SIPRequest(method: method, uri: requestURI, headers: headers)
     }
 
+    /// A response to a request received in this dialog (§12.2.2, §8.2.6): To carries our tag; a 2xx to
+    /// INVITE or UPDATE carries our Contact (§12.1.1, §13.3.1.4), as when answering a re-INVITE for hold
+    /// or resume (the SDP body is the TU's to set).
+    public func makeResponse(to request: SIPRequest, statusCode: Int) -> SIPResponse {
+        var response = SIPResponse(replyingTo: request, statusCode: statusCode, toTag: id.localTag)
+        if (200..<300).contains(statusCode), Self.targetRefreshMethods.contains(request.method), let localContact {
+            response.headers.add(.contact, localContact.description)
+        }
+        return response
+    }
+
     /// Request-URI and Route headers per §12.2.1.1: with an empty route set or a loose router first,
     /// Request-URI = remote target and Route = route set; with a strict router first, Request-URI = its
     /// URI (without parameters not allowed there) and the remote target appended as the last Route.
