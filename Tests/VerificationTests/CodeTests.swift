@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+@testable import Verification
+
+@Suite struct CodeTests {
+    @Test(arguments: VerificationCode.lengths)
+    func lengthAndDigits(length: Int) {
+        let code = VerificationCode.generate(length: length, random: SystemRandomSource())
+        #expect(code.count == length)
+        #expect(code.allSatisfy(\.isASCII) && code.allSatisfy(\.isNumber))
+    }
+
+    /// Every digit appears with about the same frequency (chi-squared over 60,000 digits, 9 d.f.;
+    /// 27.88 is the 0.1 % critical value, so a correct generator fails this one run in a thousand).
+    @Test func digitsAreUniform() {
+        var counts = [Int](repeating: 0, count: 10)
+        let random = SeededRandom(seed: 7)
+        for _ in 0..<10_000 {
+            for c in VerificationCode.generate(length: 6, random: random).utf8 { counts[Int(c - 48)] += 1 }
+        }
+        let expected = 6_000.0
+        let chi2 = counts.reduce(0.0) { $0 + pow2(Double($1) - expected) / expected }
+        #expect(chi2 < 27.88, "digit counts \(counts)")
+    }
+
+    @Test func uniformRejectsBias() {
+        let random = SeededRandom(seed: 1)
+        for _ in 0..<1000 { #expect(random.uniform(below: 3) < 3) }
+    }
+
+    @Test func macBindsIdAndCode() {
+        let hasher = CodeHasher(secret: Array(repeating: 1, count: 32))
+        let mac = hasher.mac(id: "VE1", code: "123456")
+        #expect(mac.count == 32)
+        #expect(hasher.matches(id: "VE1", code: "123456", stored: mac))
+        #expect(!hasher.matches(id: "VE1", code: "123457", stored: mac))
+        #expect(!hasher.matches(id: "VE2", code: "123456", stored: mac))
+        // The separator keeps ("VE1", "23456") apart from ("VE12", "3456").
+        #expect(hasher.mac(id: "VE1", code: "23456") != hasher.mac(id: "VE12", code: "3456"))
+        #expect(CodeHasher(secret: Array(repeating: 2, count: 32)).mac(id: "VE1", code: "123456") != mac)
+    }
+
+    /// The MAC is HMAC-SHA256 over id ‖ 0x00 ‖ code, checked against OpenSSL:
+    /// `printf 'a\0001' | openssl dgst -sha256 -hmac Jefe`.
+    @Test func macIsHMACSHA256OverIdNulCode() {
+        let mac = CodeHasher(secret: Array("Jefe".utf8)).mac(id: "a", code: "1")
+        #expect(mac.map { String(format: "%02x", $0) }.joined() == "5879cee786c00c5df35a797d60081ea2f1ac51e96cfbebdb12b4d6937228b071")
+    }
+}
+
+private func pow2(_ x: Double) -> Double { x * x }
