@@ -1,7 +1,7 @@
 // SuccessResponseRetransmission: the UAS core's 2xx retransmission until the ACK (RFC 3261 §13.3.1.4).
 
 /// The UAS core retransmits a 2xx to INVITE itself, because the INVITE server transaction does not
-/// (RFC 3261 §13.3.1.4, RFC 6026 §8.5): at T1, doubling to T2, on every transport (reliable too, as the
+/// (RFC 3261 §13.3.1.4, RFC 6026): at T1, doubling to T2, on every transport (reliable too, as the
 /// RFC says, for proxies that may be on UDP), until the ACK arrives; after 64·T1 without ACK the
 /// dialog should be ended with BYE. A value with no I/O.
 public struct SuccessResponseRetransmission: Sendable, Equatable {
@@ -15,7 +15,7 @@ public struct SuccessResponseRetransmission: Sendable, Equatable {
 
     /// What to do.
     public enum Action: Sendable, Equatable {
-        /// Send the 2xx again (through the Accepted server transaction, RFC 6026 §8.5).
+        /// Send the 2xx again (through the Accepted server transaction, RFC 6026).
         case retransmitResponse
         /// Start (or restart) a timer.
         case startTimer(Timer, after: Duration)

@@ -1,7 +1,7 @@
-// ClientInviteTransaction: RFC 3261 §17.1.1 with the Accepted state of RFC 6026 §8.4.
+// ClientInviteTransaction: RFC 3261 §17.1.1 with the Accepted state of RFC 6026
 
 /// The INVITE client transaction state machine (RFC 3261 §17.1.1, Figure 5, as updated by
-/// RFC 6026 §8.4 and Figure 3): Calling → Proceeding → Completed / Accepted → Terminated.
+/// RFC 6026): Calling → Proceeding → Completed / Accepted → Terminated.
 ///
 /// A value with no I/O: every input returns the actions to run. The ACK for a non-2xx final response
 /// is the transaction's (§17.1.1.3, `.sendACK`); the ACK for a 2xx belongs to the dialog (§13.2.2.4).
@@ -14,7 +14,7 @@ public struct ClientInviteTransaction: Sendable, Equatable {
         case proceeding
         /// A 300–699 arrived and was ACKed; absorbing retransmissions until Timer D (§17.1.1.2).
         case completed
-        /// A 2xx arrived; further 2xx go to the TU until Timer M (RFC 6026 §8.4).
+        /// A 2xx arrived; further 2xx go to the TU until Timer M (RFC 6026).
         case accepted
         /// Finished (§17.1.1.2).
         case terminated
@@ -49,7 +49,7 @@ public struct ClientInviteTransaction: Sendable, Equatable {
         return actions
     }
 
-    /// A response matching this transaction arrived (§17.1.1.2, RFC 6026 §8.4).
+    /// A response matching this transaction arrived (§17.1.1.2, RFC 6026).
     public mutating func responseReceived(statusCode: Int) -> [ClientTransactionAction] {
         switch (state, StatusClass(statusCode)) {
         case (.calling, .provisional):
@@ -76,7 +76,7 @@ public struct ClientInviteTransaction: Sendable, Equatable {
         case (.completed, .provisional), (.completed, .success):
             return []
         case (.accepted, .success):
-            // RFC 6026 §8.4: retransmitted (or forked) 2xx go to the TU, which ACKs them.
+            // RFC 6026: retransmitted (or forked) 2xx go to the TU, which ACKs them.
             return [.passResponseToTU(statusCode: statusCode)]
         case (.accepted, .provisional), (.accepted, .failure):
             return []
@@ -85,7 +85,7 @@ public struct ClientInviteTransaction: Sendable, Equatable {
         }
     }
 
-    /// A timer this transaction started has fired (§17.1.1.2, RFC 6026 §8.4).
+    /// A timer this transaction started has fired (§17.1.1.2, RFC 6026).
     public mutating func timerFired(_ timer: TransactionTimer) -> [ClientTransactionAction] {
         switch (state, timer) {
         case (.calling, .timerA):

@@ -41,9 +41,9 @@ public struct SIPTimers: Sendable, Equatable {
     public func timerJ(isReliable: Bool) -> Duration { isReliable ? .zero : t1 * 64 }
     /// Timer K, wait time for response retransmits: T4 unreliable, zero reliable (§17.1.2.2).
     public func timerK(isReliable: Bool) -> Duration { isReliable ? .zero : t4 }
-    /// Timer L, wait time for accepted INVITE request retransmits: 64·T1 (RFC 6026 §8.7).
+    /// Timer L, wait time for accepted INVITE request retransmits: 64·T1 (RFC 6026).
     public var timerL: Duration { t1 * 64 }
-    /// Timer M, wait time for retransmissions of 2xx to INVITE: 64·T1 (RFC 6026 §8.7).
+    /// Timer M, wait time for retransmissions of 2xx to INVITE: 64·T1 (RFC 6026).
     public var timerM: Duration { t1 * 64 }
 
     /// The next retransmit interval after `interval` for timers capped at T2 (E, G): min(2·interval, T2)
@@ -51,7 +51,7 @@ public struct SIPTimers: Sendable, Equatable {
     public func doubledCapped(_ interval: Duration) -> Duration { min(interval * 2, t2) }
 }
 
-/// The transaction timers of RFC 3261 §17 (Table 4) and RFC 6026 §8.7 (L, M).
+/// The transaction timers of RFC 3261 §17 (Table 4) and RFC 6026 (L, M).
 /// Timer C is a proxy timer (§16.6) and is not used by a user agent.
 public enum TransactionTimer: Sendable, Hashable, CaseIterable {
     /// INVITE request retransmit, client (§17.1.1.2).
@@ -74,8 +74,8 @@ public enum TransactionTimer: Sendable, Hashable, CaseIterable {
     case timerJ
     /// Wait for response retransmits in Completed, non-INVITE client (§17.1.2.2).
     case timerK
-    /// Wait for INVITE retransmits in Accepted, server (RFC 6026 §8.7).
+    /// Wait for INVITE retransmits in Accepted, server (RFC 6026).
     case timerL
-    /// Wait for 2xx retransmits in Accepted, client (RFC 6026 §8.7).
+    /// Wait for 2xx retransmits in Accepted, client (RFC 6026).
     case timerM
 }

@@ -1,7 +1,7 @@
-// ServerInviteTransaction: RFC 3261 §17.2.1 with the Accepted state of RFC 6026 §8.5–8.7.
+// ServerInviteTransaction: RFC 3261 §17.2.1 with the Accepted state of RFC 6026
 
 /// The INVITE server transaction state machine (RFC 3261 §17.2.1, Figure 7, as updated by
-/// RFC 6026 §8.5–8.7 and Figure 5): Proceeding → Completed → Confirmed → Terminated, or
+/// RFC 6026): Proceeding → Completed → Confirmed → Terminated, or
 /// Proceeding → Accepted → Terminated for a 2xx. A value with no I/O.
 public struct ServerInviteTransaction: Sendable, Equatable {
     /// The states of Figure 7 with RFC 6026's Accepted.
@@ -12,7 +12,7 @@ public struct ServerInviteTransaction: Sendable, Equatable {
         case completed
         /// The ACK arrived; absorbing ACK retransmissions until Timer I (§17.2.1).
         case confirmed
-        /// A 2xx was sent; INVITE retransmissions absorbed, ACKs passed up until Timer L (RFC 6026 §8.7).
+        /// A 2xx was sent; INVITE retransmissions absorbed, ACKs passed up until Timer L (RFC 6026).
         case accepted
         /// Finished.
         case terminated
@@ -46,7 +46,7 @@ public struct ServerInviteTransaction: Sendable, Equatable {
         return [.passRequestToTU]
     }
 
-    /// A retransmission of the INVITE arrived (§17.2.1, RFC 6026 §8.6).
+    /// A retransmission of the INVITE arrived (§17.2.1, RFC 6026).
     public mutating func requestRetransmissionReceived() -> [ServerTransactionAction] {
         switch state {
         case .proceeding:
@@ -59,12 +59,12 @@ public struct ServerInviteTransaction: Sendable, Equatable {
         case .completed:
             return lastResponseStatusCode.map { [.sendResponse(statusCode: $0)] } ?? []
         case .confirmed, .accepted, .terminated:
-            // Absorbed; in Accepted RFC 6026 §8.6 says the INVITE is not passed up again.
+            // Absorbed; in Accepted RFC 6026 says the INVITE is not passed up again.
             return []
         }
     }
 
-    /// The TU gave a response to send (§17.2.1, RFC 6026 §8.5).
+    /// The TU gave a response to send (§17.2.1, RFC 6026).
     public mutating func responseSent(statusCode: Int) -> [ServerTransactionAction] {
         switch (state, StatusClass(statusCode)) {
         case (.proceeding, .provisional):
@@ -82,14 +82,14 @@ public struct ServerInviteTransaction: Sendable, Equatable {
             actions.append(.startTimer(.timerH, after: timers.timerH))
             return actions
         case (.accepted, .success):
-            // RFC 6026 §8.5: 2xx retransmissions from the TU (§13.3.1.4) are sent in Accepted.
+            // RFC 6026: 2xx retransmissions from the TU (§13.3.1.4) are sent in Accepted.
             return [.sendResponse(statusCode: statusCode)]
         case (.accepted, .provisional), (.accepted, .failure), (.completed, _), (.confirmed, _), (.terminated, _):
             return []
         }
     }
 
-    /// An ACK matching this transaction arrived (§17.2.1, RFC 6026 §8.7).
+    /// An ACK matching this transaction arrived (§17.2.1, RFC 6026).
     public mutating func ackReceived() -> [ServerTransactionAction] {
         switch state {
         case .completed:
@@ -104,7 +104,7 @@ public struct ServerInviteTransaction: Sendable, Equatable {
         }
     }
 
-    /// A timer this transaction started has fired (§17.2.1, RFC 6026 §8.7).
+    /// A timer this transaction started has fired (§17.2.1, RFC 6026).
     public mutating func timerFired(_ timer: TransactionTimer) -> [ServerTransactionAction] {
         switch (state, timer) {
         case (.completed, .timerG):
@@ -126,7 +126,7 @@ public struct ServerInviteTransaction: Sendable, Equatable {
         }
     }
 
-    /// The transport failed sending a response (§17.2.4; RFC 6026 §8.8 keeps Accepted alive).
+    /// The transport failed sending a response (§17.2.4; Accepted stays until Timer L).
     public mutating func transportErrorOccurred() -> [ServerTransactionAction] {
         switch state {
         case .proceeding:
@@ -136,7 +136,8 @@ public struct ServerInviteTransaction: Sendable, Equatable {
             state = .terminated
             return (isReliable ? [] : [.cancelTimer(.timerG)]) + [.cancelTimer(.timerH), .reportTransportError, .terminate]
         case .accepted:
-            // RFC 6026 §8.8: a transport error in Accepted is reported, the state remains.
+            // RFC 6026 names no transport-error transition out of Accepted: report it and stay, so ACKs
+            // and retransmitted INVITEs still match until Timer L.
             return [.reportTransportError]
         case .confirmed, .terminated:
             return []

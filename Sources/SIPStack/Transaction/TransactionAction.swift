@@ -1,6 +1,6 @@
 // Actions emitted by the transaction state machines of RFC 3261 §17 for the shell to run.
 
-/// What a client transaction asks its shell to do (RFC 3261 §17.1, RFC 6026 §8.4).
+/// What a client transaction asks its shell to do (RFC 3261 §17.1, RFC 6026).
 ///
 /// The machine holds no messages: the shell keeps the request it started the transaction with and
 /// builds the ACK for a non-2xx final response (§17.1.1.3) when asked to. `.startTimer` for a timer
@@ -24,13 +24,13 @@ public enum ClientTransactionAction: Sendable, Equatable {
     case terminate
 }
 
-/// What a server transaction asks its shell to do (RFC 3261 §17.2, RFC 6026 §8.5–8.6).
+/// What a server transaction asks its shell to do (RFC 3261 §17.2, RFC 6026).
 ///
 /// The shell keeps the most recent response the TU gave; `.sendResponse` transmits or retransmits it.
 public enum ServerTransactionAction: Sendable, Equatable {
     /// Hand the request to the transaction user (§17.2.1, §17.2.2).
     case passRequestToTU
-    /// Hand an ACK to the TU; RFC 6026 §8.7: ACKs for a 2xx arriving in Accepted go to the TU.
+    /// Hand an ACK to the TU; RFC 6026: ACKs for a 2xx arriving in Accepted go to the TU.
     case passACKToTU
     /// Generate and send a 100 (Trying) for the INVITE (§17.2.1).
     case sendTrying
