@@ -18,20 +18,11 @@ struct LossySimulation {
 
     enum Side { case client, server }
 
-    enum Client {
-        case invite(ClientInviteTransaction)
-        case nonInvite(ClientNonInviteTransaction)
-    }
-
-    enum Server {
-        case invite(ServerInviteTransaction)
-        case nonInvite(ServerNonInviteTransaction)
-    }
 
     let latency: Duration = .milliseconds(40)
     var now: Duration = .zero
-    var client: Client
-    var server: Server?
+    var client: ClientTransaction
+    var server: ServerTransaction?
     let isInvite: Bool
     let answer: Int
     /// Index (0-based, per direction) of packets the channel drops.
@@ -58,7 +49,7 @@ struct LossySimulation {
         self.answer = answer
         self.dropToServer = dropToServer
         self.dropToClient = dropToClient
-        client = invite ? .invite(ClientInviteTransaction(isReliable: false)) : .nonInvite(ClientNonInviteTransaction(isReliable: false))
+        client = ClientTransaction(method: invite ? "INVITE" : "OPTIONS", isReliable: false)
     }
 
     mutating func send(_ packet: Packet, to side: Side) {
@@ -108,18 +99,14 @@ struct LossySimulation {
             }
         }
         // The TU answers at once.
-        if answerNow, let server {
-            switch server {
-            case .invite(var tx):
-                let a = tx.responseSent(statusCode: answer)
-                self.server = .invite(tx)
-                runServer(a)
-                if (200..<300).contains(answer) {
-                    let machine = SuccessResponseRetransmission()
-                    answerRetransmission = machine
-                    runAnswer(machine.start())
-                }
-            case .nonInvite(var tx): let a = tx.responseSent(statusCode: answer); self.server = .nonInvite(tx); runServer(a)
+        if answerNow, var tx = server {
+            let a = tx.responseSent(statusCode: answer)
+            server = tx
+            runServer(a)
+            if isInvite, (200..<300).contains(answer) {
+                let machine = SuccessResponseRetransmission()
+                answerRetransmission = machine
+                runAnswer(machine.start())
             }
         }
     }
@@ -128,7 +115,7 @@ struct LossySimulation {
         for action in actions {
             switch action {
             case .retransmitResponse:
-                if case .invite(var tx) = server { let a = tx.responseSent(statusCode: answer); server = .invite(tx); runServer(a) }
+                if var tx = server { let a = tx.responseSent(statusCode: answer); server = tx; runServer(a) }
             case .startTimer(let timer, let after): answerTimers[timer] = now + after
             case .cancelTimer(let timer): answerTimers[timer] = nil
             case .reportACKTimeout: Issue.record("the ACK should arrive")
@@ -140,31 +127,23 @@ struct LossySimulation {
         log.append("\(now) \(packet) →\(side == .server ? "S" : "C")")
         switch (side, packet) {
         case (.server, .request):
-            switch server {
-            case .none:
-                if isInvite {
-                    var tx = ServerInviteTransaction(isReliable: false)
-                    let a = tx.start()
-                    server = .invite(tx)
-                    runServer(a)
-                } else {
-                    var tx = ServerNonInviteTransaction(isReliable: false)
-                    let a = tx.start()
-                    server = .nonInvite(tx)
-                    runServer(a)
-                }
-            case .invite(var tx): let a = tx.requestRetransmissionReceived(); server = .invite(tx); runServer(a)
-            case .nonInvite(var tx): let a = tx.requestRetransmissionReceived(); server = .nonInvite(tx); runServer(a)
+            if var tx = server {
+                let a = tx.requestRetransmissionReceived()
+                server = tx
+                runServer(a)
+            } else {
+                var tx = ServerTransaction(method: isInvite ? "INVITE" : "OPTIONS", isReliable: false)
+                let a = tx.start()
+                server = tx
+                runServer(a)
             }
         case (.server, .ack):
-            if case .invite(var tx) = server { let a = tx.ackReceived(); server = .invite(tx); runServer(a) }
+            if var tx = server { let a = tx.ackReceived(); server = tx; runServer(a) }
         case (.server, .response), (.client, .request), (.client, .ack):
             Issue.record("misrouted \(packet)")
         case (.client, .response(let code)):
-            switch client {
-            case .invite(var tx): let a = tx.responseReceived(statusCode: code); client = .invite(tx); runClient(a)
-            case .nonInvite(var tx): let a = tx.responseReceived(statusCode: code); client = .nonInvite(tx); runClient(a)
-            }
+            let a = client.responseReceived(statusCode: code)
+            runClient(a)
         }
     }
 
@@ -173,17 +152,11 @@ struct LossySimulation {
         switch side {
         case .client:
             clientTimers[timer] = nil
-            switch client {
-            case .invite(var tx): let a = tx.timerFired(timer); client = .invite(tx); runClient(a)
-            case .nonInvite(var tx): let a = tx.timerFired(timer); client = .nonInvite(tx); runClient(a)
-            }
+            let a = client.timerFired(timer)
+            runClient(a)
         case .server:
             serverTimers[timer] = nil
-            switch server {
-            case .invite(var tx): let a = tx.timerFired(timer); server = .invite(tx); runServer(a)
-            case .nonInvite(var tx): let a = tx.timerFired(timer); server = .nonInvite(tx); runServer(a)
-            case .none: break
-            }
+            if var tx = server { let a = tx.timerFired(timer); server = tx; runServer(a) }
         }
     }
 
@@ -223,10 +196,8 @@ struct LossySimulation {
     }
 
     private mutating func start() {
-        switch client {
-        case .invite(var tx): let a = tx.start(); client = .invite(tx); runClient(a)
-        case .nonInvite(var tx): let a = tx.start(); client = .nonInvite(tx); runClient(a)
-        }
+        let a = client.start()
+        runClient(a)
     }
 }
 
@@ -275,5 +246,3 @@ struct LossyTransportSimulationTests {
         #expect(sim.server == nil)
     }
 }
-
-extension LossySimulation.Server: Equatable {}
