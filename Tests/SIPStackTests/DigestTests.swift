@@ -238,6 +238,26 @@ struct DigestMessageTests {
         }
     }
 
+    @Test("DigestServer over requests: 401 with two challenges, retry verified, no credentials rejected, stale after expiry")
+    func serverOverRequests() throws {
+        let invite = try Fixture.request(Fixture.invite)
+        var server = DigestServer(realm: "biloxi.example.com", secret: Array(repeating: 5, count: 32), nonceLifetime: .seconds(60))
+        var generator = SeededGenerator(state: 11)
+        let challenge = server.challengeResponse(to: invite, toTag: "s1", now: .seconds(10), using: &generator)
+        #expect(challenge.statusCode == 401)
+        #expect(try challenge.headers.wwwAuthenticate().count == 2)
+        #expect(server.verify(invite, now: .seconds(10)) { _ in "pw" } == .rejected(.unknownNonce))
+        var client = DigestClient(username: "alice", password: "pw")
+        let retry = try client.retry(invite, answering: challenge, branch: "z9hG4bKr1", cnonce: "cc")
+        #expect(server.verify(retry, now: .seconds(11)) { $0 == "alice" ? "pw" : nil } == .accepted(username: "alice"))
+        #expect(server.verify(retry, now: .seconds(12)) { _ in "pw" } == .rejected(.replayedNonceCount))
+        let late = try client.retry(invite, answering: challenge, branch: "z9hG4bKr2", cnonce: "cd")
+        #expect(server.verify(late, now: .seconds(100)) { _ in "pw" } == .stale)
+        let proxyChallenge = server.challengeResponse(to: invite, proxy: true, toTag: "s1", now: .seconds(100), stale: true, using: &generator)
+        #expect(proxyChallenge.statusCode == 407)
+        #expect(try proxyChallenge.headers.proxyAuthenticate().allSatisfy { $0["stale"] == "TRUE" })
+    }
+
     @Test("A 401 with no usable challenge is a typed error")
     func noChallenge() throws {
         let invite = try Fixture.request(Fixture.invite)
