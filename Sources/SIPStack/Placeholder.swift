@@ -1,1 +1,0 @@
-// SIPStack: placeholder until the issue that owns it lands.

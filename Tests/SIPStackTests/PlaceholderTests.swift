@@ -1,4 +1,0 @@
-import Testing
-@testable import SIPStack
-
-@Test func placeholder() {}
