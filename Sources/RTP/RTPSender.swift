@@ -84,6 +84,13 @@ public struct RTPPacer: Equatable, Sendable {
         public var skip: Int
         /// When to tick next: the deadline of the next packet.
         public var nextDeadline: Duration
+
+        /// Creates a decision.
+        public init(send: Int, skip: Int, nextDeadline: Duration) {
+            self.send = send
+            self.skip = skip
+            self.nextDeadline = nextDeadline
+        }
     }
 
     /// The deadline of packet 0.
