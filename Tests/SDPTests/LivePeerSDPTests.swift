@@ -20,7 +20,7 @@ import Glibc
         guard Self.tool("/usr/bin/sipp") else { return }
         let capture = try LoopbackINVITECapture()
         let sipp = try Self.launch("/usr/bin/sipp", ["-sn", "uac", "127.0.0.1:\(capture.port)", "-i", "127.0.0.1", "-p", "0", "-m", "1", "-nostdin", "-timeout", "10s"])
-        defer { sipp.terminate() }
+        defer { Self.stop(sipp) }
         let body = try capture.receiveINVITEBody(timeoutSeconds: 10)
         let offer = try SDPParser().parse(bytes: body)
         #expect(offer.text == String(decoding: body, as: UTF8.self))
@@ -52,7 +52,7 @@ import Glibc
         try config.write(to: dir.appendingPathComponent("config"), atomically: true, encoding: .utf8)
         try "<sip:bot@127.0.0.1>;regint=0;audio_codecs=PCMA,PCMU\n".write(to: dir.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
         let baresip = try Self.launch("/usr/bin/baresip", ["-f", dir.path, "-n", "127.0.0.1", "-t", "5", "-e", "/dial sip:100@127.0.0.1:\(capture.port)"])
-        defer { baresip.terminate() }
+        defer { Self.stop(baresip) }
         let body = try capture.receiveINVITEBody(timeoutSeconds: 10)
         let offer = try SDPParser().parse(bytes: body)
         #expect(offer.text == String(decoding: body, as: UTF8.self))
@@ -63,6 +63,12 @@ import Glibc
         #expect(answer.audio.codec == .pcmu)  // our preference wins over the offer's order
         #expect(answer.audio.telephoneEventPayloadType == 101)
         #expect(answer.audio.remoteAddress == "127.0.0.1")
+    }
+
+    /// The peer has sent its INVITE; end it at once (baresip ignores SIGTERM while it shuts down).
+    static func stop(_ process: Process) {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     static func launch(_ path: String, _ arguments: [String]) throws -> Process {
