@@ -80,7 +80,7 @@ var package = Package(
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], resources: [.copy("Resources")]),
         .testTarget(name: "SIPStackTests", dependencies: ["SIPStack"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], resources: [.copy("Resources")]),
-        .testTarget(name: "RTPTests", dependencies: ["RTP"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "SDP"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(

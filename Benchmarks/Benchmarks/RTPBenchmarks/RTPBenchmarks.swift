@@ -1,5 +1,56 @@
 import Benchmark
+import NIOCore
+import RTP
 
-// Filled by the issue that owns this hot path.
+/// The per-packet RTP path: packetize a 20 ms G.711 frame, parse it back, and decode RFC 4733
+/// events. The aim is zero allocations per packet (DESIGN.md habit 12): buffers are reused, parsed
+/// payloads are slices of the datagram.
 let benchmarks: @Sendable () -> Void = {
+    let metrics: [BenchmarkMetric] = [.throughput, .wallClock, .mallocCountTotal, .instructions]
+    let config = Benchmark.Configuration(metrics: metrics, scalingFactor: .kilo)
+
+    Benchmark("RTP packetize (12-byte header + 160-byte PCMU payload into a reused buffer)", configuration: config) { benchmark in
+        var generator = SystemRandomNumberGenerator()
+        var sender = RTPSender(payloadType: 0, samplesPerPacket: 160, using: &generator)
+        var payload = ByteBufferAllocator().buffer(capacity: 160)
+        payload.writeRepeatingByte(0xFF, count: 160)
+        var datagram = ByteBufferAllocator().buffer(capacity: 1500)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            datagram.clear()
+            let header = sender.nextAudioHeader(payloadBytes: 160)
+            _ = try? datagram.writeRTPPacket(header, payload: payload)
+            blackHole(datagram.readableBytes)
+        }
+    }
+
+    Benchmark("RTP parse (172-byte PCMU datagram)", configuration: config) { benchmark in
+        var datagram = ByteBufferAllocator().buffer(capacity: 1500)
+        _ = try? datagram.writeRTPHeader(RTPHeader(marker: false, payloadType: 0, sequenceNumber: 1, timestamp: 160, ssrc: 0xABCD))
+        datagram.writeRepeatingByte(0xFF, count: 160)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let packet = try? RTPPacket(parsing: datagram)
+            blackHole(packet?.payload.readableBytes)
+        }
+    }
+
+    Benchmark("RFC 4733 decode (parse + TelephoneEventReceiver, 12-packet key press)", configuration: config) { benchmark in
+        var datagrams: [ByteBuffer] = []
+        var sender = TelephoneEventSender(digit: .seven, timestamp: 1000, duration: 1600)
+        var seq: UInt16 = 1
+        while let p = sender.nextPacket() {
+            var buffer = ByteBufferAllocator().buffer(capacity: 16)
+            _ = try? buffer.writeRTPHeader(RTPHeader(marker: p.marker, payloadType: 101, sequenceNumber: seq, timestamp: p.timestamp, ssrc: 9))
+            buffer.writeTelephoneEvent(p.event)
+            datagrams.append(buffer)
+            seq &+= 1
+        }
+        var receiver = TelephoneEventReceiver(payloadType: 101)
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations {
+            guard let packet = try? RTPPacket(parsing: datagrams[i % datagrams.count]) else { continue }
+            blackHole(receiver.packetReceived(packet.header, payload: packet.payload))
+        }
+    }
 }

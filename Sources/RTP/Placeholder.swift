@@ -1,1 +1,0 @@
-// RTP: placeholder until the issue that owns it lands.

@@ -1,0 +1,35 @@
+/// The one error type of the `RTP` module (DESIGN.md habit 5): a stable code and a detail.
+/// Every malformed packet from a peer ends here; nothing in this module traps on peer input.
+public struct RTPError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Stable error codes; raw values never change.
+    public enum Code: String, Sendable, Equatable {
+        /// Fewer bytes than the fixed header, CSRC list, extension or a length field needs (RFC 3550 §5.1, §6.4).
+        case truncated = "rtp.truncated"
+        /// Version field is not 2 (RFC 3550 §5.1).
+        case badVersion = "rtp.bad_version"
+        /// The padding count is zero or exceeds the packet (RFC 3550 §5.1).
+        case badPadding = "rtp.bad_padding"
+        /// An RTCP length field disagrees with the datagram (RFC 3550 §6.4.1, A.2).
+        case badLength = "rtp.bad_length"
+        /// The datagram is not an RTCP compound packet: first packet not SR/RR (RFC 3550 §6.1, A.2).
+        case notCompound = "rtp.not_compound"
+        /// An RFC 4733 event payload is malformed (RFC 4733 §2.3).
+        case badEvent = "rtp.bad_event"
+        /// A value we were asked to encode does not fit its field.
+        case valueOutOfRange = "rtp.value_out_of_range"
+    }
+
+    /// The stable code.
+    public var code: Code
+    /// Human-readable detail for logs.
+    public var detail: String
+
+    /// Creates an error.
+    public init(_ code: Code, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    /// `code: detail`.
+    public var description: String { "\(code.rawValue): \(detail)" }
+}

@@ -1,1 +1,0 @@
-// SDP: placeholder until the issue that owns it lands.
