@@ -26,9 +26,9 @@ struct StoreOptions: ParsableArguments {
     var dataDir: String = env("DATA_DIR") ?? "./data"
 
     @Option(help: "Database: a SQLite file path or sqlite:// URL, or postgres://user@host:port/db (env VERIGATE_DATABASE_URL). Default: <data-dir>/verigate.db.")
-    var databaseURL: String? = env("DATABASE_URL")
+    var databaseURL: String = env("DATABASE_URL") ?? ""
 
-    var resolvedDatabaseURL: String { databaseURL ?? (dataDir as NSString).appendingPathComponent("verigate.db") }
+    var resolvedDatabaseURL: String { databaseURL.isEmpty ? (dataDir as NSString).appendingPathComponent("verigate.db") : databaseURL }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
     var systemNumbers: String = env("SYSTEM_NUMBERS") ?? "+886229996666"
 
     @Option(help: "Secret file (32 random bytes, created with mode 0600 when absent) (env VERIGATE_SECRET_FILE). Default: <data-dir>/secret.")
-    var secretFile: String? = env("SECRET_FILE")
+    var secretFile: String = env("SECRET_FILE") ?? ""
 
     @Option(help: "dev (SMS outbox at /dev/outbox) or production (env VERIGATE_MODE).")
     var mode: String = env("MODE") ?? "dev"
@@ -136,13 +136,13 @@ struct Serve: AsyncParsableCommand {
             logger.critical("configuration: \(error)")
             throw ExitCode(78)
         }
-        let secret = try Secrets.loadOrCreateSecret(at: secretFile ?? (storeOptions.dataDir as NSString).appendingPathComponent("secret"))
+        let secret = try Secrets.loadOrCreateSecret(at: secretFile.isEmpty ? (storeOptions.dataDir as NSString).appendingPathComponent("secret") : secretFile)
         let store = try await SQLVerificationStore.open(url: storeOptions.resolvedDatabaseURL, logger: logger)
         do {
             let core = Core(configuration: config, store: store, secret: secret, logger: logger)
             if let key = try await core.bootstrapAPIKey() {
                 // Printed once, on the first start; only its hash is stored.
-                print("Created API key (shown once, keep it): \(key)")
+                FileHandle.standardOutput.write(Data("Created API key (shown once, keep it): \(key)\n".utf8))
             }
             let app = core.application()
             let group = ServiceGroup(configuration: .init(

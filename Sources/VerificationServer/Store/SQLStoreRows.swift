@@ -48,7 +48,7 @@ enum SQLStoreRows {
 
     static func verification(_ row: any SQLRow) throws -> Verification {
         let channelRaw = try row.decode(column: "channel", as: String.self)
-        guard let channel = Channel(rawValue: channelRaw) else {
+        guard let channel = VerificationChannel(rawValue: channelRaw) else {
             throw SQLStoreError.invalidStoredValue(column: "channel", value: channelRaw)
         }
         var v = Verification(

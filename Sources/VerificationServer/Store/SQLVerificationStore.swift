@@ -178,7 +178,7 @@ public final class SQLVerificationStore: VerificationStore {
         }
     }
 
-    public func pendingVerification(to: String, channel: Channel) async throws -> Verification? {
+    public func pendingVerification(to: String, channel: VerificationChannel) async throws -> Verification? {
         try await reader.withDatabase { db in
             try await db.raw("""
                 \(unsafeRaw: SQLStoreRows.verificationSelect)
@@ -188,7 +188,7 @@ public final class SQLVerificationStore: VerificationStore {
     }
 
     public func pendingCallIn(caller: String, systemNumber: String?) async throws -> [Verification] {
-        let callIn = Channel.allCases.filter(\.isCallIn).map(\.rawValue)
+        let callIn = VerificationChannel.allCases.filter(\.isCallIn).map(\.rawValue)
         return try await reader.withDatabase { db in
             var query: SQLQueryString = """
                 \(unsafeRaw: SQLStoreRows.verificationSelect)
