@@ -5,7 +5,8 @@ SWIFT        ?= swift
 # Libraries the build links against.
 BUILD_PKGS   := libphonenumber-dev libopus-dev libsqlite3-dev libssl-dev pkg-config
 # Real peers and tools the tests drive (see ../shared/PEERS.md).
-TEST_PKGS    := postgresql sip-tester espeak-ng sox clang
+TEST_PKGS    := postgresql sip-tester baresip espeak-ng sox
+FUZZ_RUNS    ?= 100000
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test deps-build deps-test build bench fuzz clean
@@ -31,7 +32,7 @@ run: deps-build
 
 test: deps-test
 	scripts/with-postgres.sh $(SWIFT) test
-	Fuzz/run.sh
+	Fuzz/run.sh $(FUZZ_RUNS)
 
 bench: deps-build
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress

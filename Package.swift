@@ -15,6 +15,7 @@ var package = Package(
         .library(name: "RTP", targets: ["RTP"]),
         .library(name: "Media", targets: ["Media"]),
         .library(name: "Verification", targets: ["Verification"]),
+        .library(name: "VerificationServer", targets: ["VerificationServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

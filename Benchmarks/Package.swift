@@ -11,7 +11,7 @@ let suites: [(name: String, product: String)] = [
     ("SIPBenchmarks", "SIPMessage"),
     ("RTPBenchmarks", "RTP"),
     ("MediaBenchmarks", "Media"),
-    ("CoreBenchmarks", "Verification"),
+    ("CoreBenchmarks", "VerificationServer"),
 ]
 
 let package = Package(
@@ -26,6 +26,7 @@ let package = Package(
             name: suite.name,
             dependencies: [
                 .product(name: suite.product, package: root),
+                .product(name: "Verification", package: root),
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/\(suite.name)",

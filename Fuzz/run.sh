@@ -9,9 +9,10 @@ RUNS="${1:-${FUZZ_RUNS:-200000}}"
 SCRATCH="${FUZZ_SCRATCH:-.build-fuzz}"
 
 export VERIGATE_FUZZ=1 VERIGATE_TARGETS=SIPMessage,SIPMessageFuzz
-swift build -c release --scratch-path "$SCRATCH" --product SIPMessageFuzz \
+CONFIG="${FUZZ_CONFIG:-debug}"   # debug builds in a third of the time; still fast enough for 10^5 runs
+swift build -c "$CONFIG" --scratch-path "$SCRATCH" --product SIPMessageFuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
-BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/SIPMessageFuzz"
+BIN="$(swift build -c "$CONFIG" --scratch-path "$SCRATCH" --show-bin-path)/SIPMessageFuzz"
 
 mkdir -p fuzz-out/sipmessage
 WORK="$(mktemp -d)"

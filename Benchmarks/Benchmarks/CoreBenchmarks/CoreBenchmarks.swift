@@ -4,6 +4,11 @@ import Verification
 
 /// Code paths of the verification core that run on every request.
 let benchmarks: @Sendable () -> Void = {
+    codeBenchmarks()
+    storeBenchmarks()
+}
+
+let codeBenchmarks: @Sendable () -> Void = {
     let hasher = CodeHasher(secret: Array(repeating: 7, count: 32))
     let stored = hasher.mac(id: "VE0123456789abcdef0123456789abcdef", code: "240713")
 
@@ -24,5 +29,29 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             blackHole(try? PhoneNumber(parsing: "0975000888", defaultRegion: "TW"))
         }
+    }
+}
+
+/// Starts and checks through the domain service on the real SQLite store (a temp file, WAL):
+/// what one core node sustains without HTTP.
+let storeBenchmarks: @Sendable () -> Void = {
+    Benchmark("start sms verification (SQLite)", configuration: .init(metrics: [.throughput, .wallClock], maxDuration: .seconds(5))) { benchmark in
+        let fixture = try await StoreFixture.make()
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations {
+            blackHole(try await fixture.service.start(StartRequest(to: fixture.number(i), channel: .sms)))
+        }
+        benchmark.stopMeasurement()
+        try await fixture.store.shutdown()
+    }
+
+    Benchmark("check code, wrong then right (SQLite)", configuration: .init(metrics: [.throughput, .wallClock], maxDuration: .seconds(5))) { benchmark in
+        let fixture = try await StoreFixture.make()
+        var ids: [String] = []
+        for i in benchmark.scaledIterations { ids.append(try await fixture.service.start(StartRequest(to: fixture.number(i), channel: .dtmfCallIn)).verification.id) }
+        benchmark.startMeasurement()
+        for id in ids { blackHole(try? await fixture.service.checkKeyed(id: id, digits: "000000")) }
+        benchmark.stopMeasurement()
+        try await fixture.store.shutdown()
     }
 }
