@@ -7,7 +7,7 @@ import Verification
 struct StoreConcurrencyTests {
     @Test("concurrent updates of one row: exactly one wins per version", arguments: storeBackends)
     func concurrentUpdates(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             var current = StoreFixtures.verification()
             #expect(try await store.insert(current, event: StoreFixtures.created(current)))
             let writers = 16, rounds = 4
@@ -40,7 +40,7 @@ struct StoreConcurrencyTests {
 
     @Test("concurrent starts for one number and channel: exactly one is stored", arguments: storeBackends)
     func concurrentInserts(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let candidates = (0..<12).map { _ in StoreFixtures.verification() }
             let won = try await withThrowingTaskGroup(of: String?.self) { group in
                 for v in candidates {
@@ -61,7 +61,7 @@ struct StoreConcurrencyTests {
     /// store sustains (sequential, one client), for the numbers.
     @Test("throughput of insert+update on SQLite (printed)")
     func sqliteThroughput() async throws {
-        try await withTestStore(.sqlite) { store, _ in
+        try await withTestStore(.sqlite) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let count = 2_000
             let clock = ContinuousClock()
             let start = clock.now

@@ -79,10 +79,11 @@ func withTestStore(_ backend: SQLStoreBackend, _ body: (SQLVerificationStore, Te
 
 /// Values used across the store tests. Instants are whole microseconds so that they round-trip exactly.
 enum StoreFixtures {
-    static let t0 = Date(timeIntervalSince1970: 1_800_000_000.123456)
+    static let t0 = at(0)
 
+    /// `seconds` after 1_800_000_000.123456 (since 1970), built the way the store reads instants back.
     static func at(_ seconds: Double) -> Date {
-        Date(timeIntervalSince1970: 1_800_000_000.123456 + seconds)
+        Date(timeIntervalSince1970: Double(1_800_000_000_123_456 + Int64((seconds * 1_000_000).rounded())) / 1_000_000)
     }
 
     static func newID() -> String {
@@ -141,7 +142,7 @@ enum StoreFixtures {
 struct StoreTests {
     @Test("insert and read back every field", arguments: storeBackends)
     func roundTrip(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let full = StoreFixtures.full()
             #expect(try await store.insert(full, event: StoreFixtures.created(full)))
             #expect(try await store.verification(id: full.id) == full)
@@ -160,7 +161,7 @@ struct StoreTests {
 
     @Test("a second pending verification for the same number and channel is refused until the first ends", arguments: storeBackends)
     func duplicatePending(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let first = StoreFixtures.verification()
             #expect(try await store.insert(first, event: StoreFixtures.created(first)))
 
@@ -187,7 +188,7 @@ struct StoreTests {
 
     @Test("a duplicate id is an error, not a refused duplicate", arguments: storeBackends)
     func duplicateIDThrows(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let first = StoreFixtures.verification()
             #expect(try await store.insert(first, event: StoreFixtures.created(first)))
             let sameID = StoreFixtures.verification(id: first.id, to: "+886975000111")
@@ -200,7 +201,7 @@ struct StoreTests {
 
     @Test("updates apply only on the expected version", arguments: storeBackends)
     func optimisticConcurrency(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let v1 = StoreFixtures.verification()
             #expect(try await store.insert(v1, event: StoreFixtures.created(v1)))
 
@@ -228,7 +229,7 @@ struct StoreTests {
 
     @Test("an update whose webhook cannot be stored changes nothing", arguments: storeBackends)
     func updateIsAtomic(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let v1 = StoreFixtures.verification()
             #expect(try await store.insert(v1, event: StoreFixtures.created(v1)))
             let v2 = StoreFixtures.next(v1, status: .approved)
@@ -247,7 +248,7 @@ struct StoreTests {
 
     @Test("sends are listed strictly after the window start, oldest first, limited", arguments: storeBackends)
     func sendsWindow(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let a = "+886975000888", b = "+886975000999"
             for seconds in [30.0, 0, 20, 10.000001, 10] {
                 try await store.recordSend(to: a, verificationID: "VEa", at: StoreFixtures.at(seconds))
@@ -264,7 +265,7 @@ struct StoreTests {
 
     @Test("pending call-ins for a caller, newest first, filtered by system number", arguments: storeBackends)
     func pendingCallIn(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let caller = "+886975000888", s1 = "+886227208881", s2 = "+886227208882"
             let voice = StoreFixtures.verification(to: caller, channel: .voiceCallIn, createdAt: StoreFixtures.at(0), systemNumber: s1)
             let missed = StoreFixtures.verification(to: caller, channel: .missedCall, createdAt: StoreFixtures.at(5), systemNumber: s2)
@@ -287,7 +288,7 @@ struct StoreTests {
 
     @Test("pending verifications are counted per system number", arguments: storeBackends)
     func pendingCounts(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let s1 = "+886227208881", s2 = "+886227208882", s3 = "+886227208883"
             let rows: [(String, Channel, String)] = [
                 ("+886975000001", .voiceCallIn, s1), ("+886975000002", .voiceCallIn, s1), ("+886975000003", .missedCall, s2),
@@ -309,7 +310,7 @@ struct StoreTests {
 
     @Test("due webhooks come oldest first and leave the queue when delivered or abandoned", arguments: storeBackends)
     func webhooks(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             var v = StoreFixtures.verification()
             #expect(try await store.insert(v, event: StoreFixtures.created(v)))
             var hooks: [WebhookDelivery] = []
@@ -348,7 +349,7 @@ struct StoreTests {
 
     @Test("expired pending verifications are found, oldest expiry first", arguments: storeBackends)
     func expiredPending(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let soon = StoreFixtures.verification(to: "+886975000001", expiresAt: StoreFixtures.at(10))
             let later = StoreFixtures.verification(to: "+886975000002", expiresAt: StoreFixtures.at(20))
             let done = StoreFixtures.verification(to: "+886975000003", expiresAt: StoreFixtures.at(5))
@@ -367,7 +368,7 @@ struct StoreTests {
 
     @Test("API keys are found by their SHA-256 and counted", arguments: storeBackends)
     func apiKeys(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             #expect(try await store.apiKeyCount() == 0)
             let k1 = APIKeyRecord(id: "AK1", name: "first", sha256: Array(repeating: 1, count: 32), createdAt: StoreFixtures.at(1))
             let k2 = APIKeyRecord(id: "AK2", name: "second", sha256: (0..<32).map { UInt8($0) }, createdAt: StoreFixtures.at(2))
@@ -385,7 +386,7 @@ struct StoreTests {
 
     @Test("migrations are recorded once and rerunning them changes nothing", arguments: storeBackends)
     func migrationsIdempotent(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, database in
+        try await withTestStore(backend) { (store: SQLVerificationStore, database: TestDatabase) async throws in
             let versions = SQLStoreMigration.all.map(\.version)
             #expect(try await store.appliedMigrations() == versions)
             let v = StoreFixtures.full()
@@ -441,7 +442,7 @@ struct StoreTests {
 
     @Test("the audit table holds what happened and when, never a code or its MAC", arguments: storeBackends)
     func auditHasNoCode(backend: SQLStoreBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let code = "493817"
             var v = StoreFixtures.verification()
             v.codeMAC = CodeHasher(secret: Array(repeating: 0x42, count: 32)).mac(id: v.id, code: code)

@@ -144,8 +144,7 @@ enum SQLStoreMigrator {
                 applied_at BIGINT NOT NULL
             )
             """).run()
-        let applied = Set(try await db.raw("SELECT version FROM schema_migrations").all()
-            .map { try $0.decode(column: "version", as: Int.self) })
+        let applied = Set(try await appliedVersions(db))
         for migration in SQLStoreMigration.all where !applied.contains(migration.version) {
             for statement in migration.statements(backend) {
                 try await db.raw(SQLQueryString(statement)).run()

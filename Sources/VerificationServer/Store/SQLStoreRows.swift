@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
 import Verification
+import enum Verification.Channel
 
 /// Instants as stored: `BIGINT` microseconds since 1970-01-01 UTC (see `SQLStoreMigration`).
 enum SQLTime {

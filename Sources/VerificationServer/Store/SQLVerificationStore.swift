@@ -6,6 +6,7 @@ import PostgresKit
 import SQLKit
 import SQLiteKit
 import Verification
+import enum Verification.Channel
 
 /// The production `VerificationStore`: one SQLKit implementation on SQLite (default: a file in WAL
 /// mode) and PostgreSQL (several core nodes sharing one database). DESIGN.md, "Storage".
@@ -141,7 +142,7 @@ public final class SQLVerificationStore: VerificationStore {
                 try await Self.insertEvent(event, db)
             }
             return true
-        } catch where Self.isPendingDuplicate(error) {
+        } catch let error where Self.isPendingDuplicate(error) {
             return false
         }
     }
