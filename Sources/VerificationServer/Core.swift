@@ -16,6 +16,10 @@ public final class Core: Sendable {
     public let metrics: ServerMetrics
     public let sms: ConsoleSMS
     public let logger: Logger
+    /// Delivers the signed status-change webhooks.
+    public let webhooks: WebhookDispatcher
+    /// Key of the webhook signatures (HKDF of the server secret); `verigate webhook-secret` prints it.
+    public let webhookSecret: [UInt8]
     let startLimiter: Mutex<RateLimiter>
 
     public init(
@@ -29,11 +33,18 @@ public final class Core: Sendable {
         self.metrics = metrics
         broker = EventBroker()
         sms = ConsoleSMS(devMode: configuration.devMode, templates: configuration.smsTemplates, logger: logger)
+        webhookSecret = Self.webhookSecret(serverSecret: secret)
+        webhooks = WebhookDispatcher(store: store, secret: webhookSecret, clock: clock, logger: logger)
         service = VerificationService(
             policy: configuration.policy, store: store, delivery: ChannelRouter(sms: sms),
-            events: FanOutSink(sinks: [broker, metrics, LoggingSink(logger: logger)]),
+            events: FanOutSink(sinks: [broker, metrics, LoggingSink(logger: logger), WebhookNudge(dispatcher: webhooks)]),
             secret: Secrets.derive(secret, purpose: "verigate code mac v1"), clock: clock, random: random)
         startLimiter = Mutex(RateLimiter(limit: configuration.policy.limits.perClientIPPerMinute, period: 60))
+    }
+
+    /// The webhook signing key derived from the server secret.
+    public static func webhookSecret(serverSecret: [UInt8]) -> [UInt8] {
+        Secrets.derive(serverSecret, purpose: "verigate webhook signature v1")
     }
 
     /// Creates an API key when the store has none, and returns it (to be printed once); nil when keys exist.
@@ -189,7 +200,15 @@ public final class Core: Sendable {
 
     /// Background services of the core: the event broker (ends SSE at shutdown) and the expiry sweeper.
     public func services() -> [any Service] {
-        [broker, ExpirySweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)]
+        [broker, webhooks, ExpirySweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)]
+    }
+}
+
+/// Wakes the webhook dispatcher when a status change was stored with a webhook.
+struct WebhookNudge: VerificationEventSink {
+    let dispatcher: WebhookDispatcher
+    func published(_ event: VerificationEvent, verification: Verification) async {
+        if event.changesStatus, event.kind != .created, verification.callbackURL != nil { dispatcher.nudge() }
     }
 }
 

@@ -11,7 +11,7 @@ import VerificationServer
 struct Verigate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Self-hosted phone-number verification: SMS, voice, call-in, missed-call and keyed codes.",
-        subcommands: [Serve.self, APIKey.self],
+        subcommands: [Serve.self, APIKey.self, WebhookSecret.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -173,5 +173,20 @@ struct APIKey: AsyncParsableCommand {
         let key = try await core.addAPIKey(name: name)
         try await store.shutdown()
         print(key)
+    }
+}
+
+struct WebhookSecret: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "webhook-secret", abstract: "Print the key (hex) that signs webhooks, for receivers to verify them.")
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: "Secret file (env VERIGATE_SECRET_FILE). Default: <data-dir>/secret.")
+    var secretFile: String = env("SECRET_FILE") ?? ""
+
+    func run() async throws {
+        let secret = try Secrets.loadOrCreateSecret(at: secretFile.isEmpty ? (storeOptions.dataDir as NSString).appendingPathComponent("secret") : secretFile)
+        print(Core.webhookSecret(serverSecret: secret).map { String(format: "%02x", $0) }.joined())
     }
 }

@@ -1,0 +1,140 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Verification
+
+/// Delivers the webhooks the store holds: POST with a signature, retried with exponential backoff
+/// until `retryWindow` after creation, then abandoned. Every attempt is written back to the store,
+/// so a restart resumes where it stopped. A `Service`: it polls, and `nudge()` wakes it early.
+public final class WebhookDispatcher: Service, Sendable {
+    /// Knobs of delivery.
+    public struct Configuration: Sendable {
+        /// How often the store is polled for due deliveries.
+        public var pollInterval: Duration = .milliseconds(500)
+        /// Deliveries are retried at least this long after they were created (seconds).
+        public var retryWindow: Double = 3600
+        /// Timeout of one POST.
+        public var requestTimeout: Duration = .seconds(10)
+        /// Deliveries per poll.
+        public var batch: Int = 32
+        public init() {}
+    }
+
+    private let store: any VerificationStore
+    private let signer: WebhookSigner
+    private let client: HTTPClient
+    private let configuration: Configuration
+    private let clock: any VerificationClock
+    private let logger: Logger
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+
+    public init(store: any VerificationStore, secret: [UInt8], client: HTTPClient = .shared,
+                configuration: Configuration = .init(), clock: any VerificationClock = SystemClock(), logger: Logger) {
+        self.store = store
+        self.signer = WebhookSigner(secret: secret)
+        self.client = client
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Wakes the loop now (a delivery was enqueued).
+    public func nudge() { wake.yield() }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [wake, interval = configuration.pollInterval] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        wake.yield()
+                    }
+                }
+                for await _ in wakes {
+                    if Task.isShuttingDownGracefully { break }
+                    do { _ = try await deliverDue() } catch { logger.warning("webhook poll failed", metadata: ["error": "\(error)"]) }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: { [wake] in
+            wake.finish()
+        }
+    }
+
+    /// One pass: delivers every due webhook once. Returns how many were delivered.
+    @discardableResult
+    public func deliverDue() async throws -> Int {
+        let due = try await store.dueWebhooks(now: clock.now(), limit: configuration.batch)
+        return await withTaskGroup(of: Bool.self) { group in
+            for webhook in due { group.addTask { await self.attempt(webhook) } }
+            var delivered = 0
+            for await ok in group where ok { delivered += 1 }
+            return delivered
+        }
+    }
+
+    /// One POST of `webhook`, and its outcome stored.
+    func attempt(_ webhook: WebhookDelivery) async -> Bool {
+        var next = webhook
+        next.attempts += 1
+        let now = clock.now()
+        let outcome = await post(webhook, at: now)
+        switch outcome {
+        case .success:
+            next.deliveredAt = now
+            next.lastError = nil
+        case .failure(let reason, let permanent):
+            next.lastError = reason
+            let delay = Self.backoff(afterAttempt: next.attempts, jitter: Double.random(in: 0.8...1.2))
+            if permanent || now.timeIntervalSince(webhook.createdAt) + delay > configuration.retryWindow {
+                next.abandonedAt = now
+                logger.warning("webhook abandoned", metadata: ["id": .string(webhook.id), "verification": .string(webhook.verificationID), "attempts": "\(next.attempts)", "error": .string(reason)])
+            } else {
+                next.nextAttemptAt = now.addingTimeInterval(delay)
+            }
+        }
+        do { try await store.updateWebhook(next) } catch {
+            logger.error("webhook state not stored", metadata: ["id": .string(webhook.id), "error": "\(error)"])
+        }
+        if case .success = outcome { return true }
+        return false
+    }
+
+    enum Outcome {
+        case success
+        case failure(String, permanent: Bool)
+    }
+
+    private func post(_ webhook: WebhookDelivery, at now: Date) async -> Outcome {
+        guard let url = URL(string: webhook.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+            return .failure("callback URL is not an http(s) URL", permanent: true)
+        }
+        let body = Array(webhook.body.utf8)
+        var request = HTTPClientRequest(url: webhook.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Verigate-Webhooks/1")
+        request.headers.add(name: WebhookSigner.idHeader, value: webhook.id)
+        request.headers.add(name: WebhookSigner.signatureHeader, value: signer.signature(body: body, timestamp: Int(now.timeIntervalSince1970)))
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await client.execute(request, timeout: .nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            if (200..<300).contains(response.status.code) { return .success }
+            return .failure("HTTP \(response.status.code)", permanent: false)
+        } catch {
+            return .failure("\(type(of: error)): \(error)", permanent: false)
+        }
+    }
+
+    /// Delay before the attempt after `attempt` failures: 5 s doubling, capped at 5 min, times a jitter factor.
+    public static func backoff(afterAttempt attempt: Int, jitter: Double = 1) -> Double {
+        let base = 5.0 * pow(2, Double(max(0, min(attempt - 1, 16))))
+        return min(300, base) * jitter
+    }
+}
