@@ -6,7 +6,7 @@ SWIFT        ?= swift
 BUILD_PKGS   := libphonenumber-dev libopus-dev libsqlite3-dev libssl-dev pkg-config
 # Real peers and tools the tests drive (see ../shared/PEERS.md).
 TEST_PKGS    := postgresql sip-tester baresip espeak-ng sox
-FUZZ_RUNS    ?= 100000
+FUZZ_RUNS    ?= 30000
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test deps-build deps-test build bench fuzz clean
