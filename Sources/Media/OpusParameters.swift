@@ -89,12 +89,3 @@ public struct OpusParameters: Sendable, Equatable {
         return s
     }
 }
-
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" || s.last == "\r" || s.last == "\n" { s = s.dropLast() }
-        return String(s)
-    }
-}
