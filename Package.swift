@@ -10,6 +10,11 @@ var package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "verigate", targets: ["verigate"]),
+        // Libraries for the Benchmarks package (../Benchmarks), one per hot path.
+        .library(name: "SIPMessage", targets: ["SIPMessage"]),
+        .library(name: "RTP", targets: ["RTP"]),
+        .library(name: "Media", targets: ["Media"]),
+        .library(name: "Verification", targets: ["Verification"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -94,5 +99,8 @@ if let only = Context.environment["VERIGATE_TARGETS"].map({ Set($0.split(separat
     package.targets = package.targets.filter { target in
         only.contains(target.name) || (target.type == .test && only.contains(String(target.name.dropLast(5))))
     }
-    if !only.contains("verigate") { package.products = [] }
+    package.products = package.products.filter { product in
+        let targets = (product as? Product.Library)?.targets ?? (product as? Product.Executable)?.targets ?? []
+        return targets.allSatisfy(only.contains)
+    }
 }

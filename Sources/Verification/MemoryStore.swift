@@ -1,0 +1,77 @@
+import Foundation
+
+/// An in-memory `VerificationStore`: the reference semantics the SQL store must match, used by
+/// domain tests. Not for production (nothing survives a restart).
+public actor MemoryStore: VerificationStore {
+    private var verifications: [String: Verification] = [:]
+    private var audit: [String: [VerificationEvent]] = [:]
+    private var sendLog: [String: [Date]] = [:]
+    private var webhooks: [String: WebhookDelivery] = [:]
+    private var keys: [APIKeyRecord] = []
+
+    public init() {}
+
+    public func insert(_ verification: Verification, event: VerificationEvent) -> Bool {
+        if verifications.values.contains(where: { $0.status == .pending && $0.to == verification.to && $0.channel == verification.channel }) {
+            return false
+        }
+        verifications[verification.id] = verification
+        audit[verification.id, default: []].append(event)
+        return true
+    }
+
+    public func verification(id: String) -> Verification? { verifications[id] }
+
+    public func update(_ verification: Verification, event: VerificationEvent, webhook: WebhookDelivery?) -> Bool {
+        guard let stored = verifications[verification.id], stored.version == verification.version - 1 else { return false }
+        verifications[verification.id] = verification
+        audit[verification.id, default: []].append(event)
+        if let webhook { webhooks[webhook.id] = webhook }
+        return true
+    }
+
+    public func pendingVerification(to: String, channel: Channel) -> Verification? {
+        verifications.values.first { $0.status == .pending && $0.to == to && $0.channel == channel }
+    }
+
+    public func pendingCallIn(caller: String, systemNumber: String?) -> [Verification] {
+        verifications.values
+            .filter { $0.status == .pending && $0.channel.isCallIn && $0.to == caller && (systemNumber == nil || $0.systemNumber == systemNumber) }
+            .sorted { $0.createdAt > $1.createdAt }
+    }
+
+    public func pendingCounts(systemNumbers: [String]) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for v in verifications.values where v.status == .pending {
+            if let n = v.systemNumber, systemNumbers.contains(n) { counts[n, default: 0] += 1 }
+        }
+        return counts
+    }
+
+    public func recordSend(to: String, verificationID: String, at: Date) {
+        sendLog[to, default: []].append(at)
+    }
+
+    public func sends(to: String, since: Date, limit: Int) -> [Date] {
+        Array((sendLog[to] ?? []).filter { $0 >= since }.sorted().prefix(limit))
+    }
+
+    public func events(verificationID: String) -> [VerificationEvent] { audit[verificationID] ?? [] }
+
+    public func dueWebhooks(now: Date, limit: Int) -> [WebhookDelivery] {
+        Array(webhooks.values.filter { $0.deliveredAt == nil && $0.abandonedAt == nil && $0.nextAttemptAt <= now }
+            .sorted { $0.createdAt < $1.createdAt }.prefix(limit))
+    }
+
+    public func updateWebhook(_ webhook: WebhookDelivery) { webhooks[webhook.id] = webhook }
+
+    public func expiredPending(now: Date, limit: Int) -> [Verification] {
+        Array(verifications.values.filter { $0.status == .pending && $0.expiresAt <= now }.prefix(limit))
+    }
+
+    public func insertAPIKey(_ key: APIKeyRecord) { keys.append(key) }
+
+    public func apiKey(sha256: [UInt8]) -> APIKeyRecord? { keys.first { $0.sha256 == sha256 } }
+
+    public func apiKeyCount() -> Int { keys.count }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// One verification of one phone number over one channel. Codes are never kept in plain text:
+/// `codeMAC` holds HMAC-SHA256(secret, id ‖ code) (see `CodeHasher`).
+public struct Verification: Sendable, Equatable, Codable {
+    /// "VE" + 32 hex digits from the CSPRNG.
+    public var id: String
+    /// E.164 number being verified.
+    public var to: String
+    /// ISO region of `to`.
+    public var region: String
+    public var channel: Channel
+    public var status: VerificationStatus
+    /// BCP 47 locale of messages and prompts ("en", "zh-TW").
+    public var locale: String
+    public var codeLength: Int
+    /// MAC of the current code; nil where no code was issued yet (missed call, call-in before the call).
+    public var codeMAC: [UInt8]?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var expiresAt: Date
+    public var lastSentAt: Date?
+    /// How many times the code was sent (or the call placed).
+    public var sendCount: Int
+    /// Wrong codes checked so far.
+    public var checkAttempts: Int
+    /// For call-in channels: the system number the user must call (E.164); part of the match.
+    public var systemNumber: String?
+    /// Where status changes are POSTed (signed webhooks).
+    public var callbackURL: String?
+    /// The API key that started it (its id, never the key).
+    public var apiKeyID: String?
+    /// Why the verification failed, when `status == .failed`.
+    public var failureReason: String?
+    /// Optimistic-concurrency version: every stored update increments it.
+    public var version: Int
+
+    public init(
+        id: String, to: String, region: String, channel: Channel, status: VerificationStatus = .pending,
+        locale: String, codeLength: Int, codeMAC: [UInt8]?, createdAt: Date, expiresAt: Date,
+        lastSentAt: Date? = nil, sendCount: Int = 0, checkAttempts: Int = 0, systemNumber: String? = nil,
+        callbackURL: String? = nil, apiKeyID: String? = nil, failureReason: String? = nil, version: Int = 1
+    ) {
+        self.id = id
+        self.to = to
+        self.region = region
+        self.channel = channel
+        self.status = status
+        self.locale = locale
+        self.codeLength = codeLength
+        self.codeMAC = codeMAC
+        self.createdAt = createdAt
+        self.updatedAt = createdAt
+        self.expiresAt = expiresAt
+        self.lastSentAt = lastSentAt
+        self.sendCount = sendCount
+        self.checkAttempts = checkAttempts
+        self.systemNumber = systemNumber
+        self.callbackURL = callbackURL
+        self.apiKeyID = apiKeyID
+        self.failureReason = failureReason
+        self.version = version
+    }
+
+    /// A new verification id from the CSPRNG.
+    public static func makeID(random: any RandomSource) -> String {
+        "VE" + random.bytes(16).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Something that happened to a verification: the audit trail, the SSE stream and the webhooks
+/// are made of these. Never carries a code or a secret.
+public struct VerificationEvent: Sendable, Equatable, Codable {
+    /// What happened.
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case created, resent, sent, checkFailed = "check_failed", approved, canceled, expired
+        case maxAttemptsReached = "max_attempts_reached", failed
+        case callerIDMatched = "caller_id_matched", callProgress = "call_progress"
+    }
+
+    public var verificationID: String
+    public var kind: Kind
+    /// Status after the event.
+    public var status: VerificationStatus
+    public var at: Date
+    /// Free text for operators (e.g. failure reason, call progress); never a code.
+    public var detail: String?
+
+    public init(verificationID: String, kind: Kind, status: VerificationStatus, at: Date, detail: String? = nil) {
+        self.verificationID = verificationID
+        self.kind = kind
+        self.status = status
+        self.at = at
+        self.detail = detail
+    }
+
+    /// The event changes the status (and so is sent to the web page and the webhook).
+    public var changesStatus: Bool {
+        switch kind {
+        case .created, .approved, .canceled, .expired, .maxAttemptsReached, .failed: true
+        case .resent, .sent, .checkFailed, .callerIDMatched, .callProgress: false
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/// Errors of the verification domain. `code` is stable and becomes the `code` member of the
+/// RFC 9457 problem document the API returns.
+public enum VerificationError: Error, Sendable, Equatable {
+    case invalidNumber(reason: String)
+    case countryNotAllowed(region: String)
+    case channelDisabled(Channel)
+    case cannotReceiveSMS
+    case invalidRequest(String)
+    case rateLimited(limit: RateLimit, retryAfter: Double)
+    case notFound
+    case expired
+    case maxAttemptsReached
+    case notPending(VerificationStatus)
+    case noGateway
+    case deliveryFailed(reason: String, verificationID: String)
+    case wrongChannel(Channel)
+
+    /// Which limit refused a request.
+    public enum RateLimit: String, Sendable, Equatable {
+        case resendInterval = "resend_interval"
+        case sendsPerNumber = "sends_per_number"
+        case apiKey = "api_key"
+        case clientIP = "client_ip"
+    }
+
+    /// The stable machine-readable code.
+    public var code: String {
+        switch self {
+        case .invalidNumber: "invalid_number"
+        case .countryNotAllowed: "country_not_allowed"
+        case .channelDisabled: "channel_disabled"
+        case .cannotReceiveSMS: "number_cannot_receive_sms"
+        case .invalidRequest: "invalid_request"
+        case .rateLimited: "rate_limited"
+        case .notFound: "not_found"
+        case .expired: "expired"
+        case .maxAttemptsReached: "max_attempts_reached"
+        case .notPending: "not_pending"
+        case .noGateway: "no_gateway"
+        case .deliveryFailed: "delivery_failed"
+        case .wrongChannel: "wrong_channel"
+        }
+    }
+
+    /// A sentence for people.
+    public var detail: String {
+        switch self {
+        case .invalidNumber(let reason): "The phone number is not valid: \(reason)."
+        case .countryNotAllowed(let region): "Numbers of region \(region) are not allowed on this server."
+        case .channelDisabled(let c): "The channel \(c.rawValue) is not enabled on this server."
+        case .cannotReceiveSMS: "This number cannot receive SMS (it is not a mobile number)."
+        case .invalidRequest(let why): why
+        case .rateLimited(let limit, let after):
+            "Too many requests (\(limit.rawValue) limit); retry in \(Int(after.rounded(.up))) s."
+        case .notFound: "No verification with this id."
+        case .expired: "The verification has expired."
+        case .maxAttemptsReached: "Too many wrong codes; start a new verification."
+        case .notPending(let s): "The verification is \(s.rawValue) and can no longer change."
+        case .noGateway: "No voice gateway is connected; voice channels are unavailable."
+        case .deliveryFailed(let reason, _): "The code could not be delivered: \(reason)."
+        case .wrongChannel(let c): "The \(c.rawValue) channel is not checked with a typed code."
+        }
+    }
+}

@@ -1,0 +1,317 @@
+import Foundation
+
+/// A start request, as the API received it.
+public struct StartRequest: Sendable, Equatable {
+    public var to: String
+    public var channel: Channel
+    public var locale: String?
+    public var codeLength: Int?
+    public var callbackURL: String?
+    public var apiKeyID: String?
+
+    public init(to: String, channel: Channel, locale: String? = nil, codeLength: Int? = nil, callbackURL: String? = nil, apiKeyID: String? = nil) {
+        self.to = to
+        self.channel = channel
+        self.locale = locale
+        self.codeLength = codeLength
+        self.callbackURL = callbackURL
+        self.apiKeyID = apiKeyID
+    }
+}
+
+/// What a start answers: the verification, plus the code for the channels that show it on the page.
+public struct StartResult: Sendable, Equatable {
+    public var verification: Verification
+    /// Only for `dtmf_callout` and `dtmf_callin`; nil for every other channel.
+    public var code: String?
+    /// True when an existing pending verification was resent instead of a new one made.
+    public var resent: Bool
+}
+
+/// The verification flows of DESIGN.md: start (or resend), check, cancel, expire. Holds no
+/// mutable state; all state is in the store, so several core nodes may share one database.
+public struct VerificationService: Sendable {
+    public let policy: VerificationPolicy
+    public let store: any VerificationStore
+    public let delivery: any CodeDelivery
+    public let events: any VerificationEventSink
+    public let hasher: CodeHasher
+    public let clock: any VerificationClock
+    public let random: any RandomSource
+
+    public init(
+        policy: VerificationPolicy, store: any VerificationStore, delivery: any CodeDelivery,
+        events: any VerificationEventSink, secret: [UInt8],
+        clock: any VerificationClock = SystemClock(), random: any RandomSource = SystemRandomSource()
+    ) {
+        self.policy = policy
+        self.store = store
+        self.delivery = delivery
+        self.events = events
+        self.hasher = CodeHasher(secret: secret)
+        self.clock = clock
+        self.random = random
+    }
+
+    // MARK: Start
+
+    /// Starts a verification, or resends the pending one for the same number and channel.
+    public func start(_ request: StartRequest) async throws -> StartResult {
+        let number: PhoneNumber
+        do {
+            number = try PhoneNumber(parsing: request.to, defaultRegion: policy.defaultRegion)
+        } catch {
+            throw VerificationError.invalidNumber(reason: error.reason)
+        }
+        guard policy.allowedRegions.contains(number.region) else {
+            throw VerificationError.countryNotAllowed(region: number.region)
+        }
+        guard policy.enabledChannels.contains(request.channel) else {
+            throw VerificationError.channelDisabled(request.channel)
+        }
+        if request.channel == .sms, !number.canReceiveSMS { throw VerificationError.cannotReceiveSMS }
+        let length = request.codeLength ?? policy.limits.codeLength
+        guard VerificationCode.lengths.contains(length) else {
+            throw VerificationError.invalidRequest("code_length must be between 4 and 10.")
+        }
+        if request.channel.isCallIn, policy.systemNumbers.isEmpty {
+            throw VerificationError.channelDisabled(request.channel)
+        }
+        guard await delivery.isAvailable(request.channel) else {
+            throw request.channel.needsVoiceGateway ? VerificationError.noGateway : VerificationError.channelDisabled(request.channel)
+        }
+        for _ in 0..<8 {
+            let now = clock.now()
+            if var existing = try await store.pendingVerification(to: number.e164, channel: request.channel) {
+                if existing.expiresAt <= now {
+                    existing = try await finish(existing, status: .expired, kind: .expired, at: now) ?? existing
+                    continue
+                }
+                if let result = try await resend(existing, number: number, now: now) { return result }
+                continue
+            }
+            if let result = try await create(request, number: number, length: length, now: now) { return result }
+        }
+        throw VerificationError.invalidRequest("Too much contention on this number; retry.")
+    }
+
+    private func create(_ request: StartRequest, number: PhoneNumber, length: Int, now: Date) async throws -> StartResult? {
+        if sendsSomething(request.channel) { try await checkSendLimit(number.e164, now: now) }
+        let id = Verification.makeID(random: random)
+        let code = issuesCodeAtStart(request.channel) ? VerificationCode.generate(length: length, random: random) : nil
+        var v = Verification(
+            id: id, to: number.e164, region: number.region, channel: request.channel,
+            locale: policy.locale(for: request.locale), codeLength: length,
+            codeMAC: code.map { hasher.mac(id: id, code: $0) }, createdAt: now,
+            expiresAt: now.addingTimeInterval(policy.limits.expiry),
+            systemNumber: request.channel.isCallIn ? try await pickSystemNumber() : nil,
+            callbackURL: request.callbackURL, apiKeyID: request.apiKeyID)
+        let created = VerificationEvent(verificationID: id, kind: .created, status: .pending, at: now, detail: request.channel.rawValue)
+        guard try await store.insert(v, event: created) else { return nil }
+        await events.published(created, verification: v)
+        if let code, sendsSomething(request.channel) {
+            v = try await send(v, number: number, code: code, kind: .sent, now: now)
+        }
+        return StartResult(verification: v, code: request.channel.showsCodeOnPage ? code : nil, resent: false)
+    }
+
+    private func resend(_ existing: Verification, number: PhoneNumber, now: Date) async throws -> StartResult? {
+        if let last = existing.lastSentAt ?? Optional(existing.createdAt) {
+            let wait = policy.limits.resendInterval - now.timeIntervalSince(last)
+            if wait > 0 { throw VerificationError.rateLimited(limit: .resendInterval, retryAfter: wait) }
+        }
+        guard issuesCodeAtStart(existing.channel) else {
+            // Call-in channels without a code on the page: nothing to send; the same verification stands.
+            return StartResult(verification: existing, code: nil, resent: true)
+        }
+        if sendsSomething(existing.channel) { try await checkSendLimit(number.e164, now: now) }
+        let code = VerificationCode.generate(length: existing.codeLength, random: random)
+        var v = existing
+        v.codeMAC = hasher.mac(id: v.id, code: code)
+        v.updatedAt = now
+        v.version += 1
+        if !sendsSomething(v.channel) { v.lastSentAt = now }
+        let event = VerificationEvent(verificationID: v.id, kind: .resent, status: .pending, at: now)
+        guard try await store.update(v, event: event, webhook: nil) else { return nil }
+        await events.published(event, verification: v)
+        if sendsSomething(v.channel) { v = try await send(v, number: number, code: code, kind: .resent, now: now) }
+        return StartResult(verification: v, code: v.channel.showsCodeOnPage ? code : nil, resent: true)
+    }
+
+    /// Delivers the code and records the send; a failed delivery fails the verification.
+    private func send(_ v: Verification, number: PhoneNumber, code: String, kind: VerificationEvent.Kind, now: Date) async throws -> Verification {
+        let message = CodeMessage(verificationID: v.id, to: number, channel: v.channel, code: code, locale: v.locale,
+                                  expiresIn: v.expiresAt.timeIntervalSince(now))
+        do {
+            try await delivery.deliver(message)
+        } catch {
+            let reason = (error as? DeliveryFailure)?.reason ?? "delivery error"
+            var failed = v
+            failed.failureReason = reason
+            _ = try await finish(failed, status: .failed, kind: .failed, at: clock.now(), detail: reason)
+            throw VerificationError.deliveryFailed(reason: reason, verificationID: v.id)
+        }
+        try await store.recordSend(to: v.to, verificationID: v.id, at: now)
+        for _ in 0..<8 {
+            guard var current = try await store.verification(id: v.id) else { return v }
+            guard current.status == .pending else { return current }
+            current.lastSentAt = now
+            current.sendCount += 1
+            current.updatedAt = clock.now()
+            current.version += 1
+            let event = VerificationEvent(verificationID: v.id, kind: .sent, status: .pending, at: current.updatedAt, detail: v.channel.rawValue)
+            if try await store.update(current, event: event, webhook: nil) {
+                await events.published(event, verification: current)
+                return current
+            }
+        }
+        return v
+    }
+
+    private func checkSendLimit(_ e164: String, now: Date) async throws {
+        let window = policy.limits.sendWindow
+        let max = policy.limits.maxSendsPerNumber
+        let sends = try await store.sends(to: e164, since: now.addingTimeInterval(-window), limit: max)
+        if sends.count >= max, let oldest = sends.first {
+            throw VerificationError.rateLimited(limit: .sendsPerNumber, retryAfter: Swift.max(1, oldest.addingTimeInterval(window).timeIntervalSince(now)))
+        }
+    }
+
+    /// The system number with the fewest pending verifications (ties broken at random).
+    private func pickSystemNumber() async throws -> String {
+        let counts = try await store.pendingCounts(systemNumbers: policy.systemNumbers)
+        let least = policy.systemNumbers.map { counts[$0] ?? 0 }.min() ?? 0
+        let candidates = policy.systemNumbers.filter { (counts[$0] ?? 0) == least }
+        return candidates[Int(random.uniform(below: UInt64(candidates.count)))]
+    }
+
+    private func sendsSomething(_ channel: Channel) -> Bool {
+        switch channel {
+        case .sms, .voiceCall, .dtmfCallOut: true
+        case .voiceCallIn, .missedCall, .dtmfCallIn: false
+        }
+    }
+
+    /// Channels whose code exists from the start (the voice call-in code is made when the user calls).
+    private func issuesCodeAtStart(_ channel: Channel) -> Bool {
+        switch channel {
+        case .sms, .voiceCall, .dtmfCallOut, .dtmfCallIn: true
+        case .voiceCallIn, .missedCall: false
+        }
+    }
+
+    // MARK: Check
+
+    /// Checks a code typed on the web page (channels `sms`, `voice_call`, `voice_callin`).
+    /// Returns the verification after the check: `approved`, still `pending` with one attempt
+    /// more, or `max_attempts_reached` on the last wrong code.
+    public func check(id: String, code: String) async throws -> Verification {
+        guard code.utf8.count >= VerificationCode.lengths.lowerBound, code.utf8.count <= VerificationCode.lengths.upperBound,
+              code.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else { throw VerificationError.invalidRequest("code must be 4 to 10 digits.") }
+        for _ in 0..<16 {
+            guard let v = try await store.verification(id: id) else { throw VerificationError.notFound }
+            guard v.channel.isCheckedOnWeb else { throw VerificationError.wrongChannel(v.channel) }
+            if let result = try await applyCheck(v, code: code) { return result }
+        }
+        throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
+    }
+
+    /// Checks digits keyed on a phone (channels `dtmf_callout`, `dtmf_callin`), reported by the gateway.
+    public func checkKeyed(id: String, digits: String) async throws -> Verification {
+        for _ in 0..<16 {
+            guard let v = try await store.verification(id: id) else { throw VerificationError.notFound }
+            guard v.channel.showsCodeOnPage else { throw VerificationError.wrongChannel(v.channel) }
+            if let result = try await applyCheck(v, code: digits) { return result }
+        }
+        throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
+    }
+
+    /// One check against the stored MAC; nil when a concurrent writer won (the caller re-reads).
+    private func applyCheck(_ v: Verification, code: String) async throws -> Verification? {
+        let now = clock.now()
+        switch v.status {
+        case .pending: break
+        case .expired: throw VerificationError.expired
+        case .maxAttemptsReached: throw VerificationError.maxAttemptsReached
+        case .approved, .canceled, .failed: throw VerificationError.notPending(v.status)
+        }
+        if v.expiresAt <= now {
+            _ = try await finish(v, status: .expired, kind: .expired, at: now)
+            throw VerificationError.expired
+        }
+        let good = v.codeMAC.map { hasher.matches(id: v.id, code: code, stored: $0) } ?? false
+        if good {
+            return try await finish(v, status: .approved, kind: .approved, at: now)
+        }
+        var next = v
+        next.checkAttempts += 1
+        if next.checkAttempts >= policy.limits.maxCheckAttempts {
+            return try await finish(next, status: .maxAttemptsReached, kind: .maxAttemptsReached, at: now)
+        }
+        next.updatedAt = now
+        next.version += 1
+        let event = VerificationEvent(verificationID: v.id, kind: .checkFailed, status: .pending, at: now,
+                                      detail: "attempt \(next.checkAttempts) of \(policy.limits.maxCheckAttempts)")
+        guard try await store.update(next, event: event, webhook: nil) else { return nil }
+        await events.published(event, verification: next)
+        return next
+    }
+
+    // MARK: Cancel, expire, read
+
+    /// The verification with this id; a pending one past its expiry is expired first.
+    public func verification(id: String) async throws -> Verification {
+        guard let v = try await store.verification(id: id) else { throw VerificationError.notFound }
+        if v.status == .pending, v.expiresAt <= clock.now() {
+            if let expired = try await finish(v, status: .expired, kind: .expired, at: clock.now()) { return expired }
+            return try await verification(id: id)
+        }
+        return v
+    }
+
+    /// Cancels a pending verification.
+    public func cancel(id: String) async throws -> Verification {
+        for _ in 0..<16 {
+            let v = try await verification(id: id)
+            guard v.status == .pending else { throw VerificationError.notPending(v.status) }
+            if let done = try await finish(v, status: .canceled, kind: .canceled, at: clock.now()) { return done }
+        }
+        throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
+    }
+
+    /// Expires pending verifications past their time; returns how many. Run periodically so the
+    /// page and the webhook learn of expiry without anyone asking.
+    @discardableResult
+    public func expireDue(limit: Int = 500) async throws -> Int {
+        let now = clock.now()
+        var n = 0
+        for v in try await store.expiredPending(now: now, limit: limit) {
+            if try await finish(v, status: .expired, kind: .expired, at: now) != nil { n += 1 }
+        }
+        return n
+    }
+
+    /// The audit trail of a verification.
+    public func events(id: String) async throws -> [VerificationEvent] {
+        try await store.events(verificationID: id)
+    }
+
+    /// Moves `v` to a final status with its event and webhook; nil if a concurrent writer won.
+    @discardableResult
+    func finish(_ v: Verification, status: VerificationStatus, kind: VerificationEvent.Kind, at now: Date, detail: String? = nil) async throws -> Verification? {
+        var next = v
+        next.status = status
+        next.updatedAt = now
+        next.version += 1
+        if status != .failed { next.failureReason = nil }
+        let event = VerificationEvent(verificationID: v.id, kind: kind, status: status, at: now, detail: detail)
+        let webhook = next.callbackURL.map { url in
+            WebhookDelivery(id: "WH" + random.bytes(12).map { String(format: "%02x", $0) }.joined(),
+                            verificationID: v.id, url: url, body: WebhookBody.json(next, event: event), createdAt: now)
+        }
+        guard try await store.update(next, event: event, webhook: webhook) else { return nil }
+        await events.published(event, verification: next)
+        return next
+    }
+}

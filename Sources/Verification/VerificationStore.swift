@@ -1,0 +1,94 @@
+import Foundation
+
+/// A webhook POST waiting to be delivered (kept in the store so a restart loses none).
+public struct WebhookDelivery: Sendable, Equatable, Codable {
+    public var id: String
+    public var verificationID: String
+    public var url: String
+    /// The JSON body, exactly as it will be signed and sent.
+    public var body: String
+    public var createdAt: Date
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    public var deliveredAt: Date?
+    /// Set when the delivery was abandoned (retry window over).
+    public var abandonedAt: Date?
+    public var lastError: String?
+
+    public init(id: String, verificationID: String, url: String, body: String, createdAt: Date) {
+        self.id = id
+        self.verificationID = verificationID
+        self.url = url
+        self.body = body
+        self.createdAt = createdAt
+        self.attempts = 0
+        self.nextAttemptAt = createdAt
+    }
+}
+
+/// An API key as stored: its SHA-256 only, never the key.
+public struct APIKeyRecord: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var sha256: [UInt8]
+    public var createdAt: Date
+    public init(id: String, name: String, sha256: [UInt8], createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.sha256 = sha256
+        self.createdAt = createdAt
+    }
+}
+
+/// Persistence of the verification core. One implementation (SQLKit) runs on SQLite and
+/// PostgreSQL; tests may use `MemoryStore`. Every method is atomic on its own.
+public protocol VerificationStore: Sendable {
+    /// Inserts a new verification with its `created` event. Returns false, storing nothing, when a
+    /// pending verification for the same number and channel exists (unique among pending ones).
+    func insert(_ verification: Verification, event: VerificationEvent) async throws -> Bool
+
+    /// The verification with this id.
+    func verification(id: String) async throws -> Verification?
+
+    /// Stores `verification` if the stored version is `verification.version - 1` (optimistic
+    /// concurrency), with its audit event and, when given, a webhook to deliver — all or nothing.
+    /// Returns false when another writer got there first.
+    func update(_ verification: Verification, event: VerificationEvent, webhook: WebhookDelivery?) async throws -> Bool
+
+    /// The pending verification for this number and channel, if any.
+    func pendingVerification(to: String, channel: Channel) async throws -> Verification?
+
+    /// Pending call-in verifications for a caller (E.164), newest first; when `systemNumber` is
+    /// given only those that were told to call it.
+    func pendingCallIn(caller: String, systemNumber: String?) async throws -> [Verification]
+
+    /// How many pending verifications point at each of these system numbers.
+    func pendingCounts(systemNumbers: [String]) async throws -> [String: Int]
+
+    /// Records one send to a number (for the per-number send limit).
+    func recordSend(to: String, verificationID: String, at: Date) async throws
+
+    /// Sends to `to` at or after `since`, oldest first (at most `limit`).
+    func sends(to: String, since: Date, limit: Int) async throws -> [Date]
+
+    /// The audit trail of one verification, oldest first.
+    func events(verificationID: String) async throws -> [VerificationEvent]
+
+    /// Webhooks due at `now` (not delivered, not abandoned), oldest first.
+    func dueWebhooks(now: Date, limit: Int) async throws -> [WebhookDelivery]
+
+    /// Stores a webhook's new delivery state.
+    func updateWebhook(_ webhook: WebhookDelivery) async throws
+
+    /// Pending verifications whose `expiresAt` is before `now` (for the expiry sweeper).
+    func expiredPending(now: Date, limit: Int) async throws -> [Verification]
+
+    /// Stores an API key record.
+    func insertAPIKey(_ key: APIKeyRecord) async throws
+
+    /// The API key whose SHA-256 is `sha256`.
+    func apiKey(sha256: [UInt8]) async throws -> APIKeyRecord?
+
+    /// Number of stored API keys.
+    func apiKeyCount() async throws -> Int
+}
