@@ -37,8 +37,9 @@ public enum DTMFDigit: UInt8, Sendable, Hashable, CaseIterable, CustomStringConv
 
     /// The digit for a keypad character (`0`–`9`, `*`, `#`, `A`–`D`, case-insensitive).
     public init?(character: Character) {
+        guard let ascii = character.asciiValue else { return nil }
         switch character {
-        case "0"..."9": self.init(rawValue: UInt8(character.asciiValue! - 48))
+        case "0"..."9": self.init(rawValue: ascii - 48)
         case "*": self = .star
         case "#": self = .pound
         case "A", "a": self = .a

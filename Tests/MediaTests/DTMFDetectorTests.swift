@@ -128,3 +128,28 @@ import Testing
         #expect(abs((found.first?.startSample ?? -1000) - 800) <= 80)
     }
 }
+
+@Suite struct DTMFSenderTests {
+    @Test func senderOutputIsDetected() {
+        var sender = DTMFSender(keys: "2407#x*")
+        var audio: [Int16] = []
+        var frame = [Int16](repeating: 0, count: 160)
+        while frame.withUnsafeMutableBufferPointer({ sender.nextFrame(into: $0) }) { audio += frame }
+        #expect(sender.isFinished)
+        #expect(audio.count == 6 * 200 * 8)
+        #expect(Signal.detect(audio) == [.two, .four, .zero, .seven, .pound, .star])
+    }
+
+    /// Keys pressed over a talking caller (speech-like partials 10 dB below the tones) are found.
+    @Test func detectsDigitsOverVoicedSound() {
+        var x: [Double] = []
+        for d in [DTMFDigit.one, .five, .nine, .d] {
+            x += Signal.digit(d, ms: 60, dBm0: -10) + Signal.silence(ms: 60)
+        }
+        let voice = (0..<x.count).map { n -> Double in
+            let t = Double(n) / 8000
+            return Signal.peak(-23) * (sin(2 * .pi * 140 * t) + 0.5 * sin(2 * .pi * 280 * t) + 0.3 * sin(2 * .pi * 420 * t))
+        }
+        #expect(Signal.detect(Signal.pcm(zip(x, voice).map { $0 + $1 })) == [.one, .five, .nine, .d])
+    }
+}

@@ -148,3 +148,18 @@ import Testing
         #expect(code(header(), rate: 8000) == nil)
     }
 }
+
+@Suite struct DTMFDigitTests {
+    @Test func charactersAndEvents() {
+        #expect(DTMFDigit.allCases.map(\.description).joined() == "0123456789*#ABCD")
+        for d in DTMFDigit.allCases {
+            #expect(DTMFDigit(character: d.character) == d)
+            #expect(DTMFDigit(rfc4733Event: d.rawValue) == d)
+            #expect(DTMFDigit.at(row: d.row, column: d.column) == d)
+        }
+        #expect(DTMFDigit(character: "0\u{303}") == nil)  // a combining mark makes it no digit
+        #expect(DTMFDigit(character: "x") == nil)
+        #expect(DTMFDigit(rfc4733Event: 16) == nil)
+        #expect(DTMFDigit.five.lowFrequency == 770 && DTMFDigit.five.highFrequency == 1336)
+    }
+}
