@@ -1,0 +1,177 @@
+import COpus
+
+/// Opus (RFC 6716) through libopus as an ``AudioCodec``: mono, 20 ms frames, PCM at 8, 16 or
+/// 48 kHz (libopus resamples internally), RTP clock 48 kHz (RFC 7587 §4.1), with in-band FEC
+/// (RFC 6716 §2.1.7) and libopus's packet loss concealment.
+///
+/// A reference type because it owns libopus encoder and decoder state; not `Sendable` — keep
+/// one per call, inside the actor or event loop that runs the call's media.
+public final class OpusCodec: AudioCodec {
+    /// Encoder settings (libopus `OPUS_SET_*` ctls).
+    public struct Settings: Sendable, Equatable {
+        /// Target bitrate in bit/s (libopus `OPUS_SET_BITRATE`); nil leaves libopus's default.
+        public var bitrate: Int? = 24000
+        /// Encoder complexity 0–10 (`OPUS_SET_COMPLEXITY`).
+        public var complexity: Int = 5
+        /// Put low-bitrate redundancy of each frame in the next one (`OPUS_SET_INBAND_FEC`).
+        public var inbandFEC: Bool = true
+        /// Expected loss in percent; FEC is only spent when this is above 0 (`OPUS_SET_PACKET_LOSS_PERC`).
+        public var expectedLossPercent: Int = 10
+        /// Discontinuous transmission (`OPUS_SET_DTX`, RFC 7587 `usedtx`).
+        public var dtx: Bool = false
+        /// Constant bitrate (`OPUS_SET_VBR` off, RFC 7587 `cbr`).
+        public var constantBitrate: Bool = false
+        /// Highest audio bandwidth to encode, from the peer's `maxplaybackrate` (RFC 7587 §6.1).
+        public var maxBandwidth: Bandwidth = .fullband
+        /// Creates default settings (VoIP: 24 kbit/s, FEC on, 10 % expected loss).
+        public init() {}
+    }
+
+    /// Opus audio bandwidths (RFC 6716 §2).
+    public enum Bandwidth: Sendable, Equatable {
+        /// 4 kHz audio (8 kHz sampling).
+        case narrowband
+        /// 6 kHz audio.
+        case mediumband
+        /// 8 kHz audio (16 kHz sampling).
+        case wideband
+        /// 12 kHz audio.
+        case superWideband
+        /// 20 kHz audio.
+        case fullband
+
+        var opusValue: Int32 {
+            switch self {
+            case .narrowband: 1101
+            case .mediumband: 1102
+            case .wideband: 1103
+            case .superWideband: 1104
+            case .fullband: 1105
+            }
+        }
+
+        /// The bandwidth that fits a receiver's `maxplaybackrate` (RFC 7587 §6.1 / §7.1).
+        public init(maxPlaybackRate: Int) {
+            switch maxPlaybackRate {
+            case ..<12000: self = .narrowband
+            case ..<16000: self = .mediumband
+            case ..<24000: self = .wideband
+            case ..<48000: self = .superWideband
+            default: self = .fullband
+            }
+        }
+    }
+
+    /// `opus`.
+    public var encodingName: String { "opus" }
+    /// PCM rate: 8000, 16000 or 48000.
+    public let pcmSampleRate: Int
+    /// 48000 (RFC 7587 §4.1).
+    public var rtpClockRate: Int { 48000 }
+    /// 20 ms at ``pcmSampleRate``.
+    public var samplesPerFrame: Int { pcmSampleRate / 50 }
+    /// 1275 bytes: the largest Opus frame (RFC 6716 §3.4 R2).
+    public var maxPayloadSize: Int { 1275 }
+    /// Payloads libopus refused to decode (concealed instead).
+    public private(set) var decodeErrors = 0
+    /// The settings in force.
+    public let settings: Settings
+
+    private let encoder: OpaquePointer
+    private let decoder: OpaquePointer
+
+    /// Creates an encoder/decoder pair at `pcmSampleRate` (8000, 16000 or 48000).
+    public init(pcmSampleRate: Int = 8000, settings: Settings = Settings()) throws(MediaError) {
+        guard [8000, 16000, 48000].contains(pcmSampleRate) else {
+            throw MediaError(.opusFailed, "Opus PCM rate must be 8000, 16000 or 48000, not \(pcmSampleRate)")
+        }
+        var error: Int32 = 0
+        guard let enc = opus_encoder_create(Int32(pcmSampleRate), 1, OPUS_APPLICATION_VOIP, &error), error == OPUS_OK else {
+            throw MediaError(.opusFailed, "opus_encoder_create: \(Self.describe(error))")
+        }
+        guard let dec = opus_decoder_create(Int32(pcmSampleRate), 1, &error), error == OPUS_OK else {
+            opus_encoder_destroy(enc)
+            throw MediaError(.opusFailed, "opus_decoder_create: \(Self.describe(error))")
+        }
+        encoder = enc
+        decoder = dec
+        self.pcmSampleRate = pcmSampleRate
+        self.settings = settings
+        var results: [Int32] = [
+            copus_encoder_set_complexity(enc, Int32(settings.complexity)),
+            copus_encoder_set_inband_fec(enc, settings.inbandFEC ? 1 : 0),
+            copus_encoder_set_packet_loss_perc(enc, Int32(settings.expectedLossPercent)),
+            copus_encoder_set_dtx(enc, settings.dtx ? 1 : 0),
+            copus_encoder_set_vbr(enc, settings.constantBitrate ? 0 : 1),
+            copus_encoder_set_max_bandwidth(enc, settings.maxBandwidth.opusValue),
+            copus_encoder_set_signal(enc, 3001),  // OPUS_SIGNAL_VOICE
+        ]
+        if let bitrate = settings.bitrate { results.append(copus_encoder_set_bitrate(enc, Int32(bitrate))) }
+        if let bad = results.first(where: { $0 != OPUS_OK }) {
+            throw MediaError(.opusFailed, "opus_encoder_ctl: \(Self.describe(bad))")
+        }
+    }
+
+    deinit {
+        opus_encoder_destroy(encoder)
+        opus_decoder_destroy(decoder)
+    }
+
+    /// Encodes one 20 ms frame.
+    public func encode(_ pcm: UnsafeBufferPointer<Int16>, into payload: UnsafeMutableRawBufferPointer) throws(MediaError) -> Int {
+        guard pcm.count == samplesPerFrame, let base = pcm.baseAddress,
+              let out = payload.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            throw MediaError(.frameSize, "Opus encodes \(samplesPerFrame) samples, got \(pcm.count)")
+        }
+        let n = opus_encode(encoder, base, Int32(samplesPerFrame), out, Int32(min(payload.count, maxPayloadSize)))
+        guard n >= 0 else { throw MediaError(.opusFailed, "opus_encode: \(Self.describe(n))") }
+        return Int(n)
+    }
+
+    /// Decodes one payload; on a libopus error counts it and conceals.
+    public func decode(_ payload: UnsafeRawBufferPointer, into pcm: UnsafeMutableBufferPointer<Int16>) -> Int {
+        decode(payload, into: pcm, fec: false)
+    }
+
+    /// libopus packet loss concealment (decode with no data).
+    public func conceal(into pcm: UnsafeMutableBufferPointer<Int16>) -> Int {
+        guard let out = pcm.baseAddress, pcm.count >= samplesPerFrame else { return 0 }
+        let n = opus_decode(decoder, nil, 0, out, Int32(samplesPerFrame), 0)
+        return n >= 0 ? Int(n) : fillSilence(pcm)
+    }
+
+    /// Decodes the FEC data carried in the packet after a lost one (`decode_fec = 1`).
+    public func recoverLost(usingNext payload: UnsafeRawBufferPointer, into pcm: UnsafeMutableBufferPointer<Int16>) -> Int {
+        decode(payload, into: pcm, fec: true)
+    }
+
+    /// Resets encoder and decoder state (e.g. before encoding an independent prompt).
+    public func reset() {
+        _ = copus_encoder_reset(encoder)
+        _ = copus_decoder_reset(decoder)
+    }
+
+    private func decode(_ payload: UnsafeRawBufferPointer, into pcm: UnsafeMutableBufferPointer<Int16>, fec: Bool) -> Int {
+        guard let out = pcm.baseAddress, pcm.count >= samplesPerFrame else { return 0 }
+        guard let data = payload.baseAddress?.assumingMemoryBound(to: UInt8.self), !payload.isEmpty else {
+            return conceal(into: pcm)
+        }
+        let n = opus_decode(decoder, data, Int32(payload.count), out, Int32(samplesPerFrame), fec ? 1 : 0)
+        guard n >= 0 else {
+            decodeErrors += 1
+            return conceal(into: pcm)
+        }
+        return Int(n)
+    }
+
+    private func fillSilence(_ pcm: UnsafeMutableBufferPointer<Int16>) -> Int {
+        let n = min(samplesPerFrame, pcm.count)
+        for i in 0..<n { pcm[i] = 0 }
+        return n
+    }
+
+    private static func describe(_ code: Int32) -> String {
+        if let s = opus_strerror(code) { return String(cString: s) }
+        return "error \(code)"
+    }
+}

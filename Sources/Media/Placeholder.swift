@@ -1,1 +1,0 @@
-// Media: placeholder until the issue that owns it lands.
