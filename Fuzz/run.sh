@@ -20,5 +20,5 @@ trap 'rm -rf "$WORK"' EXIT
 cp Fuzz/corpus/sipmessage/* "$WORK/"
 # -max_len covers the 64 KiB limit's edge without making every input huge.
 "$BIN" "$WORK" -runs="$RUNS" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix=fuzz-out/sipmessage/ -print_final_stats=1
+    -artifact_prefix=fuzz-out/sipmessage/ -print_final_stats=1 2>&1 | tail -n 40   # pipefail keeps its exit code
 echo "fuzz: SIPMessage parser survived $RUNS runs"
