@@ -42,6 +42,17 @@ var package = Package(
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .target(name: "Media", dependencies: ["COpus"], swiftSettings: strict),
 
+        // MARK: SMS gateways
+        .target(
+            name: "SMPP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
         // MARK: Verification core
         .target(
             name: "CPhoneNumber",
@@ -85,6 +96,7 @@ var package = Package(
         .testTarget(name: "RTPTests", dependencies: ["RTP", "SDP"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
+        .testTarget(name: "SMPPTests", dependencies: ["SMPP"]),
         .testTarget(
             name: "VerificationServerTests",
             dependencies: [

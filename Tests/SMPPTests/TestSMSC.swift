@@ -1,0 +1,111 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// Runs tests/smsc/smsc.py (the smpp34-based test SMSC) from the repository's .venv and reads its
+/// JSON-lines events. Missing venv: the test fails when CI=true, is skipped locally.
+struct SMSCExited: Error {}
+
+final class TestSMSC: Sendable {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let python = repository.appendingPathComponent(".venv/bin/python").path
+    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: python) }
+    /// Tests run when the venv exists, and always under CI (where a missing venv then fails them).
+    static var shouldRun: Bool { isAvailable || ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    private let process: Process
+    private final class Log: Sendable {
+        let state: Mutex<(lines: [[String: any Sendable]], waiters: [(Int, CheckedContinuation<Void, Never>)])> = Mutex(([], []))
+        func withLock<R>(_ body: (inout (lines: [[String: any Sendable]], waiters: [(Int, CheckedContinuation<Void, Never>)])) -> R) -> R {
+            state.withLock { body(&$0) }
+        }
+    }
+    private let events = Log()
+    /// The SMSC's port (from its "listening" event).
+    var port: Int { events("listening").first?["port"] as? Int ?? 0 }
+
+    init(_ arguments: [String]) async throws {
+        try #require(Self.isAvailable, "no .venv: run scripts/python-venv.sh (smpp34)")
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.python)
+        process.arguments = [Self.repository.appendingPathComponent("tests/smsc/smsc.py").path] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        let buffer = LineBuffer()
+        pipe.fileHandleForReading.readabilityHandler = { [events] handle in
+            let chunk = handle.availableData
+            if ProcessInfo.processInfo.environment["DEBUG_SMSC"] != nil { FileHandle.standardError.write("chunk \(chunk.count)\n".data(using: .utf8)!) }
+            let lines: [Data] = buffer.data.withLock { data in
+                data.append(chunk)
+                var complete: [Data] = []
+                while let newline = data.firstIndex(of: 0x0A) {
+                    complete.append(data[data.startIndex..<newline])
+                    data.removeSubrange(data.startIndex...newline)
+                }
+                return complete
+            }
+            for line in lines {
+                guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else { continue }
+                var sendable: [String: any Sendable] = [:]
+                for (key, value) in object {
+                    if let s = value as? String { sendable[key] = s } else if let n = value as? Int { sendable[key] = n }
+                }
+                let ready = events.withLock { state -> [CheckedContinuation<Void, Never>] in
+                    state.lines.append(sendable)
+                    let count = state.lines.count
+                    let ready = state.waiters.filter { $0.0 <= count }.map(\.1)
+                    state.waiters.removeAll { $0.0 <= count }
+                    return ready
+                }
+                for continuation in ready { continuation.resume() }
+            }
+        }
+        try process.run()
+        try await wait(for: "listening", count: 1)
+    }
+
+    /// All events so far.
+    var all: [[String: any Sendable]] { events.withLock { $0.lines } }
+
+    /// Events named `name` so far.
+    func events(_ name: String) -> [[String: any Sendable]] { all.filter { $0["event"] as? String == name } }
+
+    /// Waits until `condition` holds over all events so far (re-checked on every new line).
+    func waitUntil(_ condition: @escaping @Sendable ([[String: any Sendable]]) -> Bool) async throws {
+        while true {
+            let lines = all
+            if condition(lines) { return }
+            guard process.isRunning else { throw SMSCExited() }
+            let seen = lines.count
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = events.withLock { state -> Bool in
+                    if state.lines.count > seen { return true }
+                    state.waiters.append((seen + 1, continuation))
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    /// Waits for the first event that matches and returns it.
+    func next(where match: @escaping @Sendable ([String: any Sendable]) -> Bool) async throws -> [String: any Sendable] {
+        try await waitUntil { $0.contains(where: match) }
+        return all.first(where: match) ?? [:]
+    }
+
+    /// Waits until `count` events named `name` were seen.
+    func wait(for name: String, count: Int) async throws {
+        try await waitUntil { lines in lines.filter { $0["event"] as? String == name }.count >= count }
+    }
+
+    func stop() {
+        // SIGKILL: the smpp34 runtime keeps running on SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+private final class LineBuffer: Sendable {
+    let data = Mutex(Data())
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Test SMSC for the Verigate SMPP client, on the PyPI `smpp34` library (the SMPP protocol on this
+side is the library's; only this harness is ours). It prints one JSON object per line on stdout:
+
+  {"event": "listening", "port": P}
+  {"event": "bind", "system_id": ..., "session": ...}
+  {"event": "submit", "dest": ..., "data_coding": n, "esm_class": n, "short_message": hex, "message_id": ...}
+  {"event": "throttled", "dest": ...}          a submit refused with ESME_RTHROTTLED
+  {"event": "drop"} / {"event": "restarted"}   the listener and its sessions were stopped / restarted
+  {"event": "bind_refused"}                    (--refuse-bind)
+
+Options:
+  --throttle N     answer the first N submits with ESME_RTHROTTLED
+  --drop-after K   after K accepted submits: hold (never answer) further submits, stop the server (closing
+                   every session), and listen again 0.3 s later. Held submits were never answered, so the
+                   client must resend them; accepted ones must not come again.
+  --receipts       send a delivery receipt (deliver_sm, esm_class 0x04, Appendix B text) per accepted
+                   submit that asked for one (registered_delivery 1)
+  --refuse-bind    smpp34 accepts every bind and has no credential hook, so this mode is a tiny raw
+                   asyncio listener that answers bind_transceiver with bind_transceiver_resp
+                   ESME_RBINDFAIL (0x0D) and no body (SMPP 3.4 §4.2.6) and then closes.
+"""
+import argparse
+import asyncio
+import json
+import socket
+import struct
+import sys
+
+import smpp34
+
+
+def say(**event):
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def refuse_bind(port):
+    async def session(reader, writer):
+        try:
+            header = await reader.readexactly(16)
+            length, command_id, _status, sequence = struct.unpack(">IIII", header)
+            await reader.readexactly(max(0, min(length, 4096) - 16))
+            if command_id in (0x02, 0x01, 0x09):
+                writer.write(struct.pack(">IIII", 16, 0x80000000 | command_id, 0x0D, sequence))
+                await writer.drain()
+                say(event="bind_refused")
+        except asyncio.IncompleteReadError:
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(session, "127.0.0.1", port)
+    say(event="listening", port=port)
+    async with server:
+        await server.serve_forever()
+
+
+async def smsc(port, throttle, drop_after, receipts):
+    sessions = {}
+    accepted = 0
+    next_id = 1
+    held = []  # submits deliberately left unanswered across a drop
+    dropped = False
+    background = set()
+
+    async def start():
+        server = smpp34.Server(host="127.0.0.1", port=port, system_id="TESTSMSC")
+        await server.start()
+        return server
+
+    async def receipt(esme, ev, message_id):
+        text = f"id:{message_id} sub:001 dlvrd:001 submit date:2611281640 done date:2611281641 stat:DELIVRD err:000 text:"
+        await esme.deliver_sm(ev.source_addr or "0", text.encode(), source_addr=ev.destination_addr, esm_class=0x04,
+                              tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, message_id.encode() + b"\0"),
+                                    smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([2]))])
+
+    server = await start()
+    say(event="listening", port=port)
+    while True:
+        ev = await server.next()
+        if isinstance(ev, smpp34.Esme):
+            sessions[ev.session_id] = ev
+            say(event="bind", system_id=ev.system_id, session=ev.session_id)
+        elif isinstance(ev, smpp34.Unbound):
+            sessions.pop(ev.session_id, None)
+            say(event="unbound", session=ev.session_id)
+        elif isinstance(ev, smpp34.SubmitSmEvent):
+            if throttle > 0:
+                throttle -= 1
+                ev.reject(smpp34.ESME_RTHROTTLED)
+                say(event="throttled", dest=ev.destination_addr)
+                continue
+            if drop_after and accepted >= drop_after and not dropped:
+                held.append(ev)
+                dropped = True
+                say(event="drop")
+                await asyncio.sleep(0.3)  # let the responses already accepted reach the client first
+                await server.stop()
+                sessions.clear()
+                await asyncio.sleep(0.3)
+                server = await start()
+                say(event="restarted")
+                continue
+            message_id = f"{next_id:08X}"
+            next_id += 1
+            accepted += 1
+            ev.accept(message_id)
+            say(event="submit", dest=ev.destination_addr, source=ev.source_addr, data_coding=ev.data_coding,
+                esm_class=ev.esm_class, short_message=ev.short_message.hex(), message_id=message_id,
+                tlvs=[[t.tag, t.value.hex()] for t in ev.tlvs])
+            esme = sessions.get(ev.session_id)
+            if receipts and ev.registered_delivery & 0x01 and esme is not None:
+                task = asyncio.ensure_future(receipt(esme, ev, message_id))
+                background.add(task)
+                task.add_done_callback(background.discard)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--throttle", type=int, default=0)
+    parser.add_argument("--drop-after", type=int, default=0)
+    parser.add_argument("--receipts", action="store_true")
+    parser.add_argument("--refuse-bind", action="store_true")
+    args = parser.parse_args()
+    port = args.port or free_port()
+    if args.refuse_bind:
+        asyncio.run(refuse_bind(port))
+    else:
+        asyncio.run(smsc(port, args.throttle, args.drop_after, args.receipts))
+
+
+if __name__ == "__main__":
+    main()
