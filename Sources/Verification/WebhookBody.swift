@@ -17,7 +17,7 @@ public enum WebhookBody {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = Body(id: v.id, event: event.kind.rawValue, status: v.status.rawValue, channel: v.channel.rawValue,
-                        to: v.to, at: ISO8601DateFormatter().string(from: event.at), detail: event.detail)
+                        to: v.to, at: event.at.formatted(.iso8601), detail: event.detail)
         return String(decoding: (try? encoder.encode(body)) ?? Data("{}".utf8), as: UTF8.self)
     }
 }

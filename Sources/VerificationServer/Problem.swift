@@ -43,9 +43,7 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     /// The problem for a domain error.
     public init(_ error: VerificationError) {
         switch error {
-        case .invalidNumber, .countryNotAllowed, .cannotReceiveSMS, .invalidRequest:
-            self.init(status: .badRequest, code: error.code, detail: error.detail)
-        case .channelDisabled:
+        case .invalidNumber, .countryNotAllowed, .cannotReceiveSMS, .invalidRequest, .channelDisabled:
             self.init(status: .badRequest, code: error.code, detail: error.detail)
         case .rateLimited(_, let after):
             self.init(status: .tooManyRequests, code: error.code, detail: error.detail, retryAfter: max(1, Int(after.rounded(.up))))
