@@ -42,6 +42,18 @@ var package = Package(
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .target(name: "Media", dependencies: ["COpus"], swiftSettings: strict),
 
+        // MARK: Voice gateway
+        .target(
+            name: "VoiceGateway",
+            dependencies: [
+                "SIPMessage", "SIPStack",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
         // MARK: SMS gateways
         .target(
             name: "SMPP",
@@ -97,6 +109,9 @@ var package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "SMPPTests", dependencies: ["SMPP"]),
+        .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway"]),
+        // Drives real peers (SIPp, baresip, …) against our endpoints; see ../shared/PEERS.md.
+        .testTarget(name: "IntegrationTests", dependencies: ["VoiceGateway"]),
         .testTarget(
             name: "VerificationServerTests",
             dependencies: [

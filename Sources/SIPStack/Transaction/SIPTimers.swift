@@ -10,15 +10,19 @@ public struct SIPTimers: Sendable, Equatable {
     public var t2: Duration
     /// T4, the maximum duration a message will remain in the network (default 5 s).
     public var t4: Duration
+    /// The floor of Timer D on unreliable transports (§17.1.1.2: "at least 32 seconds"). Lowered only
+    /// by tests that scale every timer down.
+    public var timerDFloor: Duration = .seconds(32)
 
     /// The RFC 3261 Table 4 defaults: T1 = 500 ms, T2 = 4 s, T4 = 5 s.
     public static let rfc3261 = SIPTimers(t1: .milliseconds(500), t2: .seconds(4), t4: .seconds(5))
 
     /// Creates a timer set from T1, T2 and T4 (RFC 3261 §17.1.1.1, Table 4).
-    public init(t1: Duration, t2: Duration, t4: Duration) {
+    public init(t1: Duration, t2: Duration, t4: Duration, timerDFloor: Duration = .seconds(32)) {
         self.t1 = t1
         self.t2 = t2
         self.t4 = t4
+        self.timerDFloor = timerDFloor
     }
 
     /// Timer A initial value, INVITE request retransmit interval on unreliable transports: T1 (§17.1.1.2).
@@ -26,7 +30,7 @@ public struct SIPTimers: Sendable, Equatable {
     /// Timer B, INVITE client transaction timeout: 64·T1 (§17.1.1.2).
     public var timerB: Duration { t1 * 64 }
     /// Timer D, wait time for response retransmits: at least 32 s unreliable, zero reliable (§17.1.1.2).
-    public func timerD(isReliable: Bool) -> Duration { isReliable ? .zero : max(.seconds(32), t1 * 64) }
+    public func timerD(isReliable: Bool) -> Duration { isReliable ? .zero : max(timerDFloor, t1 * 64) }
     /// Timer E initial value, non-INVITE request retransmit interval on unreliable transports: T1 (§17.1.2.2).
     public var timerE: Duration { t1 }
     /// Timer F, non-INVITE client transaction timeout: 64·T1 (§17.1.2.2).

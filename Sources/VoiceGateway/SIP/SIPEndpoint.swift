@@ -1,0 +1,198 @@
+// SIPEndpoint: the NIO shell around SIPStack's pure machines (RFC 3261 §17 transactions, §12 dialogs,
+// §8.2 UAS core). It owns the transports, runs the actions the machines emit, keeps their timers on
+// one event loop, and hands calls to the application as `SIPCall` handles.
+//
+// Written here because no maintained Swift SIP user agent exists; the transports are SwiftNIO.
+
+import Logging
+import NIOCore
+import NIOPosix
+import SIPMessage
+import SIPStack
+
+/// A SIP user agent (UAS and UAC) on UDP and TCP. All state is confined to `eventLoop`; the public
+/// API may be called from anywhere.
+public final class SIPEndpoint: @unchecked Sendable, SIPTransportSink {
+    /// The loop that owns every transaction, dialog, timer and socket of this endpoint.
+    public let eventLoop: EventLoop
+    let configuration: SIPEndpointConfiguration
+    let logger: Logger
+    let uasCore: UASCore
+
+    /// Calls that came in; the application answers, rings or rejects each.
+    public let incomingCalls: AsyncStream<SIPCall>
+    let incomingContinuation: AsyncStream<SIPCall>.Continuation
+
+    var udpTransports: [SIPUDPTransport] = []
+    var tcpTransports: [SIPTCPTransport] = []
+    var serverTransactions: TransactionTable<String, ServerEntry>
+    var clientTransactions: [TransactionKey: ClientEntry] = [:]
+    var calls: [SIPCallKey: CallState] = [:]
+    var isShutDown = false
+
+    private init(configuration: SIPEndpointConfiguration, eventLoop: EventLoop, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.uasCore = UASCore(capabilities: configuration.capabilities)
+        self.serverTransactions = TransactionTable(maxPerSource: configuration.maxTransactionsPerSource, maxTotal: configuration.maxTransactions)
+        (incomingCalls, incomingContinuation) = AsyncStream.makeStream(of: SIPCall.self)
+    }
+
+    /// Binds the configured UDP and TCP addresses on `eventLoop` and starts serving.
+    public static func start(
+        _ configuration: SIPEndpointConfiguration, on eventLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
+        logger: Logger = Logger(label: "verigate.sip")
+    ) async throws -> SIPEndpoint {
+        let endpoint = SIPEndpoint(configuration: configuration, eventLoop: eventLoop, logger: logger)
+        do {
+            for address in configuration.udp {
+                let transport = try await SIPUDPTransport.bind(address, on: eventLoop, limits: configuration.parserLimits, logger: logger, sink: endpoint)
+                try await eventLoop.submit { endpoint.udpTransports.append(transport) }.get()
+            }
+            for address in configuration.tcp {
+                let transport = try await SIPTCPTransport.listen(
+                    address, on: eventLoop, limits: configuration.parserLimits, idleTimeout: .nanoseconds(configuration.tcpIdleTimeout.nanoseconds),
+                    maxConnections: configuration.maxTCPConnections, logger: logger, sink: endpoint
+                )
+                try await eventLoop.submit { endpoint.tcpTransports.append(transport) }.get()
+            }
+        } catch {
+            await endpoint.shutdown()
+            throw error
+        }
+        return endpoint
+    }
+
+    /// The bound UDP addresses (with the ports picked for port 0).
+    public var udpAddresses: [SocketAddress] {
+        get async { (try? await eventLoop.submit { self.udpTransports.map(\.localAddress) }.get()) ?? [] }
+    }
+
+    /// The bound TCP addresses.
+    public var tcpAddresses: [SocketAddress] {
+        get async { (try? await eventLoop.submit { self.tcpTransports.map(\.localAddress) }.get()) ?? [] }
+    }
+
+    /// Counts of live calls and transactions and open TCP connections, to see that nothing leaks.
+    public struct Statistics: Sendable, Equatable {
+        /// Calls not yet ended.
+        public var calls: Int
+        /// Live server transactions.
+        public var serverTransactions: Int
+        /// Live client transactions.
+        public var clientTransactions: Int
+        /// Open TCP connections.
+        public var tcpConnections: Int
+    }
+
+    /// The current counts.
+    public func statistics() async throws -> Statistics {
+        try await eventLoop.submit {
+            Statistics(
+                calls: self.calls.count, serverTransactions: self.serverTransactions.count, clientTransactions: self.clientTransactions.count,
+                tcpConnections: self.tcpTransports.reduce(0) { $0 + $1.connectionCount }
+            )
+        }.get()
+    }
+
+    /// Ends every call (`.shutdown`), stops every timer and closes the sockets.
+    public func shutdown() async {
+        let transports: ([SIPUDPTransport], [SIPTCPTransport])? = try? await eventLoop.submit {
+            self.isShutDown = true
+            for key in Array(self.calls.keys) { self.endCall(key, .shutdown) }
+            for key in self.serverTransactions.keys { self.serverTransactions.remove(key)?.cancelTimers() }
+            for entry in self.clientTransactions.values { entry.cancelTimers() }
+            self.clientTransactions.removeAll()
+            self.incomingContinuation.finish()
+            return (self.udpTransports, self.tcpTransports)
+        }.get()
+        for transport in transports?.0 ?? [] { await transport.close() }
+        for transport in transports?.1 ?? [] { await transport.close() }
+    }
+
+    // MARK: Receiving
+
+    /// Entry point from the transports (on the loop).
+    func messageReceived(_ message: SIPMessage, from peer: SIPPeer) {
+        eventLoop.preconditionInEventLoop()
+        guard !isShutDown else { return }
+        switch message {
+        case .request(var request):
+            SIPRouting.stampReceived(&request, from: peer.address)
+            requestReceived(request, from: peer)
+        case .response(let response):
+            responseReceived(response, from: peer)
+        }
+    }
+
+    // MARK: Sending
+
+    /// Serializes and sends a message to `peer` over the matching transport (§18.1.1, §18.2.2).
+    func send(_ message: SIPMessage, to peer: SIPPeer) {
+        if let drop = configuration.dropOutbound, drop(message) { return }
+        var buffer = ByteBufferAllocator().buffer(capacity: 1_024)
+        message.write(to: &buffer)
+        switch peer.transport {
+        case .udp:
+            guard let transport = udpTransports.first(where: { $0.localAddress.protocol == peer.address.protocol }) ?? udpTransports.first else {
+                logger.warning("sip.send.no_udp_transport", metadata: ["peer": "\(peer)"])
+                return
+            }
+            transport.send(buffer, to: peer.address)
+        case .tcp:
+            guard let transport = tcpTransports.first(where: { $0.localAddress.protocol == peer.address.protocol }) ?? tcpTransports.first else {
+                logger.warning("sip.send.no_tcp_transport", metadata: ["peer": "\(peer)"])
+                return
+            }
+            transport.send(buffer, to: peer.address)
+        }
+    }
+
+    /// Where a response to a request from `peer` goes: the same connection for TCP, the §18.2.2 /
+    /// RFC 3581 address for UDP.
+    func responsePeer(for response: SIPResponse, requestFrom peer: SIPPeer) -> SIPPeer {
+        guard peer.transport == .udp, let via = try? response.headers.topVia(), let address = SIPRouting.responseDestination(topVia: via) else { return peer }
+        return SIPPeer(.udp, address)
+    }
+
+    /// A new Via for a request we send over `transport` (§8.1.1.7, with rport, RFC 3581 §3).
+    func makeVia(_ transport: SIPTransportProtocol, branch: String = SIPTokens.branch()) -> SIPVia {
+        let (host, port) = localHostPort(transport)
+        return SIPVia(transport: transport.rawValue, host: host, port: port, branch: branch, parameters: [.init(name: "rport")])
+    }
+
+    /// Our Contact for `transport` (§8.1.1.8).
+    func makeContact(_ transport: SIPTransportProtocol) -> SIPNameAddress {
+        let (host, port) = localHostPort(transport)
+        var uri = SIPURI(user: configuration.contactUser, host: host, port: port)
+        if transport == .tcp { uri.parameters.set("transport", "tcp") }
+        return SIPNameAddress(uri: .sip(uri))
+    }
+
+    private func localHostPort(_ transport: SIPTransportProtocol) -> (String, Int) {
+        let address: SocketAddress? = switch transport {
+        case .udp: udpTransports.first?.localAddress
+        case .tcp: tcpTransports.first?.localAddress
+        }
+        let ip = address?.ipAddress ?? "127.0.0.1"
+        let wildcard = ip == "0.0.0.0" || ip == "::"
+        let host = wildcard ? (configuration.advertisedHost ?? "127.0.0.1") : ip
+        return (SIPRouting.uriHost(host), address?.port ?? 5060)
+    }
+
+    // MARK: Timers
+
+    /// Runs `body` on the loop after `delay`.
+    func schedule(_ delay: Duration, _ body: @escaping @Sendable () -> Void) -> Scheduled<Void> {
+        eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { body() }
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (for NIO's `TimeAmount`).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,98 @@
+// The per-transaction and per-call records a SIPEndpoint keeps on its event loop.
+
+import NIOCore
+import SIPMessage
+import SIPStack
+
+/// A call's identity inside the endpoint: Call-ID and our tag (§12: the dialog ID without the remote
+/// tag, which an outgoing call learns only from the answer).
+struct SIPCallKey: Sendable, Hashable {
+    var callID: String
+    var localTag: String
+}
+
+/// A live server transaction (§17.2) with the request that made it and the last response given.
+struct ServerEntry: Sendable {
+    var machine: ServerTransaction
+    let request: SIPRequest
+    let peer: SIPPeer
+    var lastResponse: SIPResponse?
+    var timers: [TransactionTimer: Scheduled<Void>] = [:]
+    var tryingTimer: Scheduled<Void>?
+    /// The call an INVITE created, for CANCEL and Timer H.
+    var callKey: SIPCallKey?
+
+    func cancelTimers() {
+        for timer in timers.values { timer.cancel() }
+        tryingTimer?.cancel()
+    }
+}
+
+/// What a client transaction was started for; its final outcome goes there.
+enum ClientPurpose: Sendable {
+    /// The INVITE of an outgoing call.
+    case invite(SIPCallKey)
+    /// CANCEL or BYE of a call; the outcome only frees state.
+    case cancel(SIPCallKey)
+    /// BYE of a call: its end ends the call.
+    case bye(SIPCallKey)
+}
+
+/// A live client transaction (§17.1) with the request it sends.
+struct ClientEntry: Sendable {
+    var machine: ClientTransaction
+    let request: SIPRequest
+    let peer: SIPPeer
+    var lastResponse: SIPResponse?
+    var timers: [TransactionTimer: Scheduled<Void>] = [:]
+    let purpose: ClientPurpose
+
+    func cancelTimers() {
+        for timer in timers.values { timer.cancel() }
+    }
+}
+
+/// A call in progress: its INVITE, dialog, media bodies and the application's event stream.
+struct CallState: Sendable {
+    enum Phase: Sendable, Equatable {
+        /// Incoming: the INVITE is pending our answer. Outgoing: waiting for a final response.
+        case inviting
+        /// A 2xx was sent or received; the dialog is confirmed (or waits for the ACK).
+        case answered
+        /// We sent BYE (or CANCEL); waiting for it to complete.
+        case ending
+    }
+
+    let direction: SIPCallDirection
+    /// The INVITE (for outgoing calls: the latest, after authentication).
+    var invite: SIPRequest
+    /// The INVITE's transaction key.
+    var inviteKey: TransactionKey
+    /// Where the INVITE came from or went to.
+    let peer: SIPPeer
+    var phase: Phase = .inviting
+    var dialog: Dialog?
+    var localSDP: ByteBuffer?
+    let continuation: AsyncStream<SIPCallEvent>.Continuation
+    /// Incoming: the 2xx we resend until the ACK (§13.3.1.4).
+    var successResponse: SIPResponse?
+    var successRetransmission: SuccessResponseRetransmission?
+    var successTimers: [SuccessResponseRetransmission.Timer: Scheduled<Void>] = [:]
+    /// Outgoing: the ACK we sent for the 2xx, resent for every retransmitted 2xx (§13.2.2.4).
+    var ackForSuccess: SIPRequest?
+    var ackPeer: SIPPeer?
+    /// Outgoing: digest credentials, and whether they were used already (one retry per challenge).
+    var credentials: DigestClient?
+    var authenticated = false
+    /// Outgoing: a provisional response arrived, so CANCEL may be sent (§9.1).
+    var provisionalReceived = false
+    /// Outgoing: the application hung up or the ring time ran out before an answer.
+    var cancelReason: SIPCallEnd?
+    var cancelSent = false
+    var ringTimer: Scheduled<Void>?
+
+    func cancelTimers() {
+        for timer in successTimers.values { timer.cancel() }
+        ringTimer?.cancel()
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Real programs the integration tests drive (../shared/PEERS.md). A missing one fails the test
+/// when `CI=true` and skips it otherwise.
+enum Peers {
+    static var missingIsFailure: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// True when `path` is executable; else records an issue in CI (so the test fails there).
+    static func available(_ path: String, package: String) -> Bool {
+        if FileManager.default.isExecutableFile(atPath: path) { return true }
+        if missingIsFailure { Issue.record("\(path) is missing: apt-get install -y \(package)") }
+        return false
+    }
+
+    /// The repository root (for `sipp/` scenarios).
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A UDP port free on loopback right now (bound and released).
+    static func freeUDPPort() throws -> Int {
+        let channel = try DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? channel.close().wait() }
+        return channel.localAddress!.port!
+    }
+}
+
+/// A peer process with its output kept in a temporary file for failure messages.
+final class PeerProcess: @unchecked Sendable {
+    let process = Process()
+    let log: URL
+
+    init(_ executable: String, _ arguments: [String], name: String) throws {
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Waits for the process to exit and returns its status.
+    func exitStatus() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                self.process.waitUntilExit()
+                continuation.resume(returning: self.process.terminationStatus)
+            }
+        }
+    }
+
+    /// The last lines of its output.
+    func tail(_ lines: Int = 40) -> String {
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+
+    /// Stops it (SIGTERM, then the exit is awaited) and removes the log.
+    func stop() async {
+        if process.isRunning { process.terminate() }
+        _ = await exitStatus()
+        try? FileManager.default.removeItem(at: log)
+    }
+}
