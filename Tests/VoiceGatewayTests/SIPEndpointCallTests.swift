@@ -30,15 +30,31 @@ struct SIPEndpointCallTests {
         return try! SIPAnyURI(parsing: "sip:0975000888@127.0.0.1:\(port)\(tcp ? ";transport=tcp" : "")")
     }
 
-    @Test("UDP: ring, answer, ACK, BYE from the caller; both sides end and free everything", arguments: [false, true])
-    func answeredCall(tcp: Bool) async throws {
-        let a = try await startEndpoint()
-        let b = try await startEndpoint()
+    /// The transports and address families of RFC 3261 §18 the endpoint serves.
+    enum Path: String, CaseIterable, Sendable {
+        case udp4, tcp4, udp6, tcp6
+    }
+
+    @Test("ring, answer, ACK, BYE from the caller; both sides end and free everything", arguments: Path.allCases)
+    func answeredCall(path: Path) async throws {
+        let v6 = try SocketAddress(ipAddress: "::1", port: 0)
+        let listen: (inout SIPEndpointConfiguration) -> Void = { configuration in
+            if path == .udp6 || path == .tcp6 {
+                configuration.udp = [v6]
+                configuration.tcp = [v6]
+            }
+        }
+        let a = try await startEndpoint(listen)
+        let b = try await startEndpoint(listen)
         let served = serve(b) { call in
             call.ring()
             call.answer(sdp: testSDP)
         }
-        let call = try await a.call(await uri(b, tcp: tcp), from: caller, sdp: testSDP)
+        let tcp = path == .tcp4 || path == .tcp6
+        let host = path == .udp6 || path == .tcp6 ? "[::1]" : "127.0.0.1"
+        let port = tcp ? await b.tcpAddresses[0].port! : await b.udpAddresses[0].port!
+        let target = try SIPAnyURI(parsing: "sip:0975000888@\(host):\(port)\(tcp ? ";transport=tcp" : "")")
+        let call = try await a.call(target, from: caller, sdp: testSDP)
         let events = await collect(call) { event in
             if case .answered = event { call.hangUp() }
         }
@@ -46,6 +62,11 @@ struct SIPEndpointCallTests {
         let remote = await served.value
         #expect(remote == [[.confirmed, .ended(.remoteHangUp)]])
         #expect(try await eventually { try await drained(a, b) })
+        if tcp {
+            // The BYE reused the connection the INVITE opened (§18.2.2): one connection on each side.
+            #expect(try await a.statistics().tcpConnections == 1)
+            #expect(try await b.statistics().tcpConnections == 1)
+        }
         await a.shutdown()
         await b.shutdown()
     }

@@ -178,7 +178,8 @@ public final class SIPEndpoint: @unchecked Sendable, SIPTransportSink {
         let ip = address?.ipAddress ?? "127.0.0.1"
         let wildcard = ip == "0.0.0.0" || ip == "::"
         let host = wildcard ? (configuration.advertisedHost ?? "127.0.0.1") : ip
-        return (SIPRouting.uriHost(host), address?.port ?? 5060)
+        // Stored without IPv6 brackets: SIPVia and SIPURI add them when rendering (§25.1 IPv6reference).
+        return (host, address?.port ?? 5060)
     }
 
     // MARK: Timers

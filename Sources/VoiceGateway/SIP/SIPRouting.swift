@@ -51,7 +51,4 @@ public enum SIPRouting {
         if text.hasPrefix("["), text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
         return text
     }
-
-    /// A host for a URI or Via: IPv6 literals in brackets (RFC 3261 §25.1 `IPv6reference`).
-    static func uriHost(_ ip: String) -> String { ip.contains(":") ? "[\(ip)]" : ip }
 }
