@@ -43,6 +43,7 @@ var package = Package(
         .target(name: "Media", dependencies: ["COpus"], swiftSettings: strict),
 
         // MARK: Voice gateway
+        .target(name: "GatewayProtocol", swiftSettings: strict),
         .target(
             name: "VoiceGateway",
             dependencies: [
@@ -110,6 +111,7 @@ var package = Package(
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "SMPPTests", dependencies: ["SMPP"]),
         .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway"]),
+        .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
         // Drives real peers (SIPp, baresip, …) against our endpoints; see ../shared/PEERS.md.
         .testTarget(name: "IntegrationTests", dependencies: ["VoiceGateway"]),
         .testTarget(

@@ -1,0 +1,205 @@
+// GatewayCoding: one JSON object per line (newline-delimited JSON) for the gateway ↔ core socket,
+// with snake_case keys, a size limit per line, and stable error codes. Foundation's JSON coders do
+// the JSON; this file only frames lines and maps the envelope.
+
+import Foundation
+
+/// Errors reading the socket; every one has a stable code. After any of them the stream continues
+/// with the next line.
+public struct GatewayProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Stable codes.
+    public enum Code: String, Sendable, Equatable {
+        /// A line longer than the limit (the rest of it is skipped).
+        case lineTooLong = "line_too_long"
+        /// Not a JSON object with `v` and `type`, or a field of the wrong type.
+        case malformed
+        /// A `type` this version does not know (from a newer peer): ignore the line.
+        case unknownType = "unknown_type"
+        /// A `v` this build does not speak.
+        case unsupportedVersion = "unsupported_version"
+    }
+    /// The code.
+    public var code: Code
+    /// Details for logs.
+    public var detail: String
+    /// Makes an error.
+    public init(_ code: Code, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+    /// `code: detail`.
+    public var description: String { "\(code.rawValue): \(detail)" }
+}
+
+/// Encodes envelopes as lines.
+public struct GatewayEncoder: Sendable {
+    /// Makes an encoder.
+    public init() {}
+
+    /// The JSON line for `envelope`, ending with `\n`.
+    public func encode(_ envelope: GatewayEnvelope) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .custom { keys in WireKey(GatewayKeys.wire(keys.last!.stringValue)) }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding our own value types cannot fail (no floats, no non-string keys).
+        var bytes = [UInt8]((try? encoder.encode(EnvelopeCoding(envelope))) ?? Data())
+        bytes.append(0x0A)
+        return bytes
+    }
+}
+
+/// Splits a byte stream into lines and decodes each (newline-delimited JSON).
+public struct GatewayDecoder: Sendable {
+    /// The longest line accepted, in bytes.
+    public let maxLineLength: Int
+    private var buffer: [UInt8] = []
+    private var skippingLongLine = false
+
+    /// Makes a decoder with a line limit (64 KiB by default).
+    public init(maxLineLength: Int = 65_536) {
+        self.maxLineLength = maxLineLength
+    }
+
+    /// Adds received bytes.
+    public mutating func append(_ bytes: some Sequence<UInt8>) {
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// The next message, nil when no whole line is buffered. Throws for a bad line, which is consumed.
+    public mutating func next() throws(GatewayProtocolError) -> GatewayEnvelope? {
+        while true {
+            guard let newline = buffer.firstIndex(of: 0x0A) else {
+                if buffer.count > maxLineLength {
+                    buffer.removeAll(keepingCapacity: true)
+                    if !skippingLongLine {
+                        skippingLongLine = true
+                        throw GatewayProtocolError(.lineTooLong, "line over \(maxLineLength) bytes")
+                    }
+                }
+                return nil
+            }
+            let line = buffer[..<newline]
+            buffer.removeSubrange(...newline)
+            if skippingLongLine {
+                skippingLongLine = false
+                continue
+            }
+            if line.count > maxLineLength { throw GatewayProtocolError(.lineTooLong, "line of \(line.count) bytes") }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
+            return try Self.decode(line: Data(line))
+        }
+    }
+
+    /// Decodes one line (without its newline).
+    public static func decode(line: Data) throws(GatewayProtocolError) -> GatewayEnvelope {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .custom { keys in WireKey(GatewayKeys.swift(keys.last!.stringValue)) }
+        do {
+            return try decoder.decode(EnvelopeCoding.self, from: line).envelope
+        } catch let error as GatewayProtocolError {
+            throw error
+        } catch {
+            throw GatewayProtocolError(.malformed, "\(error)")
+        }
+    }
+}
+
+/// Key spelling: Swift `callID` ↔ wire `call_id`, `outcomeIDs` ↔ `outcome_ids`, `ringMilliseconds` ↔ `ring_milliseconds`.
+enum GatewayKeys {
+    static func wire(_ swift: String) -> String {
+        var out = ""
+        var index = swift.startIndex
+        while index < swift.endIndex {
+            let rest = swift[index...]
+            if rest.hasPrefix("IDs") {
+                out += "_ids"
+                index = swift.index(index, offsetBy: 3)
+            } else if rest.hasPrefix("ID") {
+                out += "_id"
+                index = swift.index(index, offsetBy: 2)
+            } else {
+                let character = swift[index]
+                out += character.isUppercase ? "_" + character.lowercased() : String(character)
+                index = swift.index(after: index)
+            }
+        }
+        return out
+    }
+
+    static func swift(_ wire: String) -> String {
+        let parts = wire.split(separator: "_", omittingEmptySubsequences: false)
+        guard let first = parts.first else { return wire }
+        return parts.dropFirst().reduce(String(first)) { result, part in
+            switch part {
+            case "id": result + "ID"
+            case "ids": result + "IDs"
+            default: result + part.prefix(1).uppercased() + part.dropFirst()
+            }
+        }
+    }
+}
+
+private struct WireKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// The envelope's own fields live beside the payload's in one JSON object.
+private struct EnvelopeCoding: Codable {
+    let envelope: GatewayEnvelope
+
+    init(_ envelope: GatewayEnvelope) { self.envelope = envelope }
+
+    private enum Keys: String, CodingKey {
+        case v, type, id, re
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(envelope.version, forKey: .v)
+        try container.encode(envelope.message.type, forKey: .type)
+        try container.encodeIfPresent(envelope.id, forKey: .id)
+        try container.encodeIfPresent(envelope.inReplyTo, forKey: .re)
+        switch envelope.message {
+        case .hello(let payload): try payload.encode(to: encoder)
+        case .inboundCall(let payload): try payload.encode(to: encoder)
+        case .digits(let payload): try payload.encode(to: encoder)
+        case .callProgress(let payload): try payload.encode(to: encoder)
+        case .callEnded(let payload): try payload.encode(to: encoder)
+        case .helloOK(let payload): try payload.encode(to: encoder)
+        case .callDecision(let payload): try payload.encode(to: encoder)
+        case .digitsResult(let payload): try payload.encode(to: encoder)
+        case .originate(let payload): try payload.encode(to: encoder)
+        case .ack(let payload): try payload.encode(to: encoder)
+        }
+    }
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        let version = try container.decode(Int.self, forKey: .v)
+        guard version == GatewayProtocolVersion.current else {
+            throw GatewayProtocolError(.unsupportedVersion, "v \(version), this build speaks \(GatewayProtocolVersion.current)")
+        }
+        let type = try container.decode(String.self, forKey: .type)
+        let message: GatewayMessage
+        switch type {
+        case "hello": message = .hello(try Hello(from: decoder))
+        case "inbound_call": message = .inboundCall(try InboundCall(from: decoder))
+        case "digits": message = .digits(try Digits(from: decoder))
+        case "call_progress": message = .callProgress(try CallProgress(from: decoder))
+        case "call_ended": message = .callEnded(try CallEnded(from: decoder))
+        case "hello_ok": message = .helloOK(try HelloOK(from: decoder))
+        case "call_decision": message = .callDecision(try CallDecision(from: decoder))
+        case "digits_result": message = .digitsResult(try DigitsResult(from: decoder))
+        case "originate": message = .originate(try Originate(from: decoder))
+        case "ack": message = .ack(try Ack(from: decoder))
+        default: throw GatewayProtocolError(.unknownType, "type \(type)")
+        }
+        envelope = GatewayEnvelope(
+            message, id: try container.decodeIfPresent(Int.self, forKey: .id), inReplyTo: try container.decodeIfPresent(Int.self, forKey: .re), version: version
+        )
+    }
+}

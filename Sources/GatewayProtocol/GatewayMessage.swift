@@ -1,0 +1,319 @@
+// GatewayMessage: what the voice gateway and the verification core say to each other over the local
+// socket (DESIGN.md "Gateway ↔ core socket"): newline-delimited JSON, every message with `v`
+// (protocol version), `type`, and `id` when an answer is expected (the answer carries `re`).
+
+/// The protocol version this build speaks (`v` on every line).
+public enum GatewayProtocolVersion {
+    /// Version 1.
+    public static let current = 1
+}
+
+/// One message on the socket, in either direction.
+public enum GatewayMessage: Sendable, Equatable {
+    // Gateway → core
+    /// The gateway introduces itself; the core answers `helloOK` (or closes on a version mismatch).
+    case hello(Hello)
+    /// A call came in to a system number: what should the gateway do? Answered by `callDecision`.
+    case inboundCall(InboundCall)
+    /// Digits keyed on a call for a verification; answered by `digitsResult`.
+    case digits(Digits)
+    /// A call's progress (ringing, answered); kept by the gateway until the core's `ack`.
+    case callProgress(CallProgress)
+    /// A call's end and outcome; kept by the gateway until the core's `ack`.
+    case callEnded(CallEnded)
+
+    // Core → gateway
+    /// The answer to `hello`.
+    case helloOK(HelloOK)
+    /// The answer to `inboundCall`.
+    case callDecision(CallDecision)
+    /// The answer to `digits`.
+    case digitsResult(DigitsResult)
+    /// Place a call for a verification (`voice_call`, `dtmf_callout`).
+    case originate(Originate)
+    /// The core stored the outcome with this id.
+    case ack(Ack)
+
+    /// The `type` on the wire.
+    public var type: String {
+        switch self {
+        case .hello: "hello"
+        case .inboundCall: "inbound_call"
+        case .digits: "digits"
+        case .callProgress: "call_progress"
+        case .callEnded: "call_ended"
+        case .helloOK: "hello_ok"
+        case .callDecision: "call_decision"
+        case .digitsResult: "digits_result"
+        case .originate: "originate"
+        case .ack: "ack"
+        }
+    }
+}
+
+/// A message with its envelope fields.
+public struct GatewayEnvelope: Sendable, Equatable {
+    /// Protocol version (`v`).
+    public var version: Int
+    /// Set when the sender expects an answer (`id`), unique per connection and direction.
+    public var id: Int?
+    /// The `id` this message answers (`re`).
+    public var inReplyTo: Int?
+    /// The message.
+    public var message: GatewayMessage
+
+    /// Makes an envelope of the current version.
+    public init(_ message: GatewayMessage, id: Int? = nil, inReplyTo: Int? = nil, version: Int = GatewayProtocolVersion.current) {
+        self.version = version
+        self.id = id
+        self.inReplyTo = inReplyTo
+        self.message = message
+    }
+}
+
+/// `hello`: the gateway's name and what it can do.
+public struct Hello: Codable, Sendable, Equatable {
+    /// A name unique among the gateways of one core (host name by default).
+    public var gateway: String
+    /// Channels the gateway serves (`missed_call`, `voice_callin`, …).
+    public var channels: [String]
+    /// Makes a hello.
+    public init(gateway: String, channels: [String]) {
+        self.gateway = gateway
+        self.channels = channels
+    }
+}
+
+/// `hello_ok`: the core accepts the gateway.
+public struct HelloOK: Codable, Sendable, Equatable {
+    /// The core's name.
+    public var core: String
+    /// Makes the answer.
+    public init(core: String) { self.core = core }
+}
+
+/// How far the caller ID of an inbound call can be trusted (DESIGN.md; RFC 3325 P-Asserted-Identity).
+public enum CallerTrust: String, Codable, Sendable, Equatable {
+    /// From P-Asserted-Identity of a trusted peer (RFC 3325 §9.1).
+    case asserted
+    /// From the From header (or Remote-Party-ID) of a peer not in the trust list: spoofable.
+    case unverified
+    /// No caller ID: anonymous, or `Privacy: id` (RFC 3325 §9.3).
+    case withheld
+}
+
+/// `inbound_call`: an INVITE to a system number.
+public struct InboundCall: Codable, Sendable, Equatable {
+    /// The gateway's call id (SIP Call-ID).
+    public var callID: String
+    /// The caller's number as received (user part of the identity URI, or tel: number); nil when withheld.
+    public var caller: String?
+    /// The region (ISO 3166 alpha-2) to read a national caller number in (per peer in sip.conf).
+    public var region: String?
+    /// The called system number as received (Request-URI user part).
+    public var called: String
+    /// How the caller ID was learned.
+    public var trust: CallerTrust
+    /// Makes the question.
+    public init(callID: String, caller: String?, region: String?, called: String, trust: CallerTrust) {
+        self.callID = callID
+        self.caller = caller
+        self.region = region
+        self.called = called
+        self.trust = trust
+    }
+}
+
+/// `call_decision`: what to do with an inbound call.
+public struct CallDecision: Codable, Sendable, Equatable {
+    /// The action.
+    public enum Action: String, Codable, Sendable, Equatable {
+        /// Refuse without answering, with `status` (404 when nothing is pending).
+        case reject
+        /// Missed call: ring for `ringMilliseconds`, then refuse with `status` (never answer).
+        case ringThenReject = "ring_then_reject"
+        /// Answer, say `code` `repeats` times in `locale`, hang up (voice_callin).
+        case playCode = "play_code"
+        /// Answer, ask for the code in `locale`, collect digits and send them as `digits` (dtmf_callin).
+        case collectCode = "collect_code"
+    }
+
+    /// The call this decides.
+    public var callID: String
+    /// What to do.
+    public var action: Action
+    /// The SIP status to reject with (reject, ring_then_reject).
+    public var status: Int?
+    /// How long to ring before rejecting (ring_then_reject).
+    public var ringMilliseconds: Int?
+    /// The verification the call serves.
+    public var verificationID: String?
+    /// The code to say (play_code).
+    public var code: String?
+    /// How many digits to collect (collect_code).
+    public var codeLength: Int?
+    /// Prompt locale (`en`, `zh-TW`).
+    public var locale: String?
+    /// How many times to say the code (play_code).
+    public var repeats: Int?
+
+    /// Makes a decision.
+    public init(
+        callID: String, action: Action, status: Int? = nil, ringMilliseconds: Int? = nil, verificationID: String? = nil, code: String? = nil,
+        codeLength: Int? = nil, locale: String? = nil, repeats: Int? = nil
+    ) {
+        self.callID = callID
+        self.action = action
+        self.status = status
+        self.ringMilliseconds = ringMilliseconds
+        self.verificationID = verificationID
+        self.code = code
+        self.codeLength = codeLength
+        self.locale = locale
+        self.repeats = repeats
+    }
+}
+
+/// `digits`: a code keyed on a call.
+public struct Digits: Codable, Sendable, Equatable {
+    /// The call.
+    public var callID: String
+    /// The verification.
+    public var verificationID: String
+    /// The digits, `0-9`.
+    public var digits: String
+    /// Makes the message.
+    public init(callID: String, verificationID: String, digits: String) {
+        self.callID = callID
+        self.verificationID = verificationID
+        self.digits = digits
+    }
+}
+
+/// `digits_result`: the core's check of keyed digits.
+public struct DigitsResult: Codable, Sendable, Equatable {
+    /// The outcome of the check.
+    public enum Outcome: String, Codable, Sendable, Equatable {
+        /// The code matched; the verification is approved.
+        case approved
+        /// Wrong; `attemptsLeft` more tries.
+        case wrong
+        /// No more tries (max attempts reached, expired, canceled).
+        case closed
+    }
+    /// The outcome.
+    public var outcome: Outcome
+    /// Tries left after a wrong code.
+    public var attemptsLeft: Int?
+    /// Makes the result.
+    public init(outcome: Outcome, attemptsLeft: Int? = nil) {
+        self.outcome = outcome
+        self.attemptsLeft = attemptsLeft
+    }
+}
+
+/// `call_progress`: ringing or answered, for a verification's timeline.
+public struct CallProgress: Codable, Sendable, Equatable {
+    /// The progress states.
+    public enum State: String, Codable, Sendable, Equatable {
+        /// 180/183 from the callee.
+        case ringing
+        /// 200 from the callee.
+        case answered
+    }
+    /// Unique per gateway; the core acknowledges it with `ack`.
+    public var outcomeID: String
+    /// The call.
+    public var callID: String
+    /// The verification, when the call serves one.
+    public var verificationID: String?
+    /// The state reached.
+    public var state: State
+    /// Makes the report.
+    public init(outcomeID: String, callID: String, verificationID: String?, state: State) {
+        self.outcomeID = outcomeID
+        self.callID = callID
+        self.verificationID = verificationID
+        self.state = state
+    }
+}
+
+/// `call_ended`: how a call ended.
+public struct CallEnded: Codable, Sendable, Equatable {
+    /// Outcomes the core's retry policy acts on.
+    public enum Reason: String, Codable, Sendable, Equatable {
+        /// The call did what it was for (code said, digits collected, missed call rejected).
+        case completed
+        /// 486/600 from the callee.
+        case busy
+        /// No answer within the ring time.
+        case noAnswer = "no_answer"
+        /// Another final failure from the callee or network.
+        case rejected
+        /// The caller hung up before the end.
+        case hungUp = "hung_up"
+        /// Transport error, timeout, or our own failure.
+        case failed
+    }
+    /// Unique per gateway; the core acknowledges it with `ack`.
+    public var outcomeID: String
+    /// The call.
+    public var callID: String
+    /// The verification, when the call served one.
+    public var verificationID: String?
+    /// Why it ended.
+    public var reason: Reason
+    /// The SIP status involved, when there was one.
+    public var sipStatus: Int?
+    /// Makes the report.
+    public init(outcomeID: String, callID: String, verificationID: String?, reason: Reason, sipStatus: Int? = nil) {
+        self.outcomeID = outcomeID
+        self.callID = callID
+        self.verificationID = verificationID
+        self.reason = reason
+        self.sipStatus = sipStatus
+    }
+}
+
+/// `originate`: place a call for a verification.
+public struct Originate: Codable, Sendable, Equatable {
+    /// What the call does when answered.
+    public enum Mode: String, Codable, Sendable, Equatable {
+        /// Say the code (voice_call).
+        case playCode = "play_code"
+        /// Ask for the code shown on the page and collect it (dtmf_callout).
+        case collectCode = "collect_code"
+    }
+    /// The verification.
+    public var verificationID: String
+    /// The number to call, E.164.
+    public var number: String
+    /// What to do on answer.
+    public var mode: Mode
+    /// The code to say (play_code) — never sent for collect_code.
+    public var code: String?
+    /// How many digits to collect (collect_code).
+    public var codeLength: Int?
+    /// Prompt locale.
+    public var locale: String
+    /// Seconds to ring before giving up.
+    public var ringSeconds: Int
+    /// Makes the request.
+    public init(verificationID: String, number: String, mode: Mode, code: String?, codeLength: Int?, locale: String, ringSeconds: Int) {
+        self.verificationID = verificationID
+        self.number = number
+        self.mode = mode
+        self.code = code
+        self.codeLength = codeLength
+        self.locale = locale
+        self.ringSeconds = ringSeconds
+    }
+}
+
+/// `ack`: the core stored these outcomes.
+public struct Ack: Codable, Sendable, Equatable {
+    /// The outcome ids stored.
+    public var outcomeIDs: [String]
+    /// Makes the acknowledgement.
+    public init(outcomeIDs: [String]) { self.outcomeIDs = outcomeIDs }
+}
