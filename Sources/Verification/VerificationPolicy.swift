@@ -11,6 +11,9 @@ public struct VerificationPolicy: Sendable, Equatable {
     public var defaultLocale: String
     /// Locales with messages and prompts.
     public var supportedLocales: [String]
+    /// Caller-ID trust levels the call-in channels accept (asserted only by default: a spoofable From
+    /// header must not approve a verification).
+    public var acceptedCallerIDTrust: Set<CallerIDTrust> = [.asserted]
 
     public init(
         defaultRegion: String = "TW", limits: VerificationLimits = .init(),

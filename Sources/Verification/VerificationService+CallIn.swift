@@ -1,0 +1,77 @@
+// The call-in channels (missed_call, voice_callin, dtmf_callin): what the core decides when the
+// gateway reports a call to a system number (DESIGN.md "The six methods").
+
+import Foundation
+
+/// How the gateway learned the caller's number (RFC 3325).
+public enum CallerIDTrust: String, Sendable, Hashable, Codable, CaseIterable {
+    /// P-Asserted-Identity (or the identity) given by a peer the gateway trusts.
+    case asserted
+    /// From or Remote-Party-ID of a peer the gateway does not trust: anyone can write it.
+    case unverified
+    /// No caller ID (anonymous, `Privacy: id`).
+    case withheld
+}
+
+/// What to do with a call to a system number.
+public enum CallInDecision: Sendable, Equatable {
+    /// No pending call-in verification for this caller and number (or the caller ID cannot be used):
+    /// reject without answering, so nobody pays.
+    case reject(reason: String)
+    /// missed_call: the verification is approved already; ring briefly and reject.
+    case missedCallApproved(Verification)
+    /// voice_callin: answer and say this code (stored only as its MAC).
+    case playCode(Verification, code: String)
+    /// dtmf_callin: answer and collect the code shown on the page.
+    case collectCode(Verification)
+}
+
+extension VerificationService {
+    /// A call from `caller` (as received; national numbers read in `region`, else the default region)
+    /// to the system number `called` arrived with caller ID learned as `trust`. Finds the newest
+    /// pending call-in verification for that caller and number and decides.
+    public func inboundCall(caller: String?, region: String?, called: String, trust: CallerIDTrust) async throws -> CallInDecision {
+        guard let caller, trust != .withheld else { return .reject(reason: "caller ID withheld") }
+        guard policy.acceptedCallerIDTrust.contains(trust) else { return .reject(reason: "caller ID \(trust.rawValue) not accepted") }
+        guard let callerNumber = try? PhoneNumber(parsing: caller, defaultRegion: region ?? policy.defaultRegion) else {
+            return .reject(reason: "caller ID is not a phone number")
+        }
+        let systemNumber = (try? PhoneNumber(parsing: called, defaultRegion: policy.defaultRegion))?.e164
+        guard let systemNumber, policy.systemNumbers.contains(systemNumber) else { return .reject(reason: "not a system number") }
+        let now = clock.now()
+        for candidate in try await store.pendingCallIn(caller: callerNumber.e164, systemNumber: systemNumber) {
+            if candidate.expiresAt <= now {
+                _ = try await finish(candidate, status: .expired, kind: .expired, at: now)
+                continue
+            }
+            switch candidate.channel {
+            case .missedCall:
+                if let approved = try await finish(candidate, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.rawValue))") {
+                    return .missedCallApproved(approved)
+                }
+            case .voiceCallIn:
+                if let (issued, code) = try await issueCallInCode(candidate, now: now) { return .playCode(issued, code: code) }
+            case .dtmfCallIn:
+                return .collectCode(candidate)
+            case .sms, .voiceCall, .dtmfCallOut:
+                continue
+            }
+        }
+        return .reject(reason: "no pending verification for this caller")
+    }
+
+    /// voice_callin: a fresh code for the caller, its MAC stored (a second call gets a new code).
+    private func issueCallInCode(_ v: Verification, now: Date) async throws -> (Verification, String)? {
+        let code = VerificationCode.generate(length: v.codeLength, random: random)
+        var next = v
+        next.codeMAC = hasher.mac(id: v.id, code: code)
+        next.lastSentAt = now
+        next.sendCount += 1
+        next.updatedAt = now
+        next.version += 1
+        let event = VerificationEvent(verificationID: v.id, kind: .sent, status: .pending, at: now, detail: "voice_callin")
+        guard try await store.update(next, event: event, webhook: nil) else { return nil }
+        await events.published(event, verification: next)
+        return (next, code)
+    }
+}
