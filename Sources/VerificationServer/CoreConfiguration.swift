@@ -10,6 +10,8 @@ public struct CoreConfiguration: Sendable {
     /// Dev mode keeps the SMS outbox at `/dev/outbox`; production mode never shows a code.
     public var devMode: Bool = true
     public var smsTemplates: SMSTemplates = .init()
+    /// The SMS gateway codes are sent through (`console` by default).
+    public var smsDriver: SMSDriver = .console
     /// How often pending verifications are checked for expiry (seconds).
     public var expirySweepInterval: Double = 1
 
