@@ -22,6 +22,8 @@ public final class Core: Sendable {
     /// The SMPP driver, when configured (a service: it binds at start).
     public let smpp: SMPPSMS?
     let kannelDLR: KannelDLR
+    /// Messages waiting for their final report, when reports are required.
+    let receiptDeadlines: ReceiptDeadlines?
     public let logger: Logger
     /// Delivers the signed status-change webhooks.
     public let webhooks: WebhookDispatcher
@@ -41,14 +43,17 @@ public final class Core: Sendable {
         broker = EventBroker()
         sms = ConsoleSMS(devMode: configuration.devMode, templates: configuration.smsTemplates, logger: logger)
         kannelDLR = KannelDLR(key: Secrets.derive(secret, purpose: "verigate kannel dlr v1"))
+        let deadlines = configuration.smsReceiptTimeout > 0 && configuration.smsDriver != .console
+            ? ReceiptDeadlines(timeout: configuration.smsReceiptTimeout) : nil
+        receiptDeadlines = deadlines
         switch configuration.smsDriver {
         case .console:
             (kannel, smpp, smsSender) = (nil, nil, sms)
         case .kannel(let settings):
-            let driver = KannelSMS(configuration: settings, templates: configuration.smsTemplates, dlr: kannelDLR, logger: logger)
+            let driver = KannelSMS(configuration: settings, templates: configuration.smsTemplates, dlr: kannelDLR, deadlines: deadlines, logger: logger)
             (kannel, smpp, smsSender) = (driver, nil, driver)
         case .smpp(let settings):
-            let driver = SMPPSMS(configuration: settings, templates: configuration.smsTemplates, logger: logger)
+            let driver = SMPPSMS(configuration: settings, templates: configuration.smsTemplates, deadlines: deadlines, logger: logger)
             (kannel, smpp, smsSender) = (nil, driver, driver)
         }
         webhookSecret = Self.webhookSecret(serverSecret: secret)
@@ -137,6 +142,7 @@ public final class Core: Sendable {
             throw VerificationError.invalidRequest("status must be Kannel's numeric %d value.")
         }
         let report = KannelDLR.report(status: status, smsc: q["smsc"].map(String.init), answer: q["answer"].map(String.init))
+        if report.outcome != .inProgress { receiptDeadlines?.settled(nonce) }
         try await service.recordDeliveryReport(id: id, report)
         return Response(status: .noContent)
     }
@@ -257,6 +263,7 @@ public final class Core: Sendable {
     public func services() -> [any Service] {
         var list: [any Service] = [broker, webhooks, ExpirySweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)]
         if let smpp { list += [smpp, SMPPReportRecorder(driver: smpp, service: service, logger: logger)] }
+        if let receiptDeadlines { list.append(ReceiptTimeoutSweeper(deadlines: receiptDeadlines, service: service, logger: logger)) }
         return list
     }
 }

@@ -91,6 +91,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Host for a last line `@host #code` in SMS texts (origin-bound one-time codes) (env VERIGATE_OTP_ORIGIN).")
     var otpOrigin: String = env("OTP_ORIGIN") ?? ""
 
+    @Option(help: "Seconds within which a sent SMS must get a final delivery report, else the verification fails; 0 = not required (env VERIGATE_SMS_RECEIPT_TIMEOUT).")
+    var smsReceiptTimeout: Double = env("SMS_RECEIPT_TIMEOUT").flatMap(Double.init) ?? 0
+
     @Option(help: "Kannel smsbox sendsms URL (env VERIGATE_KANNEL_URL).")
     var kannelURL: String = env("KANNEL_URL") ?? "http://127.0.0.1:13013/cgi-bin/sendsms"
 
@@ -173,6 +176,8 @@ struct Serve: AsyncParsableCommand {
         c.policy = VerificationPolicy(defaultRegion: defaultRegion, limits: limits, enabledChannels: enabled, systemNumbers: numbers)
         c.smsTemplates.otpOrigin = otpOrigin.isEmpty ? nil : otpOrigin
         c.smsDriver = try smsDriverConfiguration()
+        guard smsReceiptTimeout >= 0 else { throw ConfigurationError("--sms-receipt-timeout must be 0 or more") }
+        c.smsReceiptTimeout = smsReceiptTimeout
         return c
     }
 

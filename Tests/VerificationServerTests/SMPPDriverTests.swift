@@ -12,8 +12,9 @@ import Verification
 /// goes out in submit_sm, is checked through the API, and the SMSC's receipt becomes an event.
 @Suite(.serialized, .timeLimit(.minutes(2)), .enabled(if: TestSMSC.shouldRun, "needs .venv with smpp34 (scripts/python-venv.sh)"))
 struct SMPPDriverTests {
-    func core(_ smsc: TestSMSC) async throws -> TestCore {
+    func core(_ smsc: TestSMSC, receiptTimeout: Double = 0) async throws -> TestCore {
         try await TestCore { c in
+            c.smsReceiptTimeout = receiptTimeout
             c.smsDriver = .smpp(SMPPDriverConfiguration(
                 session: ESMEConfiguration(
                     host: "127.0.0.1", port: smsc.port, bind: SMPPBind(systemID: "verigate", password: "secret", systemType: "OTP"),
@@ -26,8 +27,8 @@ struct SMPPDriverTests {
     /// Runs `body` while the driver and its receipt recorder run as services.
     func running(_ t: TestCore, _ body: @escaping @Sendable () async throws -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            let services = t.core.services().filter { $0 is SMPPSMS || $0 is SMPPReportRecorder }
-            #expect(services.count == 2)
+            let services = t.core.services().filter { $0 is SMPPSMS || $0 is SMPPReportRecorder || $0 is ReceiptTimeoutSweeper }
+            #expect(services.count >= 2)
             for service in services { group.addTask { try await service.run() } }
             try await body()
             group.cancelAll()
@@ -76,6 +77,43 @@ struct SMPPDriverTests {
                 let messageID = submit["message_id"] as? String ?? "?"
                 #expect(report?.detail == "delivered: smpp DELIVRD err:000 message_id=\(messageID)")
             }
+        }
+    }
+
+    /// With receipts required, an SMSC that never sends one fails the verification (and one that
+    /// does, within the time, leaves it pending).
+    @Test func missingReceiptFailsThePendingVerification() async throws {
+        let smsc = try await TestSMSC([])
+        defer { smsc.stop() }
+        let t = try await core(smsc, receiptTimeout: 0.5)
+        try await running(t) {
+            let r = try await t.core.service.start(StartRequest(to: "0975000888", channel: .sms))
+            let submit = try await smsc.next { $0["event"] as? String == "submit" }
+            let deadline = ContinuousClock.now + .seconds(20)
+            var v = r.verification
+            while v.status == .pending, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                v = try await t.core.service.verification(id: r.verification.id)
+            }
+            #expect(v.status == .failed)
+            #expect(v.failureReason == "delivery report: no delivery report within 0.5 s (message \(submit["message_id"] as? String ?? "?"))")
+        }
+    }
+
+    @Test func receiptInTimeKeepsTheVerificationPending() async throws {
+        let smsc = try await TestSMSC(["--receipts"])
+        defer { smsc.stop() }
+        let t = try await core(smsc, receiptTimeout: 0.5)
+        try await running(t) {
+            let r = try await t.core.service.start(StartRequest(to: "0975000888", channel: .sms))
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await t.core.service.events(id: r.verification.id).contains(where: { $0.kind == .deliveryReport }) == false,
+                  ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // Past the receipt timeout (and a sweep or two): still pending.
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await t.core.service.verification(id: r.verification.id).status == .pending)
         }
     }
 

@@ -17,10 +17,13 @@ public final class KannelSMS: SMSSender {
     let dlr: KannelDLR
     let client: HTTPClient
     let logger: Logger
+    let deadlines: ReceiptDeadlines?
     /// The core's own base URL once its HTTP server runs (used when `callbackBaseURL` is nil).
     let listening = Mutex<String?>(nil)
 
-    public init(configuration: KannelConfiguration, templates: SMSTemplates, dlr: KannelDLR, client: HTTPClient = .shared, logger: Logger) {
+    public init(configuration: KannelConfiguration, templates: SMSTemplates, dlr: KannelDLR, deadlines: ReceiptDeadlines? = nil,
+                client: HTTPClient = .shared, logger: Logger) {
+        self.deadlines = deadlines
         self.configuration = configuration
         self.templates = templates
         self.dlr = dlr
@@ -52,6 +55,9 @@ public final class KannelSMS: SMSSender {
     public func send(_ message: CodeMessage) async throws {
         let nonce = SystemRandomSource().bytes(8).map { String(format: "%02x", $0) }.joined()
         let request = HTTPClientRequest(url: sendURL(message, nonce: nonce))
+        // Before the request: the report may come back before Kannel's answer does.
+        let waitsForReport = configuration.dlrMask & 3 != 0 && request.url.contains("dlr-url=")
+        if waitsForReport { deadlines?.expect(nonce, verificationID: message.verificationID) }
         let status: UInt
         let body: String
         do {
@@ -59,11 +65,13 @@ public final class KannelSMS: SMSSender {
             status = response.status.code
             body = String(buffer: try await response.body.collect(upTo: 4096))
         } catch {
+            deadlines?.settled(nonce)
             logger.warning("kannel unreachable", metadata: ["id": .string(message.verificationID), "error": "\(error)"])
             throw DeliveryFailure(reason: "kannel unreachable: \(error)")
         }
         let answer = body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)
         guard (200..<300).contains(Int(status)) else {
+            deadlines?.settled(nonce)
             logger.warning("kannel refused", metadata: ["id": .string(message.verificationID), "status": "\(status)", "answer": "\(answer)"])
             throw DeliveryFailure(reason: "kannel refused (HTTP \(status)): \(answer)")
         }

@@ -15,13 +15,15 @@ public final class SMPPSMS: SMSSender, Service {
     let templates: SMSTemplates
     let encoder: SMSEncoder
     let logger: Logger
+    let deadlines: ReceiptDeadlines?
     let index = Mutex(MessageIndex())
     let reference = Atomic<UInt8>(0)
     /// Each receipt matched to its verification.
     public let reports: AsyncStream<(verificationID: String, report: DeliveryReport)>
     let reportsFeed: AsyncStream<(verificationID: String, report: DeliveryReport)>.Continuation
 
-    public init(configuration: SMPPDriverConfiguration, templates: SMSTemplates, logger: Logger) {
+    public init(configuration: SMPPDriverConfiguration, templates: SMSTemplates, deadlines: ReceiptDeadlines? = nil, logger: Logger) {
+        self.deadlines = configuration.registeredDelivery ? deadlines : nil
         self.configuration = configuration
         self.templates = templates
         self.logger = logger
@@ -51,7 +53,9 @@ public final class SMPPSMS: SMSSender, Service {
                 throw DeliveryFailure(reason: "smpp: \(failure)")
             }
             logger.info("SMS (smpp driver)", metadata: ["id": .string(message.verificationID), "to": .string(message.to.e164), "message_id": .string(messageID)])
+            deadlines?.expect(messageID, verificationID: message.verificationID)
             if let orphan = index.withLock({ $0.sent(messageID, verificationID: message.verificationID) }) {
+                if orphan.state != .enroute { deadlines?.settled(messageID) }
                 reportsFeed.yield((message.verificationID, Self.report(orphan)))
             }
         }
@@ -63,6 +67,7 @@ public final class SMPPSMS: SMSSender, Service {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await receipt in self.client.receipts {
+                    if receipt.state != .enroute { self.deadlines?.settled(receipt.messageID) }
                     if let id = self.index.withLock({ $0.received(receipt) }) { self.reportsFeed.yield((id, Self.report(receipt))) }
                 }
             }
