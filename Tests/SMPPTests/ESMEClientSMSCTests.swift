@@ -63,6 +63,7 @@ struct ESMEClientSMSCTests {
         esme.start()
         let id = try await esme.submit(message("code 2")[0])
         #expect(!id.isEmpty)
+        try await smsc.wait(for: "submit", count: 1)  // the harness's stdout may trail the answer
         #expect(smsc.events("throttled").count == 2)
         #expect(smsc.events("submit").count == 1)
         await esme.shutdown()
@@ -81,6 +82,7 @@ struct ESMEClientSMSCTests {
             return try await group.reduce(into: [String]()) { $0.append($1) }
         }
         #expect(Set(ids).count == count)
+        try await smsc.wait(for: "submit", count: count)  // the harness's stdout may trail the answers
         #expect(smsc.events("drop").count == 1)
         #expect(smsc.events("restarted").count == 1)
         #expect(smsc.events("bind").count == 2)

@@ -147,8 +147,8 @@ async def smsc(port, throttle, drop_after, receipts):
                 continue
             if throttle > 0:
                 throttle -= 1
+                say(event="throttled", dest=ev.destination_addr)  # said before answering: the client may look next
                 ev.reject(smpp34.ESME_RTHROTTLED)
-                say(event="throttled", dest=ev.destination_addr)
                 continue
             if drop_after and accepted >= drop_after and not dropped:
                 held.append(ev)
@@ -164,15 +164,30 @@ async def smsc(port, throttle, drop_after, receipts):
             message_id = f"{next_id:08X}"
             next_id += 1
             accepted += 1
-            ev.accept(message_id)
             say(event="submit", dest=ev.destination_addr, source=ev.source_addr, data_coding=ev.data_coding,
                 esm_class=ev.esm_class, short_message=ev.short_message.hex(), message_id=message_id,
                 tlvs=[[t.tag, t.value.hex()] for t in ev.tlvs])
+            ev.accept(message_id)
             esme = sessions.get(ev.session_id)
             if receipts and ev.registered_delivery & 0x01 and esme is not None:
                 task = asyncio.ensure_future(receipt(esme, ev, message_id))
                 background.add(task)
                 task.add_done_callback(background.discard)
+
+
+def exit_with_parent():
+    """Exits when stdin reaches end of file: the test that started this SMSC closed it or ended."""
+    import os
+    import threading
+
+    def watch():
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        finally:
+            os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def main():
@@ -184,6 +199,7 @@ def main():
     parser.add_argument("--refuse-bind", action="store_true")
     args = parser.parse_args()
     port = args.port or free_port()
+    exit_with_parent()
     if args.refuse_bind:
         asyncio.run(refuse_bind(port))
     else:
