@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import NIOPosix
 import Testing
 import Verification
 @testable import VerificationServer
@@ -53,6 +54,22 @@ import Verification
         #expect(query(d.sendURL(try message(locale: "en"), nonce: "n")).keys.contains("dlr-url") == false)
         d.serverListening(baseURL: "http://127.0.0.1:4000")
         #expect(query(d.sendURL(try message(locale: "en"), nonce: "n"))["dlr-url"]?.hasPrefix("http://127.0.0.1:4000/v1/sms/kannel/dlr?") == true)
+    }
+
+    @Test func unreachableKannelIsADeliveryFailure() async throws {
+        // A port nobody listens on: bound, then closed.
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(channel.localAddress?.port)
+        try await channel.close()
+        let d = KannelSMS(configuration: KannelConfiguration(sendsmsURL: "http://127.0.0.1:\(port)/cgi-bin/sendsms", username: "u", password: "secret-pw", timeout: 1),
+                          templates: SMSTemplates(), dlr: dlr, logger: Logger(label: "test"))
+        do {
+            try await d.send(try message(locale: "en"))
+            Issue.record("must throw")
+        } catch let failure as DeliveryFailure {
+            #expect(failure.reason.hasPrefix("kannel unreachable: "))
+            #expect(!failure.reason.contains("secret-pw"), "the password never shows in a reason")
+        }
     }
 
     @Test func tokensBindVerificationAndMessage() {
