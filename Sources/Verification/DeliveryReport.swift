@@ -11,10 +11,12 @@ public struct DeliveryReport: Sendable, Equatable {
         case failed
     }
 
+    /// What the report says.
     public var outcome: Outcome
     /// Operator text kept on the audit event, e.g. `kannel 1 delivered` or `smpp DELIVRD err:000`.
     public var detail: String
 
+    /// Builds a report.
     public init(outcome: Outcome, detail: String) {
         self.outcome = outcome
         self.detail = detail

@@ -12,6 +12,7 @@ import Verification
 /// for delivery reports at a `dlr-url` of the core carrying a per-message token (`KannelDLR`).
 /// Kannel answers 202 `0: Accepted for delivery` (or 200 `Sent.`); anything else is a refusal.
 public final class KannelSMS: SMSSender {
+    /// The smsbox, its user and the report settings.
     public let configuration: KannelConfiguration
     let templates: SMSTemplates
     let dlr: KannelDLR
@@ -21,6 +22,7 @@ public final class KannelSMS: SMSSender {
     /// The core's own base URL once its HTTP server runs (used when `callbackBaseURL` is nil).
     let listening = Mutex<String?>(nil)
 
+    /// A driver; `deadlines` (when reports are required) learns of every message that waits for one.
     public init(configuration: KannelConfiguration, templates: SMSTemplates, dlr: KannelDLR, deadlines: ReceiptDeadlines? = nil,
                 client: HTTPClient = .shared, logger: Logger) {
         self.deadlines = deadlines
@@ -52,6 +54,7 @@ public final class KannelSMS: SMSSender {
         return configuration.sendsmsURL + separator + query.map { "\($0)=\(Self.escape($1))" }.joined(separator: "&")
     }
 
+    /// `SMSSender`: one `sendsms` GET; a non-2xx answer or no answer is a `DeliveryFailure` with Kannel's reason.
     public func send(_ message: CodeMessage) async throws {
         let nonce = SystemRandomSource().bytes(8).map { String(format: "%02x", $0) }.joined()
         let request = HTTPClientRequest(url: sendURL(message, nonce: nonce))

@@ -13,6 +13,7 @@ public final class ReceiptDeadlines: Sendable {
     private let waiting = Mutex<[String: (verificationID: String, deadline: Date)]>([:])
     private let capacity = 100_000
 
+    /// Deadlines `timeout` seconds after each send.
     public init(timeout: Double) { self.timeout = timeout }
 
     /// A message (`key`: Kannel nonce or SMPP message_id) of `verificationID` was sent at `now`.

@@ -10,6 +10,7 @@ import Verification
 /// `DeliveryReport`s of the verification that sent the message. Run it as a `Service`: it binds at
 /// start and unbinds at graceful shutdown.
 public final class SMPPSMS: SMSSender, Service {
+    /// The session and submit_sm settings.
     public let configuration: SMPPDriverConfiguration
     let client: ESMEClient
     let templates: SMSTemplates
@@ -22,6 +23,7 @@ public final class SMPPSMS: SMSSender, Service {
     public let reports: AsyncStream<(verificationID: String, report: DeliveryReport)>
     let reportsFeed: AsyncStream<(verificationID: String, report: DeliveryReport)>.Continuation
 
+    /// A driver (not yet bound: `run()` binds).
     public init(configuration: SMPPDriverConfiguration, templates: SMSTemplates, deadlines: ReceiptDeadlines? = nil, logger: Logger) {
         self.deadlines = configuration.registeredDelivery ? deadlines : nil
         self.configuration = configuration

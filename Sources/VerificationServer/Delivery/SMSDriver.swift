@@ -26,6 +26,7 @@ public struct KannelConfiguration: Sendable, Equatable {
     public var sendsmsURL: String
     /// A `sendsms-user` of the smsbox.
     public var username: String
+    /// Its password (sent in the sendsms query; never logged).
     public var password: String
     /// The sender (`from`); empty leaves it to Kannel's `global-sender`.
     public var from: String
@@ -36,6 +37,7 @@ public struct KannelConfiguration: Sendable, Equatable {
     /// Seconds to wait for Kannel's answer.
     public var timeout: Double
 
+    /// Kannel settings with the defaults of `tests/kannel/kannel.conf`'s smsbox.
     public init(sendsmsURL: String = "http://127.0.0.1:13013/cgi-bin/sendsms", username: String, password: String, from: String = "",
                 dlrMask: Int = 1 | 2 | 8 | 16, callbackBaseURL: String? = nil, timeout: Double = 10) {
         self.sendsmsURL = sendsmsURL
@@ -59,6 +61,7 @@ public struct SMPPDriverConfiguration: Sendable, Equatable {
     /// Ask for a delivery receipt (registered_delivery 1, §5.2.17).
     public var registeredDelivery: Bool
 
+    /// SMPP driver settings.
     public init(session: ESMEConfiguration, sourceAddr: String = "", packing: SMSEncoder.GSMPacking = .unpacked, registeredDelivery: Bool = true) {
         self.session = session
         self.sourceAddr = sourceAddr
@@ -70,5 +73,6 @@ public struct SMPPDriverConfiguration: Sendable, Equatable {
 /// One SMS driver: renders and sends the code's text, throwing `DeliveryFailure` with the
 /// gateway's reason when the gateway refuses it.
 public protocol SMSSender: Sendable {
+    /// Sends the rendered code message; throws `DeliveryFailure` when the gateway refuses it.
     func send(_ message: CodeMessage) async throws
 }
