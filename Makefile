@@ -5,7 +5,7 @@ SWIFT        ?= swift
 # Libraries the build links against.
 BUILD_PKGS   := libphonenumber-dev libopus-dev libsqlite3-dev libssl-dev pkg-config
 # Real peers and tools the tests drive (see ../shared/PEERS.md).
-TEST_PKGS    := postgresql sip-tester baresip espeak-ng sox
+TEST_PKGS    := postgresql sip-tester baresip espeak-ng sox kannel kannel-extras python3-venv
 FUZZ_RUNS    ?= 30000
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -31,7 +31,8 @@ run: deps-build
 	$(SWIFT) run verigate serve
 
 test: deps-test
-	scripts/with-postgres.sh $(SWIFT) test
+	scripts/python-venv.sh
+	scripts/with-postgres.sh scripts/with-kannel.sh $(SWIFT) test
 	Fuzz/run.sh $(FUZZ_RUNS)
 
 bench: deps-build

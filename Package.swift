@@ -77,6 +77,7 @@ var package = Package(
             name: "VerificationServer",
             dependencies: [
                 "Verification",
+                "SMPP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
@@ -96,6 +97,7 @@ var package = Package(
             name: "verigate",
             dependencies: [
                 "VerificationServer",
+                "SMPP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -76,6 +76,10 @@ public struct VerificationEvent: Sendable, Equatable, Codable {
         case created, resent, sent, checkFailed = "check_failed", approved, canceled, expired
         case maxAttemptsReached = "max_attempts_reached", failed
         case callerIDMatched = "caller_id_matched", callProgress = "call_progress"
+        /// An SMS gateway reported on a sent message (`detail` says what); see `DeliveryReport`.
+        case deliveryReport = "delivery_report"
+        /// Delivery on one channel failed and the next channel of the start request was tried.
+        case channelFallback = "channel_fallback"
     }
 
     public var verificationID: String
@@ -98,7 +102,7 @@ public struct VerificationEvent: Sendable, Equatable, Codable {
     public var changesStatus: Bool {
         switch kind {
         case .created, .approved, .canceled, .expired, .maxAttemptsReached, .failed: true
-        case .resent, .sent, .checkFailed, .callerIDMatched, .callProgress: false
+        case .resent, .sent, .checkFailed, .callerIDMatched, .callProgress, .deliveryReport, .channelFallback: false
         }
     }
 }

@@ -8,10 +8,15 @@ public struct StartRequest: Sendable, Equatable {
     public var codeLength: Int?
     public var callbackURL: String?
     public var apiKeyID: String?
+    /// Channels to move to, in order, when delivery on `channel` fails at start (`"channels": ["sms", "voice_call"]`).
+    /// Only channels that send a secret code (`sms`, `voice_call`) may be fallbacks.
+    public var fallbackChannels: [Channel]
 
-    public init(to: String, channel: Channel, locale: String? = nil, codeLength: Int? = nil, callbackURL: String? = nil, apiKeyID: String? = nil) {
+    public init(to: String, channel: Channel, locale: String? = nil, codeLength: Int? = nil, callbackURL: String? = nil, apiKeyID: String? = nil,
+                fallbackChannels: [Channel] = []) {
         self.to = to
         self.channel = channel
+        self.fallbackChannels = fallbackChannels
         self.locale = locale
         self.codeLength = codeLength
         self.callbackURL = callbackURL
@@ -74,6 +79,12 @@ public struct VerificationService: Sendable {
         guard VerificationCode.lengths.contains(length) else {
             throw VerificationError.invalidRequest("code_length must be between 4 and 10.")
         }
+        for fallback in request.fallbackChannels {
+            guard Self.canFallBack(request.channel), Self.canFallBack(fallback), fallback != request.channel else {
+                throw VerificationError.invalidRequest("channels: only sms and voice_call may be listed together, each once.")
+            }
+            guard policy.enabledChannels.contains(fallback) else { throw VerificationError.channelDisabled(fallback) }
+        }
         if request.channel.isCallIn, policy.systemNumbers.isEmpty {
             throw VerificationError.channelDisabled(request.channel)
         }
@@ -110,7 +121,7 @@ public struct VerificationService: Sendable {
         guard try await store.insert(v, event: created) else { return nil }
         await events.published(created, verification: v)
         if let code, sendsSomething(request.channel) {
-            v = try await send(v, number: number, code: code, kind: .sent, now: now)
+            v = try await send(v, number: number, code: code, kind: .sent, now: now, fallbacks: request.fallbackChannels)
         }
         return StartResult(verification: v, code: request.channel.showsCodeOnPage ? code : nil, resent: false)
     }
@@ -138,14 +149,23 @@ public struct VerificationService: Sendable {
         return StartResult(verification: v, code: v.channel.showsCodeOnPage ? code : nil, resent: true)
     }
 
-    /// Delivers the code and records the send; a failed delivery fails the verification.
-    private func send(_ v: Verification, number: PhoneNumber, code: String, kind: VerificationEvent.Kind, now: Date) async throws -> Verification {
+    /// Delivers the code and records the send; a failed delivery moves the verification to the
+    /// next of `fallbacks` that is available, or fails it with the reason.
+    private func send(_ v: Verification, number: PhoneNumber, code: String, kind: VerificationEvent.Kind, now: Date,
+                      fallbacks: [Channel] = []) async throws -> Verification {
         let message = CodeMessage(verificationID: v.id, to: number, channel: v.channel, code: code, locale: v.locale,
                                   expiresIn: v.expiresAt.timeIntervalSince(now))
         do {
             try await delivery.deliver(message)
         } catch {
             let reason = (error as? DeliveryFailure)?.reason ?? "delivery error"
+            var rest = fallbacks[...]
+            while let next = rest.popFirst() {
+                guard await delivery.isAvailable(next), next != .sms || number.canReceiveSMS else { continue }
+                if let moved = try await fallBack(v, to: next, reason: reason) {
+                    return try await send(moved, number: number, code: code, kind: kind, now: now, fallbacks: Array(rest))
+                }
+            }
             var failed = v
             failed.failureReason = reason
             _ = try await finish(failed, status: .failed, kind: .failed, at: clock.now(), detail: reason)
@@ -166,6 +186,60 @@ public struct VerificationService: Sendable {
             }
         }
         return v
+    }
+
+    /// Moves a pending verification to another channel after a failed delivery (same id, same code);
+    /// nil when it is no longer pending or the move conflicts (a pending one exists on that channel).
+    private func fallBack(_ v: Verification, to channel: Channel, reason: String) async throws -> Verification? {
+        guard var current = try await store.verification(id: v.id), current.status == .pending else { return nil }
+        current.channel = channel
+        current.updatedAt = clock.now()
+        current.version += 1
+        let event = VerificationEvent(verificationID: v.id, kind: .channelFallback, status: .pending, at: current.updatedAt,
+                                      detail: "\(v.channel.rawValue) failed (\(reason)); trying \(channel.rawValue)")
+        do {
+            guard try await store.update(current, event: event, webhook: nil) else { return nil }
+        } catch {
+            return nil
+        }
+        await events.published(event, verification: current)
+        return current
+    }
+
+    /// Channels that may stand in for each other: both send a secret code that is typed on the web.
+    static func canFallBack(_ channel: Channel) -> Bool {
+        switch channel {
+        case .sms, .voiceCall: true
+        case .voiceCallIn, .missedCall, .dtmfCallOut, .dtmfCallIn: false
+        }
+    }
+
+    // MARK: Delivery reports
+
+    /// Records a gateway's delivery report as an audit event; a report that the message will not
+    /// arrive fails a still-pending verification with the report as the reason.
+    @discardableResult
+    public func recordDeliveryReport(id: String, _ report: DeliveryReport) async throws -> Verification {
+        for _ in 0..<16 {
+            guard let v = try await store.verification(id: id) else { throw VerificationError.notFound }
+            let now = clock.now()
+            if report.outcome == .failed, v.status == .pending {
+                var failed = v
+                failed.failureReason = "delivery report: \(report.detail)"
+                if let done = try await finish(failed, status: .failed, kind: .failed, at: now, detail: failed.failureReason) { return done }
+                continue
+            }
+            var next = v
+            next.updatedAt = now
+            next.version += 1
+            let event = VerificationEvent(verificationID: id, kind: .deliveryReport, status: v.status, at: now,
+                                          detail: "\(report.outcome.rawValue): \(report.detail)")
+            if try await store.update(next, event: event, webhook: nil) {
+                await events.published(event, verification: next)
+                return next
+            }
+        }
+        throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
     }
 
     private func checkSendLimit(_ e164: String, now: Date) async throws {

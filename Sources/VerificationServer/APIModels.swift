@@ -4,13 +4,16 @@ import Verification
 /// `POST /v1/verifications` body.
 struct StartBody: Decodable {
     var to: String
-    var channel: String
+    /// One channel; or leave it out and give `channels`.
+    var channel: String?
+    /// Channels in order of preference: the first is used, the next ones when delivery fails.
+    var channels: [String]?
     var locale: String?
     var codeLength: Int?
     var callbackURL: String?
 
     enum CodingKeys: String, CodingKey {
-        case to, channel, locale
+        case to, channel, channels, locale
         case codeLength = "code_length"
         case callbackURL = "callback_url"
     }

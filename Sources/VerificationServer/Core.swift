@@ -15,6 +15,15 @@ public final class Core: Sendable {
     public let broker: EventBroker
     public let metrics: ServerMetrics
     public let sms: ConsoleSMS
+    /// The configured SMS driver (the console outbox, Kannel or SMPP).
+    public let smsSender: any SMSSender
+    /// The Kannel driver, when configured (its delivery reports come to `KannelDLR.path`).
+    public let kannel: KannelSMS?
+    /// The SMPP driver, when configured (a service: it binds at start).
+    public let smpp: SMPPSMS?
+    let kannelDLR: KannelDLR
+    /// Messages waiting for their final report, when reports are required.
+    let receiptDeadlines: ReceiptDeadlines?
     public let logger: Logger
     /// Delivers the signed status-change webhooks.
     public let webhooks: WebhookDispatcher
@@ -33,10 +42,24 @@ public final class Core: Sendable {
         self.metrics = metrics
         broker = EventBroker()
         sms = ConsoleSMS(devMode: configuration.devMode, templates: configuration.smsTemplates, logger: logger)
+        kannelDLR = KannelDLR(key: Secrets.derive(secret, purpose: "verigate kannel dlr v1"))
+        let deadlines = configuration.smsReceiptTimeout > 0 && configuration.smsDriver != .console
+            ? ReceiptDeadlines(timeout: configuration.smsReceiptTimeout) : nil
+        receiptDeadlines = deadlines
+        switch configuration.smsDriver {
+        case .console:
+            (kannel, smpp, smsSender) = (nil, nil, sms)
+        case .kannel(let settings):
+            let driver = KannelSMS(configuration: settings, templates: configuration.smsTemplates, dlr: kannelDLR, deadlines: deadlines, logger: logger)
+            (kannel, smpp, smsSender) = (driver, nil, driver)
+        case .smpp(let settings):
+            let driver = SMPPSMS(configuration: settings, templates: configuration.smsTemplates, deadlines: deadlines, logger: logger)
+            (kannel, smpp, smsSender) = (nil, driver, driver)
+        }
         webhookSecret = Self.webhookSecret(serverSecret: secret)
         webhooks = WebhookDispatcher(store: store, secret: webhookSecret, clock: clock, logger: logger)
         service = VerificationService(
-            policy: configuration.policy, store: store, delivery: ChannelRouter(sms: sms),
+            policy: configuration.policy, store: store, delivery: ChannelRouter(sms: smsSender),
             events: FanOutSink(sinks: [broker, metrics, LoggingSink(logger: logger), WebhookNudge(dispatcher: webhooks)]),
             secret: Secrets.derive(secret, purpose: "verigate code mac v1"), clock: clock, random: random)
         startLimiter = Mutex(RateLimiter(limit: configuration.policy.limits.perClientIPPerMinute, period: 60))
@@ -84,6 +107,9 @@ public final class Core: Sendable {
             }
         }
 
+        // Kannel's delivery reports: no API key (Kannel has none); the per-message token authenticates.
+        router.get(RouterPath(KannelDLR.path)) { request, _ in try await self.kannelDeliveryReport(request) }
+
         let v1 = router.group("v1").add(middleware: APIKeyMiddleware(
             store: store, perMinute: configuration.policy.limits.perAPIKeyPerMinute, clock: service.clock))
         v1.post("verifications") { request, context in try await self.start(request, context: context) }
@@ -105,6 +131,29 @@ public final class Core: Sendable {
         return router
     }
 
+    /// `GET /v1/sms/kannel/dlr?id&m&t&status&smsc&answer`: one Kannel delivery report, recorded
+    /// as a `delivery_report` event (or failing the verification when the SMS will not arrive).
+    private func kannelDeliveryReport(_ request: Request) async throws -> Response {
+        let q = request.uri.queryParameters
+        guard let id = q["id"].map(String.init), let nonce = q["m"].map(String.init), let token = q["t"].map(String.init),
+              kannelDLR.verify(id: id, nonce: nonce, token: token)
+        else { throw VerificationError.notFound }
+        guard let status = q["status"].flatMap({ Int($0) }) else {
+            throw VerificationError.invalidRequest("status must be Kannel's numeric %d value.")
+        }
+        let report = KannelDLR.report(status: status, smsc: q["smsc"].map(String.init), answer: q["answer"].map(String.init))
+        if report.outcome != .inProgress { receiptDeadlines?.settled(nonce) }
+        try await service.recordDeliveryReport(id: id, report)
+        return Response(status: .noContent)
+    }
+
+    /// Tells the drivers where the HTTP server listens (pass as the application's `onServerRunning`).
+    public func serverRunning(_ channel: any NIOCore.Channel) async {
+        guard let address = channel.localAddress, let port = address.port else { return }
+        let host = address.protocol == .inet6 ? "[\(address.ipAddress ?? "::1")]" : (address.ipAddress ?? "127.0.0.1")
+        kannel?.serverListening(baseURL: "http://\(host):\(port)")
+    }
+
     /// The OpenAPI 3.1 description of this API (the `openapi.yaml` resource).
     public static func openAPIDocument() -> Data? {
         Bundle.module.url(forResource: "openapi", withExtension: "yaml", subdirectory: "Resources").flatMap { try? Data(contentsOf: $0) }
@@ -112,9 +161,20 @@ public final class Core: Sendable {
 
     private func start(_ request: Request, context: CoreRequestContext) async throws -> Response {
         let body = try await request.decode(as: StartBody.self, context: context)
-        guard let channel = Channel(rawValue: body.channel) else {
-            throw VerificationError.invalidRequest("Unknown channel `\(body.channel)`; use one of \(Channel.allCases.map(\.rawValue).joined(separator: ", ")).")
+        let names: [String]
+        switch (body.channel, body.channels) {
+        case (let one?, nil): names = [one]
+        case (nil, let list?) where !list.isEmpty && list.count <= Channel.allCases.count: names = list
+        case (let one?, let list?) where list.first == one && list.count <= Channel.allCases.count: names = list
+        default: throw VerificationError.invalidRequest("Give `channel`, or `channels` as an ordered list of one or more channels.")
         }
+        let channels = try names.map { name in
+            guard let channel = Channel(rawValue: name) else {
+                throw VerificationError.invalidRequest("Unknown channel `\(name)`; use one of \(Channel.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            return channel
+        }
+        let channel = channels[0]
         if let url = body.callbackURL {
             guard url.count <= 2048, let u = URL(string: url), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host != nil else {
                 throw VerificationError.invalidRequest("callback_url must be an absolute http or https URL.")
@@ -128,7 +188,7 @@ public final class Core: Sendable {
         }
         let result = try await service.start(StartRequest(
             to: body.to, channel: channel, locale: body.locale, codeLength: body.codeLength,
-            callbackURL: body.callbackURL, apiKeyID: context.apiKeyID))
+            callbackURL: body.callbackURL, apiKeyID: context.apiKeyID, fallbackChannels: Array(channels.dropFirst())))
         var response = try resource(result.verification, code: result.code)
         response.status = result.resent ? .ok : .created
         response.headers[.location] = "/v1/verifications/\(result.verification.id)"
@@ -195,12 +255,16 @@ public final class Core: Sendable {
         Application(
             router: router(),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "verigate"),
+            onServerRunning: { channel in await self.serverRunning(channel) },
             logger: logger)
     }
 
     /// Background services of the core: the event broker (ends SSE at shutdown) and the expiry sweeper.
     public func services() -> [any Service] {
-        [broker, webhooks, ExpirySweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)]
+        var list: [any Service] = [broker, webhooks, ExpirySweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)]
+        if let smpp { list += [smpp, SMPPReportRecorder(driver: smpp, service: service, logger: logger)] }
+        if let receiptDeadlines { list.append(ReceiptTimeoutSweeper(deadlines: receiptDeadlines, service: service, logger: logger)) }
+        return list
     }
 }
 
@@ -216,6 +280,23 @@ struct WebhookNudge: VerificationEventSink {
 enum SSEItem: Sendable {
     case event(VerificationEvent)
     case heartbeat
+}
+
+/// Records the SMPP driver's delivery receipts on their verifications.
+struct SMPPReportRecorder: Service {
+    let driver: SMPPSMS
+    let service: VerificationService
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await (id, report) in driver.reports {
+                do { try await service.recordDeliveryReport(id: id, report) } catch {
+                    logger.warning("smpp receipt not recorded", metadata: ["id": .string(id), "error": "\(error)"])
+                }
+            }
+        }
+    }
 }
 
 /// Expires pending verifications on time, so pages and webhooks learn of it unasked.

@@ -10,6 +10,11 @@ public struct CoreConfiguration: Sendable {
     /// Dev mode keeps the SMS outbox at `/dev/outbox`; production mode never shows a code.
     public var devMode: Bool = true
     public var smsTemplates: SMSTemplates = .init()
+    /// The SMS gateway codes are sent through (`console` by default).
+    public var smsDriver: SMSDriver = .console
+    /// Seconds within which a sent SMS must get a final delivery report, or its pending
+    /// verification fails; 0 = reports are not required (Kannel and SMPP drivers only).
+    public var smsReceiptTimeout: Double = 0
     /// How often pending verifications are checked for expiry (seconds).
     public var expirySweepInterval: Double = 1
 

@@ -32,7 +32,8 @@ public final class ServerMetrics: VerificationEventSink, Sendable {
         case .expired, .canceled:
             counter("verifications_ended", "Verifications ended without approval", channel + [("status", event.kind.rawValue)]).increment()
         case .sent, .resent: counter("codes_sent", "Codes sent or calls placed", channel).increment()
-        case .callerIDMatched, .callProgress: break
+        case .callerIDMatched, .callProgress, .channelFallback: break
+        case .deliveryReport: counter("sms_delivery_reports", "SMS delivery reports received", channel).increment()
         }
     }
 

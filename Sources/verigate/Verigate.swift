@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import SMPP
 import ServiceLifecycle
 import Verification
 import VerificationServer
@@ -81,6 +82,54 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Default code length 4-10 (env VERIGATE_CODE_LENGTH).")
     var codeLength: Int = env("CODE_LENGTH").flatMap(Int.init) ?? 6
 
+    @Option(help: "SMS driver: console, kannel or smpp (env VERIGATE_SMS_DRIVER).")
+    var smsDriver: String = env("SMS_DRIVER") ?? "console"
+
+    @Option(help: "SMS sender (Kannel `from`, SMPP source_addr) (env VERIGATE_SMS_FROM).")
+    var smsFrom: String = env("SMS_FROM") ?? ""
+
+    @Option(help: "Host for a last line `@host #code` in SMS texts (origin-bound one-time codes) (env VERIGATE_OTP_ORIGIN).")
+    var otpOrigin: String = env("OTP_ORIGIN") ?? ""
+
+    @Option(help: "Seconds within which a sent SMS must get a final delivery report, else the verification fails; 0 = not required (env VERIGATE_SMS_RECEIPT_TIMEOUT).")
+    var smsReceiptTimeout: Double = env("SMS_RECEIPT_TIMEOUT").flatMap(Double.init) ?? 0
+
+    @Option(help: "Kannel smsbox sendsms URL (env VERIGATE_KANNEL_URL).")
+    var kannelURL: String = env("KANNEL_URL") ?? "http://127.0.0.1:13013/cgi-bin/sendsms"
+
+    @Option(help: "Kannel sendsms-user name (env VERIGATE_KANNEL_USERNAME).")
+    var kannelUsername: String = env("KANNEL_USERNAME") ?? ""
+
+    @Option(help: "Kannel sendsms-user password; prefer the environment (env VERIGATE_KANNEL_PASSWORD).")
+    var kannelPassword: String = env("KANNEL_PASSWORD") ?? ""
+
+    @Option(help: "Kannel dlr-mask (1 delivered, 2 undelivered, 4 buffered, 8 SMSC ack, 16 SMSC reject; 0 = no reports) (env VERIGATE_KANNEL_DLR_MASK).")
+    var kannelDLRMask: Int = env("KANNEL_DLR_MASK").flatMap(Int.init) ?? 27
+
+    @Option(help: "This core's base URL as Kannel reaches it, for delivery reports; default the HTTP address (env VERIGATE_PUBLIC_URL).")
+    var publicURL: String = env("PUBLIC_URL") ?? ""
+
+    @Option(help: "SMSC address host:port (env VERIGATE_SMPP_ADDRESS).")
+    var smppAddress: String = env("SMPP_ADDRESS") ?? "127.0.0.1:2775"
+
+    @Option(help: "SMPP system_id (env VERIGATE_SMPP_SYSTEM_ID).")
+    var smppSystemID: String = env("SMPP_SYSTEM_ID") ?? ""
+
+    @Option(help: "SMPP password; prefer the environment (env VERIGATE_SMPP_PASSWORD).")
+    var smppPassword: String = env("SMPP_PASSWORD") ?? ""
+
+    @Option(help: "SMPP system_type (env VERIGATE_SMPP_SYSTEM_TYPE).")
+    var smppSystemType: String = env("SMPP_SYSTEM_TYPE") ?? ""
+
+    @Option(help: "Most submit_sm awaiting an answer (env VERIGATE_SMPP_WINDOW).")
+    var smppWindow: Int = env("SMPP_WINDOW").flatMap(Int.init) ?? 10
+
+    @Option(help: "Most submit_sm per second, 0 = unlimited (env VERIGATE_SMPP_RATE).")
+    var smppRate: Double = env("SMPP_RATE").flatMap(Double.init) ?? 0
+
+    @Option(help: "GSM 03.38 packing: unpacked or packed (env VERIGATE_SMPP_PACKING).")
+    var smppPacking: String = env("SMPP_PACKING") ?? "unpacked"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env VERIGATE_LOG_LEVEL).")
     var logLevel: String = env("LOG_LEVEL") ?? "info"
 
@@ -125,7 +174,44 @@ struct Serve: AsyncParsableCommand {
             }
         }
         c.policy = VerificationPolicy(defaultRegion: defaultRegion, limits: limits, enabledChannels: enabled, systemNumbers: numbers)
+        c.smsTemplates.otpOrigin = otpOrigin.isEmpty ? nil : otpOrigin
+        c.smsDriver = try smsDriverConfiguration()
+        guard smsReceiptTimeout >= 0 else { throw ConfigurationError("--sms-receipt-timeout must be 0 or more") }
+        c.smsReceiptTimeout = smsReceiptTimeout
         return c
+    }
+
+    func smsDriverConfiguration() throws -> SMSDriver {
+        switch smsDriver {
+        case "console":
+            return .console
+        case "kannel":
+            guard let url = URL(string: kannelURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ConfigurationError("--kannel-url must be an http(s) URL")
+            }
+            guard !kannelUsername.isEmpty else { throw ConfigurationError("--kannel-username is required with --sms-driver kannel") }
+            return .kannel(KannelConfiguration(
+                sendsmsURL: kannelURL, username: kannelUsername, password: kannelPassword, from: smsFrom,
+                dlrMask: kannelDLRMask, callbackBaseURL: publicURL.isEmpty ? nil : publicURL))
+        case "smpp":
+            let parts = smppAddress.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
+                throw ConfigurationError("--smpp-address must be host:port")
+            }
+            guard !smppSystemID.isEmpty, smppSystemID.count <= 15, smppPassword.count <= 8, smppSystemType.count <= 12 else {
+                throw ConfigurationError("--smpp-system-id (1-15 characters) is required; password at most 8, system_type at most 12 (SMPP 3.4 §4.2.5)")
+            }
+            guard let packing = SMSEncoder.GSMPacking(rawValue: smppPacking) else {
+                throw ConfigurationError("--smpp-packing must be unpacked or packed")
+            }
+            let session = ESMEConfiguration(
+                host: String(parts[0]), port: port,
+                bind: SMPPBind(systemID: smppSystemID, password: smppPassword, systemType: smppSystemType),
+                windowSize: smppWindow, maxSubmitsPerSecond: smppRate)
+            return .smpp(SMPPDriverConfiguration(session: session, sourceAddr: smsFrom, packing: packing))
+        default:
+            throw ConfigurationError("--sms-driver must be console, kannel or smpp")
+        }
     }
 
     func run() async throws {

@@ -6,14 +6,17 @@ side is the library's; only this harness is ours). It prints one JSON object per
   {"event": "bind", "system_id": ..., "session": ...}
   {"event": "submit", "dest": ..., "data_coding": n, "esm_class": n, "short_message": hex, "message_id": ...}
   {"event": "throttled", "dest": ...}          a submit refused with ESME_RTHROTTLED
-  {"event": "drop"} / {"event": "restarted"}   the listener and its sessions were stopped / restarted
+  {"event": "drop"} / {"event": "restarted"}   every connection is being cut / was cut (listener still up)
+  {"event": "held", "dest": ...}               a submit of a cut session, never answered
   {"event": "bind_refused"}                    (--refuse-bind)
 
 Options:
   --throttle N     answer the first N submits with ESME_RTHROTTLED
-  --drop-after K   after K accepted submits: hold (never answer) further submits, stop the server (closing
-                   every session), and listen again 0.3 s later. Held submits were never answered, so the
-                   client must resend them; accepted ones must not come again.
+  --drop-after K   after K accepted submits: hold (never answer) the next submit, wait 0.3 s for the answers
+                   already given to reach the client, then cut every connection (the client side talks to
+                   smpp34 through a small TCP relay in this harness, which closes its sockets: smpp34's own
+                   Server.stop() hangs with sessions open). Submits of the cut sessions are never answered,
+                   so the client must resend them; accepted ones must not come again. The listener stays.
   --receipts       send a delivery receipt (deliver_sm, esm_class 0x04, Appendix B text) per accepted
                    submit that asked for one (registered_delivery 1)
   --refuse-bind    smpp34 accepts every bind and has no credential hook, so this mode is a tiny raw
@@ -61,16 +64,63 @@ async def refuse_bind(port):
         await server.serve_forever()
 
 
+class Relay:
+    """A TCP relay from the public port to smpp34's port whose connections the harness can cut."""
+
+    def __init__(self, upstream):
+        self.upstream = upstream
+        self.pairs = set()
+
+    async def session(self, reader, writer):
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+        except OSError:
+            writer.close()
+            return
+        pair = (writer, up_writer)
+        self.pairs.add(pair)
+
+        async def pipe(src, dst):
+            try:
+                while True:
+                    data = await src.read(65536)
+                    if not data:
+                        break
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self.pairs.discard(pair)
+
+    def cut(self):
+        for writer, up_writer in list(self.pairs):
+            writer.transport.abort()
+            up_writer.transport.abort()
+        self.pairs.clear()
+
+
 async def smsc(port, throttle, drop_after, receipts):
     sessions = {}
     accepted = 0
     next_id = 1
     held = []  # submits deliberately left unanswered across a drop
     dropped = False
+    dead = set()  # sessions whose connection was cut
     background = set()
+    relay = None
+    listen_port = port
+    if drop_after:
+        relay = Relay(free_port())
+        listen_port = relay.upstream
+        relay_server = await asyncio.start_server(relay.session, "127.0.0.1", port)
+        background.add(relay_server)
 
     async def start():
-        server = smpp34.Server(host="127.0.0.1", port=port, system_id="TESTSMSC")
+        server = smpp34.Server(host="127.0.0.1", port=listen_port, system_id="TESTSMSC")
         await server.start()
         return server
 
@@ -91,34 +141,53 @@ async def smsc(port, throttle, drop_after, receipts):
             sessions.pop(ev.session_id, None)
             say(event="unbound", session=ev.session_id)
         elif isinstance(ev, smpp34.SubmitSmEvent):
+            if ev.session_id in dead:
+                held.append(ev)
+                say(event="held", dest=ev.destination_addr)
+                continue
             if throttle > 0:
                 throttle -= 1
+                say(event="throttled", dest=ev.destination_addr)  # said before answering: the client may look next
                 ev.reject(smpp34.ESME_RTHROTTLED)
-                say(event="throttled", dest=ev.destination_addr)
                 continue
             if drop_after and accepted >= drop_after and not dropped:
                 held.append(ev)
                 dropped = True
-                say(event="drop")
+                say(event="drop", dest=ev.destination_addr)
                 await asyncio.sleep(0.3)  # let the responses already accepted reach the client first
-                await server.stop()
+                dead.update(sessions)
+                dead.add(ev.session_id)
                 sessions.clear()
-                await asyncio.sleep(0.3)
-                server = await start()
+                relay.cut()
                 say(event="restarted")
                 continue
             message_id = f"{next_id:08X}"
             next_id += 1
             accepted += 1
-            ev.accept(message_id)
             say(event="submit", dest=ev.destination_addr, source=ev.source_addr, data_coding=ev.data_coding,
                 esm_class=ev.esm_class, short_message=ev.short_message.hex(), message_id=message_id,
                 tlvs=[[t.tag, t.value.hex()] for t in ev.tlvs])
+            ev.accept(message_id)
             esme = sessions.get(ev.session_id)
             if receipts and ev.registered_delivery & 0x01 and esme is not None:
                 task = asyncio.ensure_future(receipt(esme, ev, message_id))
                 background.add(task)
                 task.add_done_callback(background.discard)
+
+
+def exit_with_parent():
+    """Exits when stdin reaches end of file: the test that started this SMSC closed it or ended."""
+    import os
+    import threading
+
+    def watch():
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        finally:
+            os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def main():
@@ -130,6 +199,7 @@ def main():
     parser.add_argument("--refuse-bind", action="store_true")
     args = parser.parse_args()
     port = args.port or free_port()
+    exit_with_parent()
     if args.refuse_bind:
         asyncio.run(refuse_bind(port))
     else:

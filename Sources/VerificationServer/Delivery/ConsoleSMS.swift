@@ -6,7 +6,7 @@ import Verification
 /// The `console` SMS driver: the development outbox. In dev mode the rendered texts are kept
 /// (newest last, bounded) and served at `GET /dev/outbox`; in production mode only the fact of a
 /// send is logged, never the text (it holds the code).
-public final class ConsoleSMS: Sendable {
+public final class ConsoleSMS: SMSSender {
     /// One message in the outbox.
     public struct Entry: Sendable, Codable, Equatable {
         public var verificationID: String
@@ -29,7 +29,7 @@ public final class ConsoleSMS: Sendable {
         self.keep = keep
     }
 
-    /// Sends (records) the SMS for `message`.
+    /// Sends (records) the SMS for `message` (`SMSSender`; the console never fails).
     public func send(_ message: CodeMessage) {
         logger.info("SMS (console driver)", metadata: ["id": .string(message.verificationID), "to": .string(message.to.e164)])
         guard devMode else { return }
@@ -47,9 +47,10 @@ public final class ConsoleSMS: Sendable {
 /// Routes each channel to its driver: SMS to the configured SMS driver, voice channels to the
 /// voice gateway (none until a gateway attaches: they fail with `no_gateway`).
 public struct ChannelRouter: CodeDelivery {
-    public let sms: ConsoleSMS
+    /// The configured SMS driver.
+    public let sms: any SMSSender
 
-    public init(sms: ConsoleSMS) { self.sms = sms }
+    public init(sms: any SMSSender) { self.sms = sms }
 
     public func isAvailable(_ channel: Channel) async -> Bool {
         switch channel {
@@ -60,7 +61,7 @@ public struct ChannelRouter: CodeDelivery {
 
     public func deliver(_ message: CodeMessage) async throws {
         switch message.channel {
-        case .sms: sms.send(message)
+        case .sms: try await sms.send(message)
         case .voiceCall, .voiceCallIn, .missedCall, .dtmfCallOut, .dtmfCallIn:
             throw DeliveryFailure(reason: "no voice gateway is connected")
         }

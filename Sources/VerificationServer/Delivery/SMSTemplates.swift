@@ -4,10 +4,15 @@ import Verification
 public struct SMSTemplates: Sendable, Equatable {
     public var brand: String
     public var templates: [String: String]
+    /// When set (a host such as `example.com`), a last line `@example.com #123456` in the
+    /// origin-bound one-time code format (WICG "Origin-bound one-time codes delivered via SMS")
+    /// lets browsers and phones fill the code in by themselves.
+    public var otpOrigin: String?
 
-    public init(brand: String = "Verigate", templates: [String: String] = SMSTemplates.defaults) {
+    public init(brand: String = "Verigate", templates: [String: String] = SMSTemplates.defaults, otpOrigin: String? = nil) {
         self.brand = brand
         self.templates = templates
+        self.otpOrigin = otpOrigin
     }
 
     /// Built-in texts for English and Traditional Chinese.
@@ -20,9 +25,11 @@ public struct SMSTemplates: Sendable, Equatable {
     public func render(_ message: CodeMessage) -> String {
         let template = templates[message.locale] ?? templates["en"] ?? "{code}"
         let minutes = max(1, Int((message.expiresIn / 60).rounded(.up)))
-        return template
+        let text = template
             .replacingOccurrences(of: "{brand}", with: brand)
             .replacingOccurrences(of: "{minutes}", with: String(minutes))
             .replacingOccurrences(of: "{code}", with: message.code)
+        guard let origin = otpOrigin, !origin.isEmpty else { return text }
+        return text + "\n\n@\(origin) #\(message.code)"
     }
 }

@@ -5,7 +5,7 @@ import Testing
 @testable import SMPP
 
 /// The ESME client against the smpp34 test SMSC (tests/smsc/smsc.py) over loopback.
-@Suite(.serialized, .enabled(if: TestSMSC.shouldRun, "needs .venv with smpp34 (scripts/python-venv.sh)"))
+@Suite(.serialized, .timeLimit(.minutes(2)), .enabled(if: TestSMSC.shouldRun, "needs .venv with smpp34 (scripts/python-venv.sh)"))
 struct ESMEClientSMSCTests {
     func client(_ smsc: TestSMSC, window: Int = 10, rate: Double = 0, password: String = "secret") -> ESMEClient {
         ESMEClient(configuration: ESMEConfiguration(
@@ -56,21 +56,20 @@ struct ESMEClientSMSCTests {
         await esme.shutdown()
     }
 
-    @Test(.disabled("hung once in a full run on this machine; unverified, see the helper report"))
-    func throttledSubmitIsRetried() async throws {
+    @Test func throttledSubmitIsRetried() async throws {
         let smsc = try await TestSMSC(["--throttle", "2"])
         defer { smsc.stop() }
         let esme = client(smsc)
         esme.start()
         let id = try await esme.submit(message("code 2")[0])
         #expect(!id.isEmpty)
+        try await smsc.wait(for: "submit", count: 1)  // the harness's stdout may trail the answer
         #expect(smsc.events("throttled").count == 2)
         #expect(smsc.events("submit").count == 1)
         await esme.shutdown()
     }
 
-    @Test(.disabled("hangs against smpp34 after its Server.stop(); unfinished, see the helper report"))
-    func droppedConnectionMidRunDeliversEveryMessageExactlyOnce() async throws {
+    @Test func droppedConnectionMidRunDeliversEveryMessageExactlyOnce() async throws {
         let smsc = try await TestSMSC(["--drop-after", "20"])
         defer { smsc.stop() }
         let esme = client(smsc, window: 5)
@@ -83,6 +82,7 @@ struct ESMEClientSMSCTests {
             return try await group.reduce(into: [String]()) { $0.append($1) }
         }
         #expect(Set(ids).count == count)
+        try await smsc.wait(for: "submit", count: count)  // the harness's stdout may trail the answers
         #expect(smsc.events("drop").count == 1)
         #expect(smsc.events("restarted").count == 1)
         #expect(smsc.events("bind").count == 2)
@@ -93,8 +93,7 @@ struct ESMEClientSMSCTests {
     }
 
     /// Measures sustained submit_sm per second (window 50, no rate limit); printed, not asserted.
-    @Test(.disabled("not yet run to completion on this machine; unfinished"))
-    func throughput() async throws {
+    @Test func throughput() async throws {
         let smsc = try await TestSMSC([])
         defer { smsc.stop() }
         let esme = client(smsc, window: 50)

@@ -31,10 +31,14 @@ final class TestSMSC: Sendable {
         process.arguments = [Self.repository.appendingPathComponent("tests/smsc/smsc.py").path] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
+        // The SMSC exits when this pipe closes: at stop(), or when the test process ends however it ends.
+        process.standardInput = Pipe()
         let buffer = LineBuffer()
-        pipe.fileHandleForReading.readabilityHandler = { [events] handle in
-            let chunk = handle.availableData
-            if ProcessInfo.processInfo.environment["DEBUG_SMSC"] != nil { FileHandle.standardError.write("chunk \(chunk.count)\n".data(using: .utf8)!) }
+        let handle = pipe.fileHandleForReading
+        // A plain thread with blocking reads until end of file: FileHandle.readabilityHandler's
+        // dispatch source crashed libdispatch (null dereference in _dispatch_event_loop_drain) about
+        // once in twenty runs when the pipe went away with the handler still installed.
+        let onChunk: @Sendable (Data) -> Void = { [events] chunk in
             let lines: [Data] = buffer.data.withLock { data in
                 data.append(chunk)
                 var complete: [Data] = []
@@ -60,7 +64,23 @@ final class TestSMSC: Sendable {
                 for continuation in ready { continuation.resume() }
             }
         }
+        let reader = Thread {
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                onChunk(chunk)
+            }
+        }
+        process.terminationHandler = { [events] _ in
+            // Wake every waiter: it sees the SMSC gone and throws SMSCExited.
+            let waiters = events.withLock { state in
+                defer { state.waiters.removeAll() }
+                return state.waiters.map(\.1)
+            }
+            for continuation in waiters { continuation.resume() }
+        }
         try process.run()
+        reader.start()
         try await wait(for: "listening", count: 1)
     }
 
@@ -76,14 +96,23 @@ final class TestSMSC: Sendable {
             let lines = all
             if condition(lines) { return }
             guard process.isRunning else { throw SMSCExited() }
+            try Task.checkCancellation()  // the suite's time limit ends a wait that would never end
             let seen = lines.count
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = events.withLock { state -> Bool in
-                    if state.lines.count > seen { return true }
-                    state.waiters.append((seen + 1, continuation))
-                    return false
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = events.withLock { state -> Bool in
+                        if state.lines.count > seen || Task.isCancelled || !process.isRunning { return true }
+                        state.waiters.append((seen + 1, continuation))
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
                 }
-                if resumeNow { continuation.resume() }
+            } onCancel: {
+                let waiters = events.withLock { state in
+                    defer { state.waiters.removeAll() }
+                    return state.waiters.map(\.1)
+                }
+                for continuation in waiters { continuation.resume() }
             }
         }
     }

@@ -1,0 +1,58 @@
+import Crypto
+import Foundation
+import Verification
+
+/// Kannel delivery reports (Kannel user guide, "Delivery reports"): the `dlr-url` the core gives
+/// with each message, its authentication, and the meaning of the `%d` status Kannel fills in.
+///
+/// The URL is `<base>/v1/sms/kannel/dlr?id=<verification>&m=<message nonce>&t=<token>&status=%d&smsc=%i&answer=%A`,
+/// where `t` is HMAC-SHA256(key, id ‖ "|" ‖ m) truncated to 128 bits in hex: only the core can
+/// make one, so nobody else can fail or annotate a verification through this route.
+public struct KannelDLR: Sendable {
+    /// The path of the core's delivery-report route.
+    public static let path = "/v1/sms/kannel/dlr"
+
+    let key: SymmetricKey
+
+    /// A signer with a key derived from the server secret for this purpose only.
+    public init(key: [UInt8]) { self.key = SymmetricKey(data: key) }
+
+    /// The token of message `nonce` of verification `id`.
+    public func token(id: String, nonce: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("\(id)|\(nonce)".utf8), using: key)
+        return mac.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// True when `token` is the token of (`id`, `nonce`); compared in constant time.
+    public func verify(id: String, nonce: String, token: String) -> Bool {
+        let expected = Array(self.token(id: id, nonce: nonce).utf8)
+        let given = Array(token.utf8)
+        guard expected.count == given.count else { return false }
+        return zip(expected, given).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// The `dlr-url` for one message, with Kannel's escapes (`%d` status, `%i` smsc-id, `%A` SMSC answer) left for Kannel.
+    public func url(base: String, id: String, nonce: String) -> String {
+        let base = base.hasSuffix("/") ? String(base.dropLast()) : base
+        return "\(base)\(Self.path)?id=\(id)&m=\(nonce)&t=\(token(id: id, nonce: nonce))&status=%d&smsc=%i&answer=%A"
+    }
+
+    /// What Kannel's `%d` status says: 1 delivered to phone, 2 non-delivered to phone, 4 queued on
+    /// the SMSC, 8 delivered to (accepted by) the SMSC, 16 non-delivered to (rejected by) the SMSC.
+    public static func report(status: Int, smsc: String?, answer: String?) -> DeliveryReport {
+        let outcome: DeliveryReport.Outcome
+        let name: String
+        switch status {
+        case 1: (outcome, name) = (.delivered, "delivered to phone")
+        case 2: (outcome, name) = (.failed, "not delivered to phone")
+        case 4: (outcome, name) = (.inProgress, "queued on SMSC")
+        case 8: (outcome, name) = (.inProgress, "accepted by SMSC")
+        case 16: (outcome, name) = (.failed, "rejected by SMSC")
+        default: (outcome, name) = (.inProgress, "unknown status")
+        }
+        var detail = "kannel \(status) \(name)"
+        if let smsc, !smsc.isEmpty { detail += " smsc=\(smsc.prefix(32))" }
+        if let answer, !answer.isEmpty { detail += " answer=\(answer.prefix(120))" }
+        return DeliveryReport(outcome: outcome, detail: detail)
+    }
+}

@@ -1,0 +1,1 @@
+../SMPPTests/TestSMSC.swift
