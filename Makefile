@@ -5,7 +5,7 @@ SWIFT        ?= swift
 # Libraries the build links against.
 BUILD_PKGS   := libphonenumber-dev libopus-dev libsqlite3-dev libssl-dev pkg-config
 # Real peers and tools the tests drive (see ../shared/PEERS.md).
-TEST_PKGS    := postgresql sip-tester baresip espeak-ng sox chromium chromium-driver python3-venv
+TEST_PKGS    := postgresql sip-tester baresip espeak-ng sox chromium chromium-driver fonts-wqy-zenhei python3-venv
 FUZZ_RUNS    ?= 30000
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
