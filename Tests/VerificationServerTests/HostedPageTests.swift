@@ -268,6 +268,45 @@ import Verification
         }
     }
 
+    @Test func switchingToAnUnavailableMethodSaysSoInline() async throws {
+        let t = try await TestCore()
+        try await t.app().test(.router) { client in
+            let page = try await client.execute(uri: "/demo", method: .post, headers: Self.form, body: "to=0975000888&channel=sms".buffer) { r in
+                Self.bare(try #require(r.headers[.location]))
+            }
+            try await client.execute(uri: page + "/send", method: .post, headers: Self.form, body: "channel=missed_call&lang=en".buffer) { r in
+                #expect(r.status == .serviceUnavailable)
+                let html = String(buffer: r.body)
+                #expect(html.contains("Calls are not available right now."))
+                #expect(html.contains(#"id="code""#), "the SMS verification stands")
+            }
+        }
+    }
+
+    @Test func anExpiredVerificationSaysSoAndOffersARestart() async throws {
+        let t = try await TestCore()
+        let past = Date().addingTimeInterval(-700)
+        let v = Verification(id: "VE" + String(repeating: "b", count: 32), to: "+886975000888", region: "TW", channel: .sms,
+                             locale: "en", codeLength: 6, codeMAC: nil, createdAt: past, expiresAt: past.addingTimeInterval(600))
+        _ = try await t.store.insert(v, event: VerificationEvent(verificationID: v.id, kind: .created, status: .pending, at: past))
+        let token = t.core.makeTicket(v, ref: v.id, redirect: "https://shop.example/", code: nil)
+        try await t.app().test(.router) { client in
+            try await client.execute(uri: "/v/\(token)?lang=zh-TW", method: .get) { r in
+                #expect(r.status == .ok)
+                let html = String(buffer: r.body)
+                #expect(html.contains(#"data-state="expired""#))
+                #expect(html.contains("時間已到，驗證碼已過期"))
+                #expect(html.contains(#"id="restart""#))
+                #expect(!html.contains(#"id="code""#))
+                #expect(!html.contains("data-events"), "no live stream for a final state")
+            }
+            try await client.execute(uri: "/v/\(token)/done", method: .get) { r in
+                #expect(r.status == .seeOther)
+                #expect(r.headers[.location]?.contains("verigate_result") == false, "no result unless approved")
+            }
+        }
+    }
+
     /// Call-in methods render from the verification's data: the system number as a tel: link and,
     /// for the keyed channel, the code to key. (They start only once a voice gateway is attached.)
     @Test(arguments: [VerificationChannel.dtmfCallIn, .missedCall, .voiceCallIn, .dtmfCallOut])
