@@ -5,7 +5,7 @@ SWIFT        ?= swift
 # Libraries the build links against.
 BUILD_PKGS   := libphonenumber-dev libopus-dev libsqlite3-dev libssl-dev pkg-config
 # Real peers and tools the tests drive (see ../shared/PEERS.md).
-TEST_PKGS    := postgresql sip-tester baresip espeak-ng sox kannel kannel-extras python3-venv
+TEST_PKGS    := postgresql sip-tester baresip espeak-ng sox kannel kannel-extras chromium chromium-driver fonts-wqy-zenhei python3-venv
 FUZZ_RUNS    ?= 30000
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -33,6 +33,7 @@ run: deps-build
 test: deps-test
 	scripts/python-venv.sh
 	scripts/with-postgres.sh scripts/with-kannel.sh $(SWIFT) test
+	SWIFT=$(SWIFT) scripts/browser-tests.sh
 	Fuzz/run.sh $(FUZZ_RUNS)
 
 bench: deps-build

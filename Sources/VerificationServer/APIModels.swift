@@ -11,11 +11,16 @@ struct StartBody: Decodable {
     var locale: String?
     var codeLength: Int?
     var callbackURL: String?
+    /// Return a hosted page `url` for the user.
+    var hosted: Bool?
+    /// With `hosted`: where the page sends the user on approval, with `verigate_result`.
+    var redirectURL: String?
 
     enum CodingKeys: String, CodingKey {
-        case to, channel, channels, locale
+        case to, channel, channels, locale, hosted
         case codeLength = "code_length"
         case callbackURL = "callback_url"
+        case redirectURL = "redirect_url"
     }
 }
 
@@ -42,9 +47,11 @@ struct VerificationResource: Encodable {
     var code: String?
     var failureReason: String?
     var valid: Bool?
+    /// The hosted page (start with `hosted: true` only).
+    var url: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, to, channel, status, locale, code, valid
+        case id, to, channel, status, locale, code, valid, url
         case createdAt = "created_at", updatedAt = "updated_at", expiresAt = "expires_at"
         case sendCount = "send_count", checkAttempts = "check_attempts", attemptsRemaining = "attempts_remaining"
         case systemNumber = "system_number", failureReason = "failure_reason"

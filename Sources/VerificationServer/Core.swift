@@ -30,6 +30,8 @@ public final class Core: Sendable {
     /// Key of the webhook signatures (HKDF of the server secret); `verigate webhook-secret` prints it.
     public let webhookSecret: [UInt8]
     let startLimiter: Mutex<RateLimiter>
+    /// The hosted page's ticket key, templates and demo limiter.
+    let page: HostedPageState
 
     public init(
         configuration: CoreConfiguration, store: any VerificationStore, secret: [UInt8], logger: Logger,
@@ -63,6 +65,7 @@ public final class Core: Sendable {
             events: FanOutSink(sinks: [broker, metrics, LoggingSink(logger: logger), WebhookNudge(dispatcher: webhooks)]),
             secret: Secrets.derive(secret, purpose: "verigate code mac v1"), clock: clock, random: random)
         startLimiter = Mutex(RateLimiter(limit: configuration.policy.limits.perClientIPPerMinute, period: 60))
+        page = HostedPageState(serverSecret: secret, configuration: configuration)
     }
 
     /// The webhook signing key derived from the server secret.
@@ -128,6 +131,7 @@ public final class Core: Sendable {
         v1.get("verifications/:id/events") { _, context in
             try await self.events(id: try context.parameters.require("id"))
         }
+        addPageRoutes(to: router)
         return router
     }
 
@@ -183,13 +187,25 @@ public final class Core: Sendable {
         if let locale = body.locale, locale.count > 35 || !locale.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
             throw VerificationError.invalidRequest("locale must be a BCP 47 tag such as en or zh-TW.")
         }
+        if let redirect = body.redirectURL {
+            guard body.hosted == true else { throw VerificationError.invalidRequest("redirect_url needs hosted: true.") }
+            guard redirect.count <= 2048, let u = URL(string: redirect), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host != nil else {
+                throw VerificationError.invalidRequest("redirect_url must be an absolute http or https URL.")
+            }
+        }
         if let wait = startLimiter.withLock({ $0.acquire(context.clientIP, now: service.clock.now()) }) {
             throw VerificationError.rateLimited(limit: .clientIP, retryAfter: wait)
         }
         let result = try await service.start(StartRequest(
             to: body.to, channel: channel, locale: body.locale, codeLength: body.codeLength,
             callbackURL: body.callbackURL, apiKeyID: context.apiKeyID, fallbackChannels: Array(channels.dropFirst())))
-        var response = try resource(result.verification, code: result.code)
+        var resource = VerificationResource(result.verification, maxAttempts: configuration.policy.limits.maxCheckAttempts, code: result.code)
+        if body.hosted == true {
+            // The page of this verification: a sealed ticket, valid until the verification expires plus a grace.
+            let token = makeTicket(result.verification, ref: result.verification.id, redirect: body.redirectURL, code: result.code)
+            resource.url = publicBase(request) + "/v/" + token
+        }
+        var response = try Self.json(resource)
         response.status = result.resent ? .ok : .created
         response.headers[.location] = "/v1/verifications/\(result.verification.id)"
         return response
@@ -197,7 +213,7 @@ public final class Core: Sendable {
 
     /// `GET /v1/verifications/{id}/events`: Server-Sent Events (WHATWG HTML §9.2), first the
     /// current status, then every event until the verification ends or the server shuts down.
-    private func events(id: String) async throws -> Response {
+    func events(id: String) async throws -> Response {
         let stream = broker.subscribe(id)
         let current = try await service.verification(id: id)
         let heartbeat = 15.0
@@ -239,6 +255,13 @@ public final class Core: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
+    }
+
+    /// The absolute base URL of this server: the configured public URL, else from the Host header.
+    private func publicBase(_ request: Request) -> String {
+        if let url = configuration.publicURL { return url.hasSuffix("/") ? String(url.dropLast()) : url }
+        let host = request.head.authority ?? "\(configuration.httpHost):\(configuration.httpPort)"
+        return "http://" + host
     }
 
     private func resource(_ v: Verification, code: String? = nil, valid: Bool? = nil) throws -> Response {

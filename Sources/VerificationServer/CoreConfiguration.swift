@@ -17,6 +17,16 @@ public struct CoreConfiguration: Sendable {
     public var smsReceiptTimeout: Double = 0
     /// How often pending verifications are checked for expiry (seconds).
     public var expirySweepInterval: Double = 1
+    /// Demo mode: `GET /` lets visitors start verifications on the hosted page (within
+    /// `demoStartsPerVisitor` per `demoPeriod` per client IP), and in dev mode the page shows the SMS outbox.
+    public var demoMode: Bool = true
+    /// Demo starts allowed per visitor (client IP) per `demoPeriod`.
+    public var demoStartsPerVisitor: Int = 10
+    /// Window of `demoStartsPerVisitor` (seconds).
+    public var demoPeriod: Double = 3600
+    /// Public base URL of the server (e.g. https://verify.example.com) for hosted-page links; by
+    /// default taken from the request's Host header.
+    public var publicURL: String?
 
     public init() {}
 }

@@ -58,6 +58,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "dev (SMS outbox at /dev/outbox) or production (env VERIGATE_MODE).")
     var mode: String = env("MODE") ?? "dev"
 
+    @Option(help: "Demo page at / (visitors start verifications; dev mode shows the SMS outbox): on or off (env VERIGATE_DEMO). Default: on in dev mode, off in production.")
+    var demo: String = env("DEMO") ?? ""
+
+    @Option(help: "Demo starts per visitor IP per hour (env VERIGATE_DEMO_STARTS).")
+    var demoStarts: Int = env("DEMO_STARTS").flatMap(Int.init) ?? 10
+
+    @Option(help: "Public base URL of this core, e.g. https://verify.example.com (env VERIGATE_PUBLIC_URL): hosted-page links (default from the request's Host) and Kannel's dlr-url (default the HTTP address).")
+    var publicURL: String = env("PUBLIC_URL") ?? ""
+
     @Option(help: "Code lifetime in seconds (env VERIGATE_CODE_TTL).")
     var codeTTL: Double = env("CODE_TTL").flatMap(Double.init) ?? 600
 
@@ -106,9 +115,6 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Kannel dlr-mask (1 delivered, 2 undelivered, 4 buffered, 8 SMSC ack, 16 SMSC reject; 0 = no reports) (env VERIGATE_KANNEL_DLR_MASK).")
     var kannelDLRMask: Int = env("KANNEL_DLR_MASK").flatMap(Int.init) ?? 27
 
-    @Option(help: "This core's base URL as Kannel reaches it, for delivery reports; default the HTTP address (env VERIGATE_PUBLIC_URL).")
-    var publicURL: String = env("PUBLIC_URL") ?? ""
-
     @Option(help: "SMSC address host:port (env VERIGATE_SMPP_ADDRESS).")
     var smppAddress: String = env("SMPP_ADDRESS") ?? "127.0.0.1:2775"
 
@@ -143,6 +149,16 @@ struct Serve: AsyncParsableCommand {
         c.httpPort = port
         guard ["dev", "production"].contains(mode) else { throw ConfigurationError("--mode must be dev or production") }
         c.devMode = mode == "dev"
+        guard ["", "on", "off"].contains(demo) else { throw ConfigurationError("--demo must be on or off") }
+        c.demoMode = demo.isEmpty ? c.devMode : demo == "on"
+        guard demoStarts > 0 else { throw ConfigurationError("--demo-starts must be positive") }
+        c.demoStartsPerVisitor = demoStarts
+        if !publicURL.isEmpty {
+            guard let u = URL(string: publicURL), ["http", "https"].contains(u.scheme ?? ""), u.host != nil else {
+                throw ConfigurationError("--public-url must be an absolute http or https URL")
+            }
+            c.publicURL = publicURL
+        }
         guard PhoneNumber.countryCode(forRegion: defaultRegion) != nil else {
             throw ConfigurationError("--default-region \(defaultRegion) is not a known region")
         }
@@ -234,7 +250,7 @@ struct Serve: AsyncParsableCommand {
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: app)] + core.services().map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            logger.info("verigate serving", metadata: ["http": .string(httpAddress), "mode": .string(mode), "region": .string(defaultRegion)])
+            logger.info("verigate serving", metadata: ["http": .string(httpAddress), "mode": .string(mode), "region": .string(defaultRegion), "demo": .string(config.demoMode ? "on" : "off")])
             try await group.run()
         } catch {
             try? await store.shutdown()

@@ -1,0 +1,153 @@
+"""Fixtures of the browser tests: a `verigate serve` on a free loopback port with a temp data dir,
+and headless Debian chromium through Selenium (see ../../../shared/PEERS.md, "Browser").
+
+With CI=true a missing tool fails the tests; locally it skips them."""
+import base64
+import json
+import os
+import pathlib
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+# Screenshots of every state go to a temp folder (CI keeps them as artifacts there); set
+# VERIGATE_SCREENSHOTS=docs/screenshots to refresh the ones the README shows.
+SHOTS = pathlib.Path(os.environ.get("VERIGATE_SCREENSHOTS", pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / "verigate-screenshots"))
+IN_CI = os.environ.get("CI") == "true"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def missing(what):
+    if IN_CI:
+        pytest.fail(f"{what} is missing; with CI=true the browser tests must run", pytrace=False)
+    pytest.skip(f"{what} is missing")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running `verigate serve` (demo and dev mode)."""
+
+    def __init__(self, binary, data_dir, port):
+        self.binary = binary
+        self.data_dir = data_dir
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(os.path.join(data_dir, "serve.log"), "w+")
+        env = dict(os.environ, VERIGATE_HTTP_ADDRESS=f"127.0.0.1:{port}", VERIGATE_DATA_DIR=data_dir,
+                   VERIGATE_DEMO_STARTS="100", VERIGATE_IP_RATE="0", VERIGATE_LOG_LEVEL="warning")
+        self.process = subprocess.Popen([binary, "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError("verigate serve exited: " + self.output())
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("verigate serve did not answer /healthz: " + self.output())
+            time.sleep(0.1)
+        match = re.search(r"Created API key \(shown once, keep it\): (\S+)", self.output())
+        self.api_key = match.group(1) if match else None
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+    def outbox(self, to):
+        with urllib.request.urlopen(self.url + "/dev/outbox", timeout=5) as r:
+            return [m for m in json.load(r) if m["to"] == to]
+
+    def sms_code(self, to):
+        """The code of the newest SMS to `to` (E.164), read from the dev outbox."""
+        messages = self.outbox(to)
+        assert messages, f"no SMS to {to} in the outbox"
+        return re.search(r"\d{4,10}", messages[-1]["text"]).group(0)
+
+    def api(self, method, path, body=None):
+        request = urllib.request.Request(self.url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return json.load(r)
+
+    def webhook_key(self):
+        out = subprocess.run([self.binary, "webhook-secret", "--data-dir", self.data_dir], check=True, capture_output=True, text=True)
+        return bytes.fromhex(out.stdout.strip())
+
+
+@pytest.fixture(scope="session")
+def server():
+    binary = os.environ.get("VERIGATE_BIN") or str(ROOT / ".build" / "debug" / "verigate")
+    if not os.access(binary, os.X_OK):
+        missing(f"the verigate binary ({binary}; build it with `swift build --product verigate`)")
+    data_dir = tempfile.mkdtemp(prefix="verigate-browser-")
+    s = Server(binary, data_dir, free_port())
+    yield s
+    s.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def browser():
+    """A factory of headless chromium drivers at phone width, with a given Accept-Language."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing("selenium (run scripts/python-venv.sh)")
+    for tool in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(tool, os.X_OK):
+            missing(f"{tool} (apt-get install chromium chromium-driver)")
+    drivers = []
+
+    def make(language="en"):
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=412,915", f"--lang={language}"):
+            options.add_argument(arg)
+        options.add_experimental_option("prefs", {"intl.accept_languages": language})
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        drivers.append(driver)
+        return driver
+
+    yield make
+    for d in drivers:
+        d.quit()
+
+
+@pytest.fixture
+def shot():
+    """Saves a screenshot of the current state under SHOTS."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(driver, name):
+        driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+    return save
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
