@@ -48,7 +48,7 @@ var package = Package(
         .target(
             name: "VoiceGateway",
             dependencies: [
-                "SIPMessage", "SIPStack",
+                "SIPMessage", "SIPStack", "GatewayProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -77,7 +77,7 @@ var package = Package(
         .target(
             name: "VerificationServer",
             dependencies: [
-                "Verification",
+                "Verification", "GatewayProtocol",
                 "SMPP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -98,7 +98,7 @@ var package = Package(
         .executableTarget(
             name: "verigate",
             dependencies: [
-                "VerificationServer",
+                "VerificationServer", "VoiceGateway",
                 "SMPP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -117,7 +117,7 @@ var package = Package(
         .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway"]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
         // Drives real peers (SIPp, baresip, …) against our endpoints; see ../shared/PEERS.md.
-        .testTarget(name: "IntegrationTests", dependencies: ["VoiceGateway"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VoiceGateway", "VerificationServer"]),
         .testTarget(
             name: "VerificationServerTests",
             dependencies: [

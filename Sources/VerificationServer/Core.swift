@@ -30,6 +30,8 @@ public final class Core: Sendable {
     /// Key of the webhook signatures (HKDF of the server secret); `verigate webhook-secret` prints it.
     public let webhookSecret: [UInt8]
     let startLimiter: Mutex<RateLimiter>
+    /// The voice gateways attached over the socket (`gatewaySocketServer(path:)`).
+    public let gateways: GatewayRegistry
     /// The hosted page's ticket key, templates and demo limiter.
     let page: HostedPageState
 
@@ -60,12 +62,19 @@ public final class Core: Sendable {
         }
         webhookSecret = Self.webhookSecret(serverSecret: secret)
         webhooks = WebhookDispatcher(store: store, secret: webhookSecret, clock: clock, logger: logger)
+        let gateways = GatewayRegistry()
+        self.gateways = gateways
         service = VerificationService(
-            policy: configuration.policy, store: store, delivery: ChannelRouter(sms: smsSender),
+            policy: configuration.policy, store: store, delivery: ChannelRouter(sms: smsSender, gateways: gateways),
             events: FanOutSink(sinks: [broker, metrics, LoggingSink(logger: logger), WebhookNudge(dispatcher: webhooks)]),
             secret: Secrets.derive(secret, purpose: "verigate code mac v1"), clock: clock, random: random)
         startLimiter = Mutex(RateLimiter(limit: configuration.policy.limits.perClientIPPerMinute, period: 60))
         page = HostedPageState(serverSecret: secret, configuration: configuration)
+    }
+
+    /// The socket server gateways attach to (DESIGN.md "Gateway ↔ core socket").
+    public func gatewaySocketServer(path: String) -> GatewaySocketServer {
+        GatewaySocketServer(path: path, service: service, gateways: gateways, logger: logger)
     }
 
     /// The webhook signing key derived from the server secret.

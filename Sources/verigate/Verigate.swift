@@ -139,6 +139,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env VERIGATE_LOG_LEVEL).")
     var logLevel: String = env("LOG_LEVEL") ?? "info"
 
+    @Option(help: "SIP listen address host:port for UDP and TCP, or off for no voice gateway (env VERIGATE_SIP_ADDRESS).")
+    var sipAddress: String = env("SIP_ADDRESS") ?? "127.0.0.1:5060"
+
+    @Option(help: "Unix socket joining core and voice gateway (env VERIGATE_GATEWAY_SOCKET). Default: <data-dir>/gateway.sock.")
+    var gatewaySocket: String = env("GATEWAY_SOCKET") ?? ""
+
     func configuration() throws -> CoreConfiguration {
         var c = CoreConfiguration()
         let parts = httpAddress.split(separator: ":", omittingEmptySubsequences: false)
@@ -247,10 +253,16 @@ struct Serve: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("Created API key (shown once, keep it): \(key)\n".utf8))
             }
             let app = core.application()
+            let socket = gatewaySocket.isEmpty ? (storeOptions.dataDir as NSString).appendingPathComponent("gateway.sock") : gatewaySocket
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)] + core.services().map { .init(service: $0) }
+            services.append(.init(service: core.gatewaySocketServer(path: socket)))
+            if sipAddress != "off" {
+                services.append(.init(service: try await GatewayRunner.start(sipAddress: sipAddress, coreSocket: socket, region: defaultRegion, logger: logger)))
+            }
             let group = ServiceGroup(configuration: .init(
-                services: [.init(service: app)] + core.services().map { .init(service: $0) },
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            logger.info("verigate serving", metadata: ["http": .string(httpAddress), "mode": .string(mode), "region": .string(defaultRegion), "demo": .string(config.demoMode ? "on" : "off")])
+            logger.info("verigate serving", metadata: ["http": .string(httpAddress), "sip": .string(sipAddress), "mode": .string(mode), "region": .string(defaultRegion), "demo": .string(config.demoMode ? "on" : "off")])
             try await group.run()
         } catch {
             try? await store.shutdown()

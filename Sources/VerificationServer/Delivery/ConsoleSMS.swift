@@ -49,13 +49,21 @@ public final class ConsoleSMS: SMSSender {
 public struct ChannelRouter: CodeDelivery {
     /// The configured SMS driver.
     public let sms: any SMSSender
+    /// The voice gateways attached over the socket.
+    public let gateways: GatewayRegistry
 
-    public init(sms: any SMSSender) { self.sms = sms }
+    public init(sms: any SMSSender, gateways: GatewayRegistry = GatewayRegistry()) {
+        self.sms = sms
+        self.gateways = gateways
+    }
 
+    /// SMS always; a call-in channel when an attached gateway serves it. Outgoing calls (voice_call,
+    /// dtmf_callout) need `originate`, which the gateway does not do yet.
     public func isAvailable(_ channel: Channel) async -> Bool {
         switch channel {
         case .sms: true
-        case .voiceCall, .voiceCallIn, .missedCall, .dtmfCallOut, .dtmfCallIn: false
+        case .voiceCallIn, .missedCall, .dtmfCallIn: gateways.serves(channel)
+        case .voiceCall, .dtmfCallOut: false
         }
     }
 

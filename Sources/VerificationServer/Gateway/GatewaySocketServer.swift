@@ -1,0 +1,161 @@
+// GatewaySocketServer: the core's end of the gateway socket (DESIGN.md "Gateway ↔ core socket"):
+// newline-delimited JSON over a Unix domain socket, many gateways at once, each request answered
+// by its own task so one slow database call does not hold up the other calls.
+
+import Foundation
+import GatewayProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import Verification
+
+/// Serves gateways on a Unix domain socket: hello, inbound calls, keyed digits, call outcomes.
+public struct GatewaySocketServer: Service {
+    /// The socket path (created 0600; an old socket file is replaced).
+    public let path: String
+    let service: VerificationService
+    let gateways: GatewayRegistry
+    let logger: Logger
+    /// The longest line accepted from a gateway.
+    public var maxLineLength = 65_536
+
+    /// Makes the server for `service`.
+    public init(path: String, service: VerificationService, gateways: GatewayRegistry, logger: Logger) {
+        self.path = path
+        self.service = service
+        self.gateways = gateways
+        self.logger = logger
+    }
+
+    /// Listens until cancelled (graceful shutdown of the service group).
+    public func run() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        chmod(path, 0o600)
+        logger.info("gateway.socket.listening", metadata: ["path": "\(path)"])
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        var gateway = "unknown"
+        let registration = Mutex<Int?>(nil)
+        defer { if let id = registration.withLock({ $0 }) { gateways.remove(id) } }
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                let writer = GatewayWriter(outbound: outbound)
+                var decoder = GatewayDecoder(maxLineLength: maxLineLength)
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await buffer in inbound {
+                        decoder.append(buffer.readableBytesView)
+                        while true {
+                            let envelope: GatewayEnvelope
+                            do {
+                                guard let next = try decoder.next() else { break }
+                                envelope = next
+                            } catch {
+                                logger.warning("gateway.socket.bad_line", metadata: ["gateway": "\(gateway)", "error": "\(error)"])
+                                continue
+                            }
+                            if case .hello(let hello) = envelope.message {
+                                gateway = hello.gateway
+                                let id = gateways.add(channels: hello.channels)
+                                if let old = registration.withLock({ old in defer { old = id }; return old }) { gateways.remove(old) }
+                            }
+                            let name = gateway
+                            group.addTask { try await self.answer(envelope, gateway: name, writer: writer) }
+                        }
+                    }
+                }
+            }
+        } catch {
+            logger.info("gateway.socket.closed", metadata: ["gateway": "\(gateway)", "error": "\(error)"])
+        }
+    }
+
+    /// Answers one message from a gateway.
+    func answer(_ envelope: GatewayEnvelope, gateway: String, writer: GatewayWriter) async throws {
+        switch envelope.message {
+        case .hello(let hello):
+            logger.info("gateway.hello", metadata: ["gateway": "\(hello.gateway)", "channels": "\(hello.channels)"])
+            try await writer.send(GatewayEnvelope(.helloOK(HelloOK(core: ProcessInfo.processInfo.hostName)), inReplyTo: envelope.id))
+        case .inboundCall(let call):
+            let decision = await decide(call)
+            try await writer.send(GatewayEnvelope(.callDecision(decision), inReplyTo: envelope.id))
+        case .digits(let digits):
+            let result = await check(digits)
+            try await writer.send(GatewayEnvelope(.digitsResult(result), inReplyTo: envelope.id))
+        case .callProgress(let progress):
+            logger.debug("gateway.call_progress", metadata: ["call": "\(progress.callID)", "state": "\(progress.state.rawValue)"])
+            try await writer.send(GatewayEnvelope(.ack(Ack(outcomeIDs: [progress.outcomeID]))))
+        case .callEnded(let ended):
+            logger.info("gateway.call_ended", metadata: ["call": "\(ended.callID)", "reason": "\(ended.reason.rawValue)", "verification": "\(ended.verificationID ?? "-")"])
+            try await writer.send(GatewayEnvelope(.ack(Ack(outcomeIDs: [ended.outcomeID]))))
+        case .helloOK, .callDecision, .digitsResult, .originate, .ack:
+            logger.warning("gateway.socket.unexpected", metadata: ["gateway": "\(gateway)", "type": "\(envelope.message.type)"])
+        }
+    }
+
+    /// The core's decision on an inbound call; a store failure refuses the call (503) rather than hang it.
+    func decide(_ call: InboundCall) async -> CallDecision {
+        let trust: CallerIDTrust = switch call.trust {
+        case .asserted: .asserted
+        case .unverified: .unverified
+        case .withheld: .withheld
+        }
+        do {
+            switch try await service.inboundCall(caller: call.caller, region: call.region, called: call.called, trust: trust) {
+            case .reject(let reason):
+                logger.info("gateway.call_rejected", metadata: ["call": "\(call.callID)", "reason": "\(reason)"])
+                return CallDecision(callID: call.callID, action: .reject)
+            case .missedCallApproved(let v):
+                return CallDecision(callID: call.callID, action: .ringThenReject, verificationID: v.id)
+            case .playCode(let v, let code):
+                return CallDecision(callID: call.callID, action: .playCode, verificationID: v.id, code: code, locale: v.locale, repeats: 2)
+            case .collectCode(let v):
+                return CallDecision(callID: call.callID, action: .collectCode, verificationID: v.id, codeLength: v.codeLength, locale: v.locale)
+            }
+        } catch {
+            logger.error("gateway.decide_failed", metadata: ["call": "\(call.callID)", "error": "\(error)"])
+            return CallDecision(callID: call.callID, action: .reject, status: 503)
+        }
+    }
+
+    /// The check of keyed digits.
+    func check(_ digits: Digits) async -> DigitsResult {
+        do {
+            let v = try await service.checkKeyed(id: digits.verificationID, digits: digits.digits)
+            switch v.status {
+            case .approved: return DigitsResult(outcome: .approved)
+            case .pending: return DigitsResult(outcome: .wrong, attemptsLeft: max(0, service.policy.limits.maxCheckAttempts - v.checkAttempts))
+            case .expired, .maxAttemptsReached, .canceled, .failed: return DigitsResult(outcome: .closed)
+            }
+        } catch {
+            return DigitsResult(outcome: .closed)
+        }
+    }
+}
+
+/// Serialises writes of one connection's answers.
+struct GatewayWriter: Sendable {
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+
+    func send(_ envelope: GatewayEnvelope) async throws {
+        try await outbound.write(ByteBuffer(bytes: GatewayEncoder().encode(envelope)))
+    }
+}

@@ -1,0 +1,38 @@
+// GatewayConfiguration: the gateway's call-handling knobs. sip.conf (issue 6) will fill these; the
+// defaults are the safe loopback ones.
+
+/// How the gateway treats calls.
+public struct GatewayConfiguration: Sendable {
+    /// The gateway's name in `hello` (unique among the gateways of one core).
+    public var name: String
+    /// Peers whose P-Asserted-Identity (or From) is trusted as caller ID (RFC 3325 trust domain).
+    public var trustedPeers: [IPNetwork]
+    /// Region for national caller numbers (ISO 3166 alpha-2).
+    public var region: String
+    /// Read Remote-Party-ID from untrusted peers too (some older trunks send only that).
+    public var useRemotePartyID: Bool
+    /// missed_call: how long to ring before rejecting (the caller's phone shows a short ring).
+    public var missedCallRingTime: Duration
+    /// missed_call: the status that ends the call without answering (603 Decline).
+    public var missedCallRejectStatus: Int
+    /// No pending verification for the caller: reject with this (404), never answer.
+    public var noVerificationStatus: Int
+    /// How long to wait for the core's decision before refusing the call with 503.
+    public var coreTimeout: Duration
+
+    /// The defaults: loopback trusted, region TW, 1.5 s ring then 603, 404 when nothing is pending.
+    public init(
+        name: String = "gateway", trustedPeers: [IPNetwork] = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!], region: String = "TW",
+        useRemotePartyID: Bool = false, missedCallRingTime: Duration = .milliseconds(1_500), missedCallRejectStatus: Int = 603,
+        noVerificationStatus: Int = 404, coreTimeout: Duration = .seconds(2)
+    ) {
+        self.name = name
+        self.trustedPeers = trustedPeers
+        self.region = region
+        self.useRemotePartyID = useRemotePartyID
+        self.missedCallRingTime = missedCallRingTime
+        self.missedCallRejectStatus = missedCallRejectStatus
+        self.noVerificationStatus = noVerificationStatus
+        self.coreTimeout = coreTimeout
+    }
+}

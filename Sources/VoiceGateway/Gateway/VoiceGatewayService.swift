@@ -1,0 +1,109 @@
+// VoiceGatewayService: takes the SIP endpoint's incoming calls, asks the core what to do with each
+// (over CoreLink) and does it. Built so far: missed_call (ring, then reject without answering) and
+// reject when nothing is pending; answering calls with prompts and digit collection (voice_callin,
+// dtmf_callin) and outgoing calls come with the media path (issue 6).
+
+import GatewayProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import SIPMessage
+import Synchronization
+
+/// The gateway's call logic as one long-running task.
+public final class VoiceGatewayService: Sendable {
+    let endpoint: SIPEndpoint
+    /// The link to the core.
+    public let link: CoreLink
+    let configuration: GatewayConfiguration
+    let logger: Logger
+    private let outcomeCounter = Atomic<Int>(0)
+    /// Distinguishes outcome ids of this run from those of an earlier one.
+    private let bootID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+
+    /// The channels this build of the gateway serves.
+    public static let channels = ["missed_call"]
+
+    /// Makes the service over an endpoint and a core socket path.
+    public init(endpoint: SIPEndpoint, coreSocket: String, configuration: GatewayConfiguration = GatewayConfiguration(), logger: Logger) {
+        self.endpoint = endpoint
+        self.configuration = configuration
+        self.logger = logger
+        self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels, logger: logger)
+    }
+
+    /// Runs the core link and handles calls until cancelled.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.link.run() }
+            for await call in endpoint.incomingCalls {
+                group.addTask { await self.handle(call) }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// One inbound call, from INVITE to its end.
+    func handle(_ call: SIPCall) async {
+        let trusted = configuration.trustedPeers.contains { $0.contains(call.remote.address) }
+        let identity = CallerIdentity(request: call.request, peerTrusted: trusted, useRemotePartyID: configuration.useRemotePartyID)
+        guard let called = CallerIdentity.calledNumber(of: call.request) else {
+            call.reject(statusCode: 404)
+            return await drain(call)
+        }
+        let question = InboundCall(callID: call.callID, caller: identity.number, region: configuration.region, called: called, trust: identity.trust)
+        let decision: CallDecision
+        do {
+            guard case .callDecision(let answer) = try await link.ask(.inboundCall(question), timeout: configuration.coreTimeout) else {
+                throw CoreLinkError.unavailable
+            }
+            decision = answer
+        } catch {
+            // The core is away: refuse at once rather than let the caller wait (§21.5.4).
+            logger.warning("gateway.call.core_unavailable", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])
+            call.reject(statusCode: 503, headers: [(.retryAfter, "5")])
+            return await drain(call)
+        }
+        switch decision.action {
+        case .reject:
+            call.reject(statusCode: decision.status ?? configuration.noVerificationStatus)
+            await drain(call)
+        case .ringThenReject:
+            await missedCall(call, decision: decision)
+        case .playCode, .collectCode:
+            // Answering with prompts needs the media path, which this gateway build does not have.
+            logger.error("gateway.call.media_unsupported", metadata: ["call-id": "\(call.callID)", "action": "\(decision.action.rawValue)"])
+            call.reject(statusCode: 480)
+            await drain(call)
+            report(call, verificationID: decision.verificationID, reason: .failed, sipStatus: 480)
+        }
+    }
+
+    /// missed_call: the core approved already; ring for the configured time (or until the caller
+    /// gives up) and reject without answering, so nobody pays.
+    private func missedCall(_ call: SIPCall, decision: CallDecision) async {
+        call.ring()
+        let status = decision.status ?? configuration.missedCallRejectStatus
+        let ringTime = decision.ringMilliseconds.map { Duration.milliseconds($0) } ?? configuration.missedCallRingTime
+        let timer = endpoint.eventLoop.scheduleTask(in: .nanoseconds(ringTime.nanoseconds)) { call.reject(statusCode: status) }
+        var ending: SIPCallEnd = .shutdown
+        for await event in call.events {
+            if case .ended(let end) = event { ending = end }
+        }
+        timer.cancel()
+        let reason: CallEnded.Reason = switch ending {
+        case .rejected, .cancelled: .completed
+        case .remoteHangUp, .localHangUp, .failed, .noAnswer, .timeout, .transportError, .shutdown: .failed
+        }
+        report(call, verificationID: decision.verificationID, reason: reason, sipStatus: status)
+    }
+
+    private func report(_ call: SIPCall, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?) {
+        let outcomeID = "\(configuration.name)-\(bootID)-\(outcomeCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
+        link.report(.callEnded(CallEnded(outcomeID: outcomeID, callID: call.callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus)), outcomeID: outcomeID)
+    }
+
+    private func drain(_ call: SIPCall) async {
+        for await _ in call.events {}
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import NIOCore
+import Testing
+import Verification
+import VerificationServer
+import VoiceGateway
+
+/// The missed_call method end to end: core (SQLite) ↔ gateway socket ↔ voice gateway ↔ SIPp
+/// calling with `sipp/callin-missed.xml`. The verification is approved while the phone rings; the
+/// call is rejected with 603 and never answered. A caller with nothing pending gets 404.
+@Suite("missed_call end to end with SIPp", .serialized)
+struct MissedCallTests {
+    static let systemNumber = "+886229996666"
+
+    /// Core, socket server, SIP endpoint and gateway, all on loopback in a temp dir.
+    final class Stack: Sendable {
+        let core: Core
+        let store: SQLVerificationStore
+        let endpoint: SIPEndpoint
+        let gateway: VoiceGatewayService
+        let tasks: Task<Void, Never>
+        let directory: URL
+
+        init(ringTime: Duration = .milliseconds(1_500)) async throws {
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-missed-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            store = try await SQLVerificationStore.open(url: directory.appendingPathComponent("v.db").path, logger: logger)
+            var configuration = CoreConfiguration()
+            configuration.policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
+            core = Core(configuration: configuration, store: store, secret: Array(repeating: 7, count: 32), logger: logger)
+            let socket = directory.appendingPathComponent("gw.sock").path
+            let server = core.gatewaySocketServer(path: socket)
+            let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
+            endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
+            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: ringTime), logger: logger)
+            let gateway = gateway
+            tasks = Task {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { try? await server.run() }
+                    group.addTask { await gateway.run() }
+                }
+            }
+            await gateway.link.waitUntilConnected()
+        }
+
+        var sipPort: Int { get async { await endpoint.udpAddresses[0].port! } }
+
+        func stop() async {
+            await endpoint.shutdown()
+            tasks.cancel()
+            await tasks.value
+            try? await store.shutdown()
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    /// Runs the missed-call scenario once from `caller`; returns SIPp's status and the final response it got.
+    private func sippCall(port: Int, caller: String) async throws -> (status: Int32, finalResponse: Int?, output: String) {
+        let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-missed-msgs-\(UUID().uuidString.prefix(8)).log")
+        defer { try? FileManager.default.removeItem(at: trace) }
+        let sipp = try PeerProcess(
+            "/usr/bin/sipp",
+            ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(port)", "-i", "127.0.0.1", "-p", "0",
+             "-m", "1", "-nostdin", "-timeout", "20s", "-key", "caller", caller, "-key", "called", Self.systemNumber,
+             "-trace_msg", "-message_file", trace.path],
+            name: "sipp-missed"
+        )
+        let status = await sipp.exitStatus()
+        let messages = (try? String(contentsOf: trace, encoding: .utf8)) ?? ""
+        let final = [404, 603].first { messages.contains("SIP/2.0 \($0) ") }
+        let output = sipp.tail()
+        await sipp.stop()
+        return (status, final, output)
+    }
+
+    @Test("a pending missed_call is approved by the call, which rings and gets 603 without being answered")
+    func missedCallApproves() async throws {
+        guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        let stack = try await Stack()
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .missedCall))
+        #expect(started.verification.systemNumber == Self.systemNumber)
+        #expect(started.verification.status == .pending)
+
+        let call = try await sippCall(port: await stack.sipPort, caller: "0975000888")
+        #expect(call.status == 0, "\(call.output)")
+        #expect(call.finalResponse == 603)
+        let after = try await stack.core.service.verification(id: started.verification.id)
+        #expect(after.status == .approved)
+        let events = try await stack.core.service.events(id: started.verification.id)
+        #expect(events.last?.detail == "caller ID matched (asserted)")
+        // The gateway's outcome was acknowledged by the core.
+        #expect(try await eventuallyTrue { stack.gateway.link.unacknowledgedOutcomes == 0 })
+        await stack.stop()
+    }
+
+    @Test("a caller with nothing pending gets 404 and no verification changes")
+    func strangerRejected() async throws {
+        guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        let stack = try await Stack()
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .missedCall))
+        let call = try await sippCall(port: await stack.sipPort, caller: "0975111222")
+        #expect(call.status == 0, "\(call.output)")
+        #expect(call.finalResponse == 404)
+        #expect(try await stack.core.service.verification(id: started.verification.id).status == .pending)
+        await stack.stop()
+    }
+
+    @Test("with the core away the gateway refuses calls at once with 503; once the core is up it serves them")
+    func coreAway() async throws {
+        guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-away-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socket = directory.appendingPathComponent("gw.sock").path
+        let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
+        let endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
+        let gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, logger: logger)
+        let running = Task { await gateway.run() }
+        let port = await endpoint.udpAddresses[0].port!
+        #expect(try await sippFinalStatus(port: port, caller: "0975000888") == 503)
+
+        // The core starts; the gateway's backoff reconnects it and the same call is now decided (404: nothing pending).
+        let store = try await SQLVerificationStore.open(url: directory.appendingPathComponent("v.db").path, logger: logger)
+        var configuration = CoreConfiguration()
+        configuration.policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [Self.systemNumber])
+        let core = Core(configuration: configuration, store: store, secret: Array(repeating: 7, count: 32), logger: logger)
+        let server = core.gatewaySocketServer(path: socket)
+        let serving = Task { try? await server.run() }
+        await gateway.link.waitUntilConnected()
+        #expect(try await sippFinalStatus(port: port, caller: "0975000888") == 404)
+
+        await endpoint.shutdown()
+        running.cancel()
+        serving.cancel()
+        await running.value
+        await serving.value
+        try await store.shutdown()
+    }
+
+    /// One missed-call INVITE from SIPp; the final status it got (404, 503 or 603).
+    private func sippFinalStatus(port: Int, caller: String) async throws -> Int? {
+        let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-final-\(UUID().uuidString.prefix(8)).log")
+        defer { try? FileManager.default.removeItem(at: trace) }
+        let sipp = try PeerProcess(
+            "/usr/bin/sipp",
+            ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(port)", "-i", "127.0.0.1", "-p", "0",
+             "-m", "1", "-nostdin", "-timeout", "10s", "-key", "caller", caller, "-key", "called", Self.systemNumber, "-trace_msg", "-message_file", trace.path],
+            name: "sipp-final"
+        )
+        _ = await sipp.exitStatus()
+        await sipp.stop()
+        let messages = (try? String(contentsOf: trace, encoding: .utf8)) ?? ""
+        return [404, 503, 603].first { messages.contains("SIP/2.0 \($0) ") }
+    }
+}
+
+/// Waits (polling every 20 ms, at most 10 s) until `condition` holds.
+func eventuallyTrue(_ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
