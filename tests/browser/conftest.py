@@ -31,8 +31,8 @@ def missing(what):
     pytest.skip(f"{what} is missing")
 
 
-def free_port():
-    with socket.socket() as s:
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -40,12 +40,14 @@ def free_port():
 class Server:
     """A running `verigate serve` (demo and dev mode)."""
 
-    def __init__(self, binary, data_dir, port):
+    def __init__(self, binary, data_dir, port, sip_port):
         self.binary = binary
         self.data_dir = data_dir
         self.url = f"http://127.0.0.1:{port}"
+        self.sip_port = sip_port
         self.log = open(os.path.join(data_dir, "serve.log"), "w+")
         env = dict(os.environ, VERIGATE_HTTP_ADDRESS=f"127.0.0.1:{port}", VERIGATE_DATA_DIR=data_dir,
+                   VERIGATE_SIP_ADDRESS=f"127.0.0.1:{sip_port}",
                    VERIGATE_DEMO_STARTS="100", VERIGATE_IP_RATE="0", VERIGATE_LOG_LEVEL="warning")
         self.process = subprocess.Popen([binary, "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -104,7 +106,7 @@ def server():
     if not os.access(binary, os.X_OK):
         missing(f"the verigate binary ({binary}; build it with `swift build --product verigate`)")
     data_dir = tempfile.mkdtemp(prefix="verigate-browser-")
-    s = Server(binary, data_dir, free_port())
+    s = Server(binary, data_dir, free_port(), free_port(socket.SOCK_DGRAM))
     yield s
     s.stop()
     shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,49 @@
+"""Call methods on the hosted page with the voice gateway of `verigate serve` (issue 7, case 9):
+SIPp places the user's call from the page's number to the system number the page shows."""
+import os
+import subprocess
+
+from conftest import ROOT, missing
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+SIPP = "/usr/bin/sipp"
+
+
+def state(driver):
+    return driver.find_element(By.TAG_NAME, "body").get_attribute("data-state")
+
+
+def test_missed_call_verifies_live_while_the_phone_still_rings(server, browser, shot):
+    if not os.access(SIPP, os.X_OK):
+        missing(f"{SIPP} (apt-get install sip-tester)")
+    d = browser("en")
+    d.get(server.url + "/?lang=en")
+    WebDriverWait(d, 10).until(lambda d: d.find_elements(By.ID, "m-missed_call"))
+    d.find_element(By.ID, "to").send_keys("0912 300 400")
+    d.find_element(By.ID, "m-missed_call").click()
+    d.find_element(By.ID, "start").click()
+    WebDriverWait(d, 10).until(lambda d: state(d) == "pending")
+    link = d.find_element(By.ID, "call-link")
+    system_number = link.get_attribute("href").removeprefix("tel:")
+    assert system_number.startswith("+886"), system_number
+    d.execute_script("window.__sameDocument = 'yes'")
+    shot(d, "09-missed-call")
+
+    # The user's phone calls the number on the page; the gateway rings 1.5 s, then rejects (603).
+    sipp = subprocess.Popen(
+        [SIPP, "-sf", str(ROOT / "sipp" / "callin-missed.xml"), f"127.0.0.1:{server.sip_port}", "-i", "127.0.0.1", "-p", "0",
+         "-m", "1", "-nostdin", "-timeout", "20s", "-key", "caller", "0912300400", "-key", "called", system_number],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # The page must turn "verified" while the call still rings: the approval comes with the INVITE.
+        WebDriverWait(d, 10, poll_frequency=0.05).until(lambda d: state(d) == "approved" or sipp.poll() is not None)
+        ringing = sipp.poll() is None
+        assert state(d) == "approved", server.output()[-2000:]
+        assert ringing, "the page showed the result only after the call ended"
+        assert d.execute_script("return window.__sameDocument") == "yes", "the page updated without a reload"
+        shot(d, "10-missed-call-verified")
+        assert sipp.wait(timeout=20) == 0, "SIPp saw the call rejected with 603, unanswered"
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
