@@ -33,7 +33,7 @@ run: deps-build
 test: deps-test
 	scripts/python-venv.sh
 	scripts/with-postgres.sh scripts/with-kannel.sh $(SWIFT) test
-	SWIFT=$(SWIFT) scripts/browser-tests.sh
+	SWIFT=$(SWIFT) scripts/with-kannel.sh scripts/browser-tests.sh
 	Fuzz/run.sh $(FUZZ_RUNS)
 
 bench: deps-build

@@ -40,14 +40,14 @@ def free_port(kind=socket.SOCK_STREAM):
 class Server:
     """A running `verigate serve` (demo and dev mode)."""
 
-    def __init__(self, binary, data_dir, port, sip_port):
+    def __init__(self, binary, data_dir, port, sip_port, extra_env=None):
         self.binary = binary
         self.data_dir = data_dir
         self.url = f"http://127.0.0.1:{port}"
         self.sip_port = sip_port
         self.log = open(os.path.join(data_dir, "serve.log"), "w+")
         env = dict(os.environ, VERIGATE_HTTP_ADDRESS=f"127.0.0.1:{port}", VERIGATE_DATA_DIR=data_dir,
-                   VERIGATE_SIP_ADDRESS=f"127.0.0.1:{sip_port}",
+                   VERIGATE_SIP_ADDRESS=f"127.0.0.1:{sip_port}", **(extra_env or {}),
                    VERIGATE_DEMO_STARTS="100", VERIGATE_IP_RATE="0", VERIGATE_LOG_LEVEL="warning")
         self.process = subprocess.Popen([binary, "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -110,6 +110,46 @@ def server():
     yield s
     s.stop()
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kannel_server():
+    """A `verigate serve` whose SMS driver is Kannel (the bearerbox, smsbox and fakesmsc that
+    scripts/with-kannel.sh starts); `sms_code` reads what fakesmsc received."""
+    url, out = os.environ.get("VERIGATE_TEST_KANNEL_URL"), os.environ.get("VERIGATE_TEST_FAKESMSC_OUT")
+    if not url or not out:
+        missing("Kannel (run under scripts/with-kannel.sh; apt-get install kannel kannel-extras)")
+    binary = os.environ.get("VERIGATE_BIN") or str(ROOT / ".build" / "debug" / "verigate")
+    if not os.access(binary, os.X_OK):
+        missing(f"the verigate binary ({binary})")
+    data_dir = tempfile.mkdtemp(prefix="verigate-browser-kannel-")
+    s = Server(binary, data_dir, free_port(), free_port(socket.SOCK_DGRAM), extra_env={
+        "VERIGATE_SMS_DRIVER": "kannel", "VERIGATE_KANNEL_URL": url,
+        "VERIGATE_KANNEL_USERNAME": os.environ.get("VERIGATE_TEST_KANNEL_USER", "tester"),
+        "VERIGATE_KANNEL_PASSWORD": os.environ.get("VERIGATE_TEST_KANNEL_PASSWORD", "foobar")})
+    s.fakesmsc_out = out
+    yield s
+    s.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def fakesmsc_text(path, to, timeout=30):
+    """The text of the first message fakesmsc printed for `to` (`Got message N: <from to type data>`,
+    data URL-encoded; `ucs-2` data is UTF-16BE)."""
+    import urllib.parse
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            content = open(path, encoding="utf-8", errors="replace").read()
+        except OSError:
+            content = ""
+        for match in re.finditer(r"Got message \d+: <(\S*) (\S+) (\S+) (.*?)>\n", content, re.S):
+            if match.group(2) == to:
+                kind, data = match.group(3), match.group(4)
+                raw = urllib.parse.unquote_to_bytes(data.replace("+", " "))
+                return raw.decode("utf-16-be") if kind == "ucs-2" else raw.decode("utf-8", "replace")
+        time.sleep(0.1)
+    raise AssertionError(f"fakesmsc received nothing for {to} in {timeout} s")
 
 
 @pytest.fixture
