@@ -48,7 +48,7 @@ var package = Package(
         .target(
             name: "VoiceGateway",
             dependencies: [
-                "SIPMessage", "SIPStack", "GatewayProtocol",
+                "SIPMessage", "SIPStack", "GatewayProtocol", "SDP", "RTP", "Media",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -117,7 +117,7 @@ var package = Package(
         .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway"]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
         // Drives real peers (SIPp, baresip, …) against our endpoints; see ../shared/PEERS.md.
-        .testTarget(name: "IntegrationTests", dependencies: ["VoiceGateway", "VerificationServer"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VoiceGateway", "VerificationServer", "Media", "RTP"]),
         .testTarget(
             name: "VerificationServerTests",
             dependencies: [

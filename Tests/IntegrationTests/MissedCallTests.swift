@@ -19,10 +19,11 @@ struct MissedCallTests {
         let store: SQLVerificationStore
         let endpoint: SIPEndpoint
         let gateway: VoiceGatewayService
+        let media: GatewayMedia?
         let tasks: Task<Void, Never>
         let directory: URL
 
-        init(ringTime: Duration = .milliseconds(1_500)) async throws {
+        init(ringTime: Duration = .milliseconds(1_500), media: GatewayMedia? = nil) async throws {
             var logger = Logger(label: "test")
             logger.logLevel = .warning
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-missed-\(UUID().uuidString.prefix(8))")
@@ -30,12 +31,14 @@ struct MissedCallTests {
             store = try await SQLVerificationStore.open(url: directory.appendingPathComponent("v.db").path, logger: logger)
             var configuration = CoreConfiguration()
             configuration.policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
+            configuration.policy.limits.resendInterval = 0
             core = Core(configuration: configuration, store: store, secret: Array(repeating: 7, count: 32), logger: logger)
+            self.media = media
             let socket = directory.appendingPathComponent("gw.sock").path
             let server = core.gatewaySocketServer(path: socket)
             let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
             endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
-            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: ringTime), logger: logger)
+            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: ringTime), media: media, logger: logger)
             let gateway = gateway
             tasks = Task {
                 await withDiscardingTaskGroup { group in

@@ -1,7 +1,7 @@
 // VoiceGatewayService: takes the SIP endpoint's incoming calls, asks the core what to do with each
-// (over CoreLink) and does it. Built so far: missed_call (ring, then reject without answering) and
-// reject when nothing is pending; answering calls with prompts and digit collection (voice_callin,
-// dtmf_callin) and outgoing calls come with the media path (issue 6).
+// (over CoreLink) and does it: missed_call (ring, then reject without answering), voice_callin and
+// dtmf_callin (answer with prompts and keys, AnsweredCall.swift, when media is configured), reject
+// when nothing is pending. Outgoing calls (originate) are not built yet.
 
 import GatewayProtocol
 import Logging
@@ -16,20 +16,25 @@ public final class VoiceGatewayService: Sendable {
     /// The link to the core.
     public let link: CoreLink
     let configuration: GatewayConfiguration
+    /// Prompts, RTP ports and codecs for answered calls; nil: the gateway only rejects and rings.
+    let media: GatewayMedia?
     let logger: Logger
     private let outcomeCounter = Atomic<Int>(0)
     /// Distinguishes outcome ids of this run from those of an earlier one.
     private let bootID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
 
-    /// The channels this build of the gateway serves.
-    public static let channels = ["missed_call"]
+    /// The channels a gateway serves: missed_call always; the answered call-in channels with media.
+    public static func channels(withMedia: Bool) -> [String] {
+        withMedia ? ["missed_call", "voice_callin", "dtmf_callin"] : ["missed_call"]
+    }
 
     /// Makes the service over an endpoint and a core socket path.
-    public init(endpoint: SIPEndpoint, coreSocket: String, configuration: GatewayConfiguration = GatewayConfiguration(), logger: Logger) {
+    public init(endpoint: SIPEndpoint, coreSocket: String, configuration: GatewayConfiguration = GatewayConfiguration(), media: GatewayMedia? = nil, logger: Logger) {
         self.endpoint = endpoint
         self.configuration = configuration
+        self.media = media
         self.logger = logger
-        self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels, logger: logger)
+        self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels(withMedia: media != nil), logger: logger)
     }
 
     /// Runs the core link and handles calls until cancelled.
@@ -71,11 +76,15 @@ public final class VoiceGatewayService: Sendable {
         case .ringThenReject:
             await missedCall(call, decision: decision)
         case .playCode, .collectCode:
-            // Answering with prompts needs the media path, which this gateway build does not have.
-            logger.error("gateway.call.media_unsupported", metadata: ["call-id": "\(call.callID)", "action": "\(decision.action.rawValue)"])
-            call.reject(statusCode: 480)
-            await drain(call)
-            report(call, verificationID: decision.verificationID, reason: .failed, sipStatus: 480)
+            guard let media else {
+                // Not configured to answer (no prompts): refuse without answering.
+                logger.error("gateway.call.media_unconfigured", metadata: ["call-id": "\(call.callID)", "action": "\(decision.action.rawValue)"])
+                call.reject(statusCode: 480)
+                await drain(call)
+                report(call, verificationID: decision.verificationID, reason: .failed, sipStatus: 480)
+                return
+            }
+            await runAnswered(call, media: media, decision: decision)
         }
     }
 
@@ -98,7 +107,7 @@ public final class VoiceGatewayService: Sendable {
         report(call, verificationID: decision.verificationID, reason: reason, sipStatus: status)
     }
 
-    private func report(_ call: SIPCall, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?) {
+    func report(_ call: SIPCall, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?) {
         let outcomeID = "\(configuration.name)-\(bootID)-\(outcomeCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
         link.report(.callEnded(CallEnded(outcomeID: outcomeID, callID: call.callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus)), outcomeID: outcomeID)
     }

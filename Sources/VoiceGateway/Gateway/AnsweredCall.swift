@@ -1,0 +1,227 @@
+// AnsweredCall: the calls the gateway answers — voice_callin says the code twice; dtmf_callin asks
+// for the code shown on the page, collects the keys (RFC 4733, in-band, SIP INFO; `#` or a pause
+// ends), has the core check them, says the result and allows another try. Offer/answer per
+// RFC 3264: no SDP or no common codec → 488.
+
+import GatewayProtocol
+import Logging
+import Media
+import NIOCore
+import SDP
+import SIPMessage
+import Synchronization
+
+/// Set when the caller hangs up, read by the flow after each prompt.
+final class HangUpFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
+}
+
+/// What reaches an answered call's logic, in order.
+enum CallInput: Sendable {
+    case digit(KeyedDigit)
+    case timer(DigitCollector.Timer)
+    case ended(SIPCallEnd)
+}
+
+extension VoiceGatewayService {
+    /// Answers `call` with audio; nil (after rejecting it) when media cannot be set up.
+    func answerWithMedia(_ call: SIPCall, media: GatewayMedia) async -> MediaSession? {
+        guard call.offer.readableBytes > 0, let offer = try? SDPParser().parse(bytes: call.offer.readableBytesView) else {
+            call.reject(statusCode: 488, reasonPhrase: "Not Acceptable Here - No SDP Offer")
+            return nil
+        }
+        guard let port = media.ports.allocate() else {
+            call.reject(statusCode: 503, headers: [(.retryAfter, "5")])
+            return nil
+        }
+        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.host, port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
+        let answer: SDPAnswer
+        do {
+            answer = try session.answer(offer)
+        } catch {
+            media.ports.release(port)
+            call.reject(statusCode: 488, reasonPhrase: "Not Acceptable Here - \(error.code == .noCommonCodec ? "No Common Codec" : "No Audio")")
+            return nil
+        }
+        do {
+            let rtp = try await MediaSession.open(host: media.host, port: port, audio: answer.audio, allocator: media.ports, eventLoop: endpoint.eventLoop, logger: logger)
+            call.answer(sdp: ByteBuffer(string: answer.description.text))
+            return rtp
+        } catch {
+            media.ports.release(port)
+            logger.error("gateway.media.open_failed", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])
+            call.reject(statusCode: 500)
+            return nil
+        }
+    }
+
+    /// Runs an answered call: merges keys, SIP events and timers into one stream for `body`, and
+    /// frees the media when the call ends (a hang-up mid-prompt stops the prompt at once).
+    func runAnswered(_ call: SIPCall, media: GatewayMedia, decision: CallDecision) async {
+        guard let rtp = await answerWithMedia(call, media: media) else {
+            for await _ in call.events {}
+            report(call, verificationID: decision.verificationID, reason: .failed, sipStatus: nil)
+            return
+        }
+        let (inputs, input) = AsyncStream.makeStream(of: CallInput.self)
+        let hungUp = HangUpFlag()
+        let reason = await withTaskGroup(of: Void.self) { group -> CallEnded.Reason in
+            group.addTask {
+                for await digit in rtp.digits { input.yield(.digit(digit)) }
+            }
+            group.addTask {
+                for await event in call.events {
+                    switch event {
+                    case .info(let contentType, let body):
+                        if let contentType, let info = try? SIPInfoDTMF(contentType: contentType, body: Array(body.readableBytesView)) {
+                            input.yield(.digit(KeyedDigit(digit: info.digit, source: .sipInfo)))
+                        }
+                    case .ended(let end):
+                        hungUp.set()
+                        rtp.stopPlayback()
+                        input.yield(.ended(end))
+                    case .progress, .answered, .confirmed, .reinvited:
+                        break
+                    }
+                }
+            }
+            var flow = AnsweredCallFlow(service: self, call: call, rtp: rtp, media: media, decision: decision, inputs: inputs.makeAsyncIterator(), input: input, hungUp: hungUp)
+            let reason = await flow.run()
+            if !flow.ended { call.hangUp() }
+            await rtp.close()
+            input.finish()
+            await group.waitForAll()
+            return reason
+        }
+        report(call, verificationID: decision.verificationID, reason: reason, sipStatus: nil)
+    }
+}
+
+/// The prompts-and-keys dialogue of one answered call.
+struct AnsweredCallFlow {
+    let service: VoiceGatewayService
+    let call: SIPCall
+    let rtp: MediaSession
+    let media: GatewayMedia
+    let decision: CallDecision
+    var inputs: AsyncStream<CallInput>.Iterator
+    let input: AsyncStream<CallInput>.Continuation
+    let hungUp: HangUpFlag
+    /// The caller hung up.
+    private(set) var ended = false
+    private let composer = PromptComposer()
+
+    init(service: VoiceGatewayService, call: SIPCall, rtp: MediaSession, media: GatewayMedia, decision: CallDecision,
+         inputs: AsyncStream<CallInput>.Iterator, input: AsyncStream<CallInput>.Continuation, hungUp: HangUpFlag) {
+        self.hungUp = hungUp
+        self.service = service
+        self.call = call
+        self.rtp = rtp
+        self.media = media
+        self.decision = decision
+        self.inputs = inputs
+        self.input = input
+    }
+
+    mutating func run() async -> CallEnded.Reason {
+        guard let prompts = try? media.prompts.encoded(locale: decision.locale, codec: rtp.audio.codec) else { return .failed }
+        switch decision.action {
+        case .playCode:
+            guard let code = decision.code, let script = try? composer.codeReadout(code) else { return .failed }
+            if await say(script, prompts) == false { return .hungUp }
+            if await say(composer.message(.goodbye), prompts) == false { return .hungUp }
+            return .completed
+        case .collectCode:
+            return await collect(prompts)
+        case .reject, .ringThenReject:
+            return .failed
+        }
+    }
+
+    /// Plays a script; false when the caller hung up during it.
+    private mutating func say(_ script: PromptScript, _ prompts: EncodedPrompts) async -> Bool {
+        await rtp.play(prompts.player(for: script))
+        return !(await checkEnded())
+    }
+
+    /// Notes a hang-up that arrived while playing (without waiting for other input).
+    private mutating func checkEnded() async -> Bool {
+        ended = ended || hungUp.isSet
+        return ended
+    }
+
+    /// dtmf_callin: ask, collect, check, answer; another try while the core and the per-call limit allow.
+    private mutating func collect(_ prompts: EncodedPrompts) async -> CallEnded.Reason {
+        guard let verificationID = decision.verificationID else { return .failed }
+        var wrong = 0
+        while true {
+            if await say(composer.message(.enterCode), prompts) == false { return .hungUp }
+            guard let digits = await readDigits(count: decision.codeLength ?? 6) else { return .hungUp }
+            if digits.isEmpty {
+                _ = await say(composer.message(.goodbye), prompts)
+                return .failed
+            }
+            let result: DigitsResult
+            do {
+                guard case .digitsResult(let answer) = try await service.link.ask(
+                    .digits(Digits(callID: call.callID, verificationID: verificationID, digits: digits)), timeout: service.configuration.coreTimeout
+                ) else { return .failed }
+                result = answer
+            } catch {
+                _ = await say(composer.message(.goodbye), prompts)
+                return .failed
+            }
+            switch result.outcome {
+            case .approved:
+                if await say(composer.message(.verified), prompts) == false { return .hungUp }
+                _ = await say(composer.message(.goodbye), prompts)
+                return .completed
+            case .wrong, .closed:
+                wrong += 1
+                if await say(composer.message(.wrongCode), prompts) == false { return .hungUp }
+                if result.outcome == .closed || wrong >= media.maxWrongCodesPerCall || (result.attemptsLeft ?? 1) <= 0 {
+                    _ = await say(composer.message(.goodbye), prompts)
+                    return .completed
+                }
+            }
+        }
+    }
+
+    /// Collects one code with `DigitCollector`; "" when nothing came in time, nil when the caller hung up.
+    private mutating func readDigits(count: Int) async -> String? {
+        var configuration = DigitCollector.Configuration()
+        configuration.maxDigits = count
+        configuration.firstDigitTimeout = media.firstDigitTimeout
+        configuration.interDigitTimeout = media.interDigitTimeout
+        var collector = DigitCollector(configuration: configuration)
+        let clock = ContinuousClock()
+        let origin = clock.now
+        var timer: Scheduled<Void>?
+        defer { timer?.cancel() }
+        var action = collector.start(at: clock.now - origin)
+        while true {
+            switch action {
+            case .none:
+                break
+            case .startTimer(let which, let after), .digitAccepted(_, let which, let after):
+                timer?.cancel()
+                let input = self.input
+                timer = service.endpoint.eventLoop.scheduleTask(in: .nanoseconds(after.nanoseconds)) { input.yield(.timer(which)) }
+            case .completed(let digits, _):
+                return digits
+            }
+            guard let next = await inputs.next() else { return nil }
+            switch next {
+            case .digit(let keyed):
+                action = collector.digitReceived(keyed.digit, from: keyed.source, at: clock.now - origin)
+            case .timer(let which):
+                action = collector.timerFired(which, at: clock.now - origin)
+            case .ended:
+                ended = true
+                return nil
+            }
+        }
+    }
+}

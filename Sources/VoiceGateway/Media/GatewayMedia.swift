@@ -1,0 +1,38 @@
+// GatewayMedia: what the gateway needs to answer calls with audio — the prompts, the RTP port
+// range, the address RTP is bound to and announced in SDP, the codecs in order, digit timeouts.
+
+import Foundation
+import Media
+import SDP
+
+/// Media settings of a gateway that answers calls.
+public struct GatewayMedia: Sendable {
+    /// The encoded prompts.
+    public var prompts: PromptStore
+    /// RTP ports.
+    public var ports: RTPPortAllocator
+    /// The IP RTP binds to and SDP announces (a literal address).
+    public var host: String
+    /// Codecs offered/accepted, in order of preference.
+    public var codecs: [SDP.AudioCodec]
+    /// Wrong codes one call may key before it ends politely.
+    public var maxWrongCodesPerCall: Int
+    /// Wait for the first key after the prompt, and between keys.
+    public var firstDigitTimeout: Duration
+    /// Wait between keys.
+    public var interDigitTimeout: Duration
+
+    /// Makes the settings; `promptsDirectory` holds one folder of WAVs per locale (prompts/).
+    public init(
+        promptsDirectory: URL, ports: RTPPortAllocator = RTPPortAllocator(), host: String = "127.0.0.1", codecs: [SDP.AudioCodec] = [.pcmu, .pcma],
+        maxWrongCodesPerCall: Int = 3, firstDigitTimeout: Duration = .seconds(10), interDigitTimeout: Duration = .seconds(4)
+    ) throws {
+        self.prompts = try PromptStore(directory: promptsDirectory)
+        self.ports = ports
+        self.host = host
+        self.codecs = codecs
+        self.maxWrongCodesPerCall = maxWrongCodesPerCall
+        self.firstDigitTimeout = firstDigitTimeout
+        self.interDigitTimeout = interDigitTimeout
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Logging
+import Media
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import RTP
+import SIPMessage
+import Testing
+import Verification
+import VerificationServer
+import VoiceGateway
+
+/// voice_callin and dtmf_callin end to end: core ↔ socket ↔ gateway with prompts and RTP.
+@Suite("Answered call-in methods end to end", .serialized)
+struct AnsweredCallTests {
+    static let prompts = Peers.repository.appendingPathComponent("prompts")
+
+    private func stack() async throws -> MissedCallTests.Stack {
+        let media = try GatewayMedia(promptsDirectory: Self.prompts, ports: RTPPortAllocator(range: 31_000...31_200), firstDigitTimeout: .seconds(8))
+        return try await MissedCallTests.Stack(media: media)
+    }
+
+    @Test("dtmf_callin: SIPp keys the code shown on the page (RFC 4733); the call approves it and hangs up")
+    func keyedCodeApproves() async throws {
+        guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        let stack = try await stack()
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
+        let code = try #require(started.code)
+        let sipp = try PeerProcess(
+            "/usr/bin/sipp",
+            ["-sf", Peers.repository.appendingPathComponent("sipp/callin-dtmf.xml").path, "127.0.0.1:\(await stack.sipPort)", "-i", "127.0.0.1", "-p", "0",
+             "-mp", "0", "-m", "1", "-nostdin", "-timeout", "40s", "-key", "caller", "0975000888", "-key", "called", MissedCallTests.systemNumber, "-key", "code", code],
+            name: "sipp-dtmf"
+        )
+        let status = await sipp.exitStatus()
+        #expect(status == 0, "\(sipp.tail())")
+        #expect(try await stack.core.service.verification(id: started.verification.id).status == .approved)
+        await sipp.stop()
+        #expect(try await eventuallyTrue { stack.gateway.link.unacknowledgedOutcomes == 0 })
+        await stack.stop()
+    }
+
+    @Test("voice_callin: the code is heard — recovered from the RTP by matching our digit prompts — and approves when typed")
+    func spokenCodeIsHeard() async throws {
+        let stack = try await stack()
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
+        let phone = try await Phone.start()
+        let call = try await phone.endpoint.call(
+            try SIPAnyURI(parsing: "sip:+886229996666@127.0.0.1:\(await stack.sipPort)"), from: try SIPNameAddress(parsing: "<sip:0975000888@127.0.0.1>"),
+            sdp: phone.offer
+        )
+        var events: [SIPCallEvent] = []
+        for await event in call.events { events.append(event) }
+        #expect(events.first.map { if case .answered = $0 { true } else { false } } == true)
+        #expect(events.last == .ended(.remoteHangUp), "the gateway hangs up after saying the code")
+        let encoded = try stack.gatewayPrompts().encoded(locale: "en", codec: .pcmu)
+        let heard = Phone.digits(in: phone.payloads(), prompts: encoded)
+        #expect(heard.count == 12, "the code twice: \(heard)")
+        let code = String(heard.prefix(6))
+        #expect(String(heard.suffix(6)) == code)
+        #expect(try await stack.core.service.check(id: started.verification.id, code: code).status == .approved)
+        await phone.stop()
+        await stack.stop()
+    }
+
+    @Test("no SDP in the INVITE gets 488; the caller hanging up mid-prompt frees the RTP port and the call")
+    func badOfferAndHangUp() async throws {
+        let stack = try await stack()
+        _ = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
+        let phone = try await Phone.start()
+        let target = try SIPAnyURI(parsing: "sip:+886229996666@127.0.0.1:\(await stack.sipPort)")
+        let from = try SIPNameAddress(parsing: "<sip:0975000888@127.0.0.1>")
+        let noSDP = try await phone.endpoint.call(target, from: from, sdp: ByteBuffer())
+        var first: [SIPCallEvent] = []
+        for await event in noSDP.events { first.append(event) }
+        #expect(first.last.map { if case .ended(.failed(488, _)) = $0 { true } else { false } } == true, "\(first)")
+
+        let call = try await phone.endpoint.call(target, from: from, sdp: phone.offer)
+        for await event in call.events {
+            if case .answered = event {
+                // Hang up once the prompt is playing.
+                while phone.payloads().count < 10 { try await Task.sleep(for: .milliseconds(20)) }
+                call.hangUp()
+            }
+        }
+        #expect(try await eventuallyTrue { stack.gatewayPortsInUse() == 0 })
+        #expect(try await eventuallyTrue { try await stack.endpoint.statistics().calls == 0 })
+        await phone.stop()
+        await stack.stop()
+    }
+}
+
+extension MissedCallTests.Stack {
+    func gatewayPrompts() throws -> PromptStore { try PromptStore(directory: AnsweredCallTests.prompts) }
+    func gatewayPortsInUse() -> Int { media?.ports.inUse ?? -1 }
+}
+
+/// A test phone: our SIP endpoint for signalling and a UDP socket recording the RTP payloads.
+final class Phone: Sendable {
+    let endpoint: SIPEndpoint
+    let rtp: NIOCore.Channel
+    private let received: NIOLockedValueBox<[[UInt8]]>
+
+    private init(endpoint: SIPEndpoint, rtp: NIOCore.Channel, received: NIOLockedValueBox<[[UInt8]]>) {
+        self.endpoint = endpoint
+        self.rtp = rtp
+        self.received = received
+    }
+
+    static func start() async throws -> Phone {
+        let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
+        let endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]))
+        let received = NIOLockedValueBox<[[UInt8]]>([])
+        let rtp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Recorder(received: received)) }
+            }
+            .bind(to: loopback).get()
+        return Phone(endpoint: endpoint, rtp: rtp, received: received)
+    }
+
+    var offer: ByteBuffer {
+        ByteBuffer(string: "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio \(rtp.localAddress!.port!) RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n")
+    }
+
+    func payloads() -> [[UInt8]] { received.withLockedValue { $0 } }
+
+    func stop() async {
+        await endpoint.shutdown()
+        try? await rtp.close()
+    }
+
+    /// The digits whose whole encoded prompt appears in `payloads`, in order.
+    static func digits(in payloads: [[UInt8]], prompts: EncodedPrompts) -> String {
+        let digitFrames = (0...9).compactMap { d in prompts.frames[.digit(d)].map { (d, $0) } }
+        var out = ""
+        var index = 0
+        while index < payloads.count {
+            if let (digit, frames) = digitFrames.first(where: { _, frames in
+                index + frames.count <= payloads.count && Array(payloads[index..<(index + frames.count)]) == frames
+            }) {
+                out += String(digit)
+                index += frames.count
+            } else {
+                index += 1
+            }
+        }
+        return out
+    }
+
+    private final class Recorder: ChannelInboundHandler, Sendable {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        let received: NIOLockedValueBox<[[UInt8]]>
+        init(received: NIOLockedValueBox<[[UInt8]]>) { self.received = received }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard let packet = try? RTPPacket(parsing: unwrapInboundIn(data).data), packet.header.payloadType == 0 else { return }
+            received.withLockedValue { $0.append(Array(packet.payload.readableBytesView)) }
+        }
+    }
+}
