@@ -145,6 +145,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Unix socket joining core and voice gateway (env VERIGATE_GATEWAY_SOCKET). Default: <data-dir>/gateway.sock.")
     var gatewaySocket: String = env("GATEWAY_SOCKET") ?? ""
 
+    @Option(help: "Folder of the call prompts, one sub-folder of 8 kHz WAVs per locale (env VERIGATE_PROMPTS).")
+    var prompts: String = env("PROMPTS") ?? "prompts"
+
     func configuration() throws -> CoreConfiguration {
         var c = CoreConfiguration()
         let parts = httpAddress.split(separator: ":", omittingEmptySubsequences: false)
@@ -257,7 +260,7 @@ struct Serve: AsyncParsableCommand {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)] + core.services().map { .init(service: $0) }
             services.append(.init(service: core.gatewaySocketServer(path: socket)))
             if sipAddress != "off" {
-                services.append(.init(service: try await GatewayRunner.start(sipAddress: sipAddress, coreSocket: socket, region: defaultRegion, logger: logger)))
+                services.append(.init(service: try await GatewayRunner.start(sipAddress: sipAddress, coreSocket: socket, region: defaultRegion, promptsDirectory: prompts, logger: logger)))
             }
             let group = ServiceGroup(configuration: .init(
                 services: services,
