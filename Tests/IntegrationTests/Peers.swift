@@ -18,6 +18,13 @@ enum Peers {
     /// The repository root (for `sipp/` scenarios).
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// A TCP port free on loopback right now (bound and released).
+    static func freeTCPPort() throws -> Int {
+        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? channel.close().wait() }
+        return channel.localAddress!.port!
+    }
+
     /// A UDP port free on loopback right now (bound and released).
     static func freeUDPPort() throws -> Int {
         let channel = try DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import Verification
+import VoiceGateway
+
+/// baresip (a real softphone, headless, ../shared/PEERS.md) calling the gateway for dtmf_callin and
+/// keying the code through its control socket (ctrl_tcp netstrings): RFC 4733 from a stack nobody
+/// on the project wrote.
+@Suite("baresip calls in and keys the code", .serialized)
+struct BaresipTests {
+    /// baresip's TCP control (netstring JSON commands), as peers/baresip-ctrl.py speaks it.
+    struct Control {
+        let port: Int
+
+        func send(_ command: String, _ params: String = "") -> String? {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard connected == 0 else { return nil }
+            var timeout = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let json = try! JSONSerialization.data(withJSONObject: ["command": command, "params": params, "token": "t"])
+            let message = Array("\(json.count):".utf8) + Array(json) + Array(",".utf8)
+            guard write(fd, message, message.count) == message.count else { return nil }
+            var buffer = [UInt8](repeating: 0, count: 8_192)
+            let n = read(fd, &buffer, buffer.count)
+            return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+        }
+    }
+
+    @Test("dtmf_callin: baresip dials the system number, keys the page's code, the verification is approved and the gateway hangs up")
+    func baresipKeysCode() async throws {
+        guard Peers.available("/usr/bin/baresip", package: "baresip") else { return }
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 31_400...31_600))
+        let stack = try await MissedCallTests.Stack(media: media)
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
+        let code = try #require(started.code)
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let control = Control(port: try Peers.freeTCPPort())
+        try """
+        poll_method\t\tepoll
+        sip_listen\t\t127.0.0.1:0
+        audio_player\t\taubridge,nil
+        audio_source\t\taubridge,nil
+        audio_alert\t\taubridge,nil
+        module_path\t\t/usr/lib/baresip/modules
+        module\t\t\tg711.so
+        module\t\t\taubridge.so
+        module\t\t\tctrl_tcp.so
+        module_tmp\t\taccount.so
+        module_app\t\tmenu.so
+        ctrl_tcp_listen\t\t127.0.0.1:\(control.port)
+
+        """.write(to: directory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+        try "<sip:0975000888@127.0.0.1>;regint=0;audio_codecs=PCMU\n".write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
+        let baresip = try PeerProcess(
+            "/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60", "-e", "/dial sip:+886229996666@127.0.0.1:\(await stack.sipPort)"], name: "baresip"
+        )
+        #expect(try await eventuallyTrue { control.send("listcalls")?.contains("ESTABLISHED") == true }, "baresip's call was not answered:\n\(baresip.tail())")
+        #expect(control.send("sndcode", code) != nil)
+        #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved })
+        // After "verified" and "goodbye" the gateway ends the call.
+        let hungUp = try await eventually(.seconds(20)) { control.send("listcalls")?.contains("ESTABLISHED") == false }
+        #expect(hungUp)
+        _ = control.send("quit")
+        await baresip.stop()
+        await stack.stop()
+    }
+}
+
+/// Waits (polling every 20 ms) until `condition` holds, at most `limit`.
+func eventually(_ limit: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
