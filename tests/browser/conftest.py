@@ -47,7 +47,7 @@ class Server:
         self.sip_port = sip_port
         self.log = open(os.path.join(data_dir, "serve.log"), "w+")
         env = dict(os.environ, VERIGATE_HTTP_ADDRESS=f"127.0.0.1:{port}", VERIGATE_DATA_DIR=data_dir,
-                   VERIGATE_SIP_ADDRESS=f"127.0.0.1:{sip_port}", **(extra_env or {}),
+                   VERIGATE_SIP_ADDRESS=f"127.0.0.1:{sip_port}", VERIGATE_PROMPTS=str(ROOT / "prompts"), **(extra_env or {}),
                    VERIGATE_DEMO_STARTS="100", VERIGATE_IP_RATE="0", VERIGATE_LOG_LEVEL="warning")
         self.process = subprocess.Popen([binary, "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60

@@ -70,3 +70,30 @@ def test_sms_code_via_kannel_fakesmsc_verifies(kannel_server, browser):
     field.send_keys(code)
     field.send_keys(Keys.ENTER)
     WebDriverWait(d, 10).until(lambda d: state(d) == "approved")
+
+
+def test_keyed_call_in_code_verifies(server, browser, shot):
+    """Case 10: the page shows a system number and a code; SIPp calls from the user's number and keys
+    the code (RFC 4733); the page turns "verified" without reload."""
+    if not os.access(SIPP, os.X_OK):
+        missing(f"{SIPP} (apt-get install sip-tester)")
+    d = browser("en")
+    d.get(server.url + "/?lang=en")
+    WebDriverWait(d, 10).until(lambda d: d.find_elements(By.ID, "m-dtmf_callin"))
+    d.find_element(By.ID, "to").send_keys("0912 300 600")
+    d.find_element(By.ID, "m-dtmf_callin").click()
+    d.find_element(By.ID, "start").click()
+    WebDriverWait(d, 10).until(lambda d: state(d) == "pending")
+    system_number = d.find_element(By.ID, "call-link").get_attribute("href").removeprefix("tel:")
+    code = "".join(ch for ch in d.find_element(By.ID, "key-code").text if ch.isdigit())
+    assert len(code) == 6, code
+    d.execute_script("window.__sameDocument = 'yes'")
+    shot(d, "11-keyed-call-in")
+    sipp = subprocess.run(
+        [SIPP, "-sf", str(ROOT / "sipp" / "callin-dtmf.xml"), f"127.0.0.1:{server.sip_port}", "-i", "127.0.0.1", "-p", "0", "-mp", "0",
+         "-m", "1", "-nostdin", "-timeout", "40s", "-key", "caller", "0912300600", "-key", "called", system_number, "-key", "code", code],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    assert sipp.returncode == 0, "SIPp keyed the code and the gateway hung up: " + server.output()[-2000:]
+    WebDriverWait(d, 10).until(lambda d: state(d) == "approved")
+    assert d.execute_script("return window.__sameDocument") == "yes", "the page updated without a reload"
+    shot(d, "12-keyed-call-in-verified")
