@@ -75,3 +75,22 @@ extension VerificationService {
         return (next, code)
     }
 }
+
+extension VerificationService {
+    /// Records what a voice gateway reported about a call for a verification (ringing, answered,
+    /// ended and why) on its audit trail; the status does not change (the user may ask for another
+    /// call or switch method). Nothing happens for an unknown or finished verification.
+    public func recordCallProgress(id: String, detail: String) async throws {
+        for _ in 0..<8 {
+            guard var v = try await store.verification(id: id), v.status == .pending else { return }
+            let now = clock.now()
+            v.updatedAt = now
+            v.version += 1
+            let event = VerificationEvent(verificationID: id, kind: .callProgress, status: .pending, at: now, detail: detail)
+            if try await store.update(v, event: event, webhook: nil) {
+                await events.published(event, verification: v)
+                return
+            }
+        }
+    }
+}

@@ -23,7 +23,7 @@ struct MissedCallTests {
         let tasks: Task<Void, Never>
         let directory: URL
 
-        init(ringTime: Duration = .milliseconds(1_500), media: GatewayMedia? = nil) async throws {
+        init(ringTime: Duration = .milliseconds(1_500), media: GatewayMedia? = nil, outboundTarget: String? = nil) async throws {
             var logger = Logger(label: "test")
             logger.logLevel = .warning
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-missed-\(UUID().uuidString.prefix(8))")
@@ -38,7 +38,7 @@ struct MissedCallTests {
             let server = core.gatewaySocketServer(path: socket)
             let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
             endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
-            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: ringTime), media: media, logger: logger)
+            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: ringTime, outboundTarget: outboundTarget), media: media, logger: logger)
             let gateway = gateway
             tasks = Task {
                 await withDiscardingTaskGroup { group in

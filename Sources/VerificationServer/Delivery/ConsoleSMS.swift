@@ -1,4 +1,5 @@
 import Foundation
+import GatewayProtocol
 import Logging
 import Synchronization
 import Verification
@@ -51,27 +52,38 @@ public struct ChannelRouter: CodeDelivery {
     public let sms: any SMSSender
     /// The voice gateways attached over the socket.
     public let gateways: GatewayRegistry
+    /// How long an outgoing call rings before the gateway gives up (seconds).
+    public var ringSeconds = 30
 
     public init(sms: any SMSSender, gateways: GatewayRegistry = GatewayRegistry()) {
         self.sms = sms
         self.gateways = gateways
     }
 
-    /// SMS always; a call-in channel when an attached gateway serves it. Outgoing calls (voice_call,
-    /// dtmf_callout) need `originate`, which the gateway does not do yet.
+    /// SMS always; a call channel when an attached gateway serves it.
     public func isAvailable(_ channel: Channel) async -> Bool {
         switch channel {
         case .sms: true
-        case .voiceCallIn, .missedCall, .dtmfCallIn: gateways.serves(channel)
-        case .voiceCall, .dtmfCallOut: false
+        case .voiceCallIn, .missedCall, .dtmfCallIn, .voiceCall, .dtmfCallOut: gateways.serves(channel)
         }
     }
 
     public func deliver(_ message: CodeMessage) async throws {
         switch message.channel {
-        case .sms: try await sms.send(message)
-        case .voiceCall, .voiceCallIn, .missedCall, .dtmfCallOut, .dtmfCallIn:
-            throw DeliveryFailure(reason: "no voice gateway is connected")
+        case .sms:
+            try await sms.send(message)
+        case .voiceCall:
+            // The gateway says the code when answered.
+            try await gateways.originate(Originate(
+                verificationID: message.verificationID, number: message.to.e164, mode: .playCode, code: message.code, codeLength: nil,
+                locale: message.locale, ringSeconds: ringSeconds), channel: .voiceCall)
+        case .dtmfCallOut:
+            // The code is on the page, never sent to the gateway: the keys come back to the core as `digits`.
+            try await gateways.originate(Originate(
+                verificationID: message.verificationID, number: message.to.e164, mode: .collectCode, code: nil, codeLength: message.code.count,
+                locale: message.locale, ringSeconds: ringSeconds), channel: .dtmfCallOut)
+        case .voiceCallIn, .missedCall, .dtmfCallIn:
+            throw DeliveryFailure(reason: "call-in channels have nothing to send")
         }
     }
 }

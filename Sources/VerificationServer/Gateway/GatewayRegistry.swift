@@ -1,22 +1,44 @@
 // GatewayRegistry: which voice gateways are attached to this core now, and which channels they serve.
 
+import GatewayProtocol
 import Synchronization
 import Verification
 
-/// The gateways connected over the socket; `ChannelRouter` asks it whether a call channel can be used.
+/// The gateways connected over the socket; `ChannelRouter` asks it whether a call channel can be
+/// used and hands it the outgoing calls (`originate`), spread round robin over the gateways.
 public final class GatewayRegistry: Sendable {
-    private let connected = Mutex<[Int: Set<Channel>]>([:])
+    private struct Gateway: Sendable {
+        var channels: Set<Channel>
+        var writer: GatewayWriter?
+    }
+    private let connected = Mutex<[Int: Gateway]>([:])
     private let nextID = Atomic<Int>(0)
+    private let turn = Atomic<Int>(0)
 
     /// Makes an empty registry.
     public init() {}
 
     /// A gateway said hello with these channels; returns its registration (for `remove`).
-    func add(channels: [String]) -> Int {
+    func add(channels: [String], writer: GatewayWriter? = nil) -> Int {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
         let set = Set(channels.compactMap(Channel.init(rawValue:)))
-        connected.withLock { $0[id] = set }
+        connected.withLock { $0[id] = Gateway(channels: set, writer: writer) }
         return id
+    }
+
+    /// Sends `originate` to a gateway serving `channel`; throws `DeliveryFailure` when none is attached
+    /// or the write fails.
+    func originate(_ request: Originate, channel: Channel) async throws {
+        let writers = connected.withLock { gateways in
+            gateways.sorted { $0.key < $1.key }.compactMap { $0.value.channels.contains(channel) ? $0.value.writer : nil }
+        }
+        guard !writers.isEmpty else { throw DeliveryFailure(reason: "no voice gateway serves \(channel.rawValue)") }
+        let writer = writers[turn.wrappingAdd(1, ordering: .relaxed).oldValue % writers.count]
+        do {
+            try await writer.send(GatewayEnvelope(.originate(request)))
+        } catch {
+            throw DeliveryFailure(reason: "voice gateway unreachable")
+        }
     }
 
     /// The gateway's connection closed.
@@ -26,7 +48,7 @@ public final class GatewayRegistry: Sendable {
 
     /// Whether some connected gateway serves `channel`.
     public func serves(_ channel: Channel) -> Bool {
-        connected.withLock { gateways in gateways.values.contains { $0.contains(channel) } }
+        connected.withLock { gateways in gateways.values.contains { $0.channels.contains(channel) } }
     }
 
     /// How many gateways are connected.

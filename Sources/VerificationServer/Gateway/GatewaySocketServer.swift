@@ -74,7 +74,7 @@ public struct GatewaySocketServer: Service {
                             }
                             if case .hello(let hello) = envelope.message {
                                 gateway = hello.gateway
-                                let id = gateways.add(channels: hello.channels)
+                                let id = gateways.add(channels: hello.channels, writer: writer)
                                 if let old = registration.withLock({ old in defer { old = id }; return old }) { gateways.remove(old) }
                             }
                             let name = gateway
@@ -102,9 +102,15 @@ public struct GatewaySocketServer: Service {
             try await writer.send(GatewayEnvelope(.digitsResult(result), inReplyTo: envelope.id))
         case .callProgress(let progress):
             logger.debug("gateway.call_progress", metadata: ["call": "\(progress.callID)", "state": "\(progress.state.rawValue)"])
+            if let id = progress.verificationID { try await service.recordCallProgress(id: id, detail: "call \(progress.state.rawValue)") }
             try await writer.send(GatewayEnvelope(.ack(Ack(outcomeIDs: [progress.outcomeID]))))
         case .callEnded(let ended):
             logger.info("gateway.call_ended", metadata: ["call": "\(ended.callID)", "reason": "\(ended.reason.rawValue)", "verification": "\(ended.verificationID ?? "-")"])
+            if let id = ended.verificationID {
+                let status = ended.sipStatus.map { " (SIP \($0))" } ?? ""
+                try await service.recordCallProgress(id: id, detail: "call ended: \(ended.reason.rawValue)\(status)")
+            }
+            // Acknowledged only once stored: a core that dies before this gets the outcome again.
             try await writer.send(GatewayEnvelope(.ack(Ack(outcomeIDs: [ended.outcomeID]))))
         case .helloOK, .callDecision, .digitsResult, .originate, .ack:
             logger.warning("gateway.socket.unexpected", metadata: ["gateway": "\(gateway)", "type": "\(envelope.message.type)"])

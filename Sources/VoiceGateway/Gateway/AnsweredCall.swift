@@ -57,14 +57,21 @@ extension VoiceGatewayService {
         }
     }
 
-    /// Runs an answered call: merges keys, SIP events and timers into one stream for `body`, and
-    /// frees the media when the call ends (a hang-up mid-prompt stops the prompt at once).
+    /// Answers an inbound call and runs its dialogue.
     func runAnswered(_ call: SIPCall, media: GatewayMedia, decision: CallDecision) async {
         guard let rtp = await answerWithMedia(call, media: media) else {
             for await _ in call.events {}
             report(call, verificationID: decision.verificationID, reason: .failed, sipStatus: nil)
             return
         }
+        let reason = await runDialogue(call, rtp: rtp, media: media, decision: decision)
+        report(call, verificationID: decision.verificationID, reason: reason, sipStatus: nil)
+    }
+
+    /// Runs the dialogue of a call that is up (either direction): merges keys, SIP events and
+    /// timers into one stream for the flow, and frees the media when the call ends (a hang-up
+    /// mid-prompt stops the prompt at once). Returns the outcome to report.
+    func runDialogue(_ call: SIPCall, rtp: MediaSession, media: GatewayMedia, decision: CallDecision) async -> CallEnded.Reason {
         let (inputs, input) = AsyncStream.makeStream(of: CallInput.self)
         let hungUp = HangUpFlag()
         let reason = await withTaskGroup(of: Void.self) { group -> CallEnded.Reason in
@@ -95,7 +102,7 @@ extension VoiceGatewayService {
             await group.waitForAll()
             return reason
         }
-        report(call, verificationID: decision.verificationID, reason: reason, sipStatus: nil)
+        return reason
     }
 }
 

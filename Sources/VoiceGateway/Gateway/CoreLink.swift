@@ -36,6 +36,9 @@ public final class CoreLink: Sendable {
         var readyWaiters: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
+    /// Calls the core asks this gateway to place (`originate`), in arrival order.
+    public let originations: AsyncStream<Originate>
+    private let originationContinuation: AsyncStream<Originate>.Continuation
 
     /// Makes a link; `run()` connects.
     public init(path: String, gateway: String, channels: [String], logger: Logger) {
@@ -43,6 +46,7 @@ public final class CoreLink: Sendable {
         self.hello = Hello(gateway: gateway, channels: channels)
         self.logger = logger
         self.eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        (originations, originationContinuation) = AsyncStream.makeStream(of: Originate.self)
     }
 
     /// Whether the core answered hello on the current connection.
@@ -66,6 +70,7 @@ public final class CoreLink: Sendable {
     /// Connects and reconnects (backoff 100 ms doubling to 5 s) until the task is cancelled.
     public func run() async {
         var backoff: Duration = .milliseconds(100)
+        defer { originationContinuation.finish() }
         while !Task.isCancelled {
             do {
                 try await connectOnce()
@@ -127,6 +132,10 @@ public final class CoreLink: Sendable {
             for waiter in waiters { waiter.resume() }
             for message in pending { connection.write(Self.line(GatewayEnvelope(message)), promise: nil) }
             connection.flush()
+            return
+        }
+        if case .originate(let request) = envelope.message {
+            originationContinuation.yield(request)
             return
         }
         if case .ack(let ack) = envelope.message {

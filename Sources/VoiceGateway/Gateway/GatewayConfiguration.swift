@@ -19,13 +19,20 @@ public struct GatewayConfiguration: Sendable {
     public var noVerificationStatus: Int
     /// How long to wait for the core's decision before refusing the call with 503.
     public var coreTimeout: Duration
+    /// Where outgoing calls go: a SIP URI with `{number}` for the E.164 number called, e.g.
+    /// `sip:{number}@127.0.0.1:5070` (a trunk or test peer; literal IP). Nil: no outgoing calls.
+    public var outboundTarget: String?
+    /// The caller ID of outgoing calls (From user part), e.g. a system number.
+    public var outboundCallerID: String
 
     /// The defaults: loopback trusted, region TW, 1.5 s ring then 603, 404 when nothing is pending.
     public init(
         name: String = "gateway", trustedPeers: [IPNetwork] = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!], region: String = "TW",
         useRemotePartyID: Bool = false, missedCallRingTime: Duration = .milliseconds(1_500), missedCallRejectStatus: Int = 603,
-        noVerificationStatus: Int = 404, coreTimeout: Duration = .seconds(2)
+        noVerificationStatus: Int = 404, coreTimeout: Duration = .seconds(2), outboundTarget: String? = nil, outboundCallerID: String = "verigate"
     ) {
+        self.outboundTarget = outboundTarget
+        self.outboundCallerID = outboundCallerID
         self.name = name
         self.trustedPeers = trustedPeers
         self.region = region

@@ -23,9 +23,11 @@ public final class VoiceGatewayService: Sendable {
     /// Distinguishes outcome ids of this run from those of an earlier one.
     private let bootID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
 
-    /// The channels a gateway serves: missed_call always; the answered call-in channels with media.
-    public static func channels(withMedia: Bool) -> [String] {
-        withMedia ? ["missed_call", "voice_callin", "dtmf_callin"] : ["missed_call"]
+    /// The channels a gateway serves: missed_call always; the answered call-in channels with media;
+    /// the outgoing ones with media and an outbound target.
+    public static func channels(withMedia: Bool, outbound: Bool = false) -> [String] {
+        guard withMedia else { return ["missed_call"] }
+        return ["missed_call", "voice_callin", "dtmf_callin"] + (outbound ? ["voice_call", "dtmf_callout"] : [])
     }
 
     /// Makes the service over an endpoint and a core socket path.
@@ -34,13 +36,20 @@ public final class VoiceGatewayService: Sendable {
         self.configuration = configuration
         self.media = media
         self.logger = logger
-        self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels(withMedia: media != nil), logger: logger)
+        self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels(withMedia: media != nil, outbound: configuration.outboundTarget != nil), logger: logger)
     }
 
     /// Runs the core link and handles calls until cancelled.
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.link.run() }
+            group.addTask {
+                await withDiscardingTaskGroup { calls in
+                    for await request in self.link.originations {
+                        calls.addTask { await self.originate(request) }
+                    }
+                }
+            }
             for await call in endpoint.incomingCalls {
                 group.addTask { await self.handle(call) }
             }
@@ -108,8 +117,21 @@ public final class VoiceGatewayService: Sendable {
     }
 
     func report(_ call: SIPCall, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?) {
-        let outcomeID = "\(configuration.name)-\(bootID)-\(outcomeCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
-        link.report(.callEnded(CallEnded(outcomeID: outcomeID, callID: call.callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus)), outcomeID: outcomeID)
+        report(callID: call.callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus)
+    }
+
+    func report(callID: String, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?) {
+        let outcomeID = nextOutcomeID()
+        link.report(.callEnded(CallEnded(outcomeID: outcomeID, callID: callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus)), outcomeID: outcomeID)
+    }
+
+    func reportProgress(_ call: SIPCall, verificationID: String?, state: CallProgress.State) {
+        let outcomeID = nextOutcomeID()
+        link.report(.callProgress(CallProgress(outcomeID: outcomeID, callID: call.callID, verificationID: verificationID, state: state)), outcomeID: outcomeID)
+    }
+
+    private func nextOutcomeID() -> String {
+        "\(configuration.name)-\(bootID)-\(outcomeCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
     }
 
     private func drain(_ call: SIPCall) async {

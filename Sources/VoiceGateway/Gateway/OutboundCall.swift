@@ -1,0 +1,93 @@
+// OutboundCall: the calls the core asks for (`originate`): voice_call says the code when answered,
+// dtmf_callout asks for the code shown on the page and collects it. We are the SDP offerer
+// (RFC 3264 §5); progress (ringing, answered) and the end (busy, no answer after the ring time,
+// rejected, failed, completed) go back to the core as outcomes.
+
+import GatewayProtocol
+import NIOCore
+import SDP
+import SIPMessage
+
+extension VoiceGatewayService {
+    /// Places and runs one outgoing call.
+    func originate(_ request: Originate) async {
+        let callID = "originate-\(request.verificationID)"
+        guard let media, let template = configuration.outboundTarget,
+              let uri = try? SIPAnyURI(parsing: template.replacingOccurrences(of: "{number}", with: request.number))
+        else {
+            logger.error("gateway.originate.unconfigured", metadata: ["verification": "\(request.verificationID)"])
+            return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: nil)
+        }
+        guard let port = media.ports.allocate() else {
+            return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: 503)
+        }
+        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.host, port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
+        let offer = session.makeOffer()
+        let call: SIPCall
+        do {
+            var host = media.host
+            if host.contains(":") { host = "[\(host)]" }
+            let from = try SIPNameAddress(parsing: "<sip:\(configuration.outboundCallerID)@\(host)>")
+            call = try await endpoint.call(uri, from: from, sdp: ByteBuffer(string: offer.text), ringTimeout: .seconds(request.ringSeconds))
+        } catch {
+            media.ports.release(port)
+            logger.error("gateway.originate.failed", metadata: ["verification": "\(request.verificationID)", "error": "\(error)"])
+            return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: nil)
+        }
+        // Ringing until answered or ended; the rest of the events belong to the dialogue.
+        var answer: ByteBuffer?
+        var end: SIPCallEnd?
+        var rang = false
+        for await event in call.events {
+            switch event {
+            case .progress(let status) where (180...183).contains(status) && !rang:
+                rang = true
+                reportProgress(call, verificationID: request.verificationID, state: .ringing)
+            case .answered(let sdp):
+                answer = sdp
+            case .ended(let reason):
+                end = reason
+            case .progress, .confirmed, .info, .reinvited:
+                break
+            }
+            if answer != nil || end != nil { break }
+        }
+        guard let answer else {
+            media.ports.release(port)
+            let (reason, status) = Self.outcome(of: end ?? .transportError)
+            return report(call, verificationID: request.verificationID, reason: reason, sipStatus: status)
+        }
+        let rtp: MediaSession
+        do {
+            let description = try SDPParser().parse(bytes: answer.readableBytesView)
+            let audio = try session.negotiate(answer: description, to: offer)
+            rtp = try await MediaSession.open(host: media.host, port: port, audio: audio, allocator: media.ports, eventLoop: endpoint.eventLoop, logger: logger)
+        } catch {
+            media.ports.release(port)
+            logger.warning("gateway.originate.bad_answer", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])
+            call.hangUp()
+            for await _ in call.events {}
+            return report(call, verificationID: request.verificationID, reason: .failed, sipStatus: nil)
+        }
+        reportProgress(call, verificationID: request.verificationID, state: .answered)
+        let decision = CallDecision(
+            callID: call.callID, action: request.mode == .playCode ? .playCode : .collectCode, verificationID: request.verificationID,
+            code: request.code, codeLength: request.codeLength, locale: request.locale, repeats: 2
+        )
+        let reason = await runDialogue(call, rtp: rtp, media: media, decision: decision)
+        report(call, verificationID: request.verificationID, reason: reason, sipStatus: nil)
+    }
+
+    /// How an unanswered outgoing call is reported.
+    static func outcome(of end: SIPCallEnd) -> (CallEnded.Reason, Int?) {
+        switch end {
+        case .failed(let status, _) where status == 486 || status == 600: (.busy, status)
+        case .failed(let status, _): (.rejected, status)
+        case .noAnswer: (.noAnswer, 487)
+        case .remoteHangUp, .cancelled: (.hungUp, nil)
+        case .timeout: (.failed, 408)
+        case .transportError: (.failed, 503)
+        case .localHangUp, .rejected, .shutdown: (.failed, nil)
+        }
+    }
+}

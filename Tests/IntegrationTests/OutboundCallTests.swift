@@ -1,0 +1,66 @@
+import Foundation
+import NIOCore
+import SIPMessage
+import Testing
+import Verification
+import VerificationServer
+import VoiceGateway
+
+/// voice_call and dtmf_callout end to end: the core's start sends `originate` over the socket and
+/// the gateway calls the number (through `outboundTarget`) and runs the dialogue.
+@Suite("Outgoing call methods end to end", .serialized)
+struct OutboundCallTests {
+    private func media(_ range: ClosedRange<Int>) throws -> GatewayMedia {
+        try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: range), firstDigitTimeout: .seconds(8))
+    }
+
+    @Test("voice_call: the phone answers and hears the code twice (recovered from RTP); typing it approves; ringing and answered are on the audit trail")
+    func voiceCallIsHeard() async throws {
+        let phone = try await Phone.start()
+        let phonePort = await phone.endpoint.udpAddresses[0].port!
+        let stack = try await MissedCallTests.Stack(media: try media(31_700...31_800), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)")
+        let answering = Task { () -> [SIPCallEvent] in
+            var iterator = phone.endpoint.incomingCalls.makeAsyncIterator()
+            guard let call = await iterator.next() else { return [] }
+            call.ring()
+            call.answer(sdp: phone.offer)
+            var events: [SIPCallEvent] = []
+            for await event in call.events { events.append(event) }
+            return events
+        }
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        #expect(started.code == nil, "a voice_call code is heard, never shown")
+        let events = await answering.value
+        #expect(events.last == .ended(.remoteHangUp), "the gateway hangs up after the code: \(events)")
+        let heard = Phone.digits(in: phone.payloads(), prompts: try stack.gatewayPrompts().encoded(locale: "en", codec: .pcmu))
+        #expect(heard.count == 12, "the code twice: \(heard)")
+        #expect(try await stack.core.service.check(id: started.verification.id, code: String(heard.prefix(6))).status == .approved)
+        let trail = try await stack.core.service.events(id: started.verification.id).compactMap(\.detail)
+        #expect(trail.contains("call ringing"))
+        #expect(trail.contains("call answered"))
+        await phone.stop()
+        await stack.stop()
+    }
+
+    @Test("dtmf_callout: SIPp answers and keys the code shown on the page; the verification is approved")
+    func keyedCallOut() async throws {
+        guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        let sippPort = try Peers.freeUDPPort()
+        let stack = try await MissedCallTests.Stack(media: try media(31_850...31_950), outboundTarget: "sip:{number}@127.0.0.1:\(sippPort)")
+        // The code is on the page before the call: start first, then let SIPp answer with it.
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallOut))
+        _ = started
+        let code = try #require(started.code)
+        let sipp = try PeerProcess(
+            "/usr/bin/sipp",
+            ["-sf", Peers.repository.appendingPathComponent("sipp/uas-dtmf.xml").path, "-i", "127.0.0.1", "-p", "\(sippPort)", "-mp", "0",
+             "-m", "1", "-nostdin", "-timeout", "40s", "-key", "code", code],
+            name: "sipp-uas-dtmf"
+        )
+        let status = await sipp.exitStatus()
+        #expect(status == 0, "\(sipp.tail())")
+        #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved })
+        await sipp.stop()
+        await stack.stop()
+    }
+}
