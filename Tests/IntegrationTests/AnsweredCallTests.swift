@@ -159,3 +159,130 @@ final class Phone: Sendable {
         }
     }
 }
+
+/// More answered-call cases: SIPp's voice call-in, wrong codes, codecs, strangers.
+@Suite("Answered calls: SIPp voice call-in, wrong codes, codecs", .serialized)
+struct AnsweredCallEdgeTests {
+    private func stack(_ range: ClosedRange<Int>) async throws -> MissedCallTests.Stack {
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: range), firstDigitTimeout: .seconds(8))
+        return try await MissedCallTests.Stack(media: media)
+    }
+
+    @Test("voice_callin with SIPp (sipp/callin-voice.xml): answered, the code issued, BYE from the gateway")
+    func sippVoiceCallIn() async throws {
+        guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        let stack = try await stack(32_000...32_100)
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
+        let sipp = try PeerProcess(
+            "/usr/bin/sipp",
+            ["-sf", Peers.repository.appendingPathComponent("sipp/callin-voice.xml").path, "127.0.0.1:\(await stack.sipPort)", "-i", "127.0.0.1", "-p", "0",
+             "-mp", "0", "-m", "1", "-nostdin", "-timeout", "40s", "-key", "caller", "0975000888", "-key", "called", MissedCallTests.systemNumber],
+            name: "sipp-voice"
+        )
+        let status = await sipp.exitStatus()
+        #expect(status == 0, "\(sipp.tail())")
+        let trail = try await stack.core.service.events(id: started.verification.id)
+        #expect(trail.contains { $0.kind == .sent && $0.detail == "voice_callin" }, "a code was issued for the call")
+        await sipp.stop()
+        await stack.stop()
+    }
+
+    @Test("dtmf_callin: three wrong codes (keyed by SIP INFO) end the call politely; the verification stays pending with three attempts used")
+    func threeWrongCodes() async throws {
+        let stack = try await stack(32_200...32_300)
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
+        let code = try #require(started.code)
+        let wrong = code == "111111" ? "222222" : "111111"
+        let phone = try await Phone.start()
+        let call = try await phone.endpoint.call(
+            try SIPAnyURI(parsing: "sip:+886229996666@127.0.0.1:\(await stack.sipPort)"), from: try SIPNameAddress(parsing: "<sip:0975000888@127.0.0.1>"), sdp: phone.offer
+        )
+        var events: [SIPCallEvent] = []
+        for await event in call.events {
+            events.append(event)
+            if case .answered = event {
+                // Keys typed ahead are kept: three wrong codes in a row (RFC 6086 INFO, application/dtmf-relay).
+                for key in String(repeating: wrong, count: 3) {
+                    call.sendInfo(body: ByteBuffer(string: "Signal=\(key)\r\nDuration=160\r\n"), contentType: "application/dtmf-relay")
+                }
+            }
+        }
+        #expect(events.last == .ended(.remoteHangUp), "the gateway ends the call: \(events)")
+        let after = try await stack.core.service.verification(id: started.verification.id)
+        #expect(after.status == .pending)
+        #expect(after.checkAttempts == 3)
+        await phone.stop()
+        await stack.stop()
+    }
+
+    @Test("an offer with no codec we speak gets 488, and RTP from a stranger cannot key the code")
+    func codecAndStranger() async throws {
+        let stack = try await stack(32_400...32_500)
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
+        let code = try #require(started.code)
+        let phone = try await Phone.start()
+        let target = try SIPAnyURI(parsing: "sip:+886229996666@127.0.0.1:\(await stack.sipPort)")
+        let from = try SIPNameAddress(parsing: "<sip:0975000888@127.0.0.1>")
+        let g722 = ByteBuffer(string: "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n")
+        let refused = try await phone.endpoint.call(target, from: from, sdp: g722)
+        var refusedEvents: [SIPCallEvent] = []
+        for await event in refused.events { refusedEvents.append(event) }
+        #expect(refusedEvents.last.map { if case .ended(.failed(488, _)) = $0 { true } else { false } } == true, "\(refusedEvents)")
+
+        // The phone's media is on 127.0.0.2 (still loopback): RTP from 127.0.0.1 is a stranger's.
+        let counted = NIOLockedValueBox(0)
+        let legit = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(PacketCounter(count: counted)) } }
+            .bind(host: "127.0.0.2", port: 0).get()
+        let media = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio \(legit.localAddress!.port!) RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+        let call = try await phone.endpoint.call(target, from: from, sdp: ByteBuffer(string: media))
+        let prompt = try stack.gatewayPrompts().encoded(locale: "en", codec: .pcmu).player(for: PromptComposer().message(.enterCode)).frameCount
+        let wrong = code == "111111" ? "222222" : "111111"
+        for await event in call.events {
+            guard case .answered(let answer) = event else { continue }
+            let text = String(buffer: answer)
+            let port = try #require(text.split(separator: "\r\n").first { $0.hasPrefix("m=audio ") }.flatMap { Int($0.split(separator: " ")[1]) })
+            let gateway = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+            // Once "please enter the code" has played, the stranger keys the right code, then the phone a wrong one.
+            #expect(try await eventuallyTrue { counted.withLockedValue { $0 } >= prompt })
+            try await Phone.sendRFC4733(code: code, from: phone.rtp, to: gateway)
+            try await Phone.sendRFC4733(code: wrong, from: legit, to: gateway)
+            #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).checkAttempts == 1 })
+            call.hangUp()
+        }
+        // Only the phone's keys counted: one wrong attempt, still pending.
+        #expect(try await stack.core.service.verification(id: started.verification.id).status == .pending)
+        try? await legit.close()
+        await phone.stop()
+        await stack.stop()
+    }
+}
+
+/// Counts datagrams received.
+final class PacketCounter: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let count: NIOLockedValueBox<Int>
+    init(count: NIOLockedValueBox<Int>) { self.count = count }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { count.withLockedValue { $0 += 1 } }
+}
+
+extension Phone {
+    /// Sends `code` as RFC 4733 events (payload type 101, end packets thrice) from `channel`.
+    static func sendRFC4733(code: String, from channel: NIOCore.Channel, to address: SocketAddress) async throws {
+        var sequence: UInt16 = 1
+        var timestamp: UInt32 = 1_000
+        for key in code.compactMap({ $0.wholeNumberValue }) {
+            for (index, duration) in [400, 800, 1_280, 1_280, 1_280].enumerated() {
+                let end = index >= 2
+                var packet = ByteBuffer()
+                _ = try packet.writeRTPPacket(
+                    RTPHeader(marker: index == 0, payloadType: 101, sequenceNumber: sequence, timestamp: timestamp, ssrc: 0x5151_5151),
+                    payload: ByteBuffer(bytes: [UInt8(key), end ? 0x8A : 0x0A, UInt8(duration >> 8), UInt8(duration & 0xFF)])
+                )
+                sequence &+= 1
+                try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: packet))
+            }
+            timestamp &+= 2_000
+        }
+    }
+}

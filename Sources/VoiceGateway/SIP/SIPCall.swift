@@ -48,6 +48,11 @@ public final class SIPCall: Sendable {
         endpoint.eventLoop.execute { self.endpoint.reject(self.key, statusCode: statusCode, reasonPhrase: reasonPhrase, headers: headers.map { ($0.name, $0.value) }) }
     }
 
+    /// Sends INFO in the call's dialog (RFC 6086), e.g. `application/dtmf-relay` keys.
+    public func sendInfo(body: ByteBuffer, contentType: String) {
+        endpoint.eventLoop.execute { try? self.endpoint.sendInDialog(self.key, method: .info, body: body, contentType: contentType) }
+    }
+
     /// Ends the call: BYE when it is up, CANCEL when an outgoing call still rings, 480 for an incoming
     /// call not answered yet.
     public func hangUp() {
