@@ -1,0 +1,62 @@
+import Foundation
+import Logging
+import NIOCore
+import Testing
+import Verification
+import VerificationServer
+import VoiceGateway
+
+/// A core restart in the middle of a call loses no outcome: the gateway keeps it until the core
+/// that comes back acknowledges it.
+@Suite("Core restart mid-call", .serialized)
+struct ResilienceTests {
+    @Test("the core goes away while a missed call rings; its outcome waits in the gateway and is delivered when the core is back")
+    func outcomeSurvivesCoreRestart() async throws {
+        guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-restart-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socket = directory.appendingPathComponent("gw.sock").path
+        let store = try await SQLVerificationStore.open(url: directory.appendingPathComponent("v.db").path, logger: logger)
+        var configuration = CoreConfiguration()
+        configuration.policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
+        let core = Core(configuration: configuration, store: store, secret: Array(repeating: 7, count: 32), logger: logger)
+        let first = Task { try? await core.gatewaySocketServer(path: socket).run() }
+
+        let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
+        let endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
+        let gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: .seconds(2)), logger: logger)
+        let running = Task { await gateway.run() }
+        await gateway.link.waitUntilConnected()
+
+        let started = try await core.service.start(StartRequest(to: "0975000888", channel: .missedCall))
+        let sipp = try PeerProcess(
+            "/usr/bin/sipp",
+            ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(await endpoint.udpAddresses[0].port!)", "-i", "127.0.0.1",
+             "-p", "0", "-m", "1", "-nostdin", "-timeout", "20s", "-key", "caller", "0975000888", "-key", "called", MissedCallTests.systemNumber],
+            name: "sipp-restart"
+        )
+        // Approved at the INVITE; the core then stops while the phone still rings.
+        #expect(try await eventuallyTrue { try await core.service.verification(id: started.verification.id).status == .approved })
+        first.cancel()
+        await first.value
+        #expect(try await eventuallyTrue { !gateway.link.isConnected })
+        #expect(await sipp.exitStatus() == 0, "\(sipp.tail())")
+        // The call ended while the core was away: its outcome is kept.
+        #expect(try await eventuallyTrue { gateway.link.unacknowledgedOutcomes == 1 })
+
+        let second = Task { try? await core.gatewaySocketServer(path: socket).run() }
+        await gateway.link.waitUntilConnected()
+        #expect(try await eventuallyTrue { gateway.link.unacknowledgedOutcomes == 0 }, "the outcome was resent and acknowledged")
+
+        await sipp.stop()
+        await endpoint.shutdown()
+        running.cancel()
+        second.cancel()
+        await running.value
+        await second.value
+        try await store.shutdown()
+    }
+}
