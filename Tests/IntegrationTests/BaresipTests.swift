@@ -76,6 +76,50 @@ struct BaresipTests {
     }
 }
 
+extension BaresipTests {
+    @Test("dtmf_callout: the gateway calls baresip (auto-answer), baresip keys the page's code, the verification is approved")
+    func baresipAnswersCallOut() async throws {
+        guard Peers.available("/usr/bin/baresip", package: "baresip") else { return }
+        let sipPort = try Peers.freeUDPPort()
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 31_620...31_680))
+        let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(sipPort)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-out-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let control = Control(port: try Peers.freeTCPPort())
+        try """
+        poll_method\t\tepoll
+        sip_listen\t\t127.0.0.1:\(sipPort)
+        audio_player\t\taubridge,nil
+        audio_source\t\taubridge,nil
+        audio_alert\t\taubridge,nil
+        module_path\t\t/usr/lib/baresip/modules
+        module\t\t\tg711.so
+        module\t\t\taubridge.so
+        module\t\t\tctrl_tcp.so
+        module_tmp\t\taccount.so
+        module_app\t\tmenu.so
+        ctrl_tcp_listen\t\t127.0.0.1:\(control.port)
+
+        """.write(to: directory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+        // baresip finds the account by the Request-URI user: the E.164 number the gateway calls.
+        try "<sip:+886975000888@127.0.0.1>;regint=0;audio_codecs=PCMU;answermode=auto\n".write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
+        let baresip = try PeerProcess("/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60"], name: "baresip-out")
+        #expect(try await eventuallyTrue { control.send("listcalls") != nil }, "baresip's control socket:\n\(baresip.tail())")
+
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallOut))
+        let code = try #require(started.code)
+        #expect(try await eventuallyTrue { control.send("listcalls")?.contains("ESTABLISHED") == true }, "baresip did not answer:\n\(baresip.tail())")
+        #expect(control.send("sndcode", code) != nil)
+        #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved })
+        let hungUp = try await eventually(.seconds(20)) { control.send("listcalls")?.contains("ESTABLISHED") == false }
+        #expect(hungUp)
+        _ = control.send("quit")
+        await baresip.stop()
+        await stack.stop()
+    }
+}
+
 /// Waits (polling every 20 ms) until `condition` holds, at most `limit`.
 func eventually(_ limit: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + limit
