@@ -8,5 +8,5 @@ venv="$root/.venv"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check smpp34==1.5.0 selenium==4.50.0 pytest==9.2.0
-"$venv/bin/python" -c "import smpp34, selenium, pytest" && echo "venv ready: $venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check smpp34==1.5.0 selenium==4.50.0 pytest==9.2.0 pjsua2-python numpy
+"$venv/bin/python" -c "import smpp34, selenium, pytest, pjsua2, numpy" && echo "venv ready: $venv"
