@@ -33,21 +33,11 @@ struct BaresipTests {
         }
     }
 
-    @Test("dtmf_callin: baresip dials the system number, keys the page's code, the verification is approved and the gateway hangs up")
-    func baresipKeysCode() async throws {
-        guard Peers.available("/usr/bin/baresip", package: "baresip") else { return }
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 31_400...31_600))
-        let stack = try await MissedCallTests.Stack(media: media)
-        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
-        let code = try #require(started.code)
-
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let control = Control(port: try Peers.freeTCPPort())
+    /// A headless baresip: no audio devices, G.711, control over TCP (../shared/peers/baresip.config).
+    static func writeConfig(in directory: URL, sipListen: Int, control: Control) throws {
         try """
         poll_method\t\tepoll
-        sip_listen\t\t127.0.0.1:0
+        sip_listen\t\t127.0.0.1:\(sipListen)
         audio_player\t\taubridge,nil
         audio_source\t\taubridge,nil
         audio_alert\t\taubridge,nil
@@ -60,6 +50,21 @@ struct BaresipTests {
         ctrl_tcp_listen\t\t127.0.0.1:\(control.port)
 
         """.write(to: directory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+    }
+
+    @Test("dtmf_callin: baresip dials the system number, keys the page's code, the verification is approved and the gateway hangs up")
+    func baresipKeysCode() async throws {
+        guard Peers.available("/usr/bin/baresip", package: "baresip") else { return }
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 31_400...31_600))
+        let stack = try await MissedCallTests.Stack(media: media)
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
+        let code = try #require(started.code)
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let control = Control(port: try Peers.freeTCPPort())
+        try Self.writeConfig(in: directory, sipListen: 0, control: control)
         try "<sip:0975000888@127.0.0.1>;regint=0;audio_codecs=PCMU\n".write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
         let baresip = try PeerProcess(
             "/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60", "-e", "/dial sip:+886229996666@127.0.0.1:\(await stack.sipPort)"], name: "baresip"
@@ -87,21 +92,7 @@ extension BaresipTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let control = Control(port: try Peers.freeTCPPort())
-        try """
-        poll_method\t\tepoll
-        sip_listen\t\t127.0.0.1:\(sipPort)
-        audio_player\t\taubridge,nil
-        audio_source\t\taubridge,nil
-        audio_alert\t\taubridge,nil
-        module_path\t\t/usr/lib/baresip/modules
-        module\t\t\tg711.so
-        module\t\t\taubridge.so
-        module\t\t\tctrl_tcp.so
-        module_tmp\t\taccount.so
-        module_app\t\tmenu.so
-        ctrl_tcp_listen\t\t127.0.0.1:\(control.port)
-
-        """.write(to: directory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+        try Self.writeConfig(in: directory, sipListen: sipPort, control: control)
         // baresip finds the account by the Request-URI user: the E.164 number the gateway calls.
         try "<sip:+886975000888@127.0.0.1>;regint=0;audio_codecs=PCMU;answermode=auto\n".write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
         let baresip = try PeerProcess("/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60"], name: "baresip-out")
