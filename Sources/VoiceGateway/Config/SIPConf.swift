@@ -89,7 +89,7 @@ public struct SIPConf: Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw SIPConfError(.unreadable, file: path, line: 0, "no such file")
         }
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > maxFileSize {
+        if let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue, size > maxFileSize {
             throw SIPConfError(.tooLarge, file: path, line: 0, "the file has \(size) bytes, more than \(maxFileSize)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -49,7 +49,8 @@ struct SIPConfParser {
         var peers: [GatewayPeer] = []
         var owners: [IPNetwork: String] = [:]
         for section in sections where section.name.lowercased() != "general" {
-            peers.append(try peer(section, region: generalRegion ?? conf.region, useRemotePartyID: generalRPID ?? conf.useRemotePartyID, owners: &owners))
+            let found = try peer(section, region: generalRegion ?? conf.region, useRemotePartyID: generalRPID ?? conf.useRemotePartyID, owners: &owners)
+            peers.append(found)
         }
         // A file with no peer sections trusts nobody; the defaults' loopback peer is only for no file.
         conf.peers = peers
@@ -164,7 +165,7 @@ struct SIPConfParser {
                     conf.transports.append(transport)
                 }
             case "advertised_host":
-                conf.advertisedHost = value.isEmpty ? nil : try hostName(value, line, key: entry.key)
+                conf.advertisedHost = try value.isEmpty ? nil : hostName(value, line, key: entry.key)
             case "user_agent":
                 guard !value.isEmpty, value.count <= 128, value.allSatisfy({ $0.isASCII && !$0.isNewline }) else {
                     throw error(.badValue, line, "user_agent must be 1-128 ASCII characters")
@@ -221,7 +222,7 @@ struct SIPConfParser {
             case "missed_call_reject": conf.missedCallRejectStatus = try status(value, line, key: entry.key)
             case "no_verification_reject": conf.noVerificationStatus = try status(value, line, key: entry.key)
             case "core_timeout": conf.coreTimeout = try duration(value, line, key: entry.key, in: .milliseconds(100)...(.seconds(60)))
-            case "outbound_target": conf.outboundTarget = value.isEmpty ? nil : try outboundTarget(value, line)
+            case "outbound_target": conf.outboundTarget = try value.isEmpty ? nil : outboundTarget(value, line)
             case "outbound_caller_id": conf.outboundCallerID = try token(value, line, key: entry.key, extra: "+-_.")
             default:
                 throw error(.unknownKey, line, "unknown key '\(entry.key)' in [\(section.name)]; known: \(SIPConf.generalKeys.joined(separator: ", "))")
