@@ -240,6 +240,7 @@ struct SIPConfTests {
 
     @Test("size limits: 1 MiB, 10,000 lines, 4 KiB per line")
     func limits() throws {
+        #expect(throws: Never.self) { try SIPConf.parse(String(repeating: "; comment\n", count: SIPConf.maxLines - 1) + "[general]\n") }
         let manyLines = String(repeating: "; comment\n", count: SIPConf.maxLines) + "[general]\n"
         let lines = try #require(failure(manyLines))
         #expect(lines.code == .tooLarge && lines.line == SIPConf.maxLines + 1, "\(lines)")

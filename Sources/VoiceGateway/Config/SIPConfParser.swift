@@ -64,11 +64,13 @@ struct SIPConfParser {
         var sections: [Section] = []
         var names: [String: Int] = [:]
         var lineNumber = 0
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        if lines.last?.isEmpty == true { lines.removeLast() }  // the end of the last line, not a line
+        guard lines.count <= SIPConf.maxLines else {
+            throw error(.tooLarge, SIPConf.maxLines + 1, "more than \(SIPConf.maxLines) lines")
+        }
+        for rawLine in lines {
             lineNumber += 1
-            guard lineNumber <= SIPConf.maxLines else {
-                throw error(.tooLarge, lineNumber, "more than \(SIPConf.maxLines) lines")
-            }
             guard rawLine.utf8.count <= SIPConf.maxLineLength else {
                 throw error(.tooLarge, lineNumber, "line longer than \(SIPConf.maxLineLength) bytes")
             }
