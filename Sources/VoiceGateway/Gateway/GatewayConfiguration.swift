@@ -24,13 +24,21 @@ public struct GatewayConfiguration: Sendable {
     public var outboundTarget: String?
     /// The caller ID of outgoing calls (From user part), e.g. a system number.
     public var outboundCallerID: String
+    /// Peers by source address with their trust, region and Remote-Party-ID use (sip.conf peer
+    /// sections); see `callerPolicy(for:)`. Empty: `trustedPeers` and `region` apply to every call.
+    public var peers: [GatewayPeer]
+    /// The system numbers (E.164) callers dial, from sip.conf (to be reported to the core).
+    public var systemNumbers: [String]
 
     /// The defaults: loopback trusted, region TW, 1.5 s ring then 603, 404 when nothing is pending.
     public init(
         name: String = "gateway", trustedPeers: [IPNetwork] = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!], region: String = "TW",
         useRemotePartyID: Bool = false, missedCallRingTime: Duration = .milliseconds(1_500), missedCallRejectStatus: Int = 603,
-        noVerificationStatus: Int = 404, coreTimeout: Duration = .seconds(2), outboundTarget: String? = nil, outboundCallerID: String = "verigate"
+        noVerificationStatus: Int = 404, coreTimeout: Duration = .seconds(2), outboundTarget: String? = nil, outboundCallerID: String = "verigate",
+        peers: [GatewayPeer] = [], systemNumbers: [String] = []
     ) {
+        self.peers = peers
+        self.systemNumbers = systemNumbers
         self.outboundTarget = outboundTarget
         self.outboundCallerID = outboundCallerID
         self.name = name

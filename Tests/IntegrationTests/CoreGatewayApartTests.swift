@@ -1,0 +1,130 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import NIOCore
+import NIOPosix
+import Testing
+
+/// `verigate core` and `verigate gateway --sip-config` as two processes joined by the gateway
+/// socket: a missed call placed by SIPp at the port sip.conf binds approves a verification started
+/// through the core's API. And a broken sip.conf stops `verigate gateway` with 78 and file:line.
+@Suite("verigate core + verigate gateway as two processes", .serialized)
+struct CoreGatewayApartTests {
+    /// The verigate binary (`VERIGATE_BIN`, else .build/debug/verigate); nil (a failure in CI) when missing.
+    static func binary() -> String? {
+        let path = ProcessInfo.processInfo.environment["VERIGATE_BIN"] ?? Peers.repository.appendingPathComponent(".build/debug/verigate").path
+        return Peers.available(path, package: "the verigate binary (swift build --product verigate)") ? path : nil
+    }
+
+    static func freeTCPPort() throws -> Int {
+        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? channel.close().wait() }
+        return channel.localAddress!.port!
+    }
+
+    @Test("a broken sip.conf: exit status 78 and the file:line message")
+    func configError() async throws {
+        guard let verigate = Self.binary() else { return }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-conf-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let conf = directory.appendingPathComponent("sip.conf")
+        try Data("[general]\nmissed_call_reject = 302\n".utf8).write(to: conf)
+        let gateway = try PeerProcess(verigate, ["gateway", "--core-socket", directory.appendingPathComponent("none.sock").path, "--sip-config", conf.path], name: "gateway-badconf")
+        let status = await gateway.exitStatus()
+        let output = gateway.tail()
+        await gateway.stop()
+        #expect(status == 78, "\(output)")
+        #expect(output.contains("\(conf.path):2: missed_call_reject must be a final SIP status from 400 to 699"), "\(output)")
+    }
+
+    @Test("a missed call through verigate gateway (sip.conf) approves a verification of verigate core")
+    func missedCallApart() async throws {
+        guard let verigate = Self.binary(), Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-apart-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socket = directory.appendingPathComponent("gw.sock").path
+        let httpPort = try Self.freeTCPPort()
+        let sipPort = try Peers.freeUDPPort()
+        let conf = directory.appendingPathComponent("sip.conf")
+        try Data("""
+            [general]
+            name = gw-apart
+            bind = 127.0.0.1:\(sipPort)
+            transport = udp
+            missed_call_ring_time = 300ms
+            [loopback]
+            type = peer
+            host = 127.0.0.0/8
+            trusted = yes
+
+            """.utf8).write(to: conf)
+
+        let core = try PeerProcess(verigate, [
+            "core", "--data-dir", directory.path, "--http-address", "127.0.0.1:\(httpPort)", "--gateway-socket", socket,
+            "--system-numbers", "+886229996666", "--demo", "off", "--log-level", "warning",
+        ], name: "core-apart")
+        let gateway = try PeerProcess(verigate, [
+            "gateway", "--core-socket", socket, "--sip-config", conf.path, "--prompts", Peers.repository.appendingPathComponent("prompts").path, "--log-level", "warning",
+        ], name: "gateway-apart")
+        do {
+            try await Self.missedCall(core: core, gateway: gateway, httpPort: httpPort, sipPort: sipPort, directory: directory)
+        } catch {
+            await core.stop()
+            await gateway.stop()
+            throw error
+        }
+        await core.stop()
+        await gateway.stop()
+    }
+
+    /// The API calls and the SIPp call, with both processes running.
+    static func missedCall(core: PeerProcess, gateway: PeerProcess, httpPort: Int, sipPort: Int, directory: URL) async throws {
+
+        // The API key the core prints on its first start.
+        var key: String?
+        _ = try await eventuallyTrue {
+            let text = (try? String(contentsOf: core.log, encoding: .utf8)) ?? ""
+            key = text.components(separatedBy: "Created API key (shown once, keep it): ").dropFirst().first?.split(separator: "\n").first.map(String.init)
+            return key != nil
+        }
+        let apiKey = try #require(key, "core: \(core.tail())")
+
+        // Start a missed_call verification; it needs an attached gateway (no_gateway until then).
+        var id: String?
+        _ = try await eventuallyTrue {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)/v1/verifications")!)
+            request.httpMethod = "POST"
+            request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization")
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(#"{"to":"0975000888","channel":"missed_call"}"#.utf8)
+            guard let result = try? await URLSession.shared.data(for: request), (result.1 as? HTTPURLResponse)?.statusCode == 201,
+                  let object = try? JSONSerialization.jsonObject(with: result.0) as? [String: Any] else { return false }
+            id = object["id"] as? String
+            return id != nil
+        }
+        let verificationID = try #require(id, "core: \(core.tail())\ngateway: \(gateway.tail())")
+
+        let trace = directory.appendingPathComponent("sipp-msgs.log")
+        let sipp = try PeerProcess(
+            "/usr/bin/sipp",
+            ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(sipPort)", "-i", "127.0.0.1", "-p", "0",
+             "-m", "1", "-nostdin", "-timeout", "20s", "-key", "caller", "0975000888", "-key", "called", "+886229996666",
+             "-trace_msg", "-message_file", trace.path],
+            name: "sipp-apart")
+        let status = await sipp.exitStatus()
+        let sippOutput = sipp.tail()
+        await sipp.stop()
+        let messages = (try? String(contentsOf: trace, encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(sippOutput)\ngateway: \(gateway.tail())")
+        #expect(messages.contains("SIP/2.0 603 "))
+
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)/v1/verifications/\(verificationID)")!)
+        request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization")
+        let (data, _) = try await URLSession.shared.data(for: request)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["status"] as? String == "approved", "\(object)")
+    }
+}
