@@ -67,9 +67,10 @@ final class PeerProcess: @unchecked Sendable {
         return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
-    /// Stops it (SIGTERM, then the exit is awaited) and removes the log.
+    /// Stops it (SIGKILL: processes started by the test runner may inherit a blocked SIGTERM) and
+    /// removes the log.
     func stop() async {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         _ = await exitStatus()
         try? FileManager.default.removeItem(at: log)
     }

@@ -59,13 +59,14 @@ public final class VoiceGatewayService: Sendable {
 
     /// One inbound call, from INVITE to its end.
     func handle(_ call: SIPCall) async {
-        let trusted = configuration.trustedPeers.contains { $0.contains(call.remote.address) }
-        let identity = CallerIdentity(request: call.request, peerTrusted: trusted, useRemotePartyID: configuration.useRemotePartyID)
+        // Trust, region and Remote-Party-ID per peer (sip.conf peer sections), else the general ones.
+        let policy = configuration.callerPolicy(for: call.remote.address)
+        let identity = CallerIdentity(request: call.request, peerTrusted: policy.trusted, useRemotePartyID: policy.useRemotePartyID)
         guard let called = CallerIdentity.calledNumber(of: call.request) else {
             call.reject(statusCode: 404)
             return await drain(call)
         }
-        let question = InboundCall(callID: call.callID, caller: identity.number, region: configuration.region, called: called, trust: identity.trust)
+        let question = InboundCall(callID: call.callID, caller: identity.number, region: policy.region, called: called, trust: identity.trust)
         let decision: CallDecision
         do {
             guard case .callDecision(let answer) = try await link.ask(.inboundCall(question), timeout: configuration.coreTimeout) else {
