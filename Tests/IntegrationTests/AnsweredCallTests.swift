@@ -80,7 +80,7 @@ struct AnsweredCallTests {
         for await event in call.events {
             if case .answered = event {
                 // Hang up once the prompt is playing.
-                while phone.payloads().count < 10 { try await Task.sleep(for: .milliseconds(20)) }
+                while phone.packetCount < 10 { try await Task.sleep(for: .milliseconds(20)) }
                 call.hangUp()
             }
         }
@@ -100,9 +100,9 @@ extension MissedCallTests.Stack {
 final class Phone: Sendable {
     let endpoint: SIPEndpoint
     let rtp: NIOCore.Channel
-    private let received: NIOLockedValueBox<[[UInt8]]>
+    private let received: NIOLockedValueBox<[(timestamp: UInt32, payload: [UInt8])]>
 
-    private init(endpoint: SIPEndpoint, rtp: NIOCore.Channel, received: NIOLockedValueBox<[[UInt8]]>) {
+    private init(endpoint: SIPEndpoint, rtp: NIOCore.Channel, received: NIOLockedValueBox<[(timestamp: UInt32, payload: [UInt8])]>) {
         self.endpoint = endpoint
         self.rtp = rtp
         self.received = received
@@ -111,7 +111,7 @@ final class Phone: Sendable {
     static func start() async throws -> Phone {
         let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
         let endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]))
-        let received = NIOLockedValueBox<[[UInt8]]>([])
+        let received = NIOLockedValueBox<[(timestamp: UInt32, payload: [UInt8])]>([])
         let rtp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Recorder(received: received)) }
@@ -124,22 +124,50 @@ final class Phone: Sendable {
         ByteBuffer(string: "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio \(rtp.localAddress!.port!) RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n")
     }
 
-    func payloads() -> [[UInt8]] { received.withLockedValue { $0 } }
+    /// PCMU packets received so far.
+    var packetCount: Int { received.withLockedValue { $0.count } }
+
+    /// The received frames placed by RTP timestamp, as a jitter buffer plays them: a frame the
+    /// sender skipped when it fell behind (RFC 3550 §5.1: the timestamp advances, nothing is sent)
+    /// is a `nil` slot. Gaps longer than `maxGap` frames (pauses between prompts) are shortened.
+    func payloads(maxGap: Int = 25) -> [[UInt8]?] {
+        let packets = received.withLockedValue { $0 }
+        guard let first = packets.first else { return [] }
+        var slots: [[UInt8]?] = []
+        var lastSlot = -1
+        for packet in packets.sorted(by: { Int32(bitPattern: $0.timestamp &- first.timestamp) < Int32(bitPattern: $1.timestamp &- first.timestamp) }) {
+            let slot = Int(Int32(bitPattern: packet.timestamp &- first.timestamp)) / 160
+            guard slot > lastSlot else { continue }  // a duplicate
+            if slot - lastSlot > 1 { slots += Array(repeating: nil, count: min(slot - lastSlot - 1, maxGap)) }
+            slots.append(packet.payload)
+            lastSlot = slot
+        }
+        return slots
+    }
 
     func stop() async {
         await endpoint.shutdown()
         try? await rtp.close()
     }
 
-    /// The digits whose whole encoded prompt appears in `payloads`, in order.
-    static func digits(in payloads: [[UInt8]], prompts: EncodedPrompts) -> String {
+    /// The digits whose encoded prompt appears in `payloads`, in order. A frame the sender skipped
+    /// (a `nil` slot) matches anything, as long as most of the digit's frames arrived intact.
+    static func digits(in payloads: [[UInt8]?], prompts: EncodedPrompts) -> String {
         let digitFrames = (0...9).compactMap { d in prompts.frames[.digit(d)].map { (d, $0) } }
+        func matches(_ frames: [[UInt8]], at index: Int) -> Bool {
+            guard index + frames.count <= payloads.count else { return false }
+            var intact = 0
+            for (offset, frame) in frames.enumerated() {
+                guard let heard = payloads[index + offset] else { continue }
+                guard heard == frame else { return false }
+                intact += 1
+            }
+            return intact * 4 >= frames.count * 3
+        }
         var out = ""
         var index = 0
         while index < payloads.count {
-            if let (digit, frames) = digitFrames.first(where: { _, frames in
-                index + frames.count <= payloads.count && Array(payloads[index..<(index + frames.count)]) == frames
-            }) {
+            if let (digit, frames) = digitFrames.first(where: { matches($1, at: index) }) {
                 out += String(digit)
                 index += frames.count
             } else {
@@ -151,11 +179,11 @@ final class Phone: Sendable {
 
     private final class Recorder: ChannelInboundHandler, Sendable {
         typealias InboundIn = AddressedEnvelope<ByteBuffer>
-        let received: NIOLockedValueBox<[[UInt8]]>
-        init(received: NIOLockedValueBox<[[UInt8]]>) { self.received = received }
+        let received: NIOLockedValueBox<[(timestamp: UInt32, payload: [UInt8])]>
+        init(received: NIOLockedValueBox<[(timestamp: UInt32, payload: [UInt8])]>) { self.received = received }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             guard let packet = try? RTPPacket(parsing: unwrapInboundIn(data).data), packet.header.payloadType == 0 else { return }
-            received.withLockedValue { $0.append(Array(packet.payload.readableBytesView)) }
+            received.withLockedValue { $0.append((packet.header.timestamp, Array(packet.payload.readableBytesView))) }
         }
     }
 }

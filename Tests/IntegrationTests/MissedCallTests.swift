@@ -38,7 +38,7 @@ struct MissedCallTests {
             let server = core.gatewaySocketServer(path: socket)
             let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
             endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
-            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: ringTime, outboundTarget: outboundTarget), media: media, logger: logger)
+            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: ringTime, coreTimeout: .seconds(15), outboundTarget: outboundTarget), media: media, logger: logger)
             let gateway = gateway
             tasks = Task {
                 await withDiscardingTaskGroup { group in
