@@ -114,7 +114,7 @@ var package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "SMPPTests", dependencies: ["SMPP"]),
-        .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway"]),
+        .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway", "GatewayProtocol"]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
         // Drives real peers (SIPp, baresip, …) against our endpoints; see ../shared/PEERS.md.
         .testTarget(name: "IntegrationTests", dependencies: ["VoiceGateway", "VerificationServer", "Media", "RTP"]),

@@ -265,13 +265,16 @@ public struct CallEnded: Codable, Sendable, Equatable {
     public var reason: Reason
     /// The SIP status involved, when there was one.
     public var sipStatus: Int?
+    /// More words for the audit trail, e.g. `gateway restarted` (optional; added in version 1).
+    public var detail: String?
     /// Makes the report.
-    public init(outcomeID: String, callID: String, verificationID: String?, reason: Reason, sipStatus: Int? = nil) {
+    public init(outcomeID: String, callID: String, verificationID: String?, reason: Reason, sipStatus: Int? = nil, detail: String? = nil) {
         self.outcomeID = outcomeID
         self.callID = callID
         self.verificationID = verificationID
         self.reason = reason
         self.sipStatus = sipStatus
+        self.detail = detail
     }
 }
 

@@ -79,14 +79,15 @@ extension VerificationService {
 extension VerificationService {
     /// Records what a voice gateway reported about a call for a verification (ringing, answered,
     /// ended and why) on its audit trail; the status does not change (the user may ask for another
-    /// call or switch method). Nothing happens for an unknown or finished verification.
+    /// call or switch method). A finished verification keeps its status and still gets the event
+    /// (a missed call ends after it approved); nothing happens for an unknown one.
     public func recordCallProgress(id: String, detail: String) async throws {
         for _ in 0..<8 {
-            guard var v = try await store.verification(id: id), v.status == .pending else { return }
+            guard var v = try await store.verification(id: id) else { return }
             let now = clock.now()
             v.updatedAt = now
             v.version += 1
-            let event = VerificationEvent(verificationID: id, kind: .callProgress, status: .pending, at: now, detail: detail)
+            let event = VerificationEvent(verificationID: id, kind: .callProgress, status: v.status, at: now, detail: detail)
             if try await store.update(v, event: event, webhook: nil) {
                 await events.published(event, verification: v)
                 return

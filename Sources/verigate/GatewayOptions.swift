@@ -13,6 +13,14 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "Folder of the call prompts, one sub-folder of 8 kHz WAVs per locale (env VERIGATE_PROMPTS).")
     var prompts: String = env("PROMPTS") ?? "prompts"
 
+    @Option(help: "The gateway's outcome journal: outcomes the core has not acknowledged and calls running, kept across gateway restarts (env VERIGATE_GATEWAY_JOURNAL). Default: gateway.journal next to the gateway socket.")
+    var journal: String = env("GATEWAY_JOURNAL") ?? ""
+
+    /// The journal path: `--journal`, else `gateway.journal` in the socket's folder.
+    func journalPath(socket: String) -> String {
+        journal.isEmpty ? ((socket as NSString).deletingLastPathComponent as NSString).appendingPathComponent("gateway.journal") : journal
+    }
+
     /// sip.conf (or the defaults with no file), with `region` as the default region and `sipAddress`
     /// (host:port) replacing its bind addresses. A mistake exits with 78 and `file:line: message`.
     func load(region: String, sipAddress: String?, logger: Logger) -> SIPConf {
@@ -71,7 +79,8 @@ struct GatewayCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = log.logger()
         let conf = gatewayOptions.load(region: SIPConf().region, sipAddress: nil, logger: logger)
-        let runner = try await GatewayRunner.start(conf: conf, coreSocket: coreSocket, promptsDirectory: gatewayOptions.prompts, logger: logger)
+        let runner = try await GatewayRunner.start(conf: conf, coreSocket: coreSocket, promptsDirectory: gatewayOptions.prompts,
+                                                   journal: gatewayOptions.journalPath(socket: coreSocket), logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: runner)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("verigate gateway serving", metadata: ["core-socket": .string(coreSocket), "sip": .string(conf.bind.map { "\($0)" }.joined(separator: ","))])
         try await group.run()

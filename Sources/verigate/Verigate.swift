@@ -49,7 +49,8 @@ struct Serve: AsyncParsableCommand {
         let conf: SIPConf? = sipAddress == "off" ? nil : gatewayOptions.load(region: core.defaultRegion, sipAddress: sipAddress.isEmpty ? nil : sipAddress, logger: logger)
         try await core.run(logger: logger) { socket in
             guard let conf else { return [] }
-            return [try await GatewayRunner.start(conf: conf, coreSocket: socket, promptsDirectory: gatewayOptions.prompts, logger: logger)]
+            return [try await GatewayRunner.start(conf: conf, coreSocket: socket, promptsDirectory: gatewayOptions.prompts,
+                                                  journal: gatewayOptions.journalPath(socket: socket), logger: logger)]
         }
     }
 }

@@ -5,10 +5,13 @@ import FoundationNetworking
 import NIOCore
 import NIOPosix
 import Testing
+import Logging
+import VerificationServer
 
 /// `verigate core` and `verigate gateway --sip-config` as two processes joined by the gateway
 /// socket: a missed call placed by SIPp at the port sip.conf binds approves a verification started
-/// through the core's API. And a broken sip.conf stops `verigate gateway` with 78 and file:line.
+/// through the core's API; a gateway killed mid-call reports the call once it is back (its journal);
+/// and a broken sip.conf stops `verigate gateway` with 78 and file:line.
 @Suite("verigate core + verigate gateway as two processes", .serialized)
 struct CoreGatewayApartTests {
     /// The verigate binary (`VERIGATE_BIN`, else .build/debug/verigate); nil (a failure in CI) when missing.
@@ -88,29 +91,9 @@ struct CoreGatewayApartTests {
     /// The API calls and the SIPp call, with both processes running.
     static func missedCall(core: PeerProcess, gateway: PeerProcess, httpPort: Int, sipPort: Int, directory: URL) async throws {
 
-        // The API key the core prints on its first start.
-        var key: String?
-        _ = try await eventuallyTrue {
-            let text = (try? String(contentsOf: core.log, encoding: .utf8)) ?? ""
-            key = text.components(separatedBy: "Created API key (shown once, keep it): ").dropFirst().first?.split(separator: "\n").first.map(String.init)
-            return key != nil
-        }
-        let apiKey = try #require(key, "core: \(core.tail())")
-
-        // Start a missed_call verification; it needs an attached gateway (no_gateway until then).
-        var id: String?
-        _ = try await eventuallyTrue {
-            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)/v1/verifications")!)
-            request.httpMethod = "POST"
-            request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization")
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = Data(#"{"to":"0975000888","channel":"missed_call"}"#.utf8)
-            guard let result = try? await URLSession.shared.data(for: request), (result.1 as? HTTPURLResponse)?.statusCode == 201,
-                  let object = try? JSONSerialization.jsonObject(with: result.0) as? [String: Any] else { return false }
-            id = object["id"] as? String
-            return id != nil
-        }
-        let verificationID = try #require(id, "core: \(core.tail())\ngateway: \(gateway.tail())")
+        let apiKey = try await Self.apiKey(core)
+        let started = try await Self.start(channel: "missed_call", httpPort: httpPort, apiKey: apiKey, core: core, gateway: gateway)
+        let verificationID = try #require(started["id"] as? String)
 
         let trace = directory.appendingPathComponent("sipp-msgs.log")
         let sipp = try PeerProcess(
@@ -131,5 +114,111 @@ struct CoreGatewayApartTests {
         let (data, _) = try await URLSession.shared.data(for: request)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(object["status"] as? String == "approved", "\(object)")
+    }
+
+    /// The API key the core prints on its first start.
+    static func apiKey(_ core: PeerProcess) async throws -> String {
+        var key: String?
+        _ = try await eventuallyTrue {
+            let text = (try? String(contentsOf: core.log, encoding: .utf8)) ?? ""
+            key = text.components(separatedBy: "Created API key (shown once, keep it): ").dropFirst().first?.split(separator: "\n").first.map(String.init)
+            return key != nil
+        }
+        return try #require(key, "core: \(core.tail())")
+    }
+
+    /// Starts a verification for 0975000888 through the API, retrying while no gateway serving the
+    /// channel is attached yet (no_gateway); the created resource.
+    static func start(channel: String, httpPort: Int, apiKey: String, core: PeerProcess, gateway: PeerProcess) async throws -> [String: Any] {
+        var created: [String: Any]?
+        _ = try await eventuallyTrue {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)/v1/verifications")!)
+            request.httpMethod = "POST"
+            request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization")
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(#"{"to":"0975000888","channel":"\#(channel)"}"#.utf8)
+            guard let result = try? await URLSession.shared.data(for: request), (result.1 as? HTTPURLResponse)?.statusCode == 201,
+                  let object = try? JSONSerialization.jsonObject(with: result.0) as? [String: Any] else { return false }
+            created = object
+            return true
+        }
+        return try #require(created, "core: \(core.tail())\ngateway: \(gateway.tail())")
+    }
+
+    @Test("the gateway killed (SIGKILL) mid-call and started again tells the core the call failed: gateway restarted")
+    func gatewayKilledMidCall() async throws {
+        guard let verigate = Self.binary(), Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-kill-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socket = directory.appendingPathComponent("gw.sock").path
+        let journal = directory.appendingPathComponent("gateway.journal").path
+        let httpPort = try Self.freeTCPPort()
+        let sipPort = try Peers.freeUDPPort()
+        let conf = directory.appendingPathComponent("sip.conf")
+        try Data("""
+            [general]
+            name = gw-kill
+            bind = 127.0.0.1:\(sipPort)
+            transport = udp
+            rtp_start = 33400
+            rtp_end = 33500
+            [loopback]
+            type = peer
+            host = 127.0.0.0/8
+            trusted = yes
+
+            """.utf8).write(to: conf)
+        let gatewayArguments = ["gateway", "--core-socket", socket, "--sip-config", conf.path, "--journal", journal,
+                                "--prompts", Peers.repository.appendingPathComponent("prompts").path, "--log-level", "warning"]
+        let core = try PeerProcess(verigate, [
+            "core", "--data-dir", directory.path, "--http-address", "127.0.0.1:\(httpPort)", "--gateway-socket", socket,
+            "--system-numbers", "+886229996666", "--demo", "off", "--log-level", "warning",
+        ], name: "core-kill")
+        var gateway = try PeerProcess(verigate, gatewayArguments, name: "gateway-kill")
+        var sipp: PeerProcess?
+        func end() async {
+            for process in [core, gateway] + (sipp.map { [$0] } ?? []) where process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
+            for process in [core, gateway] + (sipp.map { [$0] } ?? []) { await process.stop() }
+        }
+        do {
+            let apiKey = try await Self.apiKey(core)
+            let started = try await Self.start(channel: "dtmf_callin", httpPort: httpPort, apiKey: apiKey, core: core, gateway: gateway)
+            let id = try #require(started["id"] as? String)
+            // SIPp calls in and keys nothing; the gateway answers and waits for digits.
+            sipp = try PeerProcess(
+                "/usr/bin/sipp",
+                ["-sf", Peers.repository.appendingPathComponent("sipp/callin-voice.xml").path, "127.0.0.1:\(sipPort)", "-i", "127.0.0.1", "-p", "0",
+                 "-m", "1", "-nostdin", "-timeout", "60s", "-key", "caller", "0975000888", "-key", "called", "+886229996666"],
+                name: "sipp-kill")
+            // Mid-call: the journal holds the call (it serves the verification and has not ended).
+            #expect(try await eventuallyTrue {
+                ((try? String(contentsOfFile: journal, encoding: .utf8)) ?? "").contains("B\t")
+            }, "gateway: \(gateway.tail())")
+            kill(gateway.process.processIdentifier, SIGKILL)
+            _ = await gateway.exitStatus()
+            await gateway.stop()
+            gateway = try PeerProcess(verigate, gatewayArguments, name: "gateway-kill-2")
+
+            // The core's audit trail (its SQLite database, read beside it) gets the failed call.
+            var logger = Logger(label: "test")
+            logger.logLevel = .error
+            let store = try await SQLVerificationStore.open(url: directory.appendingPathComponent("verigate.db").path, logger: logger)
+            #expect(try await eventuallyTrue {
+                try await store.events(verificationID: id).contains { $0.detail == "call ended: failed, gateway restarted" }
+            }, "gateway: \(gateway.tail())")
+            let verification = try await store.verification(id: id)
+            #expect(verification?.status == .pending, "a failed call leaves the verification to its policy, pending")
+            try await store.shutdown()
+            // Acknowledged: nothing is left to send on a further restart.
+            #expect(try await eventuallyTrue {
+                let text = (try? String(contentsOfFile: journal, encoding: .utf8)) ?? ""
+                return text.contains("A\t\(id)") || text.contains("\nA\t")
+            })
+        } catch {
+            await end()
+            throw error
+        }
+        await end()
     }
 }

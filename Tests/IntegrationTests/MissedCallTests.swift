@@ -92,10 +92,11 @@ struct MissedCallTests {
         #expect(call.finalResponse == 603)
         let after = try await stack.core.service.verification(id: started.verification.id)
         #expect(after.status == .approved)
-        let events = try await stack.core.service.events(id: started.verification.id)
-        #expect(events.last?.detail == "caller ID matched (asserted)")
-        // The gateway's outcome was acknowledged by the core.
+        // Approved by the caller ID, then the call's end is on the trail (the status stays approved).
         #expect(try await eventuallyTrue { stack.gateway.link.unacknowledgedOutcomes == 0 })
+        let events = try await stack.core.service.events(id: started.verification.id)
+        #expect(events.compactMap(\.detail).suffix(2) == ["caller ID matched (asserted)", "call ended: completed (SIP 603)"])
+        #expect(events.last?.status == .approved)
         await stack.stop()
     }
 
@@ -164,7 +165,7 @@ struct MissedCallTests {
 
 /// Waits (polling every 20 ms, at most 10 s) until `condition` holds.
 func eventuallyTrue(_ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(30)
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
         try await Task.sleep(for: .milliseconds(20))

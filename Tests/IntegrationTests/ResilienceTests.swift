@@ -7,11 +7,12 @@ import VerificationServer
 import VoiceGateway
 
 /// A core restart in the middle of a call loses no outcome: the gateway keeps it until the core
-/// that comes back acknowledges it.
+/// that comes back acknowledges it — in its journal, so a gateway restart meanwhile loses none either.
 @Suite("Core restart mid-call", .serialized)
 struct ResilienceTests {
-    @Test("the core goes away while a missed call rings; its outcome waits in the gateway and is delivered when the core is back")
-    func outcomeSurvivesCoreRestart() async throws {
+    @Test("the core goes away while a missed call rings; its outcome waits in the gateway and is delivered when the core is back",
+          arguments: [false, true])
+    func outcomeSurvivesCoreRestart(restartGatewayToo: Bool) async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
         var logger = Logger(label: "test")
         logger.logLevel = .error
@@ -27,7 +28,9 @@ struct ResilienceTests {
 
         let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
         let endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
-        let gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: .seconds(2)), logger: logger)
+        let journalPath = directory.appendingPathComponent("gateway.journal").path
+        let gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: .seconds(2)),
+                                          journal: try OutcomeJournal(path: journalPath), logger: logger)
         let running = Task { await gateway.run() }
         await gateway.link.waitUntilConnected()
 
@@ -47,15 +50,32 @@ struct ResilienceTests {
         // The call ended while the core was away: its outcome is kept.
         #expect(try await eventuallyTrue { gateway.link.unacknowledgedOutcomes == 1 })
 
+        // Optionally the gateway restarts too, while the core is still away: a new process would
+        // have nothing but the journal.
+        var current = (gateway: gateway, endpoint: endpoint, running: running)
+        if restartGatewayToo {
+            await endpoint.shutdown()
+            running.cancel()
+            await running.value
+            let endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
+            let restarted = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: .seconds(2)),
+                                                journal: try OutcomeJournal(path: journalPath), logger: logger)
+            #expect(restarted.link.unacknowledgedOutcomes == 1, "the outcome came back from the journal")
+            current = (restarted, endpoint, Task { await restarted.run() })
+        }
+
         let second = Task { try? await core.gatewaySocketServer(path: socket).run() }
-        await gateway.link.waitUntilConnected()
-        #expect(try await eventuallyTrue { gateway.link.unacknowledgedOutcomes == 0 }, "the outcome was resent and acknowledged")
+        await current.gateway.link.waitUntilConnected()
+        #expect(try await eventuallyTrue { current.gateway.link.unacknowledgedOutcomes == 0 }, "the outcome was resent and acknowledged")
+        #expect(current.gateway.link.journal?.pendingOutcomes == 0)
+        let trail = try await core.service.events(id: started.verification.id).compactMap(\.detail)
+        #expect(trail.contains("call ended: completed (SIP 603)"), "\(trail)")
 
         await sipp.stop()
-        await endpoint.shutdown()
-        running.cancel()
+        await current.endpoint.shutdown()
+        current.running.cancel()
         second.cancel()
-        await running.value
+        await current.running.value
         await second.value
         try await store.shutdown()
     }

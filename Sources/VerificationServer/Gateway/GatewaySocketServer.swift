@@ -108,7 +108,8 @@ public struct GatewaySocketServer: Service {
             logger.info("gateway.call_ended", metadata: ["call": "\(ended.callID)", "reason": "\(ended.reason.rawValue)", "verification": "\(ended.verificationID ?? "-")"])
             if let id = ended.verificationID {
                 let status = ended.sipStatus.map { " (SIP \($0))" } ?? ""
-                try await service.recordCallProgress(id: id, detail: "call ended: \(ended.reason.rawValue)\(status)")
+                let detail = ended.detail.map { ", \($0.prefix(200))" } ?? ""
+                try await service.recordCallProgress(id: id, detail: "call ended: \(ended.reason.rawValue)\(status)\(detail)")
             }
             // Acknowledged only once stored: a core that dies before this gets the outcome again.
             try await writer.send(GatewayEnvelope(.ack(Ack(outcomeIDs: [ended.outcomeID]))))

@@ -1,7 +1,8 @@
 // CoreLink: the gateway's end of the core socket (DESIGN.md "Gateway ↔ core socket"). Connects to
 // the Unix socket, says hello, matches answers to questions by id, keeps every outcome until the
 // core acknowledges it (resent after a reconnect, so a core restart loses nothing), and reconnects
-// with backoff. While the core is away, questions fail at once so calls are refused quickly.
+// with backoff. While the core is away, questions fail at once so calls are refused quickly. With
+// an OutcomeJournal the outcomes are on disk too, so a gateway restart loses none.
 
 import GatewayProtocol
 import Logging
@@ -23,6 +24,8 @@ public final class CoreLink: Sendable {
     public let path: String
     let hello: Hello
     let logger: Logger
+    /// Where outcomes are kept across gateway restarts; nil: in memory only.
+    public let journal: OutcomeJournal?
     private let eventLoop: EventLoop
 
     private struct State {
@@ -40,13 +43,18 @@ public final class CoreLink: Sendable {
     public let originations: AsyncStream<Originate>
     private let originationContinuation: AsyncStream<Originate>.Continuation
 
-    /// Makes a link; `run()` connects.
-    public init(path: String, gateway: String, channels: [String], logger: Logger) {
+    /// Makes a link; `run()` connects. Outcomes an earlier run left in `journal` are sent first.
+    public init(path: String, gateway: String, channels: [String], journal: OutcomeJournal? = nil, logger: Logger) {
         self.path = path
         self.hello = Hello(gateway: gateway, channels: channels)
         self.logger = logger
+        self.journal = journal
         self.eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         (originations, originationContinuation) = AsyncStream.makeStream(of: Originate.self)
+        if let journal, !journal.recovered.isEmpty {
+            state.withLock { $0.outcomes = journal.recovered }
+            logger.notice("gateway.journal.recovered", metadata: ["path": "\(journal.path)", "outcomes": "\(journal.recovered.count)"])
+        }
     }
 
     /// Whether the core answered hello on the current connection.
@@ -141,6 +149,7 @@ public final class CoreLink: Sendable {
         if case .ack(let ack) = envelope.message {
             let ids = Set(ack.outcomeIDs)
             state.withLock { $0.outcomes.removeAll { ids.contains($0.id) } }
+            journal?.acknowledged(ack.outcomeIDs)
             return
         }
         if let re = envelope.inReplyTo, let continuation = state.withLock({ $0.waiting.removeValue(forKey: re) }) {
@@ -183,6 +192,7 @@ public final class CoreLink: Sendable {
 
     /// Hands an outcome (`call_progress`, `call_ended`) to the core; it is kept and resent until acknowledged.
     public func report(_ message: GatewayMessage, outcomeID: String) {
+        journal?.outcome(message, id: outcomeID)
         let channel = state.withLock { state in
             state.outcomes.append((outcomeID, message))
             return state.ready ? state.channel : nil

@@ -29,6 +29,7 @@ extension VoiceGatewayService {
             if host.contains(":") { host = "[\(host)]" }
             let from = try SIPNameAddress(parsing: "<sip:\(configuration.outboundCallerID)@\(host)>")
             call = try await endpoint.call(uri, from: from, sdp: ByteBuffer(string: offer.text), ringTimeout: .seconds(request.ringSeconds))
+            began(callID: call.callID, verificationID: request.verificationID)
         } catch {
             media.ports.release(port)
             logger.error("gateway.originate.failed", metadata: ["verification": "\(request.verificationID)", "error": "\(error)"])

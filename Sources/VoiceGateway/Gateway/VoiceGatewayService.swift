@@ -1,7 +1,7 @@
 // VoiceGatewayService: takes the SIP endpoint's incoming calls, asks the core what to do with each
 // (over CoreLink) and does it: missed_call (ring, then reject without answering), voice_callin and
 // dtmf_callin (answer with prompts and keys, AnsweredCall.swift, when media is configured), reject
-// when nothing is pending. Outgoing calls (originate) are not built yet.
+// when nothing is pending; and the calls the core asks for (originate, OutboundCall.swift).
 
 import GatewayProtocol
 import Logging
@@ -31,12 +31,16 @@ public final class VoiceGatewayService: Sendable {
     }
 
     /// Makes the service over an endpoint and a core socket path.
-    public init(endpoint: SIPEndpoint, coreSocket: String, configuration: GatewayConfiguration = GatewayConfiguration(), media: GatewayMedia? = nil, logger: Logger) {
+    /// With a `journal`, outcomes and running calls are kept on disk: a restarted gateway sends what
+    /// the core had not acknowledged, and reports calls it was running as failed.
+    public init(endpoint: SIPEndpoint, coreSocket: String, configuration: GatewayConfiguration = GatewayConfiguration(), media: GatewayMedia? = nil,
+                journal: OutcomeJournal? = nil, logger: Logger) {
         self.endpoint = endpoint
         self.configuration = configuration
         self.media = media
         self.logger = logger
-        self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels(withMedia: media != nil, outbound: configuration.outboundTarget != nil), logger: logger)
+        self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels(withMedia: media != nil, outbound: configuration.outboundTarget != nil),
+                             journal: journal, logger: logger)
     }
 
     /// Runs the core link and handles calls until cancelled.
@@ -73,6 +77,7 @@ public final class VoiceGatewayService: Sendable {
                 throw CoreLinkError.unavailable
             }
             decision = answer
+            if let id = answer.verificationID { began(callID: call.callID, verificationID: id) }
         } catch {
             // The core is away: refuse at once rather than let the caller wait (§21.5.4).
             logger.warning("gateway.call.core_unavailable", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])
@@ -115,6 +120,11 @@ public final class VoiceGatewayService: Sendable {
         case .remoteHangUp, .localHangUp, .failed, .noAnswer, .timeout, .transportError, .shutdown: .failed
         }
         report(call, verificationID: decision.verificationID, reason: reason, sipStatus: status)
+    }
+
+    /// A call now serves a verification: if the gateway dies before it ends, the next run reports it.
+    func began(callID: String, verificationID: String) {
+        link.journal?.callBegan(callID: callID, verificationID: verificationID)
     }
 
     func report(_ call: SIPCall, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?) {

@@ -1,0 +1,177 @@
+// OutcomeJournal: the gateway's outcomes on disk, so a gateway restart loses none (DESIGN.md
+// "Gateway ↔ core socket": the gateway keeps every outcome until the core acknowledges it).
+//
+// An append-only file of lines, each written with one write(2) before the outcome goes to the core:
+//   O <TAB> <the outcome's gateway-socket JSON line>   an outcome (call_progress, call_ended)
+//   A <TAB> <outcome id>                               the core acknowledged it
+//   B <TAB> <call id> <TAB> <verification id>          a call serving a verification began
+// A call_ended outcome ends its call. On open the file is replayed: outcomes not acknowledged are
+// sent again, and a call that began but never ended (the gateway died mid-call) gets a call_ended
+// `failed` outcome with detail "gateway restarted", so the core learns of it. The file is then
+// rewritten with only what is still open, and again whenever it grows past `compactAfterBytes`.
+//
+// Written by hand: it is a few dozen lines over POSIX files; no Swift server library offers a
+// small durable queue. Lines go to the page cache (a process crash or restart keeps them); an
+// operating-system crash may lose the last ones, as there is no fsync per outcome.
+
+import Foundation
+import GatewayProtocol
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Outcomes not yet acknowledged by the core, and calls still running, kept in a file.
+public final class OutcomeJournal: Sendable {
+    /// Why the journal cannot be used.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        /// What went wrong, with the path.
+        public let description: String
+    }
+
+    /// The file.
+    public let path: String
+    /// Rewrite the file when it is larger than this.
+    public let compactAfterBytes: Int
+
+    private struct State {
+        var fd: Int32
+        var bytes = 0
+        /// Unacknowledged outcomes in the order they were made.
+        var outcomes: [(id: String, message: GatewayMessage)] = []
+        /// Calls that began and have not ended: call id → verification id.
+        var calls: [String: String] = [:]
+        var writeFailed = false
+    }
+    private let state: Mutex<State>
+
+    /// What a previous run left: outcomes to send again (in order), including one `failed`
+    /// call_ended per call that was running when that run stopped.
+    public let recovered: [(id: String, message: GatewayMessage)]
+
+    /// Opens (creating) the journal at `path` and recovers what an earlier run left.
+    public init(path: String, compactAfterBytes: Int = 1 << 20, recoveredOutcomeIDPrefix: String = "recovered") throws(Failure) {
+        self.path = path
+        self.compactAfterBytes = compactAfterBytes
+        var outcomes: [(id: String, message: GatewayMessage)] = []
+        var calls: [String: String] = [:]
+        var order: [String] = []
+        if let data = FileManager.default.contents(atPath: path) {
+            for line in data.split(separator: 0x0A, omittingEmptySubsequences: true) {
+                Self.replay(Array(line), outcomes: &outcomes, calls: &calls, callOrder: &order)
+            }
+        }
+        // Calls the earlier run never finished: the core is told they failed.
+        for callID in order where calls[callID] != nil {
+            let id = "\(recoveredOutcomeIDPrefix)-\(callID)"
+            let ended = CallEnded(outcomeID: id, callID: callID, verificationID: calls[callID], reason: .failed, detail: "gateway restarted")
+            outcomes.append((id, .callEnded(ended)))
+        }
+        recovered = outcomes
+        let fd = try Self.rewrite(path: path, outcomes: outcomes, calls: [:])
+        state = Mutex(State(fd: fd.fd, bytes: fd.bytes, outcomes: outcomes, calls: [:]))
+    }
+
+    deinit {
+        state.withLock { _ = close($0.fd) }
+    }
+
+    /// Outcomes written and not yet acknowledged.
+    public var pendingOutcomes: Int { state.withLock { $0.outcomes.count } }
+    /// Calls begun and not ended.
+    public var openCalls: Int { state.withLock { $0.calls.count } }
+
+    /// Records that a call serving `verificationID` began.
+    public func callBegan(callID: String, verificationID: String) {
+        guard Self.isField(callID), Self.isField(verificationID) else { return }
+        append(Array("B\t\(callID)\t\(verificationID)\n".utf8)) { $0.calls[callID] = verificationID }
+    }
+
+    /// Records an outcome before it is sent; a call_ended ends its call.
+    public func outcome(_ message: GatewayMessage, id: String) {
+        var line: [UInt8] = [UInt8(ascii: "O"), 0x09]
+        line += GatewayEncoder().encode(GatewayEnvelope(message))
+        append(line) { state in
+            state.outcomes.append((id, message))
+            if case .callEnded(let ended) = message { state.calls[ended.callID] = nil }
+        }
+    }
+
+    /// Records the core's acknowledgement of outcomes.
+    public func acknowledged(_ ids: [String]) {
+        let known = state.withLock { state in ids.filter { id in state.outcomes.contains { $0.id == id } } }
+        guard !known.isEmpty, known.allSatisfy(Self.isField) else { return }
+        let set = Set(known)
+        append(Array(known.map { "A\t\($0)\n" }.joined().utf8)) { $0.outcomes.removeAll { set.contains($0.id) } }
+    }
+
+    // MARK: File
+
+    private func append(_ line: [UInt8], update: (inout State) -> Void) {
+        state.withLock { state in
+            update(&state)
+            let written = line.withUnsafeBytes { write(state.fd, $0.baseAddress, $0.count) }
+            if written != line.count { state.writeFailed = true }
+            state.bytes += line.count
+            if state.bytes > compactAfterBytes || state.writeFailed {
+                // Keep only what is open; on failure the old file stays as it was.
+                if let fresh = try? Self.rewrite(path: path, outcomes: state.outcomes, calls: state.calls) {
+                    close(state.fd)
+                    state.fd = fresh.fd
+                    state.bytes = fresh.bytes
+                    state.writeFailed = false
+                }
+            }
+        }
+    }
+
+    /// Writes `outcomes` and `calls` to a new file, renames it over `path` and opens it for appending.
+    private static func rewrite(path: String, outcomes: [(id: String, message: GatewayMessage)], calls: [String: String]) throws(Failure) -> (fd: Int32, bytes: Int) {
+        var content: [UInt8] = []
+        for (callID, verificationID) in calls.sorted(by: { $0.key < $1.key }) { content += Array("B\t\(callID)\t\(verificationID)\n".utf8) }
+        for (_, message) in outcomes { content += [UInt8(ascii: "O"), 0x09] + GatewayEncoder().encode(GatewayEnvelope(message)) }
+        let temporary = path + ".new"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure(description: "\(temporary): \(String(cString: strerror(errno)))") }
+        let written = content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == content.count, fsync(fd) == 0, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw Failure(description: "\(path): \(reason)")
+        }
+        return (fd, content.count)
+    }
+
+    private static func replay(_ line: [UInt8], outcomes: inout [(id: String, message: GatewayMessage)], calls: inout [String: String], callOrder: inout [String]) {
+        guard line.count > 2, line[1] == 0x09 else { return }
+        let body = line[2...]
+        switch line[0] {
+        case UInt8(ascii: "O"):
+            guard let envelope = try? GatewayDecoder.decode(line: Data(body)) else { return }
+            switch envelope.message {
+            case .callProgress(let progress):
+                outcomes.append((progress.outcomeID, envelope.message))
+            case .callEnded(let ended):
+                outcomes.append((ended.outcomeID, envelope.message))
+                calls[ended.callID] = nil
+            default:
+                return
+            }
+        case UInt8(ascii: "A"):
+            let id = String(decoding: body, as: UTF8.self)
+            outcomes.removeAll { $0.id == id }
+        case UInt8(ascii: "B"):
+            let fields = body.split(separator: 0x09).map { String(decoding: $0, as: UTF8.self) }
+            guard fields.count == 2 else { return }
+            if calls[fields[0]] == nil { callOrder.append(fields[0]) }
+            calls[fields[0]] = fields[1]
+        default:
+            return
+        }
+    }
+
+    private static func isField(_ value: String) -> Bool {
+        !value.isEmpty && !value.utf8.contains { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+    }
+}
