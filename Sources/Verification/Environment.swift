@@ -21,12 +21,16 @@ public struct CodeMessage: Sendable, Equatable {
     public var locale: String
     /// Seconds until the code expires (for "valid for {minutes} minutes").
     public var expiresIn: Double
+    /// The code's length: a dtmf_callout call asks for this many keys and never carries the code,
+    /// so a repeated call has an empty `code` and only this.
+    public var codeLength: Int
 
-    public init(verificationID: String, to: PhoneNumber, channel: Channel, code: String, locale: String, expiresIn: Double) {
+    public init(verificationID: String, to: PhoneNumber, channel: Channel, code: String, locale: String, expiresIn: Double, codeLength: Int? = nil) {
         self.verificationID = verificationID
         self.to = to
         self.channel = channel
         self.code = code
+        self.codeLength = codeLength ?? code.count
         self.locale = locale
         self.expiresIn = expiresIn
     }

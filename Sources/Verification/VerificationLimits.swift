@@ -18,6 +18,11 @@ public struct VerificationLimits: Sendable, Equatable {
     public var codeLength: Int = 6
     /// ISO regions whose numbers may be verified; empty means only the default region.
     public var allowedRegions: Set<String> = []
+    /// Outgoing calls (voice_call, dtmf_callout) per verification at most, the first included: a
+    /// busy, unanswered or failed call is placed again until this many were placed. Default 2.
+    public var maxCalls: Int = 2
+    /// Wait before calling again after a busy, unanswered or failed call (seconds). Default 30 s.
+    public var callRetryDelay: Double = 30
 
     public init() {}
 }

@@ -11,9 +11,36 @@ public struct VerificationPolicy: Sendable, Equatable {
     public var defaultLocale: String
     /// Locales with messages and prompts.
     public var supportedLocales: [String]
-    /// Caller-ID trust levels the call-in channels accept (asserted only by default: a spoofable From
-    /// header must not approve a verification).
-    public var acceptedCallerIDTrust: Set<CallerIDTrust> = [.asserted]
+    /// Caller-ID trust levels each call-in channel accepts; a channel not listed accepts asserted
+    /// only (RFC 3325: a spoofable From header must not prove a number). Operators whose trunk sends
+    /// no P-Asserted-Identity may accept `unverified` for a method knowingly.
+    public var acceptedCallerIDTrust: [Channel: Set<CallerIDTrust>] = [:]
+
+    /// Whether `channel` accepts caller ID learned as `trust` (withheld never proves a number).
+    public func accepts(_ trust: CallerIDTrust, for channel: Channel) -> Bool {
+        trust != .withheld && (acceptedCallerIDTrust[channel] ?? [.asserted]).contains(trust)
+    }
+
+    /// Parses `missed_call=asserted;dtmf_callin=asserted,unverified` (the `--caller-id-trust` form).
+    public static func parseCallerIDTrust(_ text: String) throws(ConfigurationProblem) -> [Channel: Set<CallerIDTrust>] {
+        var out: [Channel: Set<CallerIDTrust>] = [:]
+        for entry in text.split(separator: ";") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let channel = Channel(rawValue: parts[0]), channel.isCallIn else {
+                throw ConfigurationProblem("caller ID trust: \(entry) must be missed_call, voice_callin or dtmf_callin = levels")
+            }
+            var levels = Set<CallerIDTrust>()
+            for name in parts[1].split(separator: ",") {
+                guard let level = CallerIDTrust(rawValue: name.trimmingCharacters(in: .whitespaces)), level != .withheld else {
+                    throw ConfigurationProblem("caller ID trust: \(name) is not asserted or unverified")
+                }
+                levels.insert(level)
+            }
+            guard !levels.isEmpty else { throw ConfigurationProblem("caller ID trust: \(parts[0]) lists no level") }
+            out[channel] = levels
+        }
+        return out
+    }
 
     public init(
         defaultRegion: String = "TW", limits: VerificationLimits = .init(),
@@ -42,4 +69,10 @@ public struct VerificationPolicy: Sendable, Equatable {
         let language = lower.split(separator: "-").first.map(String.init) ?? lower
         return supportedLocales.first { $0.lowercased().hasPrefix(language) } ?? defaultLocale
     }
+}
+
+/// A configuration value that cannot be used, with the words to show the operator.
+public struct ConfigurationProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

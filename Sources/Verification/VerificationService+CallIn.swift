@@ -32,16 +32,23 @@ extension VerificationService {
     /// pending call-in verification for that caller and number and decides.
     public func inboundCall(caller: String?, region: String?, called: String, trust: CallerIDTrust) async throws -> CallInDecision {
         guard let caller, trust != .withheld else { return .reject(reason: "caller ID withheld") }
-        guard policy.acceptedCallerIDTrust.contains(trust) else { return .reject(reason: "caller ID \(trust.rawValue) not accepted") }
+        let callIn: [Channel] = [.missedCall, .voiceCallIn, .dtmfCallIn]
+        guard callIn.contains(where: { policy.accepts(trust, for: $0) }) else { return .reject(reason: "caller ID \(trust.rawValue) not accepted") }
         guard let callerNumber = try? PhoneNumber(parsing: caller, defaultRegion: region ?? policy.defaultRegion) else {
             return .reject(reason: "caller ID is not a phone number")
         }
         let systemNumber = (try? PhoneNumber(parsing: called, defaultRegion: policy.defaultRegion))?.e164
         guard let systemNumber, policy.systemNumbers.contains(systemNumber) else { return .reject(reason: "not a system number") }
         let now = clock.now()
+        var refused: Channel?
         for candidate in try await store.pendingCallIn(caller: callerNumber.e164, systemNumber: systemNumber) {
             if candidate.expiresAt <= now {
                 _ = try await finish(candidate, status: .expired, kind: .expired, at: now)
+                continue
+            }
+            // Each method's own trust policy: a verification whose method wants more is not touched.
+            guard policy.accepts(trust, for: candidate.channel) else {
+                refused = refused ?? candidate.channel
                 continue
             }
             switch candidate.channel {
@@ -57,6 +64,7 @@ extension VerificationService {
                 continue
             }
         }
+        if let refused { return .reject(reason: "caller ID \(trust.rawValue) not accepted for \(refused.rawValue)") }
         return .reject(reason: "no pending verification for this caller")
     }
 

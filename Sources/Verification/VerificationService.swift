@@ -151,10 +151,10 @@ public struct VerificationService: Sendable {
 
     /// Delivers the code and records the send; a failed delivery moves the verification to the
     /// next of `fallbacks` that is available, or fails it with the reason.
-    private func send(_ v: Verification, number: PhoneNumber, code: String, kind: VerificationEvent.Kind, now: Date,
+    func send(_ v: Verification, number: PhoneNumber, code: String, kind: VerificationEvent.Kind, now: Date,
                       fallbacks: [Channel] = []) async throws -> Verification {
         let message = CodeMessage(verificationID: v.id, to: number, channel: v.channel, code: code, locale: v.locale,
-                                  expiresIn: v.expiresAt.timeIntervalSince(now))
+                                  expiresIn: v.expiresAt.timeIntervalSince(now), codeLength: v.codeLength)
         do {
             try await delivery.deliver(message)
         } catch {
@@ -242,7 +242,7 @@ public struct VerificationService: Sendable {
         throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
     }
 
-    private func checkSendLimit(_ e164: String, now: Date) async throws {
+    func checkSendLimit(_ e164: String, now: Date) async throws {
         let window = policy.limits.sendWindow
         let max = policy.limits.maxSendsPerNumber
         let sends = try await store.sends(to: e164, since: now.addingTimeInterval(-window), limit: max)

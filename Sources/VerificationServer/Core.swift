@@ -32,6 +32,8 @@ public final class Core: Sendable {
     let startLimiter: Mutex<RateLimiter>
     /// The voice gateways attached over the socket (`gatewaySocketServer(path:)`).
     public let gateways: GatewayRegistry
+    /// Places outgoing calls again per the retry policy (run by `services()`).
+    public let callRetries: CallRetryScheduler
     /// The hosted page's ticket key, templates and demo limiter.
     let page: HostedPageState
 
@@ -68,13 +70,14 @@ public final class Core: Sendable {
             policy: configuration.policy, store: store, delivery: ChannelRouter(sms: smsSender, gateways: gateways),
             events: FanOutSink(sinks: [broker, metrics, LoggingSink(logger: logger), WebhookNudge(dispatcher: webhooks)]),
             secret: Secrets.derive(secret, purpose: "verigate code mac v1"), clock: clock, random: random)
+        callRetries = CallRetryScheduler(service: service, logger: logger)
         startLimiter = Mutex(RateLimiter(limit: configuration.policy.limits.perClientIPPerMinute, period: 60))
         page = HostedPageState(serverSecret: secret, configuration: configuration)
     }
 
     /// The socket server gateways attach to (DESIGN.md "Gateway ↔ core socket").
     public func gatewaySocketServer(path: String) -> GatewaySocketServer {
-        GatewaySocketServer(path: path, service: service, gateways: gateways, logger: logger)
+        GatewaySocketServer(path: path, service: service, gateways: gateways, retries: callRetries, logger: logger)
     }
 
     /// The webhook signing key derived from the server secret.
@@ -293,7 +296,7 @@ public final class Core: Sendable {
 
     /// Background services of the core: the event broker (ends SSE at shutdown) and the expiry sweeper.
     public func services() -> [any Service] {
-        var list: [any Service] = [broker, webhooks, ExpirySweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)]
+        var list: [any Service] = [broker, webhooks, callRetries, ExpirySweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)]
         if let smpp { list += [smpp, SMPPReportRecorder(driver: smpp, service: service, logger: logger)] }
         if let receiptDeadlines { list.append(ReceiptTimeoutSweeper(deadlines: receiptDeadlines, service: service, logger: logger)) }
         return list

@@ -62,6 +62,15 @@ struct CoreOptions: ParsableArguments {
     @Option(help: "Starts per minute per client IP, 0 = unlimited (env VERIGATE_IP_RATE).")
     var ipRate: Int = env("IP_RATE").flatMap(Int.init) ?? 60
 
+    @Option(help: "Outgoing calls (voice_call, dtmf_callout) per verification, the first included; busy, unanswered and failed calls are placed again up to this (env VERIGATE_MAX_CALLS).")
+    var maxCalls: Int = env("MAX_CALLS").flatMap(Int.init) ?? 2
+
+    @Option(help: "Seconds before calling again after a busy, unanswered or failed call (env VERIGATE_CALL_RETRY_DELAY).")
+    var callRetryDelay: Double = env("CALL_RETRY_DELAY").flatMap(Double.init) ?? 30
+
+    @Option(help: "Caller-ID trust each call-in method accepts, e.g. 'missed_call=asserted;dtmf_callin=asserted,unverified' (env VERIGATE_CALLER_ID_TRUST). Default: asserted only (P-Asserted-Identity from a trusted peer) for all three.")
+    var callerIDTrust: String = env("CALLER_ID_TRUST") ?? ""
+
     @Option(help: "Default code length 4-10 (env VERIGATE_CODE_LENGTH).")
     var codeLength: Int = env("CODE_LENGTH").flatMap(Int.init) ?? 6
 
@@ -147,6 +156,10 @@ struct CoreOptions: ParsableArguments {
         limits.sendWindow = sendWindow
         limits.perAPIKeyPerMinute = keyRate
         limits.perClientIPPerMinute = ipRate
+        guard (1...10).contains(maxCalls) else { throw ConfigurationError("--max-calls must be 1 to 10") }
+        guard callRetryDelay >= 0 else { throw ConfigurationError("--call-retry-delay must be 0 or more") }
+        limits.maxCalls = maxCalls
+        limits.callRetryDelay = callRetryDelay
         guard VerificationCode.lengths.contains(codeLength) else { throw ConfigurationError("--code-length must be 4 to 10") }
         limits.codeLength = codeLength
         guard codeTTL > 0, maxChecks > 0, maxSends > 0, sendWindow > 0, resendInterval >= 0 else {
@@ -167,6 +180,9 @@ struct CoreOptions: ParsableArguments {
             }
         }
         c.policy = VerificationPolicy(defaultRegion: defaultRegion, limits: limits, enabledChannels: enabled, systemNumbers: numbers)
+        do { c.policy.acceptedCallerIDTrust = try VerificationPolicy.parseCallerIDTrust(callerIDTrust) } catch {
+            throw ConfigurationError("--caller-id-trust: \(error.description)")
+        }
         c.smsTemplates.otpOrigin = otpOrigin.isEmpty ? nil : otpOrigin
         c.smsDriver = try smsDriverConfiguration()
         guard smsReceiptTimeout >= 0 else { throw ConfigurationError("--sms-receipt-timeout must be 0 or more") }

@@ -32,6 +32,7 @@ struct MissedCallTests {
             var configuration = CoreConfiguration()
             configuration.policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
             configuration.policy.limits.resendInterval = 0
+            configuration.policy.limits.callRetryDelay = 0.3
             core = Core(configuration: configuration, store: store, secret: Array(repeating: 7, count: 32), logger: logger)
             self.media = media
             let socket = directory.appendingPathComponent("gw.sock").path
@@ -40,10 +41,12 @@ struct MissedCallTests {
             endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
             gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: ringTime, coreTimeout: .seconds(15), outboundTarget: outboundTarget), media: media, logger: logger)
             let gateway = gateway
+            let retries = core.callRetries
             tasks = Task {
                 await withDiscardingTaskGroup { group in
                     group.addTask { try? await server.run() }
                     group.addTask { await gateway.run() }
+                    group.addTask { await retries.run() }
                 }
             }
             await gateway.link.waitUntilConnected()

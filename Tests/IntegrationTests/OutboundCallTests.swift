@@ -42,6 +42,36 @@ struct OutboundCallTests {
         await stack.stop()
     }
 
+    @Test("voice_call retry: busy (486) the first time, a second call after the retry delay is answered and the code heard")
+    func busyThenAnswered() async throws {
+        let phone = try await Phone.start()
+        let phonePort = await phone.endpoint.udpAddresses[0].port!
+        let stack = try await MissedCallTests.Stack(media: try media(31_960...32_000), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)")
+        let answering = Task { () -> [SIPCallEvent] in
+            var iterator = phone.endpoint.incomingCalls.makeAsyncIterator()
+            guard let busy = await iterator.next() else { return [] }
+            busy.reject(statusCode: 486)
+            guard let call = await iterator.next() else { return [] }
+            call.answer(sdp: phone.offer)
+            var events: [SIPCallEvent] = []
+            for await event in call.events { events.append(event) }
+            return events
+        }
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        let events = await answering.value
+        #expect(events.last == .ended(.remoteHangUp), "\(events)")
+        let heard = Phone.digits(in: phone.payloads(), prompts: try stack.gatewayPrompts().encoded(locale: "en", codec: .pcmu))
+        #expect(heard.count == 12, "the code twice: \(heard)")
+        #expect(try await stack.core.service.check(id: started.verification.id, code: String(heard.prefix(6))).status == .approved)
+        let trail = try await stack.core.service.events(id: started.verification.id).compactMap(\.detail)
+        let busy = try #require(trail.firstIndex(of: "call ended: busy (SIP 486)"), "\(trail)")
+        let retry = try #require(trail.firstIndex(of: "call retry 2 of 2"), "\(trail)")
+        let answered = try #require(trail.firstIndex(of: "call answered"), "\(trail)")
+        #expect(busy < retry && retry < answered)
+        await phone.stop()
+        await stack.stop()
+    }
+
     @Test("dtmf_callout: SIPp answers and keys the code shown on the page; the verification is approved")
     func keyedCallOut() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }

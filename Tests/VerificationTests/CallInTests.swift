@@ -39,16 +39,41 @@ struct CallInTests {
         #expect(try await h.service.verification(id: started.verification.id).status == .pending)
     }
 
-    @Test("the operator may accept unverified caller ID")
-    func unverifiedAccepted() async throws {
+    @Test("the operator may accept unverified caller ID for one method; the others still want asserted")
+    func unverifiedAcceptedPerMethod() async throws {
         var policy = VerificationPolicy(systemNumbers: ["+886229996666"])
-        policy.acceptedCallerIDTrust = [.asserted, .unverified]
+        policy.acceptedCallerIDTrust = try VerificationPolicy.parseCallerIDTrust("dtmf_callin=asserted,unverified")
         let h = Harness(policy: policy)
-        _ = try await start(h, .missedCall)
-        guard case .missedCallApproved = try await h.service.inboundCall(caller: "0975000888", region: "TW", called: "+886229996666", trust: .unverified) else {
+        let missed = try await start(h, .missedCall)
+        // The missed call wants asserted: an unverified call does not touch it.
+        #expect(try await h.service.inboundCall(caller: "0975000888", region: "TW", called: "+886229996666", trust: .unverified)
+                == .reject(reason: "caller ID unverified not accepted for missed_call"))
+        #expect(try await h.service.verification(id: missed.verification.id).status == .pending)
+        // dtmf_callin accepts it: the caller is asked for the code (which still has to be right).
+        let keyed = try await h.service.start(StartRequest(to: "0975000777", channel: .dtmfCallIn))
+        guard case .collectCode(let v) = try await h.service.inboundCall(caller: "0975000777", region: "TW", called: "+886229996666", trust: .unverified) else {
+            Issue.record("dtmf_callin did not accept unverified caller ID")
+            return
+        }
+        #expect(v.id == keyed.verification.id)
+        // The same policy for missed_call approves.
+        policy.acceptedCallerIDTrust[.missedCall] = [.asserted, .unverified]
+        let h2 = Harness(policy: policy)
+        _ = try await start(h2, .missedCall)
+        guard case .missedCallApproved = try await h2.service.inboundCall(caller: "0975000888", region: "TW", called: "+886229996666", trust: .unverified) else {
             Issue.record("not approved")
             return
         }
+    }
+
+    @Test("caller ID trust settings: a clear error for each mistake", arguments: [
+        ("sms=asserted", "caller ID trust: sms=asserted must be missed_call, voice_callin or dtmf_callin = levels"),
+        ("missed_call=trusted", "caller ID trust: trusted is not asserted or unverified"),
+        ("missed_call=withheld", "caller ID trust: withheld is not asserted or unverified"),
+        ("missed_call", "caller ID trust: missed_call must be missed_call, voice_callin or dtmf_callin = levels"),
+    ])
+    func trustSettingErrors(text: String, message: String) {
+        #expect(throws: ConfigurationProblem(message)) { try VerificationPolicy.parseCallerIDTrust(text) }
     }
 
     @Test("voice_callin: each call issues a fresh code that the web check accepts")

@@ -80,7 +80,7 @@ public struct ChannelRouter: CodeDelivery {
         case .dtmfCallOut:
             // The code is on the page, never sent to the gateway: the keys come back to the core as `digits`.
             try await gateways.originate(Originate(
-                verificationID: message.verificationID, number: message.to.e164, mode: .collectCode, code: nil, codeLength: message.code.count,
+                verificationID: message.verificationID, number: message.to.e164, mode: .collectCode, code: nil, codeLength: message.codeLength,
                 locale: message.locale, ringSeconds: ringSeconds), channel: .dtmfCallOut)
         case .voiceCallIn, .missedCall, .dtmfCallIn:
             throw DeliveryFailure(reason: "call-in channels have nothing to send")

@@ -17,15 +17,18 @@ public struct GatewaySocketServer: Service {
     public let path: String
     let service: VerificationService
     let gateways: GatewayRegistry
+    /// Places outgoing calls again per the retry policy; nil: no retries.
+    let retries: CallRetryScheduler?
     let logger: Logger
     /// The longest line accepted from a gateway.
     public var maxLineLength = 65_536
 
     /// Makes the server for `service`.
-    public init(path: String, service: VerificationService, gateways: GatewayRegistry, logger: Logger) {
+    public init(path: String, service: VerificationService, gateways: GatewayRegistry, retries: CallRetryScheduler? = nil, logger: Logger) {
         self.path = path
         self.service = service
         self.gateways = gateways
+        self.retries = retries
         self.logger = logger
     }
 
@@ -110,6 +113,12 @@ public struct GatewaySocketServer: Service {
                 let status = ended.sipStatus.map { " (SIP \($0))" } ?? ""
                 let detail = ended.detail.map { ", \($0.prefix(200))" } ?? ""
                 try await service.recordCallProgress(id: id, detail: "call ended: \(ended.reason.rawValue)\(status)\(detail)")
+                // An outgoing call's end: the retry policy says what follows.
+                switch try await service.outgoingCallEnded(id: id, reason: ended.reason.rawValue, sipStatus: ended.sipStatus) {
+                case .retry(let after): retries?.schedule(id: id, after: after)
+                case .failed(let reason): logger.info("gateway.call_failed_verification", metadata: ["verification": "\(id)", "reason": "\(reason)"])
+                case .none: break
+                }
             }
             // Acknowledged only once stored: a core that dies before this gets the outcome again.
             try await writer.send(GatewayEnvelope(.ack(Ack(outcomeIDs: [ended.outcomeID]))))

@@ -1,0 +1,74 @@
+// The outgoing call channels (voice_call, dtmf_callout): what the core does when the gateway
+// reports how a call it placed ended — the retry policy of DESIGN.md "The six methods".
+
+import Foundation
+
+/// What follows an outgoing call's end.
+public enum CallFollowUp: Sendable, Equatable {
+    /// Nothing: the call did its job, the user hung up (they may ask again), or the verification
+    /// is no longer waiting for a call.
+    case none
+    /// Call again after this many seconds (`retryCall(id:)`).
+    case retry(after: Double)
+    /// No more calls: the verification failed with this reason.
+    case failed(reason: String)
+}
+
+extension VerificationService {
+    /// An outgoing call for verification `id` ended (`reason` as the gateway reports it: completed,
+    /// busy, no_answer, rejected, hung_up, failed). Busy, unanswered and failed calls are placed
+    /// again after `limits.callRetryDelay` until `limits.maxCalls` calls were placed, then the
+    /// verification fails; a rejected call (the callee or the network refused it) fails it at once.
+    public func outgoingCallEnded(id: String, reason: String, sipStatus: Int?) async throws -> CallFollowUp {
+        guard let v = try await store.verification(id: id), v.status == .pending, v.channel == .voiceCall || v.channel == .dtmfCallOut else {
+            return .none
+        }
+        let status = sipStatus.map { " (SIP \($0))" } ?? ""
+        switch reason {
+        case "busy", "no_answer", "failed":
+            if v.sendCount < policy.limits.maxCalls { return .retry(after: policy.limits.callRetryDelay) }
+            let why = "\(v.channel.rawValue): \(reason.replacingOccurrences(of: "_", with: " "))\(status) after \(v.sendCount) call\(v.sendCount == 1 ? "" : "s")"
+            return try await failCall(v, reason: why)
+        case "rejected":
+            return try await failCall(v, reason: "\(v.channel.rawValue): call rejected\(status)")
+        default:
+            return .none
+        }
+    }
+
+    /// Places the call again for a still-pending verification (a voice_call says a fresh code; a
+    /// dtmf_callout asks again for the code on the page). Returns false when no call was placed:
+    /// no longer pending, or `limits.maxCalls` reached. A refused send fails the verification.
+    @discardableResult
+    public func retryCall(id: String) async throws -> Bool {
+        for _ in 0..<8 {
+            guard var v = try await store.verification(id: id), v.status == .pending,
+                  v.channel == .voiceCall || v.channel == .dtmfCallOut, v.sendCount < policy.limits.maxCalls else { return false }
+            let now = clock.now()
+            guard v.expiresAt > now else { return false }
+            let number = try PhoneNumber(parsing: v.to, defaultRegion: v.region)
+            try await checkSendLimit(v.to, now: now)
+            var code = ""
+            if v.channel == .voiceCall {
+                // The last code was never heard; a new one, so no old one stays valid.
+                code = VerificationCode.generate(length: v.codeLength, random: random)
+                v.codeMAC = hasher.mac(id: v.id, code: code)
+            }
+            v.updatedAt = now
+            v.version += 1
+            let event = VerificationEvent(verificationID: v.id, kind: .resent, status: .pending, at: now, detail: "call retry \(v.sendCount + 1) of \(policy.limits.maxCalls)")
+            guard try await store.update(v, event: event, webhook: nil) else { continue }
+            await events.published(event, verification: v)
+            _ = try await send(v, number: number, code: code, kind: .resent, now: now)
+            return true
+        }
+        return false
+    }
+
+    private func failCall(_ v: Verification, reason: String) async throws -> CallFollowUp {
+        var failed = v
+        failed.failureReason = reason
+        guard try await finish(failed, status: .failed, kind: .failed, at: clock.now(), detail: reason) != nil else { return .none }
+        return .failed(reason: reason)
+    }
+}
