@@ -77,10 +77,13 @@ public struct Hello: Codable, Sendable, Equatable {
     public var gateway: String
     /// Channels the gateway serves (`missed_call`, `voice_callin`, …).
     public var channels: [String]
+    /// The system numbers (E.164) the gateway answers, from its sip.conf (optional).
+    public var systemNumbers: [String]?
     /// Makes a hello.
-    public init(gateway: String, channels: [String]) {
+    public init(gateway: String, channels: [String], systemNumbers: [String]? = nil) {
         self.gateway = gateway
         self.channels = channels
+        self.systemNumbers = systemNumbers
     }
 }
 

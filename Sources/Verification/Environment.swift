@@ -49,6 +49,14 @@ public protocol CodeDelivery: Sendable {
     func isAvailable(_ channel: Channel) async -> Bool
     /// Sends the code (SMS) or places the call (voice). Throws `DeliveryFailure`.
     func deliver(_ message: CodeMessage) async throws
+    /// System numbers (E.164) the attached voice gateways answer, besides the configured ones
+    /// (sip.conf `system_number`, sent in the gateway's hello).
+    func gatewaySystemNumbers() async -> [String]
+}
+
+extension CodeDelivery {
+    /// No gateway numbers: only the configured system numbers are used.
+    public func gatewaySystemNumbers() async -> [String] { [] }
 }
 
 /// Receives every event after it is stored: the SSE stream, metrics and logs listen here.

@@ -38,7 +38,7 @@ extension VerificationService {
             return .reject(reason: "caller ID is not a phone number")
         }
         let systemNumber = (try? PhoneNumber(parsing: called, defaultRegion: policy.defaultRegion))?.e164
-        guard let systemNumber, policy.systemNumbers.contains(systemNumber) else { return .reject(reason: "not a system number") }
+        guard let systemNumber, await systemNumbers().contains(systemNumber) else { return .reject(reason: "not a system number") }
         let now = clock.now()
         var refused: Channel?
         for candidate in try await store.pendingCallIn(caller: callerNumber.e164, systemNumber: systemNumber) {

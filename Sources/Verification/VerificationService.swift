@@ -85,7 +85,7 @@ public struct VerificationService: Sendable {
             }
             guard policy.enabledChannels.contains(fallback) else { throw VerificationError.channelDisabled(fallback) }
         }
-        if request.channel.isCallIn, policy.systemNumbers.isEmpty {
+        if request.channel.isCallIn, await systemNumbers().isEmpty {
             throw VerificationError.channelDisabled(request.channel)
         }
         guard await delivery.isAvailable(request.channel) else {
@@ -251,11 +251,19 @@ public struct VerificationService: Sendable {
         }
     }
 
+    /// The system numbers users may call: the configured ones and those the attached gateways answer.
+    public func systemNumbers() async -> [String] {
+        var numbers = policy.systemNumbers
+        for number in await delivery.gatewaySystemNumbers() where !numbers.contains(number) { numbers.append(number) }
+        return numbers
+    }
+
     /// The system number with the fewest pending verifications (ties broken at random).
     private func pickSystemNumber() async throws -> String {
-        let counts = try await store.pendingCounts(systemNumbers: policy.systemNumbers)
-        let least = policy.systemNumbers.map { counts[$0] ?? 0 }.min() ?? 0
-        let candidates = policy.systemNumbers.filter { (counts[$0] ?? 0) == least }
+        let numbers = await systemNumbers()
+        let counts = try await store.pendingCounts(systemNumbers: numbers)
+        let least = numbers.map { counts[$0] ?? 0 }.min() ?? 0
+        let candidates = numbers.filter { (counts[$0] ?? 0) == least }
         return candidates[Int(random.uniform(below: UInt64(candidates.count)))]
     }
 

@@ -9,8 +9,8 @@ import Logging
 import VerificationServer
 
 /// `verigate core` and `verigate gateway --sip-config` as two processes joined by the gateway
-/// socket: a missed call placed by SIPp at the port sip.conf binds approves a verification started
-/// through the core's API; a gateway killed mid-call reports the call once it is back (its journal);
+/// socket: a missed call placed by SIPp at the port sip.conf binds, to the system number sip.conf
+/// declares, approves a verification started through the core's API; a gateway killed mid-call reports the call once it is back (its journal);
 /// and a broken sip.conf stops `verigate gateway` with 78 and file:line.
 @Suite("verigate core + verigate gateway as two processes", .serialized)
 struct CoreGatewayApartTests {
@@ -58,6 +58,8 @@ struct CoreGatewayApartTests {
             bind = 127.0.0.1:\(sipPort)
             transport = udp
             missed_call_ring_time = 300ms
+            ; The core has no system numbers of its own: this one comes in the gateway's hello.
+            system_number = +886229990001
             [loopback]
             type = peer
             host = 127.0.0.0/8
@@ -67,7 +69,7 @@ struct CoreGatewayApartTests {
 
         let core = try PeerProcess(verigate, [
             "core", "--data-dir", directory.path, "--http-address", "127.0.0.1:\(httpPort)", "--gateway-socket", socket,
-            "--system-numbers", "+886229996666", "--demo", "off", "--log-level", "warning",
+            "--system-numbers", "", "--demo", "off", "--log-level", "warning",
         ], name: "core-apart")
         let gateway = try PeerProcess(verigate, [
             "gateway", "--core-socket", socket, "--sip-config", conf.path, "--prompts", Peers.repository.appendingPathComponent("prompts").path, "--log-level", "warning",
@@ -94,12 +96,13 @@ struct CoreGatewayApartTests {
         let apiKey = try await Self.apiKey(core)
         let started = try await Self.start(channel: "missed_call", httpPort: httpPort, apiKey: apiKey, core: core, gateway: gateway)
         let verificationID = try #require(started["id"] as? String)
+        #expect(started["system_number"] as? String == "+886229990001", "the number from the gateway's sip.conf: \(started)")
 
         let trace = directory.appendingPathComponent("sipp-msgs.log")
         let sipp = try PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(sipPort)", "-i", "127.0.0.1", "-p", "0",
-             "-m", "1", "-nostdin", "-timeout", "20s", "-key", "caller", "0975000888", "-key", "called", "+886229996666",
+             "-m", "1", "-nostdin", "-timeout", "20s", "-key", "caller", "0975000888", "-key", "called", "+886229990001",
              "-trace_msg", "-message_file", trace.path],
             name: "sipp-apart")
         let status = await sipp.exitStatus()

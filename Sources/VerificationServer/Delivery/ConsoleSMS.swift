@@ -60,6 +60,8 @@ public struct ChannelRouter: CodeDelivery {
         self.gateways = gateways
     }
 
+    public func gatewaySystemNumbers() async -> [String] { gateways.systemNumbers() }
+
     /// SMS always; a call channel when an attached gateway serves it.
     public func isAvailable(_ channel: Channel) async -> Bool {
         switch channel {

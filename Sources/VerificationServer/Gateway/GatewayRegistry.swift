@@ -9,6 +9,7 @@ import Verification
 public final class GatewayRegistry: Sendable {
     private struct Gateway: Sendable {
         var channels: Set<Channel>
+        var systemNumbers: [String]
         var writer: GatewayWriter?
     }
     private let connected = Mutex<[Int: Gateway]>([:])
@@ -19,11 +20,24 @@ public final class GatewayRegistry: Sendable {
     public init() {}
 
     /// A gateway said hello with these channels; returns its registration (for `remove`).
-    func add(channels: [String], writer: GatewayWriter? = nil) -> Int {
+    /// `systemNumbers` are kept only when valid E.164 (`+` and 8 to 15 digits).
+    func add(channels: [String], systemNumbers: [String] = [], writer: GatewayWriter? = nil) -> Int {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
         let set = Set(channels.compactMap(Channel.init(rawValue:)))
-        connected.withLock { $0[id] = Gateway(channels: set, writer: writer) }
+        let numbers = systemNumbers.filter { $0.first == "+" && (2...15).contains($0.count - 1) && $0.dropFirst().allSatisfy { ("0"..."9").contains($0) } }
+        connected.withLock { $0[id] = Gateway(channels: set, systemNumbers: numbers, writer: writer) }
         return id
+    }
+
+    /// The system numbers the connected gateways answer, each once, in registration order.
+    public func systemNumbers() -> [String] {
+        connected.withLock { gateways in
+            var out: [String] = []
+            for (_, gateway) in gateways.sorted(by: { $0.key < $1.key }) {
+                for number in gateway.systemNumbers where !out.contains(number) { out.append(number) }
+            }
+            return out
+        }
     }
 
     /// Sends `originate` to a gateway serving `channel`; throws `DeliveryFailure` when none is attached

@@ -77,7 +77,7 @@ public struct GatewaySocketServer: Service {
                             }
                             if case .hello(let hello) = envelope.message {
                                 gateway = hello.gateway
-                                let id = gateways.add(channels: hello.channels, writer: writer)
+                                let id = gateways.add(channels: hello.channels, systemNumbers: hello.systemNumbers ?? [], writer: writer)
                                 if let old = registration.withLock({ old in defer { old = id }; return old }) { gateways.remove(old) }
                             }
                             let name = gateway

@@ -197,8 +197,9 @@ extension Core {
     /// Channels the page offers: enabled, deliverable now, and with a system number where one is needed.
     private func offeredChannels() async -> [VerificationChannel] {
         var offered: [VerificationChannel] = []
+        let noSystemNumber = await service.systemNumbers().isEmpty
         for channel in VerificationChannel.allCases where configuration.policy.enabledChannels.contains(channel) {
-            if channel.isCallIn, configuration.policy.systemNumbers.isEmpty { continue }
+            if channel.isCallIn, noSystemNumber { continue }
             if await service.delivery.isAvailable(channel) { offered.append(channel) }
         }
         return offered

@@ -44,9 +44,9 @@ public final class CoreLink: Sendable {
     private let originationContinuation: AsyncStream<Originate>.Continuation
 
     /// Makes a link; `run()` connects. Outcomes an earlier run left in `journal` are sent first.
-    public init(path: String, gateway: String, channels: [String], journal: OutcomeJournal? = nil, logger: Logger) {
+    public init(path: String, gateway: String, channels: [String], systemNumbers: [String] = [], journal: OutcomeJournal? = nil, logger: Logger) {
         self.path = path
-        self.hello = Hello(gateway: gateway, channels: channels)
+        self.hello = Hello(gateway: gateway, channels: channels, systemNumbers: systemNumbers.isEmpty ? nil : systemNumbers)
         self.logger = logger
         self.journal = journal
         self.eventLoop = MultiThreadedEventLoopGroup.singleton.next()

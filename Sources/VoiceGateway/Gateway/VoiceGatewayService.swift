@@ -40,7 +40,7 @@ public final class VoiceGatewayService: Sendable {
         self.media = media
         self.logger = logger
         self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels(withMedia: media != nil, outbound: configuration.outboundTarget != nil),
-                             journal: journal, logger: logger)
+                             systemNumbers: configuration.systemNumbers, journal: journal, logger: logger)
     }
 
     /// Runs the core link and handles calls until cancelled.
