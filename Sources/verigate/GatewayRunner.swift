@@ -32,5 +32,9 @@ struct GatewayRunner: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown { await gateway.run() }
         await endpoint.shutdown()
+        // How punctually RTP left over the whole run (the load scripts read this line).
+        if let statistics = gateway.media?.statistics.snapshot {
+            gateway.logger.notice("gateway.media.totals \(statistics)")
+        }
     }
 }

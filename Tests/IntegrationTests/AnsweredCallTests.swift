@@ -30,7 +30,7 @@ struct AnsweredCallTests {
         let sipp = try PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-dtmf.xml").path, "127.0.0.1:\(await stack.sipPort)", "-i", "127.0.0.1", "-p", "0",
-             "-mp", "0", "-m", "1", "-nostdin", "-timeout", "40s", "-key", "caller", "0975000888", "-key", "called", MissedCallTests.systemNumber, "-key", "code", code],
+             "-mp", "0", "-m", "1", "-nostdin", "-timeout", "40s", "-inf", try Peers.injectionFile([["0975000888", MissedCallTests.systemNumber, code]])],
             name: "sipp-dtmf"
         )
         let status = await sipp.exitStatus()
@@ -60,6 +60,11 @@ struct AnsweredCallTests {
         let code = String(heard.prefix(6))
         #expect(String(heard.suffix(6)) == code)
         #expect(try await stack.core.service.check(id: started.verification.id, code: code).status == .approved)
+        // The gateway counted what it sent: every packet the phone got, in one session, now closed.
+        let sent = try #require(stack.media?.statistics.snapshot)
+        #expect(sent.packetsSent >= phone.packetCount && phone.packetCount > 0, "\(sent), phone got \(phone.packetCount)")
+        #expect(sent.peakSessions == 1)
+        #expect(try await eventuallyTrue { stack.media?.statistics.snapshot.openSessions == 0 })
         await phone.stop()
         await stack.stop()
     }
@@ -204,7 +209,7 @@ struct AnsweredCallEdgeTests {
         let sipp = try PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-voice.xml").path, "127.0.0.1:\(await stack.sipPort)", "-i", "127.0.0.1", "-p", "0",
-             "-mp", "0", "-m", "1", "-nostdin", "-timeout", "40s", "-key", "caller", "0975000888", "-key", "called", MissedCallTests.systemNumber],
+             "-mp", "0", "-m", "1", "-nostdin", "-timeout", "40s", "-inf", try Peers.injectionFile([["0975000888", MissedCallTests.systemNumber]])],
             name: "sipp-voice"
         )
         let status = await sipp.exitStatus()

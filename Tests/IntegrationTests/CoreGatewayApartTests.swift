@@ -102,7 +102,7 @@ struct CoreGatewayApartTests {
         let sipp = try PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(sipPort)", "-i", "127.0.0.1", "-p", "0",
-             "-m", "1", "-nostdin", "-timeout", "20s", "-key", "caller", "0975000888", "-key", "called", "+886229990001",
+             "-m", "1", "-nostdin", "-timeout", "20s", "-inf", try Peers.injectionFile([["0975000888", "+886229990001"]]),
              "-trace_msg", "-message_file", trace.path],
             name: "sipp-apart")
         let status = await sipp.exitStatus()
@@ -192,7 +192,7 @@ struct CoreGatewayApartTests {
             sipp = try PeerProcess(
                 "/usr/bin/sipp",
                 ["-sf", Peers.repository.appendingPathComponent("sipp/callin-voice.xml").path, "127.0.0.1:\(sipPort)", "-i", "127.0.0.1", "-p", "0",
-                 "-m", "1", "-nostdin", "-timeout", "60s", "-key", "caller", "0975000888", "-key", "called", "+886229996666"],
+                 "-m", "1", "-nostdin", "-timeout", "60s", "-inf", try Peers.injectionFile([["0975000888", "+886229996666"]])],
                 name: "sipp-kill")
             // Mid-call: the journal holds the call (it serves the verification and has not ended).
             #expect(try await eventuallyTrue {

@@ -70,7 +70,7 @@ struct MissedCallTests {
         let sipp = try PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(port)", "-i", "127.0.0.1", "-p", "0",
-             "-m", "1", "-nostdin", "-timeout", "20s", "-key", "caller", caller, "-key", "called", Self.systemNumber,
+             "-m", "1", "-nostdin", "-timeout", "20s", "-inf", try Peers.injectionFile([[caller, Self.systemNumber]]),
              "-trace_msg", "-message_file", trace.path],
             name: "sipp-missed"
         )
@@ -156,7 +156,7 @@ struct MissedCallTests {
         let sipp = try PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(port)", "-i", "127.0.0.1", "-p", "0",
-             "-m", "1", "-nostdin", "-timeout", "10s", "-key", "caller", caller, "-key", "called", Self.systemNumber, "-trace_msg", "-message_file", trace.path],
+             "-m", "1", "-nostdin", "-timeout", "10s", "-inf", try Peers.injectionFile([[caller, Self.systemNumber]]), "-trace_msg", "-message_file", trace.path],
             name: "sipp-final"
         )
         _ = await sipp.exitStatus()

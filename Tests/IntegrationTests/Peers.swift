@@ -34,6 +34,18 @@ enum Peers {
     }
 }
 
+extension Peers {
+    /// A SIPp injection file (`-inf`), one line per call: for the sipp/callin-*.xml scenarios the
+    /// caller, the system number dialled and the code to key (field0;field1;field2) — the format
+    /// scripts/sipp/inject.py writes from the API. In the temporary directory.
+    static func injectionFile(_ calls: [[String]]) throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-inject-\(UUID().uuidString.prefix(8)).csv")
+        let lines = calls.map { fields in fields.joined(separator: ";") + (fields.count < 3 ? ";" : "") }
+        try Data(("SEQUENTIAL\n" + lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+        return file.path
+    }
+}
+
 /// A peer process with its output kept in a temporary file for failure messages.
 final class PeerProcess: @unchecked Sendable {
     let process = Process()
@@ -41,7 +53,7 @@ final class PeerProcess: @unchecked Sendable {
 
     init(_ executable: String, _ arguments: [String], name: String) throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -38,7 +38,7 @@ struct ResilienceTests {
         let sipp = try PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(await endpoint.udpAddresses[0].port!)", "-i", "127.0.0.1",
-             "-p", "0", "-m", "1", "-nostdin", "-timeout", "20s", "-key", "caller", "0975000888", "-key", "called", MissedCallTests.systemNumber],
+             "-p", "0", "-m", "1", "-nostdin", "-timeout", "20s", "-inf", try Peers.injectionFile([["0975000888", MissedCallTests.systemNumber]])],
             name: "sipp-restart"
         )
         // Approved at the INVITE; the core then stops while the phone still rings.

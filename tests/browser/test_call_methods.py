@@ -10,11 +10,18 @@ from selenium.webdriver.support.ui import WebDriverWait
 SIPP = "/usr/bin/sipp"
 
 
+def injection(directory, caller, called, code=""):
+    """A SIPp injection file for sipp/callin-*.xml: caller;called;code (as scripts/sipp/inject.py writes)."""
+    path = directory / "calls.csv"
+    path.write_text(f"SEQUENTIAL\n{caller};{called};{code}\n")
+    return str(path)
+
+
 def state(driver):
     return driver.find_element(By.TAG_NAME, "body").get_attribute("data-state")
 
 
-def test_missed_call_verifies_live_within_a_second_while_the_phone_rings(server, browser, shot):
+def test_missed_call_verifies_live_within_a_second_while_the_phone_rings(server, browser, shot, tmp_path):
     if not os.access(SIPP, os.X_OK):
         missing(f"{SIPP} (apt-get install sip-tester)")
     d = browser("en")
@@ -33,7 +40,7 @@ def test_missed_call_verifies_live_within_a_second_while_the_phone_rings(server,
     # The user's phone calls the number on the page; the gateway rings 1 s (conftest's sip.conf), then rejects (603).
     sipp = subprocess.Popen(
         [SIPP, "-sf", str(ROOT / "sipp" / "callin-missed.xml"), f"127.0.0.1:{server.sip_port}", "-i", "127.0.0.1", "-p", "0",
-         "-m", "1", "-nostdin", "-timeout", "20s", "-key", "caller", "0912300400", "-key", "called", system_number],
+         "-m", "1", "-nostdin", "-timeout", "20s", "-inf", injection(tmp_path, "0912300400", system_number)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         # The page must turn "verified" while the call still rings, i.e. within 1 s of the INVITE.
@@ -72,7 +79,7 @@ def test_sms_code_via_kannel_fakesmsc_verifies(kannel_server, browser):
     WebDriverWait(d, 10).until(lambda d: state(d) == "approved")
 
 
-def test_keyed_call_in_code_verifies(server, browser, shot):
+def test_keyed_call_in_code_verifies(server, browser, shot, tmp_path):
     """Case 10: the page shows a system number and a code; SIPp calls from the user's number and keys
     the code (RFC 4733); the page turns "verified" without reload."""
     if not os.access(SIPP, os.X_OK):
@@ -91,7 +98,7 @@ def test_keyed_call_in_code_verifies(server, browser, shot):
     shot(d, "11-keyed-call-in")
     sipp = subprocess.run(
         [SIPP, "-sf", str(ROOT / "sipp" / "callin-dtmf.xml"), f"127.0.0.1:{server.sip_port}", "-i", "127.0.0.1", "-p", "0", "-mp", "0",
-         "-m", "1", "-nostdin", "-timeout", "40s", "-key", "caller", "0912300600", "-key", "called", system_number, "-key", "code", code],
+         "-m", "1", "-nostdin", "-timeout", "40s", "-inf", injection(tmp_path, "0912300600", system_number, code)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
     assert sipp.returncode == 0, "SIPp keyed the code and the gateway hung up: " + server.output()[-2000:]
     WebDriverWait(d, 10).until(lambda d: state(d) == "approved")

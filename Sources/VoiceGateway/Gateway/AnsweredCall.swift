@@ -7,6 +7,7 @@ import GatewayProtocol
 import Logging
 import Media
 import NIOCore
+import NIOPosix
 import SDP
 import SIPMessage
 import Synchronization
@@ -46,7 +47,8 @@ extension VoiceGatewayService {
             return nil
         }
         do {
-            let rtp = try await MediaSession.open(host: media.host, port: port, audio: answer.audio, allocator: media.ports, eventLoop: endpoint.eventLoop, logger: logger)
+            let rtp = try await MediaSession.open(host: media.host, port: port, audio: answer.audio, allocator: media.ports,
+                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), statistics: media.statistics, logger: logger)
             call.answer(sdp: ByteBuffer(string: answer.description.text))
             return rtp
         } catch {

@@ -5,6 +5,7 @@
 
 import GatewayProtocol
 import NIOCore
+import NIOPosix
 import SDP
 import SIPMessage
 
@@ -62,7 +63,8 @@ extension VoiceGatewayService {
         do {
             let description = try SDPParser().parse(bytes: answer.readableBytesView)
             let audio = try session.negotiate(answer: description, to: offer)
-            rtp = try await MediaSession.open(host: media.host, port: port, audio: audio, allocator: media.ports, eventLoop: endpoint.eventLoop, logger: logger)
+            rtp = try await MediaSession.open(host: media.host, port: port, audio: audio, allocator: media.ports,
+                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), statistics: media.statistics, logger: logger)
         } catch {
             media.ports.release(port)
             logger.warning("gateway.originate.bad_answer", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])

@@ -17,8 +17,8 @@ public final class VoiceGatewayService: Sendable {
     public let link: CoreLink
     let configuration: GatewayConfiguration
     /// Prompts, RTP ports and codecs for answered calls; nil: the gateway only rejects and rings.
-    let media: GatewayMedia?
-    let logger: Logger
+    public let media: GatewayMedia?
+    public let logger: Logger
     private let outcomeCounter = Atomic<Int>(0)
     /// Distinguishes outcome ids of this run from those of an earlier one.
     private let bootID = String(UInt32.random(in: 0...UInt32.max), radix: 36)

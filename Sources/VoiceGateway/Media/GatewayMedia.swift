@@ -21,6 +21,8 @@ public struct GatewayMedia: Sendable {
     public var firstDigitTimeout: Duration
     /// Wait between keys.
     public var interDigitTimeout: Duration
+    /// RTP send punctuality over all calls.
+    public let statistics = MediaStatistics()
 
     /// Makes the settings; `promptsDirectory` holds one folder of WAVs per locale (prompts/).
     public init(

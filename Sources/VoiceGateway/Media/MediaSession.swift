@@ -32,6 +32,7 @@ public final class MediaSession: @unchecked Sendable {
     private let allocator: RTPPortAllocator
     private let logger: Logger
     private let remote: SocketAddress
+    private let statistics: MediaStatistics?
 
     // Loop-confined state.
     private var sender: RTPSender
@@ -53,8 +54,10 @@ public final class MediaSession: @unchecked Sendable {
         var timer: Scheduled<Void>?
     }
 
-    private init(channel: Channel, port: Int, audio: NegotiatedAudio, remote: SocketAddress, allocator: RTPPortAllocator, logger: Logger) throws {
+    private init(channel: Channel, port: Int, audio: NegotiatedAudio, remote: SocketAddress, allocator: RTPPortAllocator,
+                 statistics: MediaStatistics?, logger: Logger) throws {
         self.channel = channel
+        self.statistics = statistics
         self.port = port
         self.audio = audio
         self.remote = remote
@@ -71,7 +74,8 @@ public final class MediaSession: @unchecked Sendable {
 
     /// Binds `port` on `host` and starts receiving. Throws when the remote address is not an IP.
     public static func open(
-        host: String, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, eventLoop: EventLoop, logger: Logger
+        host: String, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, eventLoop: EventLoop,
+        statistics: MediaStatistics? = nil, logger: Logger
     ) async throws -> MediaSession {
         let remote = try SocketAddress(ipAddress: audio.remoteAddress, port: Int(audio.remotePort))
         let box = SessionBox()
@@ -81,7 +85,8 @@ public final class MediaSession: @unchecked Sendable {
             }
             .bind(host: host, port: port).get()
         do {
-            let session = try MediaSession(channel: channel, port: port, audio: audio, remote: remote, allocator: allocator, logger: logger)
+            let session = try MediaSession(channel: channel, port: port, audio: audio, remote: remote, allocator: allocator, statistics: statistics, logger: logger)
+            statistics?.sessionOpened()
             box.session = session
             return session
         } catch {
@@ -118,6 +123,7 @@ public final class MediaSession: @unchecked Sendable {
             return true
         }.get()) ?? false
         guard wasOpen else { return }
+        statistics?.sessionClosed()
         try? await channel.close()
         allocator.release(port)
     }
@@ -128,7 +134,14 @@ public final class MediaSession: @unchecked Sendable {
 
     private func tick() {
         guard var current = playback else { return }
-        let decision = current.pacer.tick(now: Self.now())
+        let now = Self.now()
+        let decision = current.pacer.tick(now: now)
+        if let statistics, decision.send > 0 {
+            let first = current.pacer.deadline(ofPacket: current.pacer.nextPacket - decision.send)
+            statistics.sent(count: decision.send, firstLatenessMicroseconds: Int((now - first).nanosecondCount / 1_000), skipped: decision.skip)
+        } else if let statistics, decision.skip > 0 {
+            statistics.sent(count: 0, firstLatenessMicroseconds: 0, skipped: decision.skip)
+        }
         for _ in 0..<decision.skip { _ = current.player.nextFrame() }
         if decision.skip > 0 { sender.skip(frames: decision.skip) }
         var finished = false
