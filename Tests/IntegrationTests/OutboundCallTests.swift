@@ -72,6 +72,33 @@ struct OutboundCallTests {
         await stack.stop()
     }
 
+    @Test("voice_call with SIPp (sipp/uas-voice.xml) answering: the gateway says the code and hangs up; ringing, answered and completed are on the trail")
+    func sippAnswersVoiceCall() async throws {
+        guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        let sippPort = try Peers.freeUDPPort()
+        let stack = try await MissedCallTests.Stack(media: try media(32_010...32_050), outboundTarget: "sip:{number}@127.0.0.1:\(sippPort)")
+        let sipp = try PeerProcess(
+            "/usr/bin/sipp",
+            ["-sf", Peers.repository.appendingPathComponent("sipp/uas-voice.xml").path, "-i", "127.0.0.1", "-p", "\(sippPort)", "-mp", "0",
+             "-m", "1", "-nostdin", "-timeout", "60s"],
+            name: "sipp-uas-voice"
+        )
+        // SIPp listens before the call goes out: the first start may find its port not yet bound,
+        // which the retry policy would cover; wait for the socket instead.
+        #expect(try await eventuallyTrue { !Peers.udpPortIsFree(sippPort) })
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        let status = await sipp.exitStatus()
+        #expect(status == 0, "\(sipp.tail())")
+        await sipp.stop()
+        #expect(try await eventuallyTrue {
+            try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains("call ended: completed")
+        })
+        let trail = try await stack.core.service.events(id: started.verification.id).compactMap(\.detail)
+        #expect(trail.contains("call ringing") && trail.contains("call answered"), "\(trail)")
+        #expect(try await stack.core.service.verification(id: started.verification.id).status == .pending, "the code waits to be typed")
+        await stack.stop()
+    }
+
     @Test("dtmf_callout: SIPp answers and keys the code shown on the page; the verification is approved")
     func keyedCallOut() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }

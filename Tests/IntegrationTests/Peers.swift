@@ -35,6 +35,13 @@ enum Peers {
 }
 
 extension Peers {
+    /// Whether nothing listens on UDP `port` of 127.0.0.1 (a bind succeeds).
+    static func udpPortIsFree(_ port: Int) -> Bool {
+        guard let channel = try? DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).wait() else { return false }
+        try? channel.close().wait()
+        return true
+    }
+
     /// A SIPp injection file (`-inf`), one line per call: for the sipp/callin-*.xml scenarios the
     /// caller, the system number dialled and the code to key (field0;field1;field2) — the format
     /// scripts/sipp/inject.py writes from the API. In the temporary directory.
