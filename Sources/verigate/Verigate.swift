@@ -15,6 +15,26 @@ struct Verigate: AsyncParsableCommand {
         abstract: "Self-hosted phone-number verification: SMS, voice, call-in, missed-call and keyed codes.",
         subcommands: [Serve.self, CoreCommand.self, GatewayCommand.self, APIKey.self, WebhookSecret.self],
         defaultSubcommand: Serve.self)
+
+    /// Unblocks SIGTERM and SIGINT first: a parent (the Swift test runner, some supervisors) may
+    /// have left them blocked, and graceful shutdown listens for them. Then ArgumentParser's run.
+    static func main() async {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Reads `VERIGATE_<NAME>` from the environment.

@@ -74,8 +74,6 @@ struct CoreGatewayApartTests {
         let gateway = try PeerProcess(verigate, [
             "gateway", "--core-socket", socket, "--sip-config", conf.path, "--prompts", Peers.repository.appendingPathComponent("prompts").path, "--log-level", "warning",
         ], name: "gateway-apart")
-        // SIGKILL: a child of the test runner may not see SIGTERM (the runner's blocked signals are
-        // inherited), and graceful shutdown is not what this test is about.
         func end() async {
             for process in [core, gateway] where process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
             await core.stop()
@@ -86,6 +84,16 @@ struct CoreGatewayApartTests {
         } catch {
             await end()
             throw error
+        }
+        // SIGTERM ends both gracefully with status 0 (verigate unblocks SIGTERM at start, whatever
+        // mask its parent left). SIGKILL after 20 s, so a hang fails the test instead of stalling it.
+        for process in [gateway, core] {
+            let pid = process.process.processIdentifier
+            kill(pid, SIGTERM)
+            let backstop = Task { try await Task.sleep(for: .seconds(20)); kill(pid, SIGKILL) }
+            let status = await process.exitStatus()
+            backstop.cancel()
+            #expect(status == 0, "\(process.tail())")
         }
         await end()
     }
