@@ -87,11 +87,12 @@ extension VerificationService {
 extension VerificationService {
     /// Records what a voice gateway reported about a call for a verification (ringing, answered,
     /// ended and why) on its audit trail; the status does not change (the user may ask for another
-    /// call or switch method). A finished verification keeps its status and still gets the event
-    /// (a missed call ends after it approved); nothing happens for an unknown one.
-    public func recordCallProgress(id: String, detail: String) async throws {
+    /// call or switch method). A finished verification gets the event only when `evenIfFinished`
+    /// (a call that failed after it was approved is worth an audit line; the usual end of a missed
+    /// call is not worth a write). Nothing happens for an unknown one.
+    public func recordCallProgress(id: String, detail: String, evenIfFinished: Bool = false) async throws {
         for _ in 0..<8 {
-            guard var v = try await store.verification(id: id) else { return }
+            guard var v = try await store.verification(id: id), v.status == .pending || evenIfFinished else { return }
             let now = clock.now()
             v.updatedAt = now
             v.version += 1
