@@ -117,13 +117,17 @@ public struct InboundCall: Codable, Sendable, Equatable {
     public var called: String
     /// How the caller ID was learned.
     public var trust: CallerTrust
+    /// How long the gateway waits for the answer (optional): a core that could only decide later
+    /// refuses instead, changing nothing, since the caller has been turned away already.
+    public var timeoutMilliseconds: Int?
     /// Makes the question.
-    public init(callID: String, caller: String?, region: String?, called: String, trust: CallerTrust) {
+    public init(callID: String, caller: String?, region: String?, called: String, trust: CallerTrust, timeoutMilliseconds: Int? = nil) {
         self.callID = callID
         self.caller = caller
         self.region = region
         self.called = called
         self.trust = trust
+        self.timeoutMilliseconds = timeoutMilliseconds
     }
 }
 

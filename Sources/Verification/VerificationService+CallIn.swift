@@ -30,7 +30,10 @@ extension VerificationService {
     /// A call from `caller` (as received; national numbers read in `region`, else the default region)
     /// to the system number `called` arrived with caller ID learned as `trust`. Finds the newest
     /// pending call-in verification for that caller and number and decides.
-    public func inboundCall(caller: String?, region: String?, called: String, trust: CallerIDTrust) async throws -> CallInDecision {
+    /// With a `deadline` (the gateway's patience), a decision that could only be made after it
+    /// changes nothing and refuses: the caller has been turned away already, and shedding the
+    /// write keeps an overloaded core from falling further behind.
+    public func inboundCall(caller: String?, region: String?, called: String, trust: CallerIDTrust, deadline: Date? = nil) async throws -> CallInDecision {
         guard let caller, trust != .withheld else { return .reject(reason: "caller ID withheld") }
         let callIn: [Channel] = [.missedCall, .voiceCallIn, .dtmfCallIn]
         guard callIn.contains(where: { policy.accepts(trust, for: $0) }) else { return .reject(reason: "caller ID \(trust.rawValue) not accepted") }
@@ -39,9 +42,11 @@ extension VerificationService {
         }
         let systemNumber = (try? PhoneNumber(parsing: called, defaultRegion: policy.defaultRegion))?.e164
         guard let systemNumber, await systemNumbers().contains(systemNumber) else { return .reject(reason: "not a system number") }
+        let candidates = try await store.pendingCallIn(caller: callerNumber.e164, systemNumber: systemNumber)
         let now = clock.now()
+        if let deadline, now > deadline { return .reject(reason: "too late: the gateway gave up waiting") }
         var refused: Channel?
-        for candidate in try await store.pendingCallIn(caller: callerNumber.e164, systemNumber: systemNumber) {
+        for candidate in candidates {
             if candidate.expiresAt <= now {
                 _ = try await finish(candidate, status: .expired, kind: .expired, at: now)
                 continue

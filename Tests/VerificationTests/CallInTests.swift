@@ -66,6 +66,22 @@ struct CallInTests {
         }
     }
 
+    @Test("a decision that comes after the gateway's deadline changes nothing and refuses")
+    func lateDecisionChangesNothing() async throws {
+        let h = Harness()
+        let started = try await start(h, .missedCall)
+        let system = try #require(started.verification.systemNumber)
+        let past = h.clock.now().addingTimeInterval(-1)
+        #expect(try await h.service.inboundCall(caller: "0975000888", region: "TW", called: system, trust: .asserted, deadline: past)
+                == .reject(reason: "too late: the gateway gave up waiting"))
+        #expect(try await h.service.verification(id: started.verification.id).status == .pending)
+        let future = h.clock.now().addingTimeInterval(2)
+        guard case .missedCallApproved = try await h.service.inboundCall(caller: "0975000888", region: "TW", called: system, trust: .asserted, deadline: future) else {
+            Issue.record("not approved before the deadline")
+            return
+        }
+    }
+
     @Test("caller ID trust settings: a clear error for each mistake", arguments: [
         ("sms=asserted", "caller ID trust: sms=asserted must be missed_call, voice_callin or dtmf_callin = levels"),
         ("missed_call=trusted", "caller ID trust: trusted is not asserted or unverified"),

@@ -12,19 +12,27 @@ dtmf_callout; empty otherwise). The sipp/callin-*.xml scenarios read those three
 
 Standard library only, so it runs anywhere SIPp does. Exit status 1 with the API's problem text
 when a start is refused."""
-import argparse, concurrent.futures, json, os, sys, urllib.error, urllib.request
+import argparse, concurrent.futures, json, os, sys, time, urllib.error, urllib.request
 
 
-def start(api, key, channel, number):
-    """POST /v1/verifications; the created (or resent) verification as a dict."""
+def start(api, key, channel, number, wait_for_gateway=15.0):
+    """POST /v1/verifications; the created (or resent) verification as a dict. While no voice
+    gateway is attached yet (503 no_gateway, e.g. just after `verigate serve` started) it retries
+    for up to `wait_for_gateway` seconds."""
     body = json.dumps({"to": number, "channel": channel}).encode()
-    request = urllib.request.Request(f"{api}/v1/verifications", data=body, method="POST",
-                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as error:
-        raise SystemExit(f"start {channel} for {number}: HTTP {error.code}: {error.read().decode(errors='replace')}")
+    deadline = time.monotonic() + wait_for_gateway
+    while True:
+        request = urllib.request.Request(f"{api}/v1/verifications", data=body, method="POST",
+                                         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            text = error.read().decode(errors="replace")
+            if error.code == 503 and "no_gateway" in text and time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            raise SystemExit(f"start {channel} for {number}: HTTP {error.code}: {text}")
 
 
 def numbers(first, count):

@@ -22,6 +22,10 @@ public struct GatewaySocketServer: Service {
     let logger: Logger
     /// The longest line accepted from a gateway.
     public var maxLineLength = 65_536
+    /// Inbound-call decisions in progress at most; more are refused at once (503 to the caller)
+    /// rather than queued behind the database (admission control under overload).
+    public var maxDecisionsInFlight = 256
+    private let decisionsInFlight = InFlightCounter()
 
     /// Makes the server for `service`.
     public init(path: String, service: VerificationService, gateways: GatewayRegistry, retries: CallRetryScheduler? = nil, logger: Logger) {
@@ -135,8 +139,16 @@ public struct GatewaySocketServer: Service {
         case .unverified: .unverified
         case .withheld: .withheld
         }
+        let inFlight = decisionsInFlight.count.wrappingAdd(1, ordering: .relaxed).newValue
+        defer { decisionsInFlight.count.wrappingSubtract(1, ordering: .relaxed) }
+        guard inFlight <= maxDecisionsInFlight else {
+            logger.warning("gateway.decide_overloaded", metadata: ["call": "\(call.callID)", "in_flight": "\(inFlight)"])
+            return CallDecision(callID: call.callID, action: .reject, status: 503)
+        }
+        // The answer is useless after the gateway's timeout; leave a margin for the way back.
+        let deadline = call.timeoutMilliseconds.map { Date().addingTimeInterval(Double($0) / 1_000 * 0.9) }
         do {
-            switch try await service.inboundCall(caller: call.caller, region: call.region, called: call.called, trust: trust) {
+            switch try await service.inboundCall(caller: call.caller, region: call.region, called: call.called, trust: trust, deadline: deadline) {
             case .reject(let reason):
                 logger.info("gateway.call_rejected", metadata: ["call": "\(call.callID)", "reason": "\(reason)"])
                 return CallDecision(callID: call.callID, action: .reject)
@@ -175,4 +187,9 @@ struct GatewayWriter: Sendable {
     func send(_ envelope: GatewayEnvelope) async throws {
         try await outbound.write(ByteBuffer(bytes: GatewayEncoder().encode(envelope)))
     }
+}
+
+/// A shared counter a copyable server struct can hold.
+final class InFlightCounter: Sendable {
+    let count = Atomic<Int>(0)
 }

@@ -70,7 +70,8 @@ public final class VoiceGatewayService: Sendable {
             call.reject(statusCode: 404)
             return await drain(call)
         }
-        let question = InboundCall(callID: call.callID, caller: identity.number, region: policy.region, called: called, trust: identity.trust)
+        let question = InboundCall(callID: call.callID, caller: identity.number, region: policy.region, called: called, trust: identity.trust,
+                                   timeoutMilliseconds: Int(configuration.coreTimeout.components.seconds * 1_000 + configuration.coreTimeout.components.attoseconds / 1_000_000_000_000_000))
         let decision: CallDecision
         do {
             guard case .callDecision(let answer) = try await link.ask(.inboundCall(question), timeout: configuration.coreTimeout) else {
