@@ -48,6 +48,8 @@ struct SIPpInteropTests {
         )
         let status = await sipp.exitStatus()
         #expect(status == 0, "sipp exited \(status):\n\(sipp.tail())")
+        // SIPp has its last 200 to BYE; our side's event streams may still be draining.
+        _ = try await eventuallyTrue { confirmed.withLockedValue { $0 } == 1_000 && hungUp.withLockedValue { $0 } == 1_000 }
         #expect(confirmed.withLockedValue { $0 } == 1_000)
         #expect(hungUp.withLockedValue { $0 } == 1_000)
         await sipp.stop()

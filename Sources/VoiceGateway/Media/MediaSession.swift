@@ -102,7 +102,10 @@ public final class MediaSession: @unchecked Sendable {
             guard !self.closed else { return promise.succeed() }
             self.finishPlayback()
             let start = Self.now()
-            self.playback = Playback(player: player, pacer: RTPPacer(start: start, interval: .milliseconds(self.audio.ptime)), promise: promise, timer: nil)
+            // A prompt carries a code: after a stall, catch up with a burst of up to 200 ms (a
+            // jitter buffer absorbs it) rather than drop audio; only longer stalls skip frames.
+            let pacer = RTPPacer(start: start, interval: .milliseconds(self.audio.ptime), maxBurst: 10)
+            self.playback = Playback(player: player, pacer: pacer, promise: promise, timer: nil)
             self.tick()
         }
         try? await promise.futureResult.get()
