@@ -35,8 +35,7 @@ extension VerificationService {
     /// write keeps an overloaded core from falling further behind.
     public func inboundCall(caller: String?, region: String?, called: String, trust: CallerIDTrust, deadline: Date? = nil) async throws -> CallInDecision {
         guard let caller, trust != .withheld else { return .reject(reason: "caller ID withheld") }
-        let callIn: [Channel] = [.missedCall, .voiceCallIn, .dtmfCallIn]
-        guard callIn.contains(where: { policy.accepts(trust, for: $0) }) else { return .reject(reason: "caller ID \(trust.rawValue) not accepted") }
+        guard Channel.allCases.contains(where: { $0.isCallIn && policy.accepts(trust, for: $0) }) else { return .reject(reason: "caller ID \(trust.rawValue) not accepted") }
         guard let callerNumber = try? PhoneNumber(parsing: caller, defaultRegion: region ?? policy.defaultRegion) else {
             return .reject(reason: "caller ID is not a phone number")
         }

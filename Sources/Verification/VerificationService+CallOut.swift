@@ -20,20 +20,21 @@ extension VerificationService {
     /// again after `limits.callRetryDelay` until `limits.maxCalls` calls were placed, then the
     /// verification fails; a rejected call (the callee or the network refused it) fails it at once.
     public func outgoingCallEnded(id: String, reason: String, sipStatus: Int?) async throws -> CallFollowUp {
+        // Completed and hung-up calls (every missed call among them) need no follow-up: no read.
+        let retried = ["busy", "no_answer", "failed"].contains(reason)
+        guard retried || reason == "rejected" else { return .none }
         guard let v = try await store.verification(id: id), v.status == .pending, v.channel == .voiceCall || v.channel == .dtmfCallOut else {
             return .none
         }
         let status = sipStatus.map { " (SIP \($0))" } ?? ""
-        switch reason {
-        case "busy", "no_answer", "failed":
+        let why: String
+        if retried {
             if v.sendCount < policy.limits.maxCalls { return .retry(after: policy.limits.callRetryDelay) }
-            let why = "\(v.channel.rawValue): \(reason.replacingOccurrences(of: "_", with: " "))\(status) after \(v.sendCount) call\(v.sendCount == 1 ? "" : "s")"
-            return try await failCall(v, reason: why)
-        case "rejected":
-            return try await failCall(v, reason: "\(v.channel.rawValue): call rejected\(status)")
-        default:
-            return .none
+            why = "\(v.channel.rawValue): \(reason.replacingOccurrences(of: "_", with: " "))\(status) after \(v.sendCount) call\(v.sendCount == 1 ? "" : "s")"
+        } else {
+            why = "\(v.channel.rawValue): call rejected\(status)"
         }
+        return try await fail(v, reason: why) == nil ? .none : .failed(reason: why)
     }
 
     /// Places the call again for a still-pending verification (a voice_call says a fresh code; a
@@ -63,12 +64,5 @@ extension VerificationService {
             return true
         }
         return false
-    }
-
-    private func failCall(_ v: Verification, reason: String) async throws -> CallFollowUp {
-        var failed = v
-        failed.failureReason = reason
-        guard try await finish(failed, status: .failed, kind: .failed, at: clock.now(), detail: reason) != nil else { return .none }
-        return .failed(reason: reason)
     }
 }

@@ -166,9 +166,7 @@ public struct VerificationService: Sendable {
                     return try await send(moved, number: number, code: code, kind: kind, now: now, fallbacks: Array(rest))
                 }
             }
-            var failed = v
-            failed.failureReason = reason
-            _ = try await finish(failed, status: .failed, kind: .failed, at: clock.now(), detail: reason)
+            _ = try await fail(v, reason: reason)
             throw VerificationError.deliveryFailed(reason: reason, verificationID: v.id)
         }
         try await store.recordSend(to: v.to, verificationID: v.id, at: now)
@@ -224,9 +222,7 @@ public struct VerificationService: Sendable {
             guard let v = try await store.verification(id: id) else { throw VerificationError.notFound }
             let now = clock.now()
             if report.outcome == .failed, v.status == .pending {
-                var failed = v
-                failed.failureReason = "delivery report: \(report.detail)"
-                if let done = try await finish(failed, status: .failed, kind: .failed, at: now, detail: failed.failureReason) { return done }
+                if let done = try await fail(v, reason: "delivery report: \(report.detail)", at: now) { return done }
                 continue
             }
             var next = v
@@ -381,6 +377,14 @@ public struct VerificationService: Sendable {
 
     /// Moves `v` to a final status with its event and webhook; nil if a concurrent writer won.
     @discardableResult
+    /// Ends `v` as failed with `reason` (kept on the verification and its audit event); nil when
+    /// it changed meanwhile.
+    func fail(_ v: Verification, reason: String, at now: Date? = nil) async throws -> Verification? {
+        var failed = v
+        failed.failureReason = reason
+        return try await finish(failed, status: .failed, kind: .failed, at: now ?? clock.now(), detail: reason)
+    }
+
     func finish(_ v: Verification, status: VerificationStatus, kind: VerificationEvent.Kind, at now: Date, detail: String? = nil) async throws -> Verification? {
         var next = v
         next.status = status

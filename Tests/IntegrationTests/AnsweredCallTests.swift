@@ -60,11 +60,12 @@ struct AnsweredCallTests {
         let code = String(heard.prefix(6))
         #expect(String(heard.suffix(6)) == code)
         #expect(try await stack.core.service.check(id: started.verification.id, code: code).status == .approved)
-        // The gateway counted what it sent: every packet the phone got, in one session, now closed.
+        // The gateway counted what it sent: every packet the phone got, in one session, now closed
+        // (a session adds its counts when it closes).
+        #expect(try await eventuallyTrue { stack.media?.statistics.snapshot.openSessions == 0 })
         let sent = try #require(stack.media?.statistics.snapshot)
         #expect(sent.packetsSent >= phone.packetCount && phone.packetCount > 0, "\(sent), phone got \(phone.packetCount)")
         #expect(sent.peakSessions == 1)
-        #expect(try await eventuallyTrue { stack.media?.statistics.snapshot.openSessions == 0 })
         await phone.stop()
         await stack.stop()
     }
@@ -131,6 +132,29 @@ final class Phone: Sendable {
 
     /// PCMU packets received so far.
     var packetCount: Int { received.withLockedValue { $0.count } }
+
+    /// Takes the next incoming calls: refuses one with each of `statuses` in turn, then rings and
+    /// answers the next; the answered call's events once it has ended.
+    func answerNextCall(rejecting statuses: [Int] = []) -> Task<[SIPCallEvent], Never> {
+        Task {
+            var iterator = endpoint.incomingCalls.makeAsyncIterator()
+            for status in statuses {
+                guard let refused = await iterator.next() else { return [] }
+                refused.reject(statusCode: status)
+            }
+            guard let call = await iterator.next() else { return [] }
+            call.ring()
+            call.answer(sdp: offer)
+            var events: [SIPCallEvent] = []
+            for await event in call.events { events.append(event) }
+            return events
+        }
+    }
+
+    /// The digits heard so far, matched against the English PCMU digit prompts of `prompts`.
+    func heardDigits(_ prompts: PromptStore) throws -> String {
+        Self.digits(in: payloads(), prompts: try prompts.encoded(locale: "en", codec: .pcmu))
+    }
 
     /// The received frames placed by RTP timestamp, as a jitter buffer plays them: a frame the
     /// sender skipped when it fell behind (RFC 3550 §5.1: the timestamp advances, nothing is sent)

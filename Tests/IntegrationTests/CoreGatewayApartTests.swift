@@ -14,6 +14,42 @@ import VerificationServer
 /// and a broken sip.conf stops `verigate gateway` with 78 and file:line.
 @Suite("verigate core + verigate gateway as two processes", .serialized)
 struct CoreGatewayApartTests {
+    /// A temporary directory with free HTTP and SIP ports and a sip.conf: UDP on the SIP port, the
+    /// given `[general]` lines, 127.0.0.0/8 a trusted peer. The core's socket is in the directory.
+    struct Setup {
+        let directory: URL
+        let httpPort: Int
+        let sipPort: Int
+        var socket: String { directory.appendingPathComponent("gw.sock").path }
+        var conf: URL { directory.appendingPathComponent("sip.conf") }
+
+        init(name: String, general: [String] = []) throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            httpPort = try CoreGatewayApartTests.freeTCPPort()
+            sipPort = try Peers.freeUDPPort()
+            let lines = ["[general]", "name = \(name)", "bind = 127.0.0.1:\(sipPort)", "transport = udp"] + general
+                + ["[loopback]", "type = peer", "host = 127.0.0.0/8", "trusted = yes"]
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: conf)
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: directory) }
+
+        /// `verigate core` on the HTTP port, its data and socket in the directory.
+        func core(_ verigate: String, systemNumbers: String, name: String) throws -> PeerProcess {
+            try PeerProcess(verigate, [
+                "core", "--data-dir", directory.path, "--http-address", "127.0.0.1:\(httpPort)", "--gateway-socket", socket,
+                "--system-numbers", systemNumbers, "--demo", "off", "--log-level", "warning",
+            ], name: name)
+        }
+
+        /// `verigate gateway` attached to that socket with the sip.conf and the prompts.
+        func gatewayArguments(_ extra: [String] = []) -> [String] {
+            ["gateway", "--core-socket", socket, "--sip-config", conf.path, "--prompts", Peers.repository.appendingPathComponent("prompts").path,
+             "--log-level", "warning"] + extra
+        }
+    }
+
     /// The verigate binary (`VERIGATE_BIN`, else .build/debug/verigate); nil (a failure in CI) when missing.
     static func binary() -> String? {
         let path = ProcessInfo.processInfo.environment["VERIGATE_BIN"] ?? Peers.repository.appendingPathComponent(".build/debug/verigate").path
@@ -45,35 +81,12 @@ struct CoreGatewayApartTests {
     @Test("a missed call through verigate gateway (sip.conf) approves a verification of verigate core")
     func missedCallApart() async throws {
         guard let verigate = Self.binary(), Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-apart-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let socket = directory.appendingPathComponent("gw.sock").path
-        let httpPort = try Self.freeTCPPort()
-        let sipPort = try Peers.freeUDPPort()
-        let conf = directory.appendingPathComponent("sip.conf")
-        try Data("""
-            [general]
-            name = gw-apart
-            bind = 127.0.0.1:\(sipPort)
-            transport = udp
-            missed_call_ring_time = 300ms
-            ; The core has no system numbers of its own: this one comes in the gateway's hello.
-            system_number = +886229990001
-            [loopback]
-            type = peer
-            host = 127.0.0.0/8
-            trusted = yes
-
-            """.utf8).write(to: conf)
-
-        let core = try PeerProcess(verigate, [
-            "core", "--data-dir", directory.path, "--http-address", "127.0.0.1:\(httpPort)", "--gateway-socket", socket,
-            "--system-numbers", "", "--demo", "off", "--log-level", "warning",
-        ], name: "core-apart")
-        let gateway = try PeerProcess(verigate, [
-            "gateway", "--core-socket", socket, "--sip-config", conf.path, "--prompts", Peers.repository.appendingPathComponent("prompts").path, "--log-level", "warning",
-        ], name: "gateway-apart")
+        // The core has no system numbers of its own: the gateway's sip.conf brings one in its hello.
+        let setup = try Setup(name: "gw-apart", general: ["missed_call_ring_time = 300ms", "system_number = +886229990001"])
+        defer { setup.remove() }
+        let (directory, httpPort, sipPort) = (setup.directory, setup.httpPort, setup.sipPort)
+        let core = try setup.core(verigate, systemNumbers: "", name: "core-apart")
+        let gateway = try PeerProcess(verigate, setup.gatewayArguments(), name: "gateway-apart")
         func end() async {
             for process in [core, gateway] where process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
             await core.stop()
@@ -159,33 +172,12 @@ struct CoreGatewayApartTests {
     @Test("the gateway killed (SIGKILL) mid-call and started again tells the core the call failed: gateway restarted")
     func gatewayKilledMidCall() async throws {
         guard let verigate = Self.binary(), Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-kill-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let socket = directory.appendingPathComponent("gw.sock").path
+        let setup = try Setup(name: "gw-kill", general: ["rtp_start = 33400", "rtp_end = 33500"])
+        defer { setup.remove() }
+        let (directory, httpPort, sipPort) = (setup.directory, setup.httpPort, setup.sipPort)
         let journal = directory.appendingPathComponent("gateway.journal").path
-        let httpPort = try Self.freeTCPPort()
-        let sipPort = try Peers.freeUDPPort()
-        let conf = directory.appendingPathComponent("sip.conf")
-        try Data("""
-            [general]
-            name = gw-kill
-            bind = 127.0.0.1:\(sipPort)
-            transport = udp
-            rtp_start = 33400
-            rtp_end = 33500
-            [loopback]
-            type = peer
-            host = 127.0.0.0/8
-            trusted = yes
-
-            """.utf8).write(to: conf)
-        let gatewayArguments = ["gateway", "--core-socket", socket, "--sip-config", conf.path, "--journal", journal,
-                                "--prompts", Peers.repository.appendingPathComponent("prompts").path, "--log-level", "warning"]
-        let core = try PeerProcess(verigate, [
-            "core", "--data-dir", directory.path, "--http-address", "127.0.0.1:\(httpPort)", "--gateway-socket", socket,
-            "--system-numbers", "+886229996666", "--demo", "off", "--log-level", "warning",
-        ], name: "core-kill")
+        let gatewayArguments = setup.gatewayArguments(["--journal", journal])
+        let core = try setup.core(verigate, systemNumbers: "+886229996666", name: "core-kill")
         var gateway = try PeerProcess(verigate, gatewayArguments, name: "gateway-kill")
         var sipp: PeerProcess?
         func end() async {

@@ -39,7 +39,7 @@ struct MissedCallTests {
             let server = core.gatewaySocketServer(path: socket)
             let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
             endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
-            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: ringTime, coreTimeout: .seconds(15), outboundTarget: outboundTarget), media: media, logger: logger)
+            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: .test(ringTime: ringTime, outboundTarget: outboundTarget), media: media, logger: logger)
             let gateway = gateway
             let retries = core.callRetries
             tasks = Task {
@@ -125,7 +125,7 @@ struct MissedCallTests {
         let socket = directory.appendingPathComponent("gw.sock").path
         let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
         let endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
-        let gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, logger: logger)
+        let gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: .test(), logger: logger)
         let running = Task { await gateway.run() }
         let port = await endpoint.udpAddresses[0].port!
         #expect(try await sippFinalStatus(port: port, caller: "0975000888") == 503)
@@ -166,6 +166,39 @@ struct MissedCallTests {
 }
 
 /// Waits (polling every 20 ms, at most 10 s) until `condition` holds.
+extension GatewayConfiguration {
+    /// A gateway configuration for tests: the core gets 15 s to decide (not 2 s), because a test
+    /// machine running every suite at once can be that slow, and timing is not what these test.
+    static func test(name: String = "gateway", ringTime: Duration = .milliseconds(1_500), outboundTarget: String? = nil,
+                     systemNumbers: [String] = []) -> GatewayConfiguration {
+        GatewayConfiguration(name: name, missedCallRingTime: ringTime, coreTimeout: .seconds(15), outboundTarget: outboundTarget, systemNumbers: systemNumbers)
+    }
+}
+
+/// A core on SQLite in a fresh temporary directory, logging errors only; `socket` is where its
+/// gateway socket goes. The caller shuts the store down and removes the directory.
+struct TestCore {
+    let core: Core
+    let store: SQLVerificationStore
+    let directory: URL
+    let logger: Logger
+    var socket: String { directory.appendingPathComponent("gw.sock").path }
+
+    static func start(_ name: String, policy: VerificationPolicy) async throws -> TestCore {
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try await SQLVerificationStore.open(url: directory.appendingPathComponent("v.db").path, logger: logger)
+        var configuration = CoreConfiguration()
+        configuration.policy = policy
+        let core = Core(configuration: configuration, store: store, secret: Array(repeating: 7, count: 32), logger: logger)
+        return TestCore(core: core, store: store, directory: directory, logger: logger)
+    }
+
+    func removeDirectory() { try? FileManager.default.removeItem(at: directory) }
+}
+
 func eventuallyTrue(_ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + .seconds(30)
     while ContinuousClock.now < deadline {

@@ -19,20 +19,12 @@ struct OutboundCallTests {
         let phone = try await Phone.start()
         let phonePort = await phone.endpoint.udpAddresses[0].port!
         let stack = try await MissedCallTests.Stack(media: try media(31_700...31_800), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)")
-        let answering = Task { () -> [SIPCallEvent] in
-            var iterator = phone.endpoint.incomingCalls.makeAsyncIterator()
-            guard let call = await iterator.next() else { return [] }
-            call.ring()
-            call.answer(sdp: phone.offer)
-            var events: [SIPCallEvent] = []
-            for await event in call.events { events.append(event) }
-            return events
-        }
+        let answering = phone.answerNextCall()
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         #expect(started.code == nil, "a voice_call code is heard, never shown")
         let events = await answering.value
         #expect(events.last == .ended(.remoteHangUp), "the gateway hangs up after the code: \(events)")
-        let heard = Phone.digits(in: phone.payloads(), prompts: try stack.gatewayPrompts().encoded(locale: "en", codec: .pcmu))
+        let heard = try phone.heardDigits(stack.gatewayPrompts())
         #expect(heard.count == 12, "the code twice: \(heard)")
         #expect(try await stack.core.service.check(id: started.verification.id, code: String(heard.prefix(6))).status == .approved)
         let trail = try await stack.core.service.events(id: started.verification.id).compactMap(\.detail)
@@ -47,20 +39,11 @@ struct OutboundCallTests {
         let phone = try await Phone.start()
         let phonePort = await phone.endpoint.udpAddresses[0].port!
         let stack = try await MissedCallTests.Stack(media: try media(31_960...32_000), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)")
-        let answering = Task { () -> [SIPCallEvent] in
-            var iterator = phone.endpoint.incomingCalls.makeAsyncIterator()
-            guard let busy = await iterator.next() else { return [] }
-            busy.reject(statusCode: 486)
-            guard let call = await iterator.next() else { return [] }
-            call.answer(sdp: phone.offer)
-            var events: [SIPCallEvent] = []
-            for await event in call.events { events.append(event) }
-            return events
-        }
+        let answering = phone.answerNextCall(rejecting: [486])
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         let events = await answering.value
         #expect(events.last == .ended(.remoteHangUp), "\(events)")
-        let heard = Phone.digits(in: phone.payloads(), prompts: try stack.gatewayPrompts().encoded(locale: "en", codec: .pcmu))
+        let heard = try phone.heardDigits(stack.gatewayPrompts())
         #expect(heard.count == 12, "the code twice: \(heard)")
         #expect(try await stack.core.service.check(id: started.verification.id, code: String(heard.prefix(6))).status == .approved)
         let trail = try await stack.core.service.events(id: started.verification.id).compactMap(\.detail)
@@ -85,7 +68,7 @@ struct OutboundCallTests {
         )
         // SIPp listens before the call goes out: the first start may find its port not yet bound,
         // which the retry policy would cover; wait for the socket instead.
-        #expect(try await eventuallyTrue { !Peers.udpPortIsFree(sippPort) })
+        #expect(try await eventuallyTrue { Peers.udpPortIsBound(sippPort) })
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         let status = await sipp.exitStatus()
         #expect(status == 0, "\(sipp.tail())")

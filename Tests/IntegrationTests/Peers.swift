@@ -35,11 +35,15 @@ enum Peers {
 }
 
 extension Peers {
-    /// Whether nothing listens on UDP `port` of 127.0.0.1 (a bind succeeds).
-    static func udpPortIsFree(_ port: Int) -> Bool {
-        guard let channel = try? DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).wait() else { return false }
-        try? channel.close().wait()
-        return true
+    /// Whether some socket is bound to UDP `port` (read from /proc/net/udp and udp6, so the check
+    /// never takes the port from the program about to bind it).
+    static func udpPortIsBound(_ port: Int) -> Bool {
+        let hex = String(format: ":%04X ", port)
+        return ["/proc/net/udp", "/proc/net/udp6"].contains { table in
+            ((try? String(contentsOfFile: table, encoding: .utf8)) ?? "").split(separator: "\n").dropFirst().contains { line in
+                line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map { "\($0) ".hasSuffix(hex) } ?? false
+            }
+        }
     }
 
     /// A SIPp injection file (`-inf`), one line per call: for the sipp/callin-*.xml scenarios the

@@ -21,6 +21,20 @@ struct PjsuaTests {
         process.tail(200).split(separator: "\n").last { $0.hasPrefix("heard: ") }.map { String($0.dropFirst(7)) }
     }
 
+    /// The code is said twice so that one glitch does not cost it: under a loaded machine pjsua's
+    /// recording may blur one digit of one repetition. At least one repetition must be recovered
+    /// exactly — the first six or the last six digits heard approve (≤ 2 of 5 tries).
+    private func expectHeardCodeApproves(_ pjsua: PeerProcess, stack: MissedCallTests.Stack, id: String) async throws {
+        let digits = try #require(heard(pjsua), "\(pjsua.tail())")
+        #expect(digits.count >= 11, "the code twice: \(digits)")
+        if digits.count == 12 { #expect(digits.prefix(6) == digits.suffix(6), "\(digits)") }
+        var approved = false
+        for candidate in Set([String(digits.prefix(6)), String(digits.suffix(6))]).sorted() where !approved {
+            approved = try await stack.core.service.check(id: id, code: candidate).status == .approved
+        }
+        #expect(approved, "heard \(digits)")
+    }
+
     @Test("voice_callin: pjsua2 calls the system number and hears the code twice; typing it approves")
     func pjsuaCallsIn() async throws {
         guard Peers.available(Self.python, package: "python3-venv (then scripts/python-venv.sh)") else { return }
@@ -33,17 +47,7 @@ struct PjsuaTests {
             name: "pjsua-in"
         )
         #expect(await pjsua.exitStatus() == 0, "\(pjsua.tail())")
-        let digits = try #require(heard(pjsua), "\(pjsua.tail())")
-        // The code is said twice so that one glitch does not cost it: under a loaded machine
-        // pjsua's recording may blur one digit of one repetition. At least one repetition must be
-        // recovered exactly — the first six or the last six digits heard approve (≤ 2 of 5 tries).
-        #expect(digits.count >= 11, "the code twice: \(digits)")
-        if digits.count == 12 { #expect(digits.prefix(6) == digits.suffix(6), "\(digits)") }
-        var approved = false
-        for candidate in Set([String(digits.prefix(6)), String(digits.suffix(6))]).sorted() where !approved {
-            approved = try await stack.core.service.check(id: started.verification.id, code: candidate).status == .approved
-        }
-        #expect(approved, "heard \(digits)")
+        try await expectHeardCodeApproves(pjsua, stack: stack, id: started.verification.id)
         await pjsua.stop()
         await stack.stop()
     }
@@ -62,17 +66,7 @@ struct PjsuaTests {
         #expect(try await eventuallyTrue { pjsua.tail().contains("ready \(port)") }, "\(pjsua.tail())")
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         #expect(await pjsua.exitStatus() == 0, "\(pjsua.tail())")
-        let digits = try #require(heard(pjsua), "\(pjsua.tail())")
-        // The code is said twice so that one glitch does not cost it: under a loaded machine
-        // pjsua's recording may blur one digit of one repetition. At least one repetition must be
-        // recovered exactly — the first six or the last six digits heard approve (≤ 2 of 5 tries).
-        #expect(digits.count >= 11, "the code twice: \(digits)")
-        if digits.count == 12 { #expect(digits.prefix(6) == digits.suffix(6), "\(digits)") }
-        var approved = false
-        for candidate in Set([String(digits.prefix(6)), String(digits.suffix(6))]).sorted() where !approved {
-            approved = try await stack.core.service.check(id: started.verification.id, code: candidate).status == .approved
-        }
-        #expect(approved, "heard \(digits)")
+        try await expectHeardCodeApproves(pjsua, stack: stack, id: started.verification.id)
         await pjsua.stop()
         await stack.stop()
     }

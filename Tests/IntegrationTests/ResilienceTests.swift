@@ -14,22 +14,15 @@ struct ResilienceTests {
           arguments: [false, true])
     func outcomeSurvivesCoreRestart(restartGatewayToo: Bool) async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-restart-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let socket = directory.appendingPathComponent("gw.sock").path
-        let store = try await SQLVerificationStore.open(url: directory.appendingPathComponent("v.db").path, logger: logger)
-        var configuration = CoreConfiguration()
-        configuration.policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
-        let core = Core(configuration: configuration, store: store, secret: Array(repeating: 7, count: 32), logger: logger)
+        let test = try await TestCore.start("restart", policy: VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber]))
+        defer { test.removeDirectory() }
+        let (core, store, directory, socket, logger) = (test.core, test.store, test.directory, test.socket, test.logger)
         let first = Task { try? await core.gatewaySocketServer(path: socket).run() }
 
         let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
         let endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
         let journalPath = directory.appendingPathComponent("gateway.journal").path
-        let gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: .seconds(2)),
+        let gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: .test(ringTime: .seconds(2)),
                                           journal: try OutcomeJournal(path: journalPath), logger: logger)
         let running = Task { await gateway.run() }
         await gateway.link.waitUntilConnected()
@@ -58,7 +51,7 @@ struct ResilienceTests {
             running.cancel()
             await running.value
             let endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
-            let restarted = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: GatewayConfiguration(missedCallRingTime: .seconds(2)),
+            let restarted = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: .test(ringTime: .seconds(2)),
                                                 journal: try OutcomeJournal(path: journalPath), logger: logger)
             #expect(restarted.link.unacknowledgedOutcomes == 1, "the outcome came back from the journal")
             current = (restarted, endpoint, Task { await restarted.run() })
@@ -67,7 +60,7 @@ struct ResilienceTests {
         let second = Task { try? await core.gatewaySocketServer(path: socket).run() }
         await current.gateway.link.waitUntilConnected()
         #expect(try await eventuallyTrue { current.gateway.link.unacknowledgedOutcomes == 0 }, "the outcome was resent and acknowledged")
-        #expect(current.gateway.link.journal?.pendingOutcomes == 0)
+        #expect(current.gateway.link.journal.pendingOutcomes == 0)
         #expect(try await core.service.verification(id: started.verification.id).status == .approved)
 
         await sipp.stop()

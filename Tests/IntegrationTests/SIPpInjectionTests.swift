@@ -13,24 +13,9 @@ struct SIPpInjectionTests {
     func keyedCallInsFromInjectionFile() async throws {
         guard let verigate = CoreGatewayApartTests.binary(), Peers.available("/usr/bin/sipp", package: "sip-tester"),
               Peers.available("/usr/bin/python3", package: "python3") else { return }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-inject-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let httpPort = try CoreGatewayApartTests.freeTCPPort()
-        let sipPort = try Peers.freeUDPPort()
-        let conf = directory.appendingPathComponent("sip.conf")
-        try Data("""
-            [general]
-            bind = 127.0.0.1:\(sipPort)
-            transport = udp
-            rtp_start = 33600
-            rtp_end = 33700
-            [loopback]
-            type = peer
-            host = 127.0.0.0/8
-            trusted = yes
-
-            """.utf8).write(to: conf)
+        let setup = try CoreGatewayApartTests.Setup(name: "inject", general: ["rtp_start = 33600", "rtp_end = 33700"])
+        defer { setup.remove() }
+        let (directory, httpPort, sipPort, conf) = (setup.directory, setup.httpPort, setup.sipPort, setup.conf)
         let server = try PeerProcess(verigate, [
             "serve", "--data-dir", directory.path, "--http-address", "127.0.0.1:\(httpPort)", "--sip-config", conf.path,
             "--prompts", Peers.repository.appendingPathComponent("prompts").path, "--system-numbers", "+886229996666",

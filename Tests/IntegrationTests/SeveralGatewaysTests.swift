@@ -13,17 +13,11 @@ import VoiceGateway
 struct SeveralGatewaysTests {
     @Test("two gateways: both system numbers handed out; two dtmf_callout calls leave one from each gateway")
     func twoGateways() async throws {
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-two-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let socket = directory.appendingPathComponent("gw.sock").path
-        let store = try await SQLVerificationStore.open(url: directory.appendingPathComponent("v.db").path, logger: logger)
-        var configuration = CoreConfiguration()
-        configuration.policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [])  // only the gateways' numbers
-        configuration.policy.limits.maxCalls = 1
-        let core = Core(configuration: configuration, store: store, secret: Array(repeating: 7, count: 32), logger: logger)
+        var policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [])  // only the gateways' numbers
+        policy.limits.maxCalls = 1
+        let test = try await TestCore.start("two", policy: policy)
+        defer { test.removeDirectory() }
+        let (core, store, socket, logger) = (test.core, test.store, test.socket, test.logger)
         let server = Task { try? await core.gatewaySocketServer(path: socket).run() }
 
         let phone = try await Phone.start()
@@ -35,7 +29,7 @@ struct SeveralGatewaysTests {
             let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: (33_800 + index * 100)...(33_850 + index * 100)))
             let service = VoiceGatewayService(
                 endpoint: endpoint, coreSocket: socket,
-                configuration: GatewayConfiguration(name: name, outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)", systemNumbers: [number]),
+                configuration: .test(name: name, outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)", systemNumbers: [number]),
                 media: media, logger: logger)
             gateways.append((service, endpoint, Task { await service.run() }))
             await service.link.waitUntilConnected()

@@ -20,11 +20,11 @@ public final class GatewayRegistry: Sendable {
     public init() {}
 
     /// A gateway said hello with these channels; returns its registration (for `remove`).
-    /// `systemNumbers` are kept only when valid E.164 (`+` and 8 to 15 digits).
+    /// `systemNumbers` are kept only when they are E.164 numbers (`PhoneNumber`), normalized.
     func add(channels: [String], systemNumbers: [String] = [], writer: GatewayWriter? = nil) -> Int {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
         let set = Set(channels.compactMap(Channel.init(rawValue:)))
-        let numbers = systemNumbers.filter { $0.first == "+" && (2...15).contains($0.count - 1) && $0.dropFirst().allSatisfy { ("0"..."9").contains($0) } }
+        let numbers = systemNumbers.compactMap { $0.hasPrefix("+") ? (try? PhoneNumber(parsing: $0, defaultRegion: "ZZ"))?.e164 : nil }
         connected.withLock { $0[id] = Gateway(channels: set, systemNumbers: numbers, writer: writer) }
         return id
     }

@@ -146,7 +146,7 @@ public struct GatewaySocketServer: Service {
             return CallDecision(callID: call.callID, action: .reject, status: 503)
         }
         // The answer is useless after the gateway's timeout; leave a margin for the way back.
-        let deadline = call.timeoutMilliseconds.map { Date().addingTimeInterval(Double($0) / 1_000 * 0.9) }
+        let deadline = call.timeoutMilliseconds.map { service.clock.now().addingTimeInterval(Double($0) / 1_000 * 0.9) }
         do {
             switch try await service.inboundCall(caller: call.caller, region: call.region, called: call.called, trust: trust, deadline: deadline) {
             case .reject(let reason):

@@ -1,8 +1,8 @@
 // CoreLink: the gateway's end of the core socket (DESIGN.md "Gateway ↔ core socket"). Connects to
 // the Unix socket, says hello, matches answers to questions by id, keeps every outcome until the
 // core acknowledges it (resent after a reconnect, so a core restart loses nothing), and reconnects
-// with backoff. While the core is away, questions fail at once so calls are refused quickly. With
-// an OutcomeJournal the outcomes are on disk too, so a gateway restart loses none.
+// with backoff. While the core is away, questions fail at once so calls are refused quickly. The
+// outcomes wait in an OutcomeJournal; with a file there, a gateway restart loses none either.
 
 import GatewayProtocol
 import Logging
@@ -24,8 +24,8 @@ public final class CoreLink: Sendable {
     public let path: String
     let hello: Hello
     let logger: Logger
-    /// Where outcomes are kept across gateway restarts; nil: in memory only.
-    public let journal: OutcomeJournal?
+    /// Where outcomes wait for the core's acknowledgement (in memory, or also in a file).
+    public let journal: OutcomeJournal
     private let eventLoop: EventLoop
 
     private struct State {
@@ -34,8 +34,6 @@ public final class CoreLink: Sendable {
         var ready = false
         var nextID = 1
         var waiting: [Int: CheckedContinuation<GatewayMessage, Error>] = [:]
-        /// Outcomes not yet acknowledged, in the order they were made.
-        var outcomes: [(id: String, message: GatewayMessage)] = []
         var readyWaiters: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
@@ -44,16 +42,15 @@ public final class CoreLink: Sendable {
     private let originationContinuation: AsyncStream<Originate>.Continuation
 
     /// Makes a link; `run()` connects. Outcomes an earlier run left in `journal` are sent first.
-    public init(path: String, gateway: String, channels: [String], systemNumbers: [String] = [], journal: OutcomeJournal? = nil, logger: Logger) {
+    public init(path: String, gateway: String, channels: [String], systemNumbers: [String] = [], journal: OutcomeJournal = OutcomeJournal(), logger: Logger) {
         self.path = path
         self.hello = Hello(gateway: gateway, channels: channels, systemNumbers: systemNumbers.isEmpty ? nil : systemNumbers)
         self.logger = logger
         self.journal = journal
         self.eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         (originations, originationContinuation) = AsyncStream.makeStream(of: Originate.self)
-        if let journal, !journal.recovered.isEmpty {
-            state.withLock { $0.outcomes = journal.recovered }
-            logger.notice("gateway.journal.recovered", metadata: ["path": "\(journal.path)", "outcomes": "\(journal.recovered.count)"])
+        if !journal.recovered.isEmpty {
+            logger.notice("gateway.journal.recovered", metadata: ["path": "\(journal.path ?? "-")", "outcomes": "\(journal.recovered.count)"])
         }
     }
 
@@ -61,7 +58,7 @@ public final class CoreLink: Sendable {
     public var isConnected: Bool { state.withLock { $0.ready } }
 
     /// Outcomes waiting for the core's acknowledgement.
-    public var unacknowledgedOutcomes: Int { state.withLock { $0.outcomes.count } }
+    public var unacknowledgedOutcomes: Int { journal.pendingOutcomes }
 
     /// Waits until the link is connected (for tests and start-up ordering).
     public func waitUntilConnected() async {
@@ -131,10 +128,11 @@ public final class CoreLink: Sendable {
 
     private func received(_ envelope: GatewayEnvelope, helloID: Int, connection: Channel) {
         if case .helloOK(let ok) = envelope.message, envelope.inReplyTo == helloID {
+            // Under the state lock, as in `report`: each outcome goes out once, by one or the other.
             let (pending, waiters) = state.withLock { state in
                 state.ready = true
                 defer { state.readyWaiters = [] }
-                return (state.outcomes.map(\.message), state.readyWaiters)
+                return (journal.unacknowledged, state.readyWaiters)
             }
             logger.info("gateway.core.connected", metadata: ["core": "\(ok.core)", "resending": "\(pending.count)"])
             for waiter in waiters { waiter.resume() }
@@ -147,9 +145,7 @@ public final class CoreLink: Sendable {
             return
         }
         if case .ack(let ack) = envelope.message {
-            let ids = Set(ack.outcomeIDs)
-            state.withLock { $0.outcomes.removeAll { ids.contains($0.id) } }
-            journal?.acknowledged(ack.outcomeIDs)
+            journal.acknowledged(ack.outcomeIDs)
             return
         }
         if let re = envelope.inReplyTo, let continuation = state.withLock({ $0.waiting.removeValue(forKey: re) }) {
@@ -192,9 +188,8 @@ public final class CoreLink: Sendable {
 
     /// Hands an outcome (`call_progress`, `call_ended`) to the core; it is kept and resent until acknowledged.
     public func report(_ message: GatewayMessage, outcomeID: String) {
-        journal?.outcome(message, id: outcomeID)
         let channel = state.withLock { state in
-            state.outcomes.append((outcomeID, message))
+            journal.outcome(message, id: outcomeID)
             return state.ready ? state.channel : nil
         }
         channel?.writeAndFlush(Self.line(GatewayEnvelope(message)), promise: nil)

@@ -1,7 +1,8 @@
-// OutcomeJournal: the gateway's outcomes on disk, so a gateway restart loses none (DESIGN.md
-// "Gateway ↔ core socket": the gateway keeps every outcome until the core acknowledges it).
+// OutcomeJournal: the gateway's outcomes until the core acknowledges them (DESIGN.md "Gateway ↔
+// core socket") — the one queue CoreLink resends from. In memory only, or also in a file so a
+// gateway restart loses none.
 //
-// An append-only file of lines, each written with one write(2) before the outcome goes to the core:
+// The file is append-only of lines, each written with one write(2) before the outcome goes to the core:
 //   O <TAB> <the outcome's gateway-socket JSON line>   an outcome (call_progress, call_ended)
 //   A <TAB> <outcome id>                               the core acknowledged it
 //   B <TAB> <call id> <TAB> <verification id>          a call serving a verification began
@@ -22,7 +23,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// Outcomes not yet acknowledged by the core, and calls still running, kept in a file.
+/// Outcomes not yet acknowledged by the core, and calls still running; kept in a file when it has a path.
 public final class OutcomeJournal: Sendable {
     /// Why the journal cannot be used.
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -30,13 +31,14 @@ public final class OutcomeJournal: Sendable {
         public let description: String
     }
 
-    /// The file.
-    public let path: String
+    /// The file; nil: in memory only.
+    public let path: String?
     /// Rewrite the file when it is larger than this.
     public let compactAfterBytes: Int
 
     private struct State {
-        var fd: Int32
+        /// The open file; nil in memory.
+        var fd: Int32?
         var bytes = 0
         /// Unacknowledged outcomes in the order they were made.
         var outcomes: [(id: String, message: GatewayMessage)] = []
@@ -49,6 +51,14 @@ public final class OutcomeJournal: Sendable {
     /// What a previous run left: outcomes to send again (in order), including one `failed`
     /// call_ended per call that was running when that run stopped.
     public let recovered: [(id: String, message: GatewayMessage)]
+
+    /// A journal in memory only: a gateway restart loses what it holds.
+    public init() {
+        path = nil
+        compactAfterBytes = .max
+        recovered = []
+        state = Mutex(State(fd: nil))
+    }
 
     /// Opens (creating) the journal at `path` and recovers what an earlier run left.
     public init(path: String, compactAfterBytes: Int = 1 << 20, recoveredOutcomeIDPrefix: String = "recovered") throws(Failure) {
@@ -74,11 +84,13 @@ public final class OutcomeJournal: Sendable {
     }
 
     deinit {
-        state.withLock { _ = close($0.fd) }
+        state.withLock { state in if let fd = state.fd { _ = close(fd) } }
     }
 
     /// Outcomes written and not yet acknowledged.
     public var pendingOutcomes: Int { state.withLock { $0.outcomes.count } }
+    /// Those outcomes, oldest first (what a new connection to the core resends).
+    public var unacknowledged: [GatewayMessage] { state.withLock { $0.outcomes.map(\.message) } }
     /// Calls begun and not ended.
     public var openCalls: Int { state.withLock { $0.calls.count } }
 
@@ -90,8 +102,7 @@ public final class OutcomeJournal: Sendable {
 
     /// Records an outcome before it is sent; a call_ended ends its call.
     public func outcome(_ message: GatewayMessage, id: String) {
-        var line: [UInt8] = [UInt8(ascii: "O"), 0x09]
-        line += GatewayEncoder().encode(GatewayEnvelope(message))
+        let line = path == nil ? [] : [UInt8(ascii: "O"), 0x09] + GatewayEncoder().encode(GatewayEnvelope(message))
         append(line) { state in
             state.outcomes.append((id, message))
             if case .callEnded(let ended) = message { state.calls[ended.callID] = nil }
@@ -100,10 +111,11 @@ public final class OutcomeJournal: Sendable {
 
     /// Records the core's acknowledgement of outcomes.
     public func acknowledged(_ ids: [String]) {
-        let known = state.withLock { state in ids.filter { id in state.outcomes.contains { $0.id == id } } }
-        guard !known.isEmpty, known.allSatisfy(Self.isField) else { return }
-        let set = Set(known)
-        append(Array(known.map { "A\t\($0)\n" }.joined().utf8)) { $0.outcomes.removeAll { set.contains($0.id) } }
+        let set = Set(ids)
+        let known = state.withLock { state in state.outcomes.map(\.id).filter(set.contains) }
+        guard !known.isEmpty else { return }
+        let line = path == nil ? [] : Array(known.filter(Self.isField).map { "A\t\($0)\n" }.joined().utf8)
+        append(line) { $0.outcomes.removeAll { set.contains($0.id) } }
     }
 
     // MARK: File
@@ -111,13 +123,14 @@ public final class OutcomeJournal: Sendable {
     private func append(_ line: [UInt8], update: (inout State) -> Void) {
         state.withLock { state in
             update(&state)
-            let written = line.withUnsafeBytes { write(state.fd, $0.baseAddress, $0.count) }
+            guard let fd = state.fd, let path else { return }
+            let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if written != line.count { state.writeFailed = true }
             state.bytes += line.count
             if state.bytes > compactAfterBytes || state.writeFailed {
                 // Keep only what is open; on failure the old file stays as it was.
                 if let fresh = try? Self.rewrite(path: path, outcomes: state.outcomes, calls: state.calls) {
-                    close(state.fd)
+                    close(fd)
                     state.fd = fresh.fd
                     state.bytes = fresh.bytes
                     state.writeFailed = false

@@ -34,7 +34,7 @@ public final class VoiceGatewayService: Sendable {
     /// With a `journal`, outcomes and running calls are kept on disk: a restarted gateway sends what
     /// the core had not acknowledged, and reports calls it was running as failed.
     public init(endpoint: SIPEndpoint, coreSocket: String, configuration: GatewayConfiguration = GatewayConfiguration(), media: GatewayMedia? = nil,
-                journal: OutcomeJournal? = nil, logger: Logger) {
+                journal: OutcomeJournal = OutcomeJournal(), logger: Logger) {
         self.endpoint = endpoint
         self.configuration = configuration
         self.media = media
@@ -71,7 +71,7 @@ public final class VoiceGatewayService: Sendable {
             return await drain(call)
         }
         let question = InboundCall(callID: call.callID, caller: identity.number, region: policy.region, called: called, trust: identity.trust,
-                                   timeoutMilliseconds: Int(configuration.coreTimeout.components.seconds * 1_000 + configuration.coreTimeout.components.attoseconds / 1_000_000_000_000_000))
+                                   timeoutMilliseconds: Int(configuration.coreTimeout.nanoseconds / 1_000_000))
         let decision: CallDecision
         do {
             guard case .callDecision(let answer) = try await link.ask(.inboundCall(question), timeout: configuration.coreTimeout) else {
@@ -125,7 +125,7 @@ public final class VoiceGatewayService: Sendable {
 
     /// A call now serves a verification: if the gateway dies before it ends, the next run reports it.
     func began(callID: String, verificationID: String) {
-        link.journal?.callBegan(callID: callID, verificationID: verificationID)
+        link.journal.callBegan(callID: callID, verificationID: verificationID)
     }
 
     func report(_ call: SIPCall, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?) {

@@ -46,6 +46,8 @@ public final class MediaSession: @unchecked Sendable {
     public private(set) var packetsSent = 0
     private(set) var packetsReceived = 0
     private(set) var strangerPackets = 0
+    /// Punctuality of what this session sent, added to `statistics` once, at close.
+    private var punctuality = MediaStatistics.SessionCounts()
 
     private struct Playback {
         var player: PromptPlayer
@@ -123,10 +125,11 @@ public final class MediaSession: @unchecked Sendable {
             self.closed = true
             self.finishPlayback()
             self.digitContinuation.finish()
+            self.punctuality.packetsSent = self.packetsSent
+            self.statistics?.sessionClosed(self.punctuality)
             return true
         }.get()) ?? false
         guard wasOpen else { return }
-        statistics?.sessionClosed()
         try? await channel.close()
         allocator.release(port)
     }
@@ -139,11 +142,9 @@ public final class MediaSession: @unchecked Sendable {
         guard var current = playback else { return }
         let now = Self.now()
         let decision = current.pacer.tick(now: now)
-        if let statistics, decision.send > 0 {
+        if decision.send > 0 || decision.skip > 0 {
             let first = current.pacer.deadline(ofPacket: current.pacer.nextPacket - decision.send)
-            statistics.sent(count: decision.send, firstLatenessMicroseconds: Int((now - first).nanosecondCount / 1_000), skipped: decision.skip)
-        } else if let statistics, decision.skip > 0 {
-            statistics.sent(count: 0, firstLatenessMicroseconds: 0, skipped: decision.skip)
+            punctuality.tick(sent: decision.send, firstLatenessMicroseconds: Int((now - first).nanoseconds / 1_000), skipped: decision.skip)
         }
         for _ in 0..<decision.skip { _ = current.player.nextFrame() }
         if decision.skip > 0 { sender.skip(frames: decision.skip) }
@@ -161,7 +162,7 @@ public final class MediaSession: @unchecked Sendable {
             return
         }
         let wait = decision.nextDeadline - Self.now()
-        current.timer = channel.eventLoop.scheduleTask(in: .nanoseconds(max(0, wait.nanosecondCount))) { self.tick() }
+        current.timer = channel.eventLoop.scheduleTask(in: .nanoseconds(max(0, wait.nanoseconds))) { self.tick() }
         playback = current
     }
 
@@ -207,13 +208,6 @@ public final class MediaSession: @unchecked Sendable {
         for detection in detector.process(pcm) {
             digitContinuation.yield(KeyedDigit(digit: detection.digit, source: .inBand))
         }
-    }
-}
-
-extension Duration {
-    fileprivate var nanosecondCount: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
 

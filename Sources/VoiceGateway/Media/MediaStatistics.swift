@@ -1,5 +1,6 @@
 // MediaStatistics: how punctually the gateway's RTP left, over all calls — the number behind
-// "concurrent calls with no late packet". Atomic counters shared by every MediaSession.
+// "concurrent calls with no late packet". Each MediaSession counts on its own event loop and adds
+// its counts here once, when it closes; open and peak sessions are counted as sessions open.
 
 import Synchronization
 
@@ -21,7 +22,7 @@ public final class MediaStatistics: Sendable {
 
     /// A snapshot.
     public struct Snapshot: Sendable, Equatable, CustomStringConvertible {
-        /// Audio packets sent.
+        /// Audio packets sent by closed sessions.
         public var packetsSent: Int
         /// Sent more than `lateAfterMicroseconds` after their deadline.
         public var latePackets: Int
@@ -55,20 +56,34 @@ public final class MediaStatistics: Sendable {
         }
     }
 
-    func sessionClosed() { sessions.wrappingSubtract(1, ordering: .relaxed) }
+    /// One session's counts, kept by the session on its event loop (no shared writes per packet).
+    struct SessionCounts {
+        var packetsSent = 0
+        var latePackets = 0
+        var skippedPackets = 0
+        var maxLatenessMicroseconds = 0
 
-    /// One tick's sends: `count` packets, the first `latenessMicroseconds` after its deadline.
-    func sent(count: Int, firstLatenessMicroseconds lateness: Int, skipped skippedCount: Int) {
-        if count > 0 { sent.wrappingAdd(count, ordering: .relaxed) }
-        if skippedCount > 0 { skipped.wrappingAdd(skippedCount, ordering: .relaxed) }
-        // Packets of one burst are 20 ms apart in deadline: count each that is over the line.
-        if lateness > Self.lateAfterMicroseconds, count > 0 {
-            let overdue = min(count, (lateness - Self.lateAfterMicroseconds) / 20_000 + 1)
-            late.wrappingAdd(overdue, ordering: .relaxed)
+        /// One pacer tick: `sent` packets, the first `lateness` after its deadline, `skipped` dropped.
+        mutating func tick(sent: Int, firstLatenessMicroseconds lateness: Int, skipped: Int) {
+            skippedPackets += skipped
+            guard sent > 0 else { return }
+            // Packets of one burst are 20 ms apart in deadline: count each that is over the line.
+            if lateness > MediaStatistics.lateAfterMicroseconds {
+                latePackets += min(sent, (lateness - MediaStatistics.lateAfterMicroseconds) / 20_000 + 1)
+            }
+            maxLatenessMicroseconds = max(maxLatenessMicroseconds, lateness)
         }
+    }
+
+    /// A session closed: its counts join the totals.
+    func sessionClosed(_ counts: SessionCounts) {
+        sessions.wrappingSubtract(1, ordering: .relaxed)
+        sent.wrappingAdd(counts.packetsSent, ordering: .relaxed)
+        late.wrappingAdd(counts.latePackets, ordering: .relaxed)
+        skipped.wrappingAdd(counts.skippedPackets, ordering: .relaxed)
         var current = maxLateness.load(ordering: .relaxed)
-        while lateness > current {
-            let (exchanged, original) = maxLateness.compareExchange(expected: current, desired: lateness, ordering: .relaxed)
+        while counts.maxLatenessMicroseconds > current {
+            let (exchanged, original) = maxLateness.compareExchange(expected: current, desired: counts.maxLatenessMicroseconds, ordering: .relaxed)
             if exchanged { break }
             current = original
         }
