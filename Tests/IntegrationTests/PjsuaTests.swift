@@ -21,18 +21,10 @@ struct PjsuaTests {
         process.tail(200).split(separator: "\n").last { $0.hasPrefix("heard: ") }.map { String($0.dropFirst(7)) }
     }
 
-    /// The code is said twice so that one glitch does not cost it: under a loaded machine pjsua's
-    /// recording may blur one digit of one repetition. At least one repetition must be recovered
-    /// exactly — the first six or the last six digits heard approve (≤ 2 of 5 tries).
+    /// What pjsua heard must approve (`Phone.expectHeardCodeApproves`).
     private func expectHeardCodeApproves(_ pjsua: PeerProcess, stack: MissedCallTests.Stack, id: String) async throws {
         let digits = try #require(heard(pjsua), "\(pjsua.tail())")
-        #expect(digits.count >= 11, "the code twice: \(digits)")
-        if digits.count == 12 { #expect(digits.prefix(6) == digits.suffix(6), "\(digits)") }
-        var approved = false
-        for candidate in Set([String(digits.prefix(6)), String(digits.suffix(6))]).sorted() where !approved {
-            approved = try await stack.core.service.check(id: id, code: candidate).status == .approved
-        }
-        #expect(approved, "heard \(digits)")
+        try await Phone.expectHeardCodeApproves(digits, service: stack.core.service, id: id)
     }
 
     @Test("voice_callin: pjsua2 calls the system number and hears the code twice; typing it approves")
