@@ -46,6 +46,20 @@ extension Peers {
         }
     }
 
+    /// SIPp's socket buffers (`-buff_size`): its default of 64 KiB overflows on a loaded machine at
+    /// 100 calls/s, and a dropped ACK lets our BYE overtake it, which SIPp's built-in scenarios count
+    /// as an unexpected message. 4 MiB is Debian's `net.core.rmem_max`.
+    static let sippBuffers = ["-buff_size", "4194304"]
+
+    /// Datagrams the kernel dropped because a UDP receive buffer was full (`RcvbufErrors` in
+    /// /proc/net/snmp, all sockets): read before and after a load test to explain a failure.
+    static func udpReceiveBufferDrops() -> Int {
+        let lines = ((try? String(contentsOfFile: "/proc/net/snmp", encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("Udp: ") }
+        guard lines.count == 2, let column = lines[0].split(separator: " ").firstIndex(of: "RcvbufErrors") else { return 0 }
+        let values = lines[1].split(separator: " ")
+        return column < values.count ? Int(values[column]) ?? 0 : 0
+    }
+
     /// A SIPp injection file (`-inf`), one line per call: for the sipp/callin-*.xml scenarios the
     /// caller, the system number dialled and the code to key (field0;field1;field2) — the format
     /// scripts/sipp/inject.py writes from the API. In the temporary directory.

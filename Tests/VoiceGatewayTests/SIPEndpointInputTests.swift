@@ -59,6 +59,22 @@ struct SIPEndpointInputTests {
         await endpoint.shutdown()
     }
 
+    @Test("a 20 KB request over UDP is read whole (RFC 3261 §18.1.1: up to 65,535 bytes), not cut at a receive buffer's size")
+    func largeDatagram() async throws {
+        let endpoint = try await startEndpoint()
+        let probe = try await UDPProbe.make()
+        let target = await endpoint.udpAddresses[0]
+        // Ten 2,000-byte headers: each line is under the parser's line limit, the whole is 20 KB.
+        let headers = (0..<10).map { "X-Padding-\($0): " + String(repeating: "a", count: 2_000) }.joined(separator: "\n")
+        let text = probeRequest("OPTIONS", port: probe.port, branch: "big", callID: "big", extra: headers)
+        #expect(text.utf8.count > 20_000)
+        try await probe.send(text, to: target)
+        var replies = probe.datagrams.makeAsyncIterator()
+        #expect(statusCode(await nextReply(&replies, callID: "big")) == 200)
+        await probe.close()
+        await endpoint.shutdown()
+    }
+
     @Test("one source cannot hold more transactions than its share: 503 with Retry-After")
     func perSourceLimit() async throws {
         let endpoint = try await startEndpoint { $0.maxTransactionsPerSource = 2 }

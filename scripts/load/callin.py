@@ -79,7 +79,7 @@ trusted = yes
         t0 = time.monotonic()
         sipp = subprocess.run(["sipp", "-sf", str(ROOT / "sipp" / SCENARIOS[args.method]), f"127.0.0.1:{sip}", "-i", "127.0.0.1", "-p", "0",
                                *media, "-inf", calls, "-m", str(args.calls), "-r", str(args.rate), "-l", str(args.limit), "-nostdin",
-                               "-timeout", "600s", "-trace_stat", "-stf", stats, "-fd", "1", "-max_socket", "10000", "-trace_err", "-error_file", os.path.join(data, "errors.log")],
+                               "-timeout", "600s", "-trace_stat", "-stf", stats, "-fd", "1", "-max_socket", "10000", "-buff_size", "4194304", "-trace_err", "-error_file", os.path.join(data, "errors.log")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         elapsed = time.monotonic() - t0
         rows = [line.split(";") for line in open(stats).read().strip().splitlines()]

@@ -18,11 +18,19 @@ final class SIPUDPTransport: Sendable {
         self.localAddress = channel.localAddress!
     }
 
+    /// The largest UDP payload (RFC 768 length field less the 8-octet header).
+    static let maxDatagramSize = 65_535 - 8
+
     /// Binds `address` on `eventLoop` and passes every parsed message to `sink`.
     static func bind(_ address: SocketAddress, on eventLoop: EventLoop, limits: SIPParserLimits, logger: Logger, sink: SIPTransportSink) async throws -> SIPUDPTransport {
         let channel = try await DatagramBootstrap(group: eventLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            // §18.1.1: a datagram may carry up to 65,535 octets; NIO's default reads only 2,048.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramSize))
+            // Drain queued datagrams (responses that stop retransmission timers) before the
+            // loop runs due timers, so a stalled process does not resend what was answered.
+            .channelOption(.maxMessagesPerRead, value: 64)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(parser: SIPMessageParser(limits: limits), logger: logger, sink: sink))
@@ -64,7 +72,11 @@ private final class SIPUDPHandler: ChannelInboundHandler {
         // RFC 5626 §3.5.1 keep-alives (CRLF) and empty datagrams: nothing to do.
         if envelope.data.readableBytesView.allSatisfy({ $0 == 0x0D || $0 == 0x0A }) { return }
         do {
-            let message = try parser.parseDatagram(envelope.data)
+            // A right-sized copy: parsed messages keep slices of their bytes, and holding the
+            // 64 KiB receive buffer would keep it from being reused for the next datagram.
+            var datagram = context.channel.allocator.buffer(capacity: envelope.data.readableBytes)
+            datagram.writeImmutableBuffer(envelope.data)
+            let message = try parser.parseDatagram(datagram)
             sink.messageReceived(message, from: SIPPeer(.udp, envelope.remoteAddress))
         } catch {
             logger.debug("sip.udp.unparsable", metadata: ["peer": "\(envelope.remoteAddress)", "error": "\(error)"])
