@@ -102,7 +102,7 @@ public struct SIPAuthValue: Hashable, Sendable, CustomStringConvertible {
 
     /// A parameter's value with quotes removed (`realm`, `nonce`, `qop`, `algorithm`, `response`, …).
     public subscript(_ name: String) -> String? {
-        parameters.first { $0.name.lowercased() == name.lowercased() }?.value.map(unquote)
+        parameters.first { $0.name.equalsIgnoringASCIICase(name) }?.value.map(unquote)
     }
 
     /// `scheme name=value, name=value`.

@@ -10,8 +10,8 @@ extension SIPHeaders {
 
     /// The topmost Via value (the one a transaction is matched by, §17.1.3, §17.2.3).
     public func topVia() throws(SIPParseError) -> SIPVia {
-        guard let first = rawValues(.via).first else { throw .value(.via, "Missing") }
-        var s = ByteScanner(first, header: .via)
+        guard let first = firstRawValue(.via) else { throw .value(.via, "Missing") }
+        var s = ByteScanner(first.bytes, header: .via)
         s.skipWhitespace()
         return try SIPVia.parse(&s)
     }
@@ -25,11 +25,17 @@ extension SIPHeaders {
     /// Call-ID (§20.8): `word [ "@" word ]`.
     public func callID() throws(SIPParseError) -> String {
         let raw = try singleRaw(.callID)
-        let isWord: (UInt8) -> Bool = { c in
-            SIPMessageParser.isTokenChar(c) || "()<>:\\\"/[]?{}".utf8.contains(c)
+        // word [ "@" word ], one pass: every byte a word character, at most one "@" with a word on each side.
+        var at: Int?
+        for (i, c) in raw.enumerated() {
+            if c == UInt8(ascii: "@") {
+                guard at == nil else { throw .value(.callID) }
+                at = i
+            } else if !SIPMessageParser.isTokenChar(c) && !Self.callIDWordExtras.contains(c) {
+                throw .value(.callID)
+            }
         }
-        let parts = raw.split(separator: UInt8(ascii: "@"), omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(isWord) }) else { throw .value(.callID) }
+        guard !raw.isEmpty, at.map({ $0 > 0 && $0 < raw.count - 1 }) ?? true else { throw .value(.callID) }
         return String(decoding: raw, as: UTF8.self)
     }
 
@@ -149,11 +155,13 @@ extension SIPHeaders {
     // MARK: helpers
 
     func singleRaw(_ name: SIPHeaderName) throws(SIPParseError) -> [UInt8] {
-        let rows = rawValues(name)
-        guard let first = rows.first else { throw .value(name, "Missing") }
-        guard rows.count == 1 else { throw .value(name, "Multiple Values") }
-        return first
+        guard let first = firstRawValue(name) else { throw .value(name, "Missing") }
+        guard !first.more else { throw .value(name, "Multiple Values") }
+        return first.bytes
     }
+
+    /// The characters of a Call-ID `word` besides token characters (§25.1).
+    static let callIDWordExtras: Set<UInt8> = Set("()<>:\\\"/[]?{}".utf8)
 
     func single(_ name: SIPHeaderName) throws(SIPParseError) -> SIPNameAddress {
         var s = ByteScanner(try singleRaw(name), header: name)

@@ -135,6 +135,14 @@ public struct SIPHeaders: Sendable, Hashable, Sequence {
         entries.filter { matches($0, name) }.map(bytes)
     }
 
+    /// Raw value bytes of the first row of a header and whether another row follows (no arrays
+    /// of rows: the transaction layer reads Via, CSeq, Call-ID, From and To of every message).
+    func firstRawValue(_ name: SIPHeaderName) -> (bytes: [UInt8], more: Bool)? {
+        guard let i = entries.firstIndex(where: { matches($0, name) }) else { return nil }
+        let more = entries[(i + 1)...].contains { matches($0, name) }
+        return (bytes(entries[i]), more)
+    }
+
     /// True when the header occurs at least once.
     public func contains(_ name: SIPHeaderName) -> Bool {
         entries.contains { matches($0, name) }

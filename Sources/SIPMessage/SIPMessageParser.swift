@@ -201,16 +201,12 @@ public struct SIPMessageParser: Sendable {
         return i
     }
 
+    /// `token` characters (§25.1: alphanum and `-.!%*_+`'~`), one bit per ASCII byte in two words
+    /// (a shift and a mask instead of a chain of ranges; every byte checked by a test).
     @inline(__always)
     static func isTokenChar(_ c: UInt8) -> Bool {
-        switch c {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "!"), UInt8(ascii: "%"), UInt8(ascii: "*"),
-             UInt8(ascii: "_"), UInt8(ascii: "+"), UInt8(ascii: "`"), UInt8(ascii: "'"), UInt8(ascii: "~"):
-            true
-        default:
-            false
-        }
+        let low: UInt64 = 0x03FF_6CA2_0000_0000, high: UInt64 = 0x47FF_FFFF_87FF_FFFE
+        return c < 64 ? (low >> UInt64(c)) & 1 == 1 : c < 128 && (high >> UInt64(c - 64)) & 1 == 1
     }
 
     /// Splits the header section `raw` (start line through the empty line) into rows.
@@ -258,7 +254,14 @@ public struct SIPMessageParser: Sendable {
                 if entries.isEmpty {
                     rowError = rowError ?? SIPParseError(.malformedHeader, status: 400, reasonPhrase: "Bad Request - Continuation Line Without Header")
                 } else {
-                    entries[entries.count - 1].lineEnd = contentEnd
+                    // A fold: the value runs on; trim again over the joined lines (LWS includes CRLF).
+                    let k = entries.count - 1
+                    entries[k].lineEnd = contentEnd
+                    var s = entries[k].valueStart, e = contentEnd
+                    while s < e, raw[s] == 0x20 || raw[s] == 0x09 || raw[s] == 0x0D || raw[s] == 0x0A { s += 1 }
+                    while e > s, raw[e - 1] == 0x20 || raw[e - 1] == 0x09 || raw[e - 1] == 0x0D || raw[e - 1] == 0x0A { e -= 1 }
+                    entries[k].valueStart = s
+                    entries[k].valueEnd = e
                 }
             } else {
                 guard entries.count < limits.maxHeaderCount else {
@@ -272,19 +275,14 @@ public struct SIPMessageParser: Sendable {
                     rowError = rowError ?? SIPParseError(.malformedHeader, status: 400, reasonPhrase: "Bad Request - Malformed Header Line")
                 } else {
                     let known = SIPHeaderName.Known.lookup(UnsafeRawBufferPointer(rebasing: raw[i..<n]))
-                    entries.append(SIPHeaders.Entry(known: known, lineStart: i, nameEnd: n, valueStart: colon + 1, valueEnd: contentEnd, lineEnd: contentEnd))
+                    // The value without surrounding LWS (a stray CR counts, as in a fold).
+                    var s = colon + 1, e = contentEnd
+                    while s < e, raw[s] == 0x20 || raw[s] == 0x09 || raw[s] == 0x0D { s += 1 }
+                    while e > s, raw[e - 1] == 0x20 || raw[e - 1] == 0x09 || raw[e - 1] == 0x0D { e -= 1 }
+                    entries.append(SIPHeaders.Entry(known: known, lineStart: i, nameEnd: n, valueStart: s, valueEnd: e, lineEnd: contentEnd))
                 }
             }
             i = end + 1
-        }
-        // Trim value whitespace (LWS, including folds) on both sides.
-        for k in entries.indices {
-            var s = entries[k].valueStart
-            var e = entries[k].lineEnd
-            while s < e, raw[s] == 0x20 || raw[s] == 0x09 || raw[s] == 0x0D || raw[s] == 0x0A { s += 1 }
-            while e > s, raw[e - 1] == 0x20 || raw[e - 1] == 0x09 || raw[e - 1] == 0x0D || raw[e - 1] == 0x0A { e -= 1 }
-            entries[k].valueStart = s
-            entries[k].valueEnd = e
         }
         head.entries = entries
         if sectionEnd == nil {

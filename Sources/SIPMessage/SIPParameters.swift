@@ -36,12 +36,12 @@ public struct SIPParameters: Hashable, Sendable, Sequence, ExpressibleByArrayLit
 
     /// True when a parameter of that name is present (with or without value).
     public func contains(_ name: String) -> Bool {
-        items.contains { $0.name.lowercased() == name.lowercased() }
+        items.contains { $0.name.equalsIgnoringASCIICase(name) }
     }
 
     /// The value of the first parameter of that name; nil when absent or valueless.
     public subscript(_ name: String) -> String? {
-        get { items.first { $0.name.lowercased() == name.lowercased() }?.value ?? nil }
+        get { items.first { $0.name.equalsIgnoringASCIICase(name) }?.value ?? nil }
         set {
             if let newValue { set(name, newValue) } else { remove(name) }
         }
@@ -49,7 +49,7 @@ public struct SIPParameters: Hashable, Sendable, Sequence, ExpressibleByArrayLit
 
     /// Sets a parameter (replacing the first of that name, or appending).
     public mutating func set(_ name: String, _ value: String?) {
-        if let i = items.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) {
+        if let i = items.firstIndex(where: { $0.name.equalsIgnoringASCIICase(name) }) {
             items[i].value = value
         } else {
             items.append(Parameter(name: name, value: value))
@@ -58,7 +58,7 @@ public struct SIPParameters: Hashable, Sendable, Sequence, ExpressibleByArrayLit
 
     /// Removes every parameter of that name.
     public mutating func remove(_ name: String) {
-        items.removeAll { $0.name.lowercased() == name.lowercased() }
+        items.removeAll { $0.name.equalsIgnoringASCIICase(name) }
     }
 
     /// Renders `;name=value` for each parameter, values as stored.
@@ -108,4 +108,20 @@ func quote(_ text: String) -> String {
         out.append(c)
     }
     return out + "\""
+}
+
+extension String {
+    /// Equal when the UTF-8 bytes match with ASCII letters folded to lower case: parameter and
+    /// token comparisons of RFC 3261 §7.3.1 and §19.1.4, without allocating lower-cased copies.
+    func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        if self == other { return true }  // the usual case, and a memcmp
+        let a = utf8, b = other.utf8
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) where x != y {
+            let lx = (x >= 0x41 && x <= 0x5A) ? x | 0x20 : x
+            let ly = (y >= 0x41 && y <= 0x5A) ? y | 0x20 : y
+            if lx != ly { return false }
+        }
+        return true
+    }
 }
