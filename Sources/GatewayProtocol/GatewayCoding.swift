@@ -105,37 +105,51 @@ public struct GatewayDecoder: Sendable {
 }
 
 /// Key spelling: Swift `callID` ↔ wire `call_id`, `outcomeIDs` ↔ `outcome_ids`, `ringMilliseconds` ↔ `ring_milliseconds`.
+/// On ASCII bytes: the coders call these for every key of every message, and Character-level
+/// string work (Unicode case properties) made them a tenth of the gateway link's CPU under load.
 enum GatewayKeys {
     static func wire(_ swift: String) -> String {
-        var out = ""
-        var index = swift.startIndex
-        while index < swift.endIndex {
-            let rest = swift[index...]
-            if rest.hasPrefix("IDs") {
-                out += "_ids"
-                index = swift.index(index, offsetBy: 3)
-            } else if rest.hasPrefix("ID") {
-                out += "_id"
-                index = swift.index(index, offsetBy: 2)
+        let bytes = Array(swift.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 4)
+        var i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "I"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "D") {
+                out.append(contentsOf: "_id".utf8)
+                i += 2
+                if i < bytes.count, bytes[i] == UInt8(ascii: "s") {
+                    out.append(UInt8(ascii: "s"))
+                    i += 1
+                }
+            } else if c >= UInt8(ascii: "A"), c <= UInt8(ascii: "Z") {
+                out.append(UInt8(ascii: "_"))
+                out.append(c | 0x20)
+                i += 1
             } else {
-                let character = swift[index]
-                out += character.isUppercase ? "_" + character.lowercased() : String(character)
-                index = swift.index(after: index)
+                out.append(c)
+                i += 1
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func swift(_ wire: String) -> String {
-        let parts = wire.split(separator: "_", omittingEmptySubsequences: false)
-        guard let first = parts.first else { return wire }
-        return parts.dropFirst().reduce(String(first)) { result, part in
-            switch part {
-            case "id": result + "ID"
-            case "ids": result + "IDs"
-            default: result + part.prefix(1).uppercased() + part.dropFirst()
+        var out: [UInt8] = []
+        out.reserveCapacity(wire.utf8.count)
+        for (index, part) in wire.utf8.split(separator: UInt8(ascii: "_"), omittingEmptySubsequences: false).enumerated() {
+            if index == 0 {
+                out.append(contentsOf: part)
+            } else if part.elementsEqual("id".utf8) {
+                out.append(contentsOf: "ID".utf8)
+            } else if part.elementsEqual("ids".utf8) {
+                out.append(contentsOf: "IDs".utf8)
+            } else if let first = part.first {
+                out.append(first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z") ? first & ~0x20 : first)
+                out.append(contentsOf: part.dropFirst())
             }
         }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -101,7 +101,11 @@ struct GatewayCodingTests {
 
     @Test("key spelling maps acronyms both ways")
     func keys() {
-        for (swift, wire) in [("callID", "call_id"), ("outcomeIDs", "outcome_ids"), ("ringMilliseconds", "ring_milliseconds"), ("v", "v")] {
+        for (swift, wire) in [
+            ("callID", "call_id"), ("outcomeIDs", "outcome_ids"), ("ringMilliseconds", "ring_milliseconds"), ("v", "v"),
+            ("verificationID", "verification_id"), ("timeoutMilliseconds", "timeout_milliseconds"), ("systemNumbers", "system_numbers"),
+            ("sipStatus", "sip_status"), ("IDs", "_ids"), ("idle", "idle"),
+        ] {
             #expect(GatewayKeys.wire(swift) == wire)
             #expect(GatewayKeys.swift(wire) == swift)
         }
