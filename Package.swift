@@ -107,11 +107,13 @@ var package = Package(
         ),
 
         // MARK: Tests
+        // Helpers shared by test targets (blocking work kept off the cooperative pool).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], resources: [.copy("Resources")]),
         .testTarget(name: "SIPStackTests", dependencies: ["SIPStack"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], resources: [.copy("Resources")]),
-        .testTarget(name: "RTPTests", dependencies: ["RTP", "SDP"]),
-        .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "SDP", "TestSupport"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "SMPPTests", dependencies: ["SMPP"]),
         .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway", "GatewayProtocol"]),
@@ -132,7 +134,7 @@ var package = Package(
 /// the named targets and their test targets (list every target they depend on). Unset: everything.
 if let only = Context.environment["VERIGATE_TARGETS"].map({ Set($0.split(separator: ",").map(String.init)) }) {
     package.targets = package.targets.filter { target in
-        only.contains(target.name) || (target.type == .test && only.contains(String(target.name.dropLast(5))))
+        only.contains(target.name) || target.name == "TestSupport" || (target.type == .test && only.contains(String(target.name.dropLast(5))))
     }
     package.products = package.products.filter { product in
         let targets = (product as? Product.Library)?.targets ?? (product as? Product.Executable)?.targets ?? []

@@ -16,9 +16,9 @@ import Glibc
     }
 
     /// Waits for the peer's INVITE, answers 486 Busy Here, returns the offer's bytes.
-    static func captureOffer(on sip: LoopbackUDP) throws -> [UInt8] {
+    static func captureOffer(on sip: LoopbackUDP) async throws -> [UInt8] {
         while true {
-            let (message, peer) = try sip.receive(timeoutSeconds: 10)
+            let (message, peer) = try await sip.receive(timeoutSeconds: 10)
             guard message.starts(with: Array("INVITE ".utf8)) else { continue }
             try sip.send(LoopbackSIP.response(to: message, status: "486 Busy Here", body: nil, contactPort: sip.port), to: peer)
             return LoopbackSIP.body(of: message)
@@ -41,12 +41,12 @@ import Glibc
         return process
     }
 
-    @Test func sippBuiltInUACOffer() throws {
+    @Test func sippBuiltInUACOffer() async throws {
         guard Self.tool("/usr/bin/sipp") else { return }
         let sip = try LoopbackUDP()
         let sipp = try Self.launch("/usr/bin/sipp", ["-sn", "uac", "127.0.0.1:\(sip.port)", "-i", "127.0.0.1", "-p", "0", "-m", "1", "-nostdin", "-timeout", "10s"])
         defer { Self.stop(sipp) }
-        let body = try Self.captureOffer(on: sip)
+        let body = try await Self.captureOffer(on: sip)
         let offer = try SDPParser().parse(bytes: body)
         #expect(offer.text == String(decoding: body, as: UTF8.self))
         var session = SDPSession(address: "127.0.0.1", port: 30000, sessionID: 1)
@@ -55,7 +55,7 @@ import Glibc
         #expect(answer.audio.remoteAddress == "127.0.0.1")
     }
 
-    @Test func baresipOffer() throws {
+    @Test func baresipOffer() async throws {
         guard Self.tool("/usr/bin/baresip") else { return }
         let sip = try LoopbackUDP()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-\(getpid())")
@@ -78,7 +78,7 @@ import Glibc
         try "<sip:bot@127.0.0.1>;regint=0;audio_codecs=PCMA,PCMU\n".write(to: dir.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
         let baresip = try Self.launch("/usr/bin/baresip", ["-f", dir.path, "-n", "127.0.0.1", "-t", "5", "-e", "/dial sip:100@127.0.0.1:\(sip.port)"])
         defer { Self.stop(baresip) }
-        let body = try Self.captureOffer(on: sip)
+        let body = try await Self.captureOffer(on: sip)
         let offer = try SDPParser().parse(bytes: body)
         #expect(offer.text == String(decoding: body, as: UTF8.self))
         #expect(offer.attributes.contains { $0.name == "tool" && ($0.value ?? "").hasPrefix("baresip") })

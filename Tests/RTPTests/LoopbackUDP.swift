@@ -1,13 +1,16 @@
 import Foundation
 import NIOCore
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
 
-/// A UDP socket bound to 127.0.0.1 on an ephemeral port, blocking reads with a timeout.
-final class LoopbackUDP {
+/// A UDP socket bound to 127.0.0.1 on an ephemeral port; reads wait with a timeout on a thread of
+/// their own (`onOwnThread`), never on the cooperative pool.
+final class LoopbackUDP: @unchecked Sendable {
+    // @unchecked: the descriptor never changes and one test uses the socket at a time.
     struct Failure: Error, CustomStringConvertible { var description: String }
-    struct Peer {
+    struct Peer: @unchecked Sendable {
         var address: sockaddr_in
         var socketAddress: SocketAddress { SocketAddress(address, host: "127.0.0.1") }
     }
@@ -34,7 +37,12 @@ final class LoopbackUDP {
 
     deinit { close(fd) }
 
-    func receive(timeoutSeconds: Int) throws -> ([UInt8], Peer) {
+    /// The next datagram and its source, waiting at most `timeoutSeconds`.
+    func receive(timeoutSeconds: Int) async throws -> ([UInt8], Peer) {
+        try await onOwnThread { try self.receiveBlocking(timeoutSeconds: timeoutSeconds) }
+    }
+
+    private func receiveBlocking(timeoutSeconds: Int) throws -> ([UInt8], Peer) {
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var buffer = [UInt8](repeating: 0, count: 65_535)

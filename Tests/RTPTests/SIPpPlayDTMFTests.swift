@@ -3,6 +3,7 @@ import NIOCore
 import RTP
 import SDP
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ import Glibc
 /// port of ours; the packets go through `RTPPacket`, `RTPSourceFilter` and `TelephoneEventReceiver`.
 /// Needs `sip-tester`; fails without it when `CI=true`.
 @Suite struct SIPpPlayDTMFTests {
-    @Test func sippKeyedDigitsDecodeOnce() throws {
+    @Test func sippKeyedDigitsDecodeOnce() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/sipp") else {
             if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("sipp missing: apt-get install -y sip-tester") }
             return
@@ -33,7 +34,7 @@ import Glibc
         }
 
         // INVITE → 200 OK with the answer SDPSession makes (PCMU + telephone-event at SIPp's 96).
-        let (invite, peer) = try sip.receive(timeoutSeconds: 10)
+        let (invite, peer) = try await sip.receive(timeoutSeconds: 10)
         let offer = try SDPParser().parse(bytes: LoopbackSIP.body(of: invite))
         var session = SDPSession(address: "127.0.0.1", port: rtp.port, sessionID: 1)
         let answer = try session.answer(offer)
@@ -46,7 +47,7 @@ import Glibc
         var receiver = TelephoneEventReceiver(payloadType: telephoneEvent)
         var digits = ""
         while digits.count < 4 {
-            let (datagram, source) = try rtp.receive(timeoutSeconds: 10)
+            let (datagram, source) = try await rtp.receive(timeoutSeconds: 10)
             let packet = try RTPPacket(parsing: ByteBuffer(bytes: datagram))
             switch filter.packetReceived(from: source.socketAddress, ssrc: packet.header.ssrc) {
             case .accept, .latched, .ssrcChanged:
@@ -64,14 +65,13 @@ import Glibc
 
         // BYE → 200 OK so SIPp ends cleanly.
         while true {
-            let (message, from) = try sip.receive(timeoutSeconds: 10)
+            let (message, from) = try await sip.receive(timeoutSeconds: 10)
             if message.starts(with: Array("BYE ".utf8)) {
                 try sip.send(LoopbackSIP.response(to: message, status: "200 OK", body: nil, contactPort: sip.port), to: from)
                 break
             }
         }
-        sipp.waitUntilExit()
-        #expect(sipp.terminationStatus == 0)
+        #expect(await sipp.exitStatus() == 0)
     }
 
     static let scenario = """
