@@ -8,6 +8,7 @@ public actor MemoryStore: VerificationStore {
     private var sendLog: [String: [Date]] = [:]
     private var webhooks: [String: WebhookDelivery] = [:]
     private var keys: [APIKeyRecord] = []
+    private var callRetries: [String: Date] = [:]
 
     public init() {}
 
@@ -67,6 +68,14 @@ public actor MemoryStore: VerificationStore {
 
     public func expiredPending(now: Date, limit: Int) -> [Verification] {
         Array(verifications.values.filter { $0.status == .pending && $0.expiresAt <= now }.prefix(limit))
+    }
+
+    public func scheduleCallRetry(verificationID: String, at: Date) { callRetries[verificationID] = at }
+
+    public func claimDueCallRetries(now: Date, limit: Int) -> [String] {
+        let due = callRetries.filter { $0.value <= now }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.prefix(max(0, limit)).map(\.key)
+        for id in due { callRetries[id] = nil }
+        return due
     }
 
     public func insertAPIKey(_ key: APIKeyRecord) { keys.append(key) }

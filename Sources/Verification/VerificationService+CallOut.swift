@@ -29,12 +29,31 @@ extension VerificationService {
         let status = sipStatus.map { " (SIP \($0))" } ?? ""
         let why: String
         if retried {
-            if v.sendCount < policy.limits.maxCalls { return .retry(after: policy.limits.callRetryDelay) }
+            if v.sendCount < policy.limits.maxCalls {
+                // Kept in the store: `placeDueCallRetries` places it, on this node or another, after a restart too.
+                try await store.scheduleCallRetry(verificationID: id, at: clock.now().addingTimeInterval(policy.limits.callRetryDelay))
+                return .retry(after: policy.limits.callRetryDelay)
+            }
             why = "\(v.channel.rawValue): \(reason.replacingOccurrences(of: "_", with: " "))\(status) after \(v.sendCount) call\(v.sendCount == 1 ? "" : "s")"
         } else {
             why = "\(v.channel.rawValue): call rejected\(status)"
         }
         return try await fail(v, reason: why) == nil ? .none : .failed(reason: why)
+    }
+
+    /// Places the calls whose retry is due (see `outgoingCallEnded`), each claimed from the store so
+    /// that no other node places it too. Returns each verification id with whether a call went out
+    /// or the error that stopped it (a claimed retry is not tried again: a call is never doubled).
+    public func placeDueCallRetries(limit: Int = 100) async throws -> [(id: String, result: Result<Bool, any Error>)] {
+        var results: [(id: String, result: Result<Bool, any Error>)] = []
+        for id in try await store.claimDueCallRetries(now: clock.now(), limit: limit) {
+            do {
+                results.append((id, .success(try await retryCall(id: id))))
+            } catch {
+                results.append((id, .failure(error)))
+            }
+        }
+        return results
     }
 
     /// Places the call again for a still-pending verification (a voice_call says a fresh code; a

@@ -84,6 +84,14 @@ public protocol VerificationStore: Sendable {
     /// Pending verifications whose `expiresAt` is before `now` (for the expiry sweeper).
     func expiredPending(now: Date, limit: Int) async throws -> [Verification]
 
+    /// Records that verification `verificationID` is to be called again at `at` (replacing an
+    /// earlier time). Kept in the store, so a core restart or another node places the call.
+    func scheduleCallRetry(verificationID: String, at: Date) async throws
+
+    /// Takes the call retries due at `now` (at most `limit`, earliest first) and removes them, in
+    /// one step: two nodes claiming at once get disjoint sets, so no call is placed twice.
+    func claimDueCallRetries(now: Date, limit: Int) async throws -> [String]
+
     /// Stores an API key record.
     func insertAPIKey(_ key: APIKeyRecord) async throws
 

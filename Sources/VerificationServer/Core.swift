@@ -70,14 +70,14 @@ public final class Core: Sendable {
             policy: configuration.policy, store: store, delivery: ChannelRouter(sms: smsSender, gateways: gateways),
             events: FanOutSink(sinks: [broker, metrics, LoggingSink(logger: logger), WebhookNudge(dispatcher: webhooks)]),
             secret: Secrets.derive(secret, purpose: "verigate code mac v1"), clock: clock, random: random)
-        callRetries = CallRetryScheduler(service: service, logger: logger)
+        callRetries = CallRetryScheduler(service: service, interval: .milliseconds(Int64(configuration.expirySweepInterval * 1_000)), logger: logger)
         startLimiter = Mutex(RateLimiter(limit: configuration.policy.limits.perClientIPPerMinute, period: 60))
         page = HostedPageState(serverSecret: secret, configuration: configuration)
     }
 
     /// The socket server gateways attach to (DESIGN.md "Gateway ↔ core socket").
     public func gatewaySocketServer(path: String) -> GatewaySocketServer {
-        GatewaySocketServer(path: path, service: service, gateways: gateways, retries: callRetries, logger: logger)
+        GatewaySocketServer(path: path, service: service, gateways: gateways, logger: logger)
     }
 
     /// The webhook signing key derived from the server secret.

@@ -15,7 +15,7 @@ public struct CoreConfiguration: Sendable {
     /// Seconds within which a sent SMS must get a final delivery report, or its pending
     /// verification fails; 0 = reports are not required (Kannel and SMPP drivers only).
     public var smsReceiptTimeout: Double = 0
-    /// How often pending verifications are checked for expiry (seconds).
+    /// How often the store is swept for expired verifications and due call retries (seconds).
     public var expirySweepInterval: Double = 1
     /// Demo mode: `GET /` lets visitors start verifications on the hosted page (within
     /// `demoStartsPerVisitor` per `demoPeriod` per client IP), and in dev mode the page shows the SMS outbox.

@@ -347,6 +347,40 @@ struct StoreTests {
         }
     }
 
+    @Test("call retries: claimed when due, earliest first, once; a new time replaces the old", arguments: storeBackends)
+    func callRetries(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
+            let a = StoreFixtures.verification(to: "+886975000001", channel: .voiceCall)
+            let b = StoreFixtures.verification(to: "+886975000002", channel: .voiceCall)
+            let c = StoreFixtures.verification(to: "+886975000003", channel: .dtmfCallOut)
+            for v in [a, b, c] { #expect(try await store.insert(v, event: StoreFixtures.created(v))) }
+            try await store.scheduleCallRetry(verificationID: b.id, at: StoreFixtures.at(20))
+            try await store.scheduleCallRetry(verificationID: a.id, at: StoreFixtures.at(10))
+            try await store.scheduleCallRetry(verificationID: c.id, at: StoreFixtures.at(5))
+            try await store.scheduleCallRetry(verificationID: c.id, at: StoreFixtures.at(40))  // replaces 5
+
+            #expect(try await store.claimDueCallRetries(now: StoreFixtures.at(9), limit: 10).isEmpty)
+            #expect(try await store.claimDueCallRetries(now: StoreFixtures.at(30), limit: 1) == [a.id])
+            #expect(try await store.claimDueCallRetries(now: StoreFixtures.at(30), limit: 10) == [b.id])
+            #expect(try await store.claimDueCallRetries(now: StoreFixtures.at(30), limit: 10).isEmpty)
+
+            // Sixteen claimers at once share the due retries: each id goes to exactly one.
+            var ids: [String] = []
+            for n in 0..<20 {
+                let v = StoreFixtures.verification(to: "+88697510\(String(format: "%04d", n))", channel: .voiceCall)
+                #expect(try await store.insert(v, event: StoreFixtures.created(v)))
+                try await store.scheduleCallRetry(verificationID: v.id, at: StoreFixtures.at(Double(n)))
+                ids.append(v.id)
+            }
+            let claimed = try await withThrowingTaskGroup(of: [String].self) { group in
+                for _ in 0..<16 { group.addTask { try await store.claimDueCallRetries(now: StoreFixtures.at(100), limit: 3) } }
+                return try await group.reduce(into: [String]()) { $0 += $1 }
+            }
+            #expect(claimed.count == Set(claimed).count)
+            #expect(Set(claimed) == Set(ids + [c.id]))
+        }
+    }
+
     @Test("expired pending verifications are found, oldest expiry first", arguments: storeBackends)
     func expiredPending(backend: SQLStoreBackend) async throws {
         try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in

@@ -41,6 +41,27 @@ struct CallRetryTests {
         #expect(h.delivery.sent.count == 2)
     }
 
+    @Test("a retry is kept in the store: placed once when due, by whichever sweep comes first (a restarted core too)")
+    func retryIsStored() async throws {
+        let h = harness(maxCalls: 3, delay: 30)
+        let started = try await h.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        let id = started.verification.id
+        #expect(try await h.service.outgoingCallEnded(id: id, reason: "busy", sipStatus: 486) == .retry(after: 30))
+        h.clock.advance(29)
+        #expect(try await h.service.placeDueCallRetries().isEmpty)
+        #expect(h.delivery.sent.count == 1)
+        h.clock.advance(1)
+        // A second service on the same store stands for the core after a restart (or another node).
+        let restarted = VerificationService(policy: h.service.policy, store: h.store, delivery: h.delivery, events: RecordingSink(),
+                                            secret: Array("test secret of thirty-two bytes!".utf8), clock: h.clock, random: SeededRandom(seed: 9))
+        let placed = try await restarted.placeDueCallRetries()
+        #expect(placed.map(\.id) == [id])
+        #expect((try? placed.first?.result.get()) == true)
+        #expect(h.delivery.sent.count == 2)
+        #expect(try await h.service.placeDueCallRetries().isEmpty)
+        #expect(try await h.service.verification(id: id).sendCount == 2)
+    }
+
     @Test("a rejected call fails the verification at once; no more calls")
     func rejectedFails() async throws {
         let h = harness(maxCalls: 3)

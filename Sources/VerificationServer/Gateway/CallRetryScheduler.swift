@@ -1,47 +1,44 @@
-// CallRetryScheduler: places an outgoing call again when the retry policy says so
-// (VerificationService.outgoingCallEnded → .retry). The waits are held in memory: a core restart
-// drops them, and the verification stays pending for the user to ask again (resend).
+// CallRetryScheduler: places outgoing calls again when the retry policy said so
+// (VerificationService.outgoingCallEnded stores the due time). It sweeps the store for due
+// retries, so a core restart loses none and several nodes sharing PostgreSQL place each once.
 
 import Logging
 import ServiceLifecycle
 import Verification
 
-/// Waits out each retry delay, then calls `VerificationService.retryCall(id:)`.
+/// Every `interval`, places the call retries that are due (`VerificationService.placeDueCallRetries`).
 public final class CallRetryScheduler: Service, Sendable {
     let service: VerificationService
+    let interval: Duration
     let logger: Logger
-    private let requests: AsyncStream<(id: String, after: Double)>
-    private let continuation: AsyncStream<(id: String, after: Double)>.Continuation
 
-    /// Makes a scheduler over `service`; `run()` places the calls.
-    public init(service: VerificationService, logger: Logger) {
+    /// Makes a scheduler over `service` that looks for due retries every `interval` (1 s default:
+    /// a retry goes out at most that late after its delay, 30 s by default).
+    public init(service: VerificationService, interval: Duration = .seconds(1), logger: Logger) {
         self.service = service
+        self.interval = interval
         self.logger = logger
-        (requests, continuation) = AsyncStream.makeStream(of: (id: String, after: Double).self)
     }
 
-    /// Asks for a call for verification `id` after `seconds`.
-    public func schedule(id: String, after seconds: Double) {
-        logger.info("call.retry_scheduled", metadata: ["verification": "\(id)", "after": "\(seconds)"])
-        continuation.yield((id, seconds))
-    }
-
-    /// Runs until cancelled or shut down gracefully; waiting retries are dropped then.
-    public func run() async {
-        await withDiscardingTaskGroup { group in
-            for await request in requests.cancelOnGracefulShutdown() {
-                group.addTask { [service, logger] in
-                    try? await Task.sleep(for: .milliseconds(Int64(request.after * 1_000)))
-                    guard !Task.isCancelled else { return }
-                    do {
-                        let placed = try await service.retryCall(id: request.id)
-                        logger.info("call.retry", metadata: ["verification": "\(request.id)", "placed": "\(placed)"])
-                    } catch {
-                        logger.warning("call.retry_failed", metadata: ["verification": "\(request.id)", "error": "\(error)"])
-                    }
+    /// One sweep: places what is due and logs each outcome. A store error is logged, not thrown.
+    public func sweep() async {
+        do {
+            for (id, result) in try await service.placeDueCallRetries() {
+                switch result {
+                case .success(let placed): logger.info("call.retry", metadata: ["verification": "\(id)", "placed": "\(placed)"])
+                case .failure(let error): logger.warning("call.retry_failed", metadata: ["verification": "\(id)", "error": "\(error)"])
                 }
             }
-            group.cancelAll()
+        } catch {
+            logger.warning("call.retry_sweep_failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Sweeps until cancelled or shut down gracefully.
+    public func run() async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await sweep()
+            try? await Task.sleep(for: interval)
         }
     }
 }

@@ -17,8 +17,6 @@ public struct GatewaySocketServer: Service {
     public let path: String
     let service: VerificationService
     let gateways: GatewayRegistry
-    /// Places outgoing calls again per the retry policy; nil: no retries.
-    let retries: CallRetryScheduler?
     let logger: Logger
     /// The longest line accepted from a gateway.
     public var maxLineLength = 65_536
@@ -28,11 +26,10 @@ public struct GatewaySocketServer: Service {
     private let decisionsInFlight = InFlightCounter()
 
     /// Makes the server for `service`.
-    public init(path: String, service: VerificationService, gateways: GatewayRegistry, retries: CallRetryScheduler? = nil, logger: Logger) {
+    public init(path: String, service: VerificationService, gateways: GatewayRegistry, logger: Logger) {
         self.path = path
         self.service = service
         self.gateways = gateways
-        self.retries = retries
         self.logger = logger
     }
 
@@ -120,7 +117,7 @@ public struct GatewaySocketServer: Service {
                                                      evenIfFinished: ended.reason != .completed)
                 // An outgoing call's end: the retry policy says what follows.
                 switch try await service.outgoingCallEnded(id: id, reason: ended.reason.rawValue, sipStatus: ended.sipStatus) {
-                case .retry(let after): retries?.schedule(id: id, after: after)
+                case .retry(let after): logger.info("call.retry_scheduled", metadata: ["verification": "\(id)", "after": "\(after)"])
                 case .failed(let reason): logger.info("gateway.call_failed_verification", metadata: ["verification": "\(id)", "reason": "\(reason)"])
                 case .none: break
                 }

@@ -15,7 +15,21 @@ struct SQLStoreMigration: Sendable {
     /// Every migration, in order.
     static let all: [SQLStoreMigration] = [
         SQLStoreMigration(version: 1, name: "initial", statements: initial),
+        SQLStoreMigration(version: 2, name: "call_retries", statements: callRetries),
     ]
+
+    /// Outgoing calls to place again (the retry policy), kept so a restart loses none.
+    private static func callRetries(_ backend: SQLStoreBackend) -> [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS call_retries (
+                verification_id TEXT PRIMARY KEY REFERENCES verifications (id) ON DELETE CASCADE,
+                due_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS call_retries_due ON call_retries (due_at)",
+        ]
+    }
 
     private static func initial(_ backend: SQLStoreBackend) -> [String] {
         let blob = backend.blobType

@@ -273,6 +273,30 @@ public final class SQLVerificationStore: VerificationStore {
         }
     }
 
+    public func scheduleCallRetry(verificationID: String, at: Date) async throws {
+        try await writer.withDatabase { db in
+            try await db.raw("""
+                INSERT INTO call_retries (verification_id, due_at) VALUES (\(bind: verificationID), \(bind: SQLTime.micros(at)))
+                ON CONFLICT (verification_id) DO UPDATE SET due_at = excluded.due_at
+                """).run()
+        }
+    }
+
+    public func claimDueCallRetries(now: Date, limit: Int) async throws -> [String] {
+        // One DELETE … RETURNING: on PostgreSQL a second node's DELETE waits for the first's row
+        // locks and then finds the rows gone, so each retry is claimed once.
+        try await writer.withDatabase { db in
+            try await db.raw("""
+                DELETE FROM call_retries WHERE verification_id IN (
+                    SELECT verification_id FROM call_retries WHERE due_at <= \(bind: SQLTime.micros(now))
+                    ORDER BY due_at, verification_id LIMIT \(bind: Int64(max(0, limit))))
+                RETURNING verification_id, due_at
+                """).all()
+                .map { (try $0.decode(column: "due_at", as: Int64.self), try $0.decode(column: "verification_id", as: String.self)) }
+                .sorted { $0 < $1 }.map(\.1)
+        }
+    }
+
     public func insertAPIKey(_ key: APIKeyRecord) async throws {
         try await writer.withDatabase { db in
             try await db.raw(SQLStoreRows.insert(
