@@ -108,8 +108,16 @@ public final class Core: Sendable {
             _ = try await self.store.apiKeyCount()
             return try Self.json(["status": "ok"])
         }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+        router.get("/metrics") { request, _ in
+            if let token = self.configuration.metricsToken {
+                let header = request.headers[.authorization] ?? ""
+                guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
+                      Secrets.tokenMatches(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), token)
+                else {
+                    throw Problem(status: .unauthorized, code: "unauthorized", detail: "The metrics token is required (Authorization: Bearer …).")
+                }
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: self.metrics.render())))
         }
         router.get("/openapi.yaml") { _, _ in

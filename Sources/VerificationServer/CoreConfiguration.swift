@@ -15,6 +15,9 @@ public struct CoreConfiguration: Sendable {
     /// Seconds within which a sent SMS must get a final delivery report, or its pending
     /// verification fails; 0 = reports are not required (Kannel and SMPP drivers only).
     public var smsReceiptTimeout: Double = 0
+    /// Bearer token that `GET /metrics` requires (`Authorization: Bearer <token>`, as Prometheus's
+    /// `authorization` scrape setting sends it); nil serves metrics to anyone who reaches the port.
+    public var metricsToken: String?
     /// How often the store is swept for expired verifications and due call retries (seconds).
     public var expirySweepInterval: Double = 1
     /// Demo mode: `GET /` lets visitors start verifications on the hosted page (within

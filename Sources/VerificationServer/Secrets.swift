@@ -41,6 +41,12 @@ public enum Secrets {
 
     /// SHA-256 of an API key: what the store keeps.
     public static func sha256(_ key: String) -> [UInt8] { Array(SHA256.hash(data: Array(key.utf8))) }
+
+    /// Whether a presented token equals the configured one: their SHA-256 digests compared in
+    /// constant time, so neither the length nor a matching prefix shows in the response time.
+    public static func tokenMatches(_ presented: String, _ expected: String) -> Bool {
+        zip(sha256(presented), sha256(expected)).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
 }
 
 /// A configuration mistake, said in one sentence at start.

@@ -41,6 +41,9 @@ struct CoreOptions: ParsableArguments {
     @Option(help: "Public base URL of this core, e.g. https://verify.example.com (env VERIGATE_PUBLIC_URL): hosted-page links (default from the request's Host) and Kannel's dlr-url (default the HTTP address).")
     var publicURL: String = env("PUBLIC_URL") ?? ""
 
+    @Option(help: "Bearer token GET /metrics requires, 16 or more visible characters (env VERIGATE_METRICS_TOKEN). Default: none, metrics open to whoever reaches the HTTP address.")
+    var metricsToken: String = env("METRICS_TOKEN") ?? ""
+
     @Option(help: "Code lifetime in seconds (env VERIGATE_CODE_TTL).")
     var codeTTL: Double = env("CODE_TTL").flatMap(Double.init) ?? 600
 
@@ -144,6 +147,12 @@ struct CoreOptions: ParsableArguments {
                 throw ConfigurationError("--public-url must be an absolute http or https URL")
             }
             c.publicURL = publicURL
+        }
+        if !metricsToken.isEmpty {
+            guard metricsToken.count >= 16, metricsToken.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+                throw ConfigurationError("--metrics-token must be 16 or more visible ASCII characters")
+            }
+            c.metricsToken = metricsToken
         }
         guard PhoneNumber.countryCode(forRegion: defaultRegion) != nil else {
             throw ConfigurationError("--default-region \(defaultRegion) is not a known region")

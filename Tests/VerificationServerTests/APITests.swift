@@ -172,6 +172,27 @@ import Verification
         }
     }
 
+    @Test("with --metrics-token, /metrics wants that bearer token: none, wrong or another scheme get 401")
+    func metricsToken() async throws {
+        let token = "prometheus-scrape-token-0123"
+        let t = try await TestCore { $0.metricsToken = token }
+        try await t.app().test(.router) { client in
+            for header in [nil, "Bearer wrong-token-of-some-length", "Basic \(token)", "Bearer \(token)x", "Bearer"] {
+                let headers: HTTPFields = header.map { [.authorization: $0] } ?? [:]
+                try await client.execute(uri: "/metrics", method: .get, headers: headers) { r in
+                    #expect(r.status == .unauthorized, "\(header ?? "no header")")
+                    #expect(!String(buffer: r.body).contains("verigate_"))
+                }
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "bearer \(token)"]) { r in
+                #expect(r.status == .ok)
+                #expect(String(buffer: r.body).contains("verigate_http_request_duration_seconds"))
+            }
+            try await client.execute(uri: "/healthz", method: .get) { r in #expect(r.status == .ok) }
+        }
+        #expect(Secrets.tokenMatches(token, token) && !Secrets.tokenMatches(token, token + "x") && !Secrets.tokenMatches("", token))
+    }
+
     @Test func productionModeHasNoOutbox() async throws {
         let t = try await TestCore { $0.devMode = false }
         try await t.app().test(.router) { client in
