@@ -26,6 +26,12 @@ def free_port(kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds the process has used (/proc/<pid>/stat fields 14 and 15)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--method", choices=sorted(SCENARIOS), default="missed_call")
@@ -77,11 +83,13 @@ trusted = yes
         stats = os.path.join(data, "stats.csv")
         media = ["-mp", "0"] if args.method != "missed_call" else []
         t0 = time.monotonic()
+        cpu0 = cpu_seconds(server.pid)
         sipp = subprocess.run(["sipp", "-sf", str(ROOT / "sipp" / SCENARIOS[args.method]), f"127.0.0.1:{sip}", "-i", "127.0.0.1", "-p", "0",
                                *media, "-inf", calls, "-m", str(args.calls), "-r", str(args.rate), "-l", str(args.limit), "-nostdin",
                                "-timeout", "600s", "-trace_stat", "-stf", stats, "-fd", "1", "-max_socket", "10000", "-buff_size", "4194304", "-trace_err", "-error_file", os.path.join(data, "errors.log")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         elapsed = time.monotonic() - t0
+        cpu = cpu_seconds(server.pid) - cpu0
         rows = [line.split(";") for line in open(stats).read().strip().splitlines()]
         header, last = rows[0], dict(zip(rows[0], rows[-1]))
         current = header.index("CurrentCall") if "CurrentCall" in header else None
@@ -95,6 +103,7 @@ trusted = yes
                     approved += json.load(r)["status"] == "approved"
         print(f"sipp exit {sipp.returncode}: {ok} successful, {failed} failed calls in {elapsed:.1f} s; peak {peak} calls at once (1 s samples)")
         print(f"{ok / elapsed:.0f} {args.method} calls/s end to end at offered rate {args.rate}/s")
+        print(f"verigate used {cpu:.1f} CPU s: {1000 * cpu / max(ok, 1):.2f} ms per served call")
         if args.method != "voice_callin":
             print(f"approved {approved}/{len(started)}")
         server.send_signal(signal.SIGTERM)
