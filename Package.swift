@@ -119,7 +119,7 @@ var package = Package(
         .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway", "GatewayProtocol"]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
         // Drives real peers (SIPp, baresip, …) against our endpoints; see ../shared/PEERS.md.
-        .testTarget(name: "IntegrationTests", dependencies: ["VoiceGateway", "VerificationServer", "Media", "RTP"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VoiceGateway", "VerificationServer", "Media", "RTP", "TestSupport"]),
         .testTarget(
             name: "VerificationServerTests",
             dependencies: [

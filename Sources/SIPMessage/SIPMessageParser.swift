@@ -209,6 +209,15 @@ public struct SIPMessageParser: Sendable {
         return c < 64 ? (low >> UInt64(c)) & 1 == 1 : c < 128 && (high >> UInt64(c - 64)) & 1 == 1
     }
 
+    /// `start..<end` without leading and trailing LWS: SP, HT and the CR/LF of folded lines (§7.3.1).
+    @inline(__always)
+    static func trimLWS(_ raw: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> (Int, Int) {
+        var s = start, e = end
+        while s < e, ByteScanner.isWhitespace(raw[s]) { s += 1 }
+        while e > s, ByteScanner.isWhitespace(raw[e - 1]) { e -= 1 }
+        return (s, e)
+    }
+
     /// Splits the header section `raw` (start line through the empty line) into rows.
     /// Indices in entries are relative to `raw` (0 = the start line), which is also the storage slice.
     /// Returns nil when the empty line is missing (unless `endAtEOF` and the data ends with LF),
@@ -254,14 +263,10 @@ public struct SIPMessageParser: Sendable {
                 if entries.isEmpty {
                     rowError = rowError ?? SIPParseError(.malformedHeader, status: 400, reasonPhrase: "Bad Request - Continuation Line Without Header")
                 } else {
-                    // A fold: the value runs on; trim again over the joined lines (LWS includes CRLF).
+                    // A fold: the value runs on; trim again over the joined lines.
                     let k = entries.count - 1
                     entries[k].lineEnd = contentEnd
-                    var s = entries[k].valueStart, e = contentEnd
-                    while s < e, raw[s] == 0x20 || raw[s] == 0x09 || raw[s] == 0x0D || raw[s] == 0x0A { s += 1 }
-                    while e > s, raw[e - 1] == 0x20 || raw[e - 1] == 0x09 || raw[e - 1] == 0x0D || raw[e - 1] == 0x0A { e -= 1 }
-                    entries[k].valueStart = s
-                    entries[k].valueEnd = e
+                    (entries[k].valueStart, entries[k].valueEnd) = trimLWS(raw, entries[k].valueStart, contentEnd)
                 }
             } else {
                 guard entries.count < limits.maxHeaderCount else {
@@ -275,10 +280,7 @@ public struct SIPMessageParser: Sendable {
                     rowError = rowError ?? SIPParseError(.malformedHeader, status: 400, reasonPhrase: "Bad Request - Malformed Header Line")
                 } else {
                     let known = SIPHeaderName.Known.lookup(UnsafeRawBufferPointer(rebasing: raw[i..<n]))
-                    // The value without surrounding LWS (a stray CR counts, as in a fold).
-                    var s = colon + 1, e = contentEnd
-                    while s < e, raw[s] == 0x20 || raw[s] == 0x09 || raw[s] == 0x0D { s += 1 }
-                    while e > s, raw[e - 1] == 0x20 || raw[e - 1] == 0x09 || raw[e - 1] == 0x0D { e -= 1 }
+                    let (s, e) = trimLWS(raw, colon + 1, contentEnd)
                     entries.append(SIPHeaders.Entry(known: known, lineStart: i, nameEnd: n, valueStart: s, valueEnd: e, lineEnd: contentEnd))
                 }
             }

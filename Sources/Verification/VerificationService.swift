@@ -166,7 +166,7 @@ public struct VerificationService: Sendable {
                     return try await send(moved, number: number, code: code, kind: kind, now: now, fallbacks: Array(rest))
                 }
             }
-            _ = try await fail(v, reason: reason)
+            try await fail(v, reason: reason)
             throw VerificationError.deliveryFailed(reason: reason, verificationID: v.id)
         }
         try await store.recordSend(to: v.to, verificationID: v.id, at: now)
@@ -375,16 +375,17 @@ public struct VerificationService: Sendable {
         try await store.events(verificationID: id)
     }
 
-    /// Moves `v` to a final status with its event and webhook; nil if a concurrent writer won.
-    @discardableResult
     /// Ends `v` as failed with `reason` (kept on the verification and its audit event); nil when
     /// it changed meanwhile.
+    @discardableResult
     func fail(_ v: Verification, reason: String, at now: Date? = nil) async throws -> Verification? {
         var failed = v
         failed.failureReason = reason
         return try await finish(failed, status: .failed, kind: .failed, at: now ?? clock.now(), detail: reason)
     }
 
+    /// Moves `v` to a final status with its event and webhook; nil if a concurrent writer won.
+    @discardableResult
     func finish(_ v: Verification, status: VerificationStatus, kind: VerificationEvent.Kind, at now: Date, detail: String? = nil) async throws -> Verification? {
         var next = v
         next.status = status

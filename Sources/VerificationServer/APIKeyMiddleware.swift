@@ -25,11 +25,9 @@ struct APIKeyMiddleware: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.count > 7,
-              header.prefix(7).lowercased() == "bearer " else {
+        guard let key = request.bearerToken else {
             throw unauthorized("A valid API key is required (Authorization: Bearer …).")
         }
-        let key = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         let digest = Secrets.sha256(key)
         var keyID = state.cache.withLock { $0[digest] }
         if keyID == nil, let record = try await store.apiKey(sha256: digest) {
@@ -47,5 +45,13 @@ struct APIKeyMiddleware: RouterMiddleware {
 
     private func unauthorized(_ detail: String) -> Problem {
         Problem(status: .unauthorized, code: "unauthorized", detail: detail)
+    }
+}
+
+extension Request {
+    /// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme in any case).
+    var bearerToken: String? {
+        guard let header = headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 }

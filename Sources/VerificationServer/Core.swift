@@ -32,8 +32,8 @@ public final class Core: Sendable {
     let startLimiter: Mutex<RateLimiter>
     /// The voice gateways attached over the socket (`gatewaySocketServer(path:)`).
     public let gateways: GatewayRegistry
-    /// Places outgoing calls again per the retry policy (run by `services()`).
-    public let callRetries: CallRetryScheduler
+    /// Expires verifications and places due call retries (run by `services()`).
+    public let sweeper: StoreSweeper
     /// The hosted page's ticket key, templates and demo limiter.
     let page: HostedPageState
 
@@ -70,7 +70,7 @@ public final class Core: Sendable {
             policy: configuration.policy, store: store, delivery: ChannelRouter(sms: smsSender, gateways: gateways),
             events: FanOutSink(sinks: [broker, metrics, LoggingSink(logger: logger), WebhookNudge(dispatcher: webhooks)]),
             secret: Secrets.derive(secret, purpose: "verigate code mac v1"), clock: clock, random: random)
-        callRetries = CallRetryScheduler(service: service, interval: .milliseconds(Int64(configuration.expirySweepInterval * 1_000)), logger: logger)
+        sweeper = StoreSweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)
         startLimiter = Mutex(RateLimiter(limit: configuration.policy.limits.perClientIPPerMinute, period: 60))
         page = HostedPageState(serverSecret: secret, configuration: configuration)
     }
@@ -109,13 +109,8 @@ public final class Core: Sendable {
             return try Self.json(["status": "ok"])
         }
         router.get("/metrics") { request, _ in
-            if let token = self.configuration.metricsToken {
-                let header = request.headers[.authorization] ?? ""
-                guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
-                      Secrets.tokenMatches(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), token)
-                else {
-                    throw Problem(status: .unauthorized, code: "unauthorized", detail: "The metrics token is required (Authorization: Bearer …).")
-                }
+            if let token = self.configuration.metricsToken, !Secrets.tokenMatches(request.bearerToken ?? "", token) {
+                throw Problem(status: .unauthorized, code: "unauthorized", detail: "The metrics token is required (Authorization: Bearer …).")
             }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: self.metrics.render())))
@@ -302,9 +297,10 @@ public final class Core: Sendable {
             logger: logger)
     }
 
-    /// Background services of the core: the event broker (ends SSE at shutdown) and the expiry sweeper.
+    /// Background services of the core: the event broker (ends SSE at shutdown), webhooks and the
+    /// store sweeper (expiry, call retries).
     public func services() -> [any Service] {
-        var list: [any Service] = [broker, webhooks, callRetries, ExpirySweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)]
+        var list: [any Service] = [broker, webhooks, sweeper]
         if let smpp { list += [smpp, SMPPReportRecorder(driver: smpp, service: service, logger: logger)] }
         if let receiptDeadlines { list.append(ReceiptTimeoutSweeper(deadlines: receiptDeadlines, service: service, logger: logger)) }
         return list
@@ -342,16 +338,3 @@ struct SMPPReportRecorder: Service {
     }
 }
 
-/// Expires pending verifications on time, so pages and webhooks learn of it unasked.
-struct ExpirySweeper: Service {
-    let service: VerificationService
-    let interval: Double
-    let logger: Logger
-
-    func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do { try await service.expireDue() } catch { logger.warning("expiry sweep failed: \(error)") }
-            try? await Task.sleep(for: .seconds(interval))
-        }
-    }
-}

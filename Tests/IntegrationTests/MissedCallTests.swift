@@ -24,29 +24,24 @@ struct MissedCallTests {
         let directory: URL
 
         init(ringTime: Duration = .milliseconds(1_500), media: GatewayMedia? = nil, outboundTarget: String? = nil) async throws {
-            var logger = Logger(label: "test")
-            logger.logLevel = .warning
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-missed-\(UUID().uuidString.prefix(8))")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            store = try await SQLVerificationStore.open(url: directory.appendingPathComponent("v.db").path, logger: logger)
-            var configuration = CoreConfiguration()
-            configuration.policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
-            configuration.policy.limits.resendInterval = 0
-            configuration.policy.limits.callRetryDelay = 0.3
-            core = Core(configuration: configuration, store: store, secret: Array(repeating: 7, count: 32), logger: logger)
+            var policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
+            policy.limits.resendInterval = 0
+            policy.limits.callRetryDelay = 0.3
+            let test = try await TestCore.start("missed", policy: policy)
+            (core, store, directory) = (test.core, test.store, test.directory)
+            let (socket, logger) = (test.socket, test.logger)
             self.media = media
-            let socket = directory.appendingPathComponent("gw.sock").path
             let server = core.gatewaySocketServer(path: socket)
             let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
             endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
             gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: .test(ringTime: ringTime, outboundTarget: outboundTarget), media: media, logger: logger)
             let gateway = gateway
-            let retries = core.callRetries
+            let sweeper = core.sweeper
             tasks = Task {
                 await withDiscardingTaskGroup { group in
                     group.addTask { try? await server.run() }
                     group.addTask { await gateway.run() }
-                    group.addTask { await retries.run() }
+                    group.addTask { await sweeper.run() }
                 }
             }
             await gateway.link.waitUntilConnected()
@@ -165,7 +160,6 @@ struct MissedCallTests {
     }
 }
 
-/// Waits (polling every 20 ms, at most 10 s) until `condition` holds.
 extension GatewayConfiguration {
     /// A gateway configuration for tests: the core gets 15 s to decide (not 2 s), because a test
     /// machine running every suite at once can be that slow, and timing is not what these test.
@@ -199,6 +193,7 @@ struct TestCore {
     func removeDirectory() { try? FileManager.default.removeItem(at: directory) }
 }
 
+/// Waits (polling every 20 ms, at most 30 s) until `condition` holds; returns whether it did.
 func eventuallyTrue(_ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + .seconds(30)
     while ContinuousClock.now < deadline {

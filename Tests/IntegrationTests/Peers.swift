@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Testing
+import TestSupport
 
 /// Real programs the integration tests drive (../shared/PEERS.md). A missing one fails the test
 /// when `CI=true` and skips it otherwise.
@@ -46,9 +47,9 @@ extension Peers {
         }
     }
 
-    /// SIPp's socket buffers (`-buff_size`): its default of 64 KiB overflows on a loaded machine at
-    /// 100 calls/s, and a dropped ACK lets our BYE overtake it, which SIPp's built-in scenarios count
-    /// as an unexpected message. 4 MiB is Debian's `net.core.rmem_max`.
+    /// SIPp's socket buffers (`-buff_size`): its default of 64 KiB can overflow at 100 calls/s on a
+    /// loaded machine, and a lost ACK or BYE then fails a call that did nothing wrong (the failure
+    /// message counts the kernel's drops). 4 MiB is Debian's `net.core.rmem_max`.
     static let sippBuffers = ["-buff_size", "4194304"]
 
     /// Datagrams the kernel dropped because a UDP receive buffer was full (`RcvbufErrors` in
@@ -88,15 +89,8 @@ final class PeerProcess: @unchecked Sendable {
         try process.run()
     }
 
-    /// Waits for the process to exit and returns its status.
-    func exitStatus() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                self.process.waitUntilExit()
-                continuation.resume(returning: self.process.terminationStatus)
-            }
-        }
-    }
+    /// Waits for the process to exit (off the cooperative pool) and returns its status.
+    func exitStatus() async -> Int32 { await process.exitStatus() }
 
     /// The last lines of its output.
     func tail(_ lines: Int = 40) -> String {

@@ -188,10 +188,9 @@ public final class CoreLink: Sendable {
 
     /// Hands an outcome (`call_progress`, `call_ended`) to the core; it is kept and resent until acknowledged.
     public func report(_ message: GatewayMessage, outcomeID: String) {
-        let channel = state.withLock { state in
-            journal.outcome(message, id: outcomeID)
-            return state.ready ? state.channel : nil
+        let (line, channel) = state.withLock { state in
+            (journal.outcome(message, id: outcomeID), state.ready ? state.channel : nil)
         }
-        channel?.writeAndFlush(Self.line(GatewayEnvelope(message)), promise: nil)
+        channel?.writeAndFlush(ByteBuffer(bytes: line), promise: nil)
     }
 }

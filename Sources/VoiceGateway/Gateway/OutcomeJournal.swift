@@ -100,13 +100,16 @@ public final class OutcomeJournal: Sendable {
         append(Array("B\t\(callID)\t\(verificationID)\n".utf8)) { $0.calls[callID] = verificationID }
     }
 
-    /// Records an outcome before it is sent; a call_ended ends its call.
-    public func outcome(_ message: GatewayMessage, id: String) {
-        let line = path == nil ? [] : [UInt8(ascii: "O"), 0x09] + GatewayEncoder().encode(GatewayEnvelope(message))
-        append(line) { state in
+    /// Records an outcome before it is sent; a call_ended ends its call. Returns the outcome's
+    /// gateway-socket line, the bytes to send (encoded once for the file and the socket).
+    @discardableResult
+    public func outcome(_ message: GatewayMessage, id: String) -> [UInt8] {
+        let encoded = GatewayEncoder().encode(GatewayEnvelope(message))
+        append(path == nil ? [] : [UInt8(ascii: "O"), 0x09] + encoded) { state in
             state.outcomes.append((id, message))
             if case .callEnded(let ended) = message { state.calls[ended.callID] = nil }
         }
+        return encoded
     }
 
     /// Records the core's acknowledgement of outcomes.
