@@ -15,6 +15,9 @@ import time
 import urllib.request
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Screenshots of every state go to a temp folder (CI keeps them as artifacts there); set
@@ -198,3 +201,15 @@ def shot():
 
 def b64url_decode(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def page_state(driver):
+    """The page's `data-state`; None while a click's new page replaces the old one (stale body)."""
+    try:
+        return driver.find_element(By.TAG_NAME, "body").get_attribute("data-state")
+    except StaleElementReferenceException:
+        return None
+
+
+def wait_state(driver, state, timeout=10):
+    WebDriverWait(driver, timeout).until(lambda d: page_state(d) == state)

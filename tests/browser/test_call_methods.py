@@ -3,7 +3,7 @@ SIPp places the user's call from the page's number to the system number the page
 import os
 import subprocess
 
-from conftest import ROOT, missing
+from conftest import ROOT, missing, page_state, wait_state
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -17,10 +17,6 @@ def injection(directory, caller, called, code=""):
     return str(path)
 
 
-def state(driver):
-    return driver.find_element(By.TAG_NAME, "body").get_attribute("data-state")
-
-
 def test_missed_call_verifies_live_within_a_second_while_the_phone_rings(server, browser, shot, tmp_path):
     if not os.access(SIPP, os.X_OK):
         missing(f"{SIPP} (apt-get install sip-tester)")
@@ -30,7 +26,7 @@ def test_missed_call_verifies_live_within_a_second_while_the_phone_rings(server,
     d.find_element(By.ID, "to").send_keys("0912 300 400")
     d.find_element(By.ID, "m-missed_call").click()
     d.find_element(By.ID, "start").click()
-    WebDriverWait(d, 10).until(lambda d: state(d) == "pending")
+    wait_state(d, "pending")
     link = d.find_element(By.ID, "call-link")
     system_number = link.get_attribute("href").removeprefix("tel:")
     assert system_number.startswith("+886"), system_number
@@ -44,9 +40,9 @@ def test_missed_call_verifies_live_within_a_second_while_the_phone_rings(server,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         # The page must turn "verified" while the call still rings, i.e. within 1 s of the INVITE.
-        WebDriverWait(d, 10, poll_frequency=0.05).until(lambda d: state(d) == "approved" or sipp.poll() is not None)
+        WebDriverWait(d, 10, poll_frequency=0.05).until(lambda d: page_state(d) == "approved" or sipp.poll() is not None)
         ringing = sipp.poll() is None
-        assert state(d) == "approved", server.output()[-2000:]
+        assert page_state(d) == "approved", server.output()[-2000:]
         assert ringing, "the page showed the result only after the call ended"
         assert d.execute_script("return window.__sameDocument") == "yes", "the page updated without a reload"
         shot(d, "10-missed-call-verified")
@@ -69,14 +65,14 @@ def test_sms_code_via_kannel_fakesmsc_verifies(kannel_server, browser):
     d.find_element(By.ID, "to").send_keys("0912 300 500")
     d.find_element(By.ID, "m-sms").click()
     d.find_element(By.ID, "start").click()
-    WebDriverWait(d, 10).until(lambda d: state(d) == "pending")
+    wait_state(d, "pending")
     text = fakesmsc_text(kannel_server.fakesmsc_out, "+886912300500")
     code = re.search(r"\b\d{4,10}\b", text).group(0)
     assert not d.find_elements(By.ID, "outbox") or code not in d.find_element(By.ID, "outbox").text, "the code came through Kannel, not the outbox"
     field = d.find_element(By.ID, "code")
     field.send_keys(code)
     field.send_keys(Keys.ENTER)
-    WebDriverWait(d, 10).until(lambda d: state(d) == "approved")
+    wait_state(d, "approved")
 
 
 def test_keyed_call_in_code_verifies(server, browser, shot, tmp_path):
@@ -90,7 +86,7 @@ def test_keyed_call_in_code_verifies(server, browser, shot, tmp_path):
     d.find_element(By.ID, "to").send_keys("0912 300 600")
     d.find_element(By.ID, "m-dtmf_callin").click()
     d.find_element(By.ID, "start").click()
-    WebDriverWait(d, 10).until(lambda d: state(d) == "pending")
+    wait_state(d, "pending")
     system_number = d.find_element(By.ID, "call-link").get_attribute("href").removeprefix("tel:")
     code = "".join(ch for ch in d.find_element(By.ID, "key-code").text if ch.isdigit())
     assert len(code) == 6, code
@@ -101,6 +97,6 @@ def test_keyed_call_in_code_verifies(server, browser, shot, tmp_path):
          "-m", "1", "-nostdin", "-timeout", "40s", "-inf", injection(tmp_path, "0912300600", system_number, code)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
     assert sipp.returncode == 0, "SIPp keyed the code and the gateway hung up: " + server.output()[-2000:]
-    WebDriverWait(d, 10).until(lambda d: state(d) == "approved")
+    wait_state(d, "approved")
     assert d.execute_script("return window.__sameDocument") == "yes", "the page updated without a reload"
     shot(d, "12-keyed-call-in-verified")

@@ -5,15 +5,12 @@ import hmac
 import json
 import time
 
-from conftest import b64url_decode
+from conftest import b64url_decode, wait_state
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
-
-
-def wait_state(driver, state, timeout=10):
-    WebDriverWait(driver, timeout).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-state") == state)
 
 
 def text(driver, css):
@@ -111,7 +108,8 @@ def test_zh_tw_from_accept_language_and_switchable(server, browser, shot):
     assert text(d, "label[for=code]") == "驗證碼"
     shot(d, "07-zh-TW-code")
     d.find_element(By.LINK_TEXT, "English").click()
-    WebDriverWait(d, 10).until(lambda x: x.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
+    WebDriverWait(d, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda x: x.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
     assert "We sent a code by SMS" in text(d, "#instruction")
 
 
