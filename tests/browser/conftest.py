@@ -15,7 +15,7 @@ import time
 import urllib.request
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -203,13 +203,36 @@ def b64url_decode(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def page_state(driver):
-    """The page's `data-state`; None while a click's new page replaces the old one (stale body)."""
+def while_loading(read):
+    """`read()`, or None while a click's new page replaces the old one. Chromium reports that
+    moment in three ways: a stale element, a missing one, or "Node with given id does not belong
+    to the document" (a plain WebDriverException); any other error is raised."""
     try:
-        return driver.find_element(By.TAG_NAME, "body").get_attribute("data-state")
-    except StaleElementReferenceException:
+        return read()
+    except (StaleElementReferenceException, NoSuchElementException):
         return None
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return None
+        raise
+
+
+def page_state(driver):
+    """The page's `data-state`; None while a new page loads."""
+    return while_loading(lambda: driver.find_element(By.TAG_NAME, "body").get_attribute("data-state"))
 
 
 def wait_state(driver, state, timeout=10):
     WebDriverWait(driver, timeout).until(lambda d: page_state(d) == state)
+
+
+def wait_text(driver, element_id, expected, timeout=10):
+    """Waits until the element `element_id` contains `expected`, across page loads."""
+    WebDriverWait(driver, timeout).until(
+        lambda d: expected in (while_loading(lambda: d.find_element(By.ID, element_id).text) or ""))
+
+
+def wait_lang(driver, lang, timeout=10):
+    """Waits until the page's <html lang> is `lang`, across page loads."""
+    WebDriverWait(driver, timeout).until(
+        lambda d: while_loading(lambda: d.find_element(By.TAG_NAME, "html").get_attribute("lang")) == lang)

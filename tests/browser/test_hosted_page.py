@@ -5,11 +5,9 @@ import hmac
 import json
 import time
 
-from conftest import b64url_decode, wait_state
-from selenium.common.exceptions import StaleElementReferenceException
+from conftest import b64url_decode, wait_lang, wait_state, wait_text
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 
@@ -78,7 +76,7 @@ def test_five_wrong_codes_say_so_and_offer_a_restart(server, browser, shot):
     for left in (4, 3, 2, 1):
         d.find_element(By.ID, "code").send_keys(wrong)
         d.find_element(By.ID, "check").click()
-        WebDriverWait(d, 10).until(EC.text_to_be_present_in_element((By.ID, "error"), f"Tries left: {left}."))
+        wait_text(d, "error", f"Tries left: {left}.")
         assert d.find_element(By.ID, "error").get_attribute("role") == "alert"
         if left == 4:
             shot(d, "04-wrong-code")
@@ -108,8 +106,7 @@ def test_zh_tw_from_accept_language_and_switchable(server, browser, shot):
     assert text(d, "label[for=code]") == "驗證碼"
     shot(d, "07-zh-TW-code")
     d.find_element(By.LINK_TEXT, "English").click()
-    WebDriverWait(d, 10, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda x: x.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
+    wait_lang(d, "en")
     assert "We sent a code by SMS" in text(d, "#instruction")
 
 
@@ -120,7 +117,7 @@ def test_inline_errors_for_invalid_number_and_disallowed_country(server, browser
         d.get(server.url + "/")
         d.find_element(By.ID, "to").send_keys(number)
         d.find_element(By.ID, "start").click()
-        WebDriverWait(d, 10).until(EC.text_to_be_present_in_element((By.ID, "form-error"), message))
+        wait_text(d, "form-error", message)
         assert d.find_element(By.ID, "form-error").get_attribute("role") == "alert"
         assert d.find_element(By.ID, "to").get_attribute("aria-invalid") == "true"
         assert d.find_element(By.ID, "to").get_attribute("value") == number, "the number typed is kept"
@@ -132,7 +129,7 @@ def test_resend_too_soon_shows_the_wait(server, browser):
     d = browser("en")
     start_sms(d, server, "0912345672")
     d.find_element(By.ID, "resend").click()
-    WebDriverWait(d, 10).until(EC.text_to_be_present_in_element((By.ID, "error"), "Please wait"))
+    wait_text(d, "error", "Please wait")
     assert "seconds before trying again" in text(d, "#error")
 
 
