@@ -36,7 +36,7 @@ struct CoreOptions: ParsableArguments {
     var demo: String = env("DEMO") ?? ""
 
     @Option(help: "Demo starts per visitor IP per hour (env VERIGATE_DEMO_STARTS).")
-    var demoStarts: Int = env("DEMO_STARTS").flatMap(Int.init) ?? 10
+    var demoStarts: Int = env("DEMO_STARTS", 10)
 
     @Option(help: "Public base URL of this core, e.g. https://verify.example.com (env VERIGATE_PUBLIC_URL): hosted-page links (default from the request's Host) and Kannel's dlr-url (default the HTTP address).")
     var publicURL: String = env("PUBLIC_URL") ?? ""
@@ -45,37 +45,37 @@ struct CoreOptions: ParsableArguments {
     var metricsToken: String = env("METRICS_TOKEN") ?? ""
 
     @Option(help: "Code lifetime in seconds (env VERIGATE_CODE_TTL).")
-    var codeTTL: Double = env("CODE_TTL").flatMap(Double.init) ?? 600
+    var codeTTL: Double = env("CODE_TTL", 600)
 
     @Option(help: "Wrong checks before max_attempts_reached (env VERIGATE_MAX_CHECKS).")
-    var maxChecks: Int = env("MAX_CHECKS").flatMap(Int.init) ?? 5
+    var maxChecks: Int = env("MAX_CHECKS", 5)
 
     @Option(help: "Seconds between two sends of one verification (env VERIGATE_RESEND_INTERVAL).")
-    var resendInterval: Double = env("RESEND_INTERVAL").flatMap(Double.init) ?? 30
+    var resendInterval: Double = env("RESEND_INTERVAL", 30)
 
     @Option(help: "Sends per number per send window (env VERIGATE_MAX_SENDS).")
-    var maxSends: Int = env("MAX_SENDS").flatMap(Int.init) ?? 5
+    var maxSends: Int = env("MAX_SENDS", 5)
 
     @Option(help: "Send window in seconds (env VERIGATE_SEND_WINDOW).")
-    var sendWindow: Double = env("SEND_WINDOW").flatMap(Double.init) ?? 600
+    var sendWindow: Double = env("SEND_WINDOW", 600)
 
     @Option(help: "Requests per minute per API key, 0 = unlimited (env VERIGATE_KEY_RATE).")
-    var keyRate: Int = env("KEY_RATE").flatMap(Int.init) ?? 600
+    var keyRate: Int = env("KEY_RATE", 600)
 
     @Option(help: "Starts per minute per client IP, 0 = unlimited (env VERIGATE_IP_RATE).")
-    var ipRate: Int = env("IP_RATE").flatMap(Int.init) ?? 60
+    var ipRate: Int = env("IP_RATE", 60)
 
     @Option(help: "Outgoing calls (voice_call, dtmf_callout) per verification, the first included; busy, unanswered and failed calls are placed again up to this (env VERIGATE_MAX_CALLS).")
-    var maxCalls: Int = env("MAX_CALLS").flatMap(Int.init) ?? 2
+    var maxCalls: Int = env("MAX_CALLS", 2)
 
     @Option(help: "Seconds before calling again after a busy, unanswered or failed call (env VERIGATE_CALL_RETRY_DELAY).")
-    var callRetryDelay: Double = env("CALL_RETRY_DELAY").flatMap(Double.init) ?? 30
+    var callRetryDelay: Double = env("CALL_RETRY_DELAY", 30)
 
     @Option(help: "Caller-ID trust each call-in method accepts, e.g. 'missed_call=asserted;dtmf_callin=asserted,unverified' (env VERIGATE_CALLER_ID_TRUST). Default: asserted only (P-Asserted-Identity from a trusted peer) for all three.")
     var callerIDTrust: String = env("CALLER_ID_TRUST") ?? ""
 
     @Option(help: "Default code length 4-10 (env VERIGATE_CODE_LENGTH).")
-    var codeLength: Int = env("CODE_LENGTH").flatMap(Int.init) ?? 6
+    var codeLength: Int = env("CODE_LENGTH", 6)
 
     @Option(help: "SMS driver: console, kannel or smpp (env VERIGATE_SMS_DRIVER).")
     var smsDriver: String = env("SMS_DRIVER") ?? "console"
@@ -87,7 +87,7 @@ struct CoreOptions: ParsableArguments {
     var otpOrigin: String = env("OTP_ORIGIN") ?? ""
 
     @Option(help: "Seconds within which a sent SMS must get a final delivery report, else the verification fails; 0 = not required (env VERIGATE_SMS_RECEIPT_TIMEOUT).")
-    var smsReceiptTimeout: Double = env("SMS_RECEIPT_TIMEOUT").flatMap(Double.init) ?? 0
+    var smsReceiptTimeout: Double = env("SMS_RECEIPT_TIMEOUT", 0)
 
     @Option(help: "Kannel smsbox sendsms URL (env VERIGATE_KANNEL_URL).")
     var kannelURL: String = env("KANNEL_URL") ?? "http://127.0.0.1:13013/cgi-bin/sendsms"
@@ -99,7 +99,7 @@ struct CoreOptions: ParsableArguments {
     var kannelPassword: String = env("KANNEL_PASSWORD") ?? ""
 
     @Option(help: "Kannel dlr-mask (1 delivered, 2 undelivered, 4 buffered, 8 SMSC ack, 16 SMSC reject; 0 = no reports) (env VERIGATE_KANNEL_DLR_MASK).")
-    var kannelDLRMask: Int = env("KANNEL_DLR_MASK").flatMap(Int.init) ?? 27
+    var kannelDLRMask: Int = env("KANNEL_DLR_MASK", 27)
 
     @Option(help: "SMSC address host:port (env VERIGATE_SMPP_ADDRESS).")
     var smppAddress: String = env("SMPP_ADDRESS") ?? "127.0.0.1:2775"
@@ -114,10 +114,10 @@ struct CoreOptions: ParsableArguments {
     var smppSystemType: String = env("SMPP_SYSTEM_TYPE") ?? ""
 
     @Option(help: "Most submit_sm awaiting an answer (env VERIGATE_SMPP_WINDOW).")
-    var smppWindow: Int = env("SMPP_WINDOW").flatMap(Int.init) ?? 10
+    var smppWindow: Int = env("SMPP_WINDOW", 10)
 
     @Option(help: "Most submit_sm per second, 0 = unlimited (env VERIGATE_SMPP_RATE).")
-    var smppRate: Double = env("SMPP_RATE").flatMap(Double.init) ?? 0
+    var smppRate: Double = env("SMPP_RATE", 0)
 
     @Option(help: "GSM 03.38 packing: unpacked or packed (env VERIGATE_SMPP_PACKING).")
     var smppPacking: String = env("SMPP_PACKING") ?? "unpacked"
@@ -129,6 +129,7 @@ struct CoreOptions: ParsableArguments {
     var socketPath: String { gatewaySocket.isEmpty ? (storeOptions.dataDir as NSString).appendingPathComponent("gateway.sock") : gatewaySocket }
 
     func configuration() throws -> CoreConfiguration {
+        try EnvironmentErrors.check()
         var c = CoreConfiguration()
         let parts = httpAddress.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 2, let port = Int(parts.last!), (0...65535).contains(port) else {
@@ -240,7 +241,7 @@ struct CoreOptions: ParsableArguments {
             configurationFailed("\(error)", logger: logger)
         }
         let secret = try Secrets.loadOrCreateSecret(at: secretFile.isEmpty ? (storeOptions.dataDir as NSString).appendingPathComponent("secret") : secretFile)
-        let store = try await SQLVerificationStore.open(url: storeOptions.resolvedDatabaseURL, logger: logger)
+        let store = try await storeOptions.openStore(logger: logger)
         do {
             let core = Core(configuration: config, store: store, secret: secret, logger: logger)
             if let key = try await core.bootstrapAPIKey() {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Hummingbird
 import Logging
 import SMPP
@@ -42,6 +43,30 @@ func env(_ name: String) -> String? {
     ProcessInfo.processInfo.environment["VERIGATE_" + name].flatMap { $0.isEmpty ? nil : $0 }
 }
 
+/// Reads a numeric `VERIGATE_<NAME>`, else `fallback`. A value that is not a number of that type
+/// (`VERIGATE_CODE_TTL=10m`) is not replaced by the default in silence: it is kept in
+/// `EnvironmentErrors`, which the commands check before they start (exit 78).
+func env<Number: LosslessStringConvertible & Numeric>(_ name: String, _ fallback: Number) -> Number {
+    guard let text = env(name) else { return fallback }
+    if let value = Number(text.trimmingCharacters(in: .whitespaces)) { return value }
+    EnvironmentErrors.record("VERIGATE_\(name) must be \(Number.self == Int.self ? "a whole number" : "a number"), not \"\(text)\"")
+    return fallback
+}
+
+/// Environment variables that could not be read, for `check()` to refuse.
+enum EnvironmentErrors {
+    private static let messages = Mutex<[String]>([])
+
+    static func record(_ message: String) {
+        messages.withLock { $0.append(message) }
+    }
+
+    /// Throws the first unreadable variable's message, if any.
+    static func check() throws(ConfigurationError) {
+        if let first = messages.withLock({ $0.first }) { throw ConfigurationError(first) }
+    }
+}
+
 /// Options shared by the commands that open the store.
 struct StoreOptions: ParsableArguments {
     @Option(help: "Folder for the SQLite database and the generated secret (env VERIGATE_DATA_DIR).")
@@ -50,7 +75,24 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "Database: a SQLite file path or sqlite:// URL, or postgres://user@host:port/db (env VERIGATE_DATABASE_URL). Default: <data-dir>/verigate.db.")
     var databaseURL: String = env("DATABASE_URL") ?? ""
 
+    @Option(help: "Database connections: SQLite read connections besides its one writer, or PostgreSQL connections (env VERIGATE_DB_POOL). Default: 2 for SQLite, 8 for PostgreSQL.")
+    var dbPool: Int?
+
     var resolvedDatabaseURL: String { databaseURL.isEmpty ? (dataDir as NSString).appendingPathComponent("verigate.db") : databaseURL }
+
+    /// Opens the store these options name; a bad pool size or unreadable variable exits with 78.
+    func openStore(logger: Logger) async throws -> SQLVerificationStore {
+        // Read here, not as the option's default: an optional option cannot have one.
+        let dbPool = dbPool ?? env("DB_POOL").map { _ in env("DB_POOL", 0) }
+        do {
+            try EnvironmentErrors.check()
+            if let dbPool, !(1...1_000).contains(dbPool) { throw ConfigurationError("--db-pool must be 1 to 1000, not \(dbPool)") }
+        } catch {
+            configurationFailed("\(error)", logger: logger)
+        }
+        return try await SQLVerificationStore.open(
+            url: resolvedDatabaseURL, configuration: .init(poolSize: dbPool), logger: logger)
+    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -85,7 +127,7 @@ struct APIKey: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "verigate")
-        let store = try await SQLVerificationStore.open(url: storeOptions.resolvedDatabaseURL, logger: logger)
+        let store = try await storeOptions.openStore(logger: logger)
         let core = Core(configuration: CoreConfiguration(), store: store, secret: Array(repeating: 0, count: 32), logger: logger)
         let key = try await core.addAPIKey(name: name)
         try await store.shutdown()

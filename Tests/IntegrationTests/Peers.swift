@@ -77,12 +77,16 @@ final class PeerProcess: @unchecked Sendable {
     let process = Process()
     let log: URL
 
-    init(_ executable: String, _ arguments: [String], name: String) throws {
+    /// Starts `executable` with `arguments`; `environment` entries are added to the test's own.
+    init(_ executable: String, _ arguments: [String], name: String, environment: [String: String] = [:]) throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
+        }
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice

@@ -21,18 +21,30 @@ import enum Verification.Channel
 public final class SQLVerificationStore: VerificationStore {
     /// Pool and backend options.
     public struct Configuration: Sendable {
-        /// Most connections open at once (PostgreSQL), or read connections (SQLite, plus one writer).
-        public var poolSize: Int
+        /// Most connections open at once (PostgreSQL), or read connections (SQLite, plus one writer);
+        /// nil for the backend's default (`defaultPoolSize`).
+        public var poolSize: Int?
         /// How long an SQLite statement waits for another process's lock before failing.
         public var sqliteBusyTimeoutMilliseconds: Int
         /// PostgreSQL schema holding the tables (created if missing); nil uses the server's search path.
         public var postgresSchema: String?
 
-        /// Defaults: 8 connections, 5 s busy timeout, server search path.
-        public init(poolSize: Int = 8, sqliteBusyTimeoutMilliseconds: Int = 5_000, postgresSchema: String? = nil) {
+        /// Defaults: the backend's pool size, 5 s busy timeout, server search path.
+        public init(poolSize: Int? = nil, sqliteBusyTimeoutMilliseconds: Int = 5_000, postgresSchema: String? = nil) {
             self.poolSize = poolSize
             self.sqliteBusyTimeoutMilliseconds = sqliteBusyTimeoutMilliseconds
             self.postgresSchema = postgresSchema
+        }
+    }
+
+    /// The pool size when none is configured. SQLite: 2 readers (each runs on a thread of its own;
+    /// more add context switches, not reads, on a small machine: missed calls at 700/s cost
+    /// 2.0 ms CPU each with 2 readers, 2.3 ms with 8). PostgreSQL: 8 connections, which a
+    /// network round trip per statement keeps busy.
+    public static func defaultPoolSize(_ backend: SQLStoreBackend) -> Int {
+        switch backend {
+        case .sqlite: 2
+        case .postgres: 8
         }
     }
 
@@ -61,8 +73,8 @@ public final class SQLVerificationStore: VerificationStore {
     public static func open(
         url: String, configuration: Configuration = Configuration(), logger: Logger
     ) async throws -> SQLVerificationStore {
-        guard (1...1_000).contains(configuration.poolSize) else {
-            throw SQLStoreError.invalidConfiguration("pool size must be 1…1000, not \(configuration.poolSize)")
+        if let size = configuration.poolSize, !(1...1_000).contains(size) {
+            throw SQLStoreError.invalidConfiguration("pool size must be 1…1000, not \(size)")
         }
         if let schema = configuration.postgresSchema,
            schema.isEmpty || schema.count > 63 || !schema.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
@@ -77,7 +89,8 @@ public final class SQLVerificationStore: VerificationStore {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             // One thread per connection: a connection waiting on another process's lock never
             // starves the connection that holds it.
-            let threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize + 1)
+            let readers = configuration.poolSize ?? defaultPoolSize(.sqlite)
+            let threadPool = NIOThreadPool(numberOfThreads: readers + 1)
             threadPool.start()
             let source = VerigateSQLiteSource(
                 path: path, busyTimeoutMilliseconds: configuration.sqliteBusyTimeoutMilliseconds, threadPool: threadPool
@@ -86,7 +99,7 @@ public final class SQLVerificationStore: VerificationStore {
             store = SQLVerificationStore(
                 backend: .sqlite,
                 reader: PooledSQLDatabaseLender(
-                    source: source, maxConnections: configuration.poolSize, on: eventLoop, logger: logger, database: sql
+                    source: source, maxConnections: readers, on: eventLoop, logger: logger, database: sql
                 ),
                 writer: PooledSQLDatabaseLender(source: source, maxConnections: 1, on: eventLoop, logger: logger, database: sql),
                 threadPool: threadPool, configuration: configuration, logger: logger
@@ -95,7 +108,7 @@ public final class SQLVerificationStore: VerificationStore {
             var postgres = try SQLPostgresConfiguration(url: url)
             if let schema = configuration.postgresSchema { postgres.searchPath = [schema] }
             let pool = PooledSQLDatabaseLender(
-                source: PostgresConnectionSource(sqlConfiguration: postgres), maxConnections: configuration.poolSize,
+                source: PostgresConnectionSource(sqlConfiguration: postgres), maxConnections: configuration.poolSize ?? defaultPoolSize(.postgres),
                 on: eventLoop, logger: logger, database: { $0.sql(queryLogLevel: nil) }
             )
             store = SQLVerificationStore(
@@ -108,7 +121,7 @@ public final class SQLVerificationStore: VerificationStore {
             try? await store.shutdown()
             throw error
         }
-        logger.info("store opened", metadata: ["backend": "\(store.backend.rawValue)", "pool": "\(configuration.poolSize)"])
+        logger.info("store opened", metadata: ["backend": "\(store.backend.rawValue)", "pool": "\(configuration.poolSize ?? defaultPoolSize(store.backend))"])
         return store
     }
 
