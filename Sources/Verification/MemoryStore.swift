@@ -9,6 +9,7 @@ public actor MemoryStore: VerificationStore {
     private var webhooks: [String: WebhookDelivery] = [:]
     private var keys: [APIKeyRecord] = []
     private var callRetries: [String: Date] = [:]
+    private var sentSMS: [String: (sms: SentSMS, dueAt: Date)] = [:]
 
     public init() {}
 
@@ -76,6 +77,20 @@ public actor MemoryStore: VerificationStore {
         let due = callRetries.filter { $0.value <= now }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.prefix(max(0, limit)).map(\.key)
         for id in due { callRetries[id] = nil }
         return due
+    }
+
+    public func recordSentSMS(key: String, verificationID: String, dueAt: Date, reportRequired: Bool) {
+        sentSMS[key] = (SentSMS(key: key, verificationID: verificationID, reportRequired: reportRequired), dueAt)
+    }
+
+    public func sentSMSOwner(key: String) -> String? { sentSMS[key]?.sms.verificationID }
+
+    public func settleSentSMS(key: String) -> String? { sentSMS.removeValue(forKey: key)?.sms.verificationID }
+
+    public func claimDueSentSMS(now: Date, limit: Int) -> [SentSMS] {
+        let due = sentSMS.values.filter { $0.dueAt <= now }.sorted { ($0.dueAt, $0.sms.key) < ($1.dueAt, $1.sms.key) }.prefix(max(0, limit))
+        for entry in due { sentSMS[entry.sms.key] = nil }
+        return due.map(\.sms)
     }
 
     public func insertAPIKey(_ key: APIKeyRecord) { keys.append(key) }

@@ -26,6 +26,22 @@ public struct WebhookDelivery: Sendable, Equatable, Codable {
     }
 }
 
+/// An SMS whose delivery report may still come, as claimed from the store when due.
+public struct SentSMS: Sendable, Equatable {
+    /// The SMPP message_id or Kannel nonce.
+    public var key: String
+    public var verificationID: String
+    /// True when the report was required by `dueAt` (the verification fails without it); false
+    /// when the record only ended its retention.
+    public var reportRequired: Bool
+
+    public init(key: String, verificationID: String, reportRequired: Bool) {
+        self.key = key
+        self.verificationID = verificationID
+        self.reportRequired = reportRequired
+    }
+}
+
 /// An API key as stored: its SHA-256 only, never the key.
 public struct APIKeyRecord: Sendable, Equatable {
     public var id: String
@@ -91,6 +107,22 @@ public protocol VerificationStore: Sendable {
     /// Takes the call retries due at `now` (at most `limit`, earliest first) and removes them, in
     /// one step: two nodes claiming at once get disjoint sets, so no call is placed twice.
     func claimDueCallRetries(now: Date, limit: Int) async throws -> [String]
+
+    /// Records an SMS sent for `verificationID` under `key` (the SMPP message_id or the Kannel
+    /// nonce its delivery reports name), to be claimed at `dueAt`: the report deadline when
+    /// `reportRequired`, else the end of its retention. Kept in the store, so a receipt that comes
+    /// after a restart, or to another node bound to the same SMSC, still finds its verification.
+    func recordSentSMS(key: String, verificationID: String, dueAt: Date, reportRequired: Bool) async throws
+
+    /// The verification of the sent SMS `key`, if it is still recorded.
+    func sentSMSOwner(key: String) async throws -> String?
+
+    /// Removes the sent SMS `key` (its final report came) and returns its verification, if it was recorded.
+    func settleSentSMS(key: String) async throws -> String?
+
+    /// Takes the sent SMS due at `now` (at most `limit`, earliest first) and removes them, in one
+    /// step: two nodes claiming at once get disjoint sets.
+    func claimDueSentSMS(now: Date, limit: Int) async throws -> [SentSMS]
 
     /// Stores an API key record.
     func insertAPIKey(_ key: APIKeyRecord) async throws

@@ -22,8 +22,8 @@ public final class Core: Sendable {
     /// The SMPP driver, when configured (a service: it binds at start).
     public let smpp: SMPPSMS?
     let kannelDLR: KannelDLR
-    /// Messages waiting for their final report, when reports are required.
-    let receiptDeadlines: ReceiptDeadlines?
+    /// The SMS sent through kannel or smpp whose reports may still come (nil with the console driver).
+    let sentSMS: SentSMSLedger?
     public let logger: Logger
     /// Delivers the signed status-change webhooks.
     public let webhooks: WebhookDispatcher
@@ -49,17 +49,17 @@ public final class Core: Sendable {
         broker = EventBroker()
         sms = ConsoleSMS(devMode: configuration.devMode, templates: configuration.smsTemplates, logger: logger)
         kannelDLR = KannelDLR(key: Secrets.derive(secret, purpose: "verigate kannel dlr v1"))
-        let deadlines = configuration.smsReceiptTimeout > 0 && configuration.smsDriver != .console
-            ? ReceiptDeadlines(timeout: configuration.smsReceiptTimeout) : nil
-        receiptDeadlines = deadlines
+        let ledger = configuration.smsDriver == .console ? nil
+            : SentSMSLedger(store: store, reportTimeout: configuration.smsReceiptTimeout > 0 ? configuration.smsReceiptTimeout : nil)
+        sentSMS = ledger
         switch configuration.smsDriver {
         case .console:
             (kannel, smpp, smsSender) = (nil, nil, sms)
         case .kannel(let settings):
-            let driver = KannelSMS(configuration: settings, templates: configuration.smsTemplates, dlr: kannelDLR, deadlines: deadlines, logger: logger)
+            let driver = KannelSMS(configuration: settings, templates: configuration.smsTemplates, dlr: kannelDLR, ledger: ledger, logger: logger)
             (kannel, smpp, smsSender) = (driver, nil, driver)
         case .smpp(let settings):
-            let driver = SMPPSMS(configuration: settings, templates: configuration.smsTemplates, deadlines: deadlines, logger: logger)
+            let driver = SMPPSMS(configuration: settings, templates: configuration.smsTemplates, ledger: ledger, logger: logger)
             (kannel, smpp, smsSender) = (nil, driver, driver)
         }
         webhookSecret = Self.webhookSecret(serverSecret: secret)
@@ -161,7 +161,7 @@ public final class Core: Sendable {
             throw VerificationError.invalidRequest("status must be Kannel's numeric %d value.")
         }
         let report = KannelDLR.report(status: status, smsc: q["smsc"].map(String.init), answer: q["answer"].map(String.init))
-        if report.outcome != .inProgress { receiptDeadlines?.settled(nonce) }
+        if report.outcome != .inProgress, let sentSMS, sentSMS.reportTimeout != nil { try await sentSMS.settled(nonce) }
         try await service.recordDeliveryReport(id: id, report)
         return Response(status: .noContent)
     }
@@ -302,7 +302,7 @@ public final class Core: Sendable {
     public func services() -> [any Service] {
         var list: [any Service] = [broker, webhooks, sweeper]
         if let smpp { list += [smpp, SMPPReportRecorder(driver: smpp, service: service, logger: logger)] }
-        if let receiptDeadlines { list.append(ReceiptTimeoutSweeper(deadlines: receiptDeadlines, service: service, logger: logger)) }
+        if let sentSMS { list.append(SentSMSSweeper(ledger: sentSMS, service: service, logger: logger)) }
         return list
     }
 }

@@ -12,15 +12,17 @@ struct TestCore {
     let key: String
     let store: MemoryStore
 
-    init(configure: (inout CoreConfiguration) -> Void = { _ in }) async throws {
+    /// A core on `store` (a new one by default; two cores on one store are two nodes).
+    init(store: MemoryStore = MemoryStore(), configure: (inout CoreConfiguration) -> Void = { _ in }) async throws {
         var config = CoreConfiguration()
         config.policy = VerificationPolicy(systemNumbers: ["+886229996666"])
         configure(&config)
-        store = MemoryStore()
+        self.store = store
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         core = Core(configuration: config, store: store, secret: Array(repeating: 9, count: 32), logger: logger)
-        key = try await core.bootstrapAPIKey()!
+        // The first core on a store gets the bootstrap key; a second one (another node) adds its own.
+        if let first = try await core.bootstrapAPIKey() { key = first } else { key = try await core.addAPIKey(name: "second node") }
     }
 
     var auth: HTTPFields { [.authorization: "Bearer \(key)", .contentType: "application/json"] }

@@ -121,6 +121,38 @@ import Verification
         }
     }
 
+    /// With reports required (`--sms-receipt-timeout`), the store keeps each Kannel message until
+    /// its final report; the sweep fails the verification whose report is overdue, and only it.
+    @Test func requiredReportsAreKeptInTheStoreUntilTheyComeOrTimeOut() async throws {
+        let t = try await TestCore { c in
+            c.smsReceiptTimeout = 5
+            c.smsDriver = .kannel(KannelConfiguration(sendsmsURL: "http://127.0.0.1:9/cgi-bin/sendsms", username: "u", password: "p"))
+        }
+        let ledger = try #require(t.core.sentSMS)
+        let reported = StoreFixtures.verification(to: "+886975000001")
+        let silent = StoreFixtures.verification(to: "+886975000002")
+        for v in [reported, silent] { #expect(await t.store.insert(v, event: StoreFixtures.created(v))) }
+        let sentAt = Date()
+        try await ledger.sent("m1", verificationID: reported.id, now: sentAt)
+        try await ledger.sent("m2", verificationID: silent.id, now: sentAt)
+        try await t.app().test(.router) { client in
+            let token = t.core.kannelDLR.token(id: reported.id, nonce: "m1")
+            try await client.execute(uri: "/v1/sms/kannel/dlr?id=\(reported.id)&m=m1&t=\(token)&status=1", method: .get) { r in
+                #expect(r.status == .noContent)
+            }
+        }
+        #expect(await t.store.sentSMSOwner(key: "m1") == nil, "the final report settled it")
+        #expect(await t.store.sentSMSOwner(key: "m2") == silent.id)
+        let sweeper = SentSMSSweeper(ledger: ledger, service: t.core.service, logger: t.core.logger)
+        await sweeper.sweep(now: sentAt.addingTimeInterval(4.9))
+        #expect(try await t.core.service.verification(id: silent.id).status == .pending, "not due yet")
+        await sweeper.sweep(now: sentAt.addingTimeInterval(5))
+        let failed = try await t.core.service.verification(id: silent.id)
+        #expect(failed.status == .failed)
+        #expect(failed.failureReason == "delivery report: no delivery report within 5 s (message m2)")
+        #expect(try await t.core.service.verification(id: reported.id).status == .pending)
+    }
+
     @Test func startAcceptsAnOrderedListOfChannels() async throws {
         let t = try await TestCore()
         try await t.app().test(.router) { client in

@@ -12,8 +12,8 @@ import Verification
 /// goes out in submit_sm, is checked through the API, and the SMSC's receipt becomes an event.
 @Suite(.serialized, .timeLimit(.minutes(2)), .enabled(if: TestSMSC.shouldRun, "needs .venv with smpp34 (scripts/python-venv.sh)"))
 struct SMPPDriverTests {
-    func core(_ smsc: TestSMSC, receiptTimeout: Double = 0) async throws -> TestCore {
-        try await TestCore { c in
+    func core(_ smsc: TestSMSC, receiptTimeout: Double = 0, store: MemoryStore = MemoryStore()) async throws -> TestCore {
+        try await TestCore(store: store) { c in
             c.smsReceiptTimeout = receiptTimeout
             c.smsDriver = .smpp(SMPPDriverConfiguration(
                 session: ESMEConfiguration(
@@ -27,7 +27,7 @@ struct SMPPDriverTests {
     /// Runs `body` while the driver and its receipt recorder run as services.
     func running(_ t: TestCore, _ body: @escaping @Sendable () async throws -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            let services = t.core.services().filter { $0 is SMPPSMS || $0 is SMPPReportRecorder || $0 is ReceiptTimeoutSweeper }
+            let services = t.core.services().filter { $0 is SMPPSMS || $0 is SMPPReportRecorder || $0 is SentSMSSweeper }
             #expect(services.count >= 2)
             for service in services { group.addTask { try await service.run() } }
             try await body()
@@ -114,6 +114,33 @@ struct SMPPDriverTests {
             // Past the receipt timeout (and a sweep or two): still pending.
             try await Task.sleep(for: .seconds(1))
             #expect(try await t.core.service.verification(id: r.verification.id).status == .pending)
+        }
+    }
+
+    /// The SMSC hands the receipt to another transceiver bound later (a second node on the same
+    /// store, or this core after a restart): it finds its verification through the store.
+    @Test func receiptToAnotherNodeFindsItsVerificationInTheStore() async throws {
+        let smsc = try await TestSMSC(["--receipts-to-next-bind"])
+        defer { smsc.stop() }
+        let store = MemoryStore()
+        let first = try await core(smsc, store: store)
+        let second = try await core(smsc, store: store)
+        try await running(first) {
+            let r = try await first.core.service.start(StartRequest(to: "0975000888", channel: .sms))
+            let submit = try await smsc.next { $0["event"] as? String == "submit" }
+            let messageID = try #require(submit["message_id"] as? String)
+            try await running(second) {
+                let handed = try await smsc.next { $0["event"] as? String == "receipt" }
+                #expect(handed["message_id"] as? String == messageID)
+                let deadline = ContinuousClock.now + .seconds(20)
+                var report: VerificationEvent?
+                while report == nil, ContinuousClock.now < deadline {
+                    report = try await store.events(verificationID: r.verification.id).first { $0.kind == .deliveryReport }
+                    if report == nil { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(report?.detail == "delivered: smpp DELIVRD err:000 message_id=\(messageID)")
+                #expect(await store.sentSMSOwner(key: messageID) == nil, "a final receipt settles the message")
+            }
         }
     }
 

@@ -381,6 +381,46 @@ struct StoreTests {
         }
     }
 
+    @Test("sent SMS: owner found (by another node too) until settled; due ones claimed earliest first, once", arguments: storeBackends)
+    func sentSMS(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { (store: SQLVerificationStore, database: TestDatabase) async throws in
+            let a = StoreFixtures.verification(to: "+886975000001", channel: .sms)
+            let b = StoreFixtures.verification(to: "+886975000002", channel: .sms)
+            for v in [a, b] { #expect(try await store.insert(v, event: StoreFixtures.created(v))) }
+            try await store.recordSentSMS(key: "0A1B", verificationID: a.id, dueAt: StoreFixtures.at(30), reportRequired: true)
+            try await store.recordSentSMS(key: "0A1C", verificationID: a.id, dueAt: StoreFixtures.at(10), reportRequired: false)
+            try await store.recordSentSMS(key: "0A1D", verificationID: b.id, dueAt: StoreFixtures.at(20), reportRequired: true)
+
+            let other = try await database.open()  // another node, or this one after a restart
+            #expect(try await other.sentSMSOwner(key: "0A1B") == a.id)
+            #expect(try await other.sentSMSOwner(key: "0A1D") == b.id)
+            #expect(try await other.sentSMSOwner(key: "FFFF") == nil)
+            #expect(try await other.settleSentSMS(key: "0A1D") == b.id)
+            try await other.shutdown()
+            #expect(try await store.settleSentSMS(key: "0A1D") == nil, "settled once")
+            #expect(try await store.sentSMSOwner(key: "0A1D") == nil)
+
+            #expect(try await store.claimDueSentSMS(now: StoreFixtures.at(9), limit: 10).isEmpty)
+            #expect(try await store.claimDueSentSMS(now: StoreFixtures.at(40), limit: 1)
+                    == [SentSMS(key: "0A1C", verificationID: a.id, reportRequired: false)])
+            #expect(try await store.claimDueSentSMS(now: StoreFixtures.at(40), limit: 10)
+                    == [SentSMS(key: "0A1B", verificationID: a.id, reportRequired: true)])
+            #expect(try await store.claimDueSentSMS(now: StoreFixtures.at(40), limit: 10).isEmpty)
+            #expect(try await store.sentSMSOwner(key: "0A1B") == nil)
+
+            // Sixteen claimers at once: each message goes to exactly one.
+            for n in 0..<20 {
+                try await store.recordSentSMS(key: "M\(n)", verificationID: b.id, dueAt: StoreFixtures.at(Double(n)), reportRequired: true)
+            }
+            let claimed = try await withThrowingTaskGroup(of: [String].self) { group in
+                for _ in 0..<16 { group.addTask { try await store.claimDueSentSMS(now: StoreFixtures.at(100), limit: 3).map(\.key) } }
+                return try await group.reduce(into: [String]()) { $0 += $1 }
+            }
+            #expect(claimed.count == 20)
+            #expect(Set(claimed) == Set((0..<20).map { "M\($0)" }))
+        }
+    }
+
     @Test("expired pending verifications are found, oldest expiry first", arguments: storeBackends)
     func expiredPending(backend: SQLStoreBackend) async throws {
         try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in

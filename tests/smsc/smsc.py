@@ -19,6 +19,11 @@ Options:
                    so the client must resend them; accepted ones must not come again. The listener stays.
   --receipts       send a delivery receipt (deliver_sm, esm_class 0x04, Appendix B text) per accepted
                    submit that asked for one (registered_delivery 1)
+  --receipts-to-next-bind
+                   hold each receipt until another session binds, then send it to that session
+                   ({"event": "receipt", "session": ..., "message_id": ...}): an SMSC that hands a
+                   receipt to whichever transceiver of the system_id is bound (another node, or the
+                   same core after a restart)
   --refuse-bind    smpp34 accepts every bind and has no credential hook, so this mode is a tiny raw
                    asyncio listener that answers bind_transceiver with bind_transceiver_resp
                    ESME_RBINDFAIL (0x0D) and no body (SMPP 3.4 §4.2.6) and then closes.
@@ -103,8 +108,9 @@ class Relay:
         self.pairs.clear()
 
 
-async def smsc(port, throttle, drop_after, receipts):
+async def smsc(port, throttle, drop_after, receipts, receipts_to_next_bind=False):
     sessions = {}
+    held_receipts = []  # (submit event, message_id) waiting for the next bind (--receipts-to-next-bind)
     accepted = 0
     next_id = 1
     held = []  # submits deliberately left unanswered across a drop
@@ -137,6 +143,12 @@ async def smsc(port, throttle, drop_after, receipts):
         if isinstance(ev, smpp34.Esme):
             sessions[ev.session_id] = ev
             say(event="bind", system_id=ev.system_id, session=ev.session_id)
+            for submit, message_id in held_receipts:
+                say(event="receipt", session=ev.session_id, message_id=message_id)
+                task = asyncio.ensure_future(receipt(ev, submit, message_id))
+                background.add(task)
+                task.add_done_callback(background.discard)
+            held_receipts.clear()
         elif isinstance(ev, smpp34.Unbound):
             sessions.pop(ev.session_id, None)
             say(event="unbound", session=ev.session_id)
@@ -169,7 +181,9 @@ async def smsc(port, throttle, drop_after, receipts):
                 tlvs=[[t.tag, t.value.hex()] for t in ev.tlvs])
             ev.accept(message_id)
             esme = sessions.get(ev.session_id)
-            if receipts and ev.registered_delivery & 0x01 and esme is not None:
+            if receipts_to_next_bind and ev.registered_delivery & 0x01:
+                held_receipts.append((ev, message_id))
+            elif receipts and ev.registered_delivery & 0x01 and esme is not None:
                 task = asyncio.ensure_future(receipt(esme, ev, message_id))
                 background.add(task)
                 task.add_done_callback(background.discard)
@@ -196,6 +210,7 @@ def main():
     parser.add_argument("--throttle", type=int, default=0)
     parser.add_argument("--drop-after", type=int, default=0)
     parser.add_argument("--receipts", action="store_true")
+    parser.add_argument("--receipts-to-next-bind", action="store_true")
     parser.add_argument("--refuse-bind", action="store_true")
     args = parser.parse_args()
     port = args.port or free_port()
@@ -203,7 +218,7 @@ def main():
     if args.refuse_bind:
         asyncio.run(refuse_bind(port))
     else:
-        asyncio.run(smsc(port, args.throttle, args.drop_after, args.receipts))
+        asyncio.run(smsc(port, args.throttle, args.drop_after, args.receipts, args.receipts_to_next_bind))
 
 
 if __name__ == "__main__":

@@ -18,14 +18,15 @@ public final class KannelSMS: SMSSender {
     let dlr: KannelDLR
     let client: HTTPClient
     let logger: Logger
-    let deadlines: ReceiptDeadlines?
+    let ledger: SentSMSLedger?
     /// The core's own base URL once its HTTP server runs (used when `callbackBaseURL` is nil).
     let listening = Mutex<String?>(nil)
 
-    /// A driver; `deadlines` (when reports are required) learns of every message that waits for one.
-    public init(configuration: KannelConfiguration, templates: SMSTemplates, dlr: KannelDLR, deadlines: ReceiptDeadlines? = nil,
+    /// A driver; `ledger` (when reports are required: the report names its verification itself)
+    /// learns of every message that waits for one.
+    public init(configuration: KannelConfiguration, templates: SMSTemplates, dlr: KannelDLR, ledger: SentSMSLedger? = nil,
                 client: HTTPClient = .shared, logger: Logger) {
-        self.deadlines = deadlines
+        self.ledger = ledger?.reportTimeout == nil ? nil : ledger
         self.configuration = configuration
         self.templates = templates
         self.dlr = dlr
@@ -60,7 +61,11 @@ public final class KannelSMS: SMSSender {
         let request = HTTPClientRequest(url: sendURL(message, nonce: nonce))
         // Before the request: the report may come back before Kannel's answer does.
         let waitsForReport = configuration.dlrMask & 3 != 0 && request.url.contains("dlr-url=")
-        if waitsForReport { deadlines?.expect(nonce, verificationID: message.verificationID) }
+        if waitsForReport, let ledger {
+            do { try await ledger.sent(nonce, verificationID: message.verificationID) } catch {
+                logger.warning("sent SMS not recorded: its report deadline is not kept", metadata: ["id": .string(message.verificationID), "error": "\(error)"])
+            }
+        }
         let status: UInt
         let body: String
         do {
@@ -68,13 +73,13 @@ public final class KannelSMS: SMSSender {
             status = response.status.code
             body = String(buffer: try await response.body.collect(upTo: 4096))
         } catch {
-            deadlines?.settled(nonce)
+            if waitsForReport { _ = try? await ledger?.settled(nonce) }
             logger.warning("kannel unreachable", metadata: ["id": .string(message.verificationID), "error": "\(error)"])
             throw DeliveryFailure(reason: "kannel unreachable: \(error)")
         }
         let answer = body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)
         guard (200..<300).contains(Int(status)) else {
-            deadlines?.settled(nonce)
+            if waitsForReport { _ = try? await ledger?.settled(nonce) }
             logger.warning("kannel refused", metadata: ["id": .string(message.verificationID), "status": "\(status)", "answer": "\(answer)"])
             throw DeliveryFailure(reason: "kannel refused (HTTP \(status)): \(answer)")
         }

@@ -7,8 +7,9 @@ import Verification
 /// The `smpp` SMS driver: submits each message over one SMPP 3.4 transceiver session
 /// (`ESMEClient`: bind_transceiver, windowed submit_sm with registered_delivery, enquire_link,
 /// throttle retries, reconnect with backoff) and turns delivery receipts (Appendix B) into
-/// `DeliveryReport`s of the verification that sent the message. Run it as a `Service`: it binds at
-/// start and unbinds at graceful shutdown.
+/// `DeliveryReport`s of the verification that sent the message, found through the `SentSMSLedger`
+/// in the store (a receipt after a restart, or to another node, finds it too). Run it as a
+/// `Service`: it binds at start and unbinds at graceful shutdown.
 public final class SMPPSMS: SMSSender, Service {
     /// The session and submit_sm settings.
     public let configuration: SMPPDriverConfiguration
@@ -16,16 +17,18 @@ public final class SMPPSMS: SMSSender, Service {
     let templates: SMSTemplates
     let encoder: SMSEncoder
     let logger: Logger
-    let deadlines: ReceiptDeadlines?
-    let index = Mutex(MessageIndex())
+    let ledger: SentSMSLedger?
+    /// Receipts whose message_id the ledger did not know yet (the submit_sm_resp, here or on
+    /// another node, not recorded yet): looked up again every second for a minute.
+    let orphans = Mutex(OrphanReceipts())
     let reference = Atomic<UInt8>(0)
     /// Each receipt matched to its verification.
     public let reports: AsyncStream<(verificationID: String, report: DeliveryReport)>
     let reportsFeed: AsyncStream<(verificationID: String, report: DeliveryReport)>.Continuation
 
     /// A driver (not yet bound: `run()` binds).
-    public init(configuration: SMPPDriverConfiguration, templates: SMSTemplates, deadlines: ReceiptDeadlines? = nil, logger: Logger) {
-        self.deadlines = configuration.registeredDelivery ? deadlines : nil
+    public init(configuration: SMPPDriverConfiguration, templates: SMSTemplates, ledger: SentSMSLedger?, logger: Logger) {
+        self.ledger = configuration.registeredDelivery ? ledger : nil
         self.configuration = configuration
         self.templates = templates
         self.logger = logger
@@ -55,11 +58,12 @@ public final class SMPPSMS: SMSSender, Service {
                 throw DeliveryFailure(reason: "smpp: \(failure)")
             }
             logger.info("SMS (smpp driver)", metadata: ["id": .string(message.verificationID), "to": .string(message.to.e164), "message_id": .string(messageID)])
-            deadlines?.expect(messageID, verificationID: message.verificationID)
-            if let orphan = index.withLock({ $0.sent(messageID, verificationID: message.verificationID) }) {
-                if orphan.state != .enroute { deadlines?.settled(messageID) }
-                reportsFeed.yield((message.verificationID, Self.report(orphan)))
+            guard let ledger else { continue }
+            do { try await ledger.sent(messageID, verificationID: message.verificationID) } catch {
+                logger.warning("sent SMS not recorded: its receipt will not be matched", metadata: [
+                    "id": .string(message.verificationID), "message_id": .string(messageID), "error": "\(error)"])
             }
+            if let orphan = orphans.withLock({ $0.take(messageID) }) { await matched(orphan, to: message.verificationID) }
         }
     }
 
@@ -68,9 +72,12 @@ public final class SMPPSMS: SMSSender, Service {
         client.start()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await receipt in self.client.receipts {
-                    if receipt.state != .enroute { self.deadlines?.settled(receipt.messageID) }
-                    if let id = self.index.withLock({ $0.received(receipt) }) { self.reportsFeed.yield((id, Self.report(receipt))) }
+                for await receipt in self.client.receipts { await self.received(receipt) }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    await self.retryOrphans()
                 }
             }
             group.addTask {
@@ -82,6 +89,46 @@ public final class SMPPSMS: SMSSender, Service {
         }
         await client.shutdown()
         reportsFeed.finish()
+    }
+
+    /// A receipt from the SMSC: reported on its verification, or kept as an orphan.
+    func received(_ receipt: DeliveryReceipt) async {
+        guard let ledger else { return }
+        do {
+            if let owner = try await ledger.owner(receipt.messageID) {
+                await matched(receipt, to: owner)
+                return
+            }
+        } catch {
+            logger.warning("receipt lookup failed", metadata: ["message_id": .string(receipt.messageID), "error": "\(error)"])
+        }
+        orphans.withLock { $0.add(receipt) }
+    }
+
+    /// Reports `receipt` on verification `id`; a final one settles the message in the ledger.
+    func matched(_ receipt: DeliveryReceipt, to id: String) async {
+        if receipt.state != .enroute {
+            do { try await ledger?.settled(receipt.messageID) } catch {
+                logger.warning("receipt not settled", metadata: ["message_id": .string(receipt.messageID), "error": "\(error)"])
+            }
+        }
+        reportsFeed.yield((id, Self.report(receipt)))
+    }
+
+    /// Looks the orphans up again; those a minute old are dropped with a warning.
+    func retryOrphans(now: ContinuousClock.Instant = .now) async {
+        guard let ledger else { return }
+        let (waiting, expired) = orphans.withLock { $0.drain(now: now) }
+        for receipt in expired {
+            logger.warning("receipt for an unknown message dropped", metadata: ["message_id": .string(receipt.messageID)])
+        }
+        for (receipt, since) in waiting {
+            if let owner = try? await ledger.owner(receipt.messageID) {
+                await matched(receipt, to: owner)
+            } else {
+                orphans.withLock { $0.add(receipt, since: since) }
+            }
+        }
     }
 
     /// The report a receipt makes (Appendix B `stat`).
@@ -100,31 +147,29 @@ public final class SMPPSMS: SMSSender, Service {
     }
 }
 
-/// Which verification each SMSC message_id belongs to (bounded, oldest forgotten first), and
-/// receipts that came before their submit_sm_resp was seen here.
-struct MessageIndex {
-    private var owners: [String: String] = [:]
-    private var order: [String] = []
-    private var orphans: [String: DeliveryReceipt] = [:]
-    let capacity = 100_000
+/// Receipts that came before their message_id was recorded, with when each came (bounded).
+struct OrphanReceipts {
+    private var waiting: [String: (receipt: DeliveryReceipt, since: ContinuousClock.Instant)] = [:]
+    static let capacity = 1_000
+    static let patience = Duration.seconds(60)
 
-    /// Records a sent message; returns a receipt that already arrived for it.
-    mutating func sent(_ messageID: String, verificationID: String) -> DeliveryReceipt? {
-        if let orphan = orphans.removeValue(forKey: messageID) { return orphan }
-        owners[messageID] = verificationID
-        order.append(messageID)
-        if order.count > capacity {
-            let drop = order.count - capacity
-            for old in order.prefix(drop) { owners[old] = nil }
-            order.removeFirst(drop)
-        }
-        return nil
+    mutating func add(_ receipt: DeliveryReceipt, since: ContinuousClock.Instant = .now) {
+        if waiting[receipt.messageID] != nil || waiting.count < Self.capacity { waiting[receipt.messageID] = (receipt, since) }
     }
 
-    /// The verification a receipt is for, or nil (kept as an orphan until its send is recorded).
-    mutating func received(_ receipt: DeliveryReceipt) -> String? {
-        if let owner = owners[receipt.messageID] { return owner }
-        if orphans.count < 1000 { orphans[receipt.messageID] = receipt }
-        return nil
+    /// The orphan receipt for `messageID`, removed.
+    mutating func take(_ messageID: String) -> DeliveryReceipt? {
+        waiting.removeValue(forKey: messageID)?.receipt
+    }
+
+    /// Removes every orphan: those still worth a lookup, and those past `patience`.
+    mutating func drain(now: ContinuousClock.Instant) -> (waiting: [(DeliveryReceipt, ContinuousClock.Instant)], expired: [DeliveryReceipt]) {
+        defer { waiting = [:] }
+        var keep: [(DeliveryReceipt, ContinuousClock.Instant)] = []
+        var expired: [DeliveryReceipt] = []
+        for (receipt, since) in waiting.values {
+            if now - since >= Self.patience { expired.append(receipt) } else { keep.append((receipt, since)) }
+        }
+        return (keep, expired)
     }
 }

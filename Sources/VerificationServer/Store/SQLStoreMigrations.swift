@@ -16,7 +16,24 @@ struct SQLStoreMigration: Sendable {
     static let all: [SQLStoreMigration] = [
         SQLStoreMigration(version: 1, name: "initial", statements: initial),
         SQLStoreMigration(version: 2, name: "call_retries", statements: callRetries),
+        SQLStoreMigration(version: 3, name: "sent_sms", statements: sentSMS),
     ]
+
+    /// SMS whose delivery report may still come (SMPP message_id or Kannel nonce → verification),
+    /// each claimed at `due_at`: its report deadline, or the end of its retention.
+    private static func sentSMS(_ backend: SQLStoreBackend) -> [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS sent_sms (
+                message_key TEXT PRIMARY KEY,
+                verification_id TEXT NOT NULL REFERENCES verifications (id) ON DELETE CASCADE,
+                due_at BIGINT NOT NULL,
+                report_required BOOLEAN NOT NULL
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS sent_sms_due ON sent_sms (due_at)",
+        ]
+    }
 
     /// Outgoing calls to place again (the retry policy), kept so a restart loses none.
     private static func callRetries(_ backend: SQLStoreBackend) -> [String] {

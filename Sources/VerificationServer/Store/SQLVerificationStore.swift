@@ -310,6 +310,50 @@ public final class SQLVerificationStore: VerificationStore {
         }
     }
 
+    public func recordSentSMS(key: String, verificationID: String, dueAt: Date, reportRequired: Bool) async throws {
+        try await writer.withDatabase { db in
+            try await db.raw("""
+                INSERT INTO sent_sms (message_key, verification_id, due_at, report_required)
+                VALUES (\(bind: key), \(bind: verificationID), \(bind: SQLTime.micros(dueAt)), \(bind: reportRequired))
+                ON CONFLICT (message_key) DO UPDATE SET verification_id = excluded.verification_id,
+                    due_at = excluded.due_at, report_required = excluded.report_required
+                """).run()
+        }
+    }
+
+    public func sentSMSOwner(key: String) async throws -> String? {
+        try await reader.withDatabase { db in
+            try await db.raw("SELECT verification_id FROM sent_sms WHERE message_key = \(bind: key)").first()
+                .map { try $0.decode(column: "verification_id", as: String.self) }
+        }
+    }
+
+    public func settleSentSMS(key: String) async throws -> String? {
+        try await writer.withDatabase { db in
+            try await db.raw("DELETE FROM sent_sms WHERE message_key = \(bind: key) RETURNING verification_id").first()
+                .map { try $0.decode(column: "verification_id", as: String.self) }
+        }
+    }
+
+    public func claimDueSentSMS(now: Date, limit: Int) async throws -> [SentSMS] {
+        // DELETE … RETURNING, as for call retries: a second node finds the rows gone.
+        try await writer.withDatabase { db in
+            try await db.raw("""
+                DELETE FROM sent_sms WHERE message_key IN (
+                    SELECT message_key FROM sent_sms WHERE due_at <= \(bind: SQLTime.micros(now))
+                    ORDER BY due_at, message_key LIMIT \(bind: Int64(max(0, limit))))
+                RETURNING message_key, verification_id, due_at, report_required
+                """).all()
+                .map { row in
+                    (try row.decode(column: "due_at", as: Int64.self), SentSMS(
+                        key: try row.decode(column: "message_key", as: String.self),
+                        verificationID: try row.decode(column: "verification_id", as: String.self),
+                        reportRequired: try row.decode(column: "report_required", as: Bool.self)))
+                }
+                .sorted { ($0.0, $0.1.key) < ($1.0, $1.1.key) }.map(\.1)
+        }
+    }
+
     public func insertAPIKey(_ key: APIKeyRecord) async throws {
         try await writer.withDatabase { db in
             try await db.raw(SQLStoreRows.insert(
