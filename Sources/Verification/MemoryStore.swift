@@ -60,6 +60,10 @@ public actor MemoryStore: VerificationStore {
 
     public func events(verificationID: String) -> [VerificationEvent] { audit[verificationID] ?? [] }
 
+    public func events(verificationIDs: [String], since: Date) -> [VerificationEvent] {
+        verificationIDs.flatMap { audit[$0] ?? [] }.filter { $0.at >= since }.sorted { $0.at < $1.at }
+    }
+
     public func dueWebhooks(now: Date, limit: Int) -> [WebhookDelivery] {
         Array(webhooks.values.filter { $0.deliveredAt == nil && $0.abandonedAt == nil && $0.nextAttemptAt <= now }
             .sorted { $0.createdAt < $1.createdAt }.prefix(limit))

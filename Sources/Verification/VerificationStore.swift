@@ -91,6 +91,10 @@ public protocol VerificationStore: Sendable {
     /// The audit trail of one verification, oldest first.
     func events(verificationID: String) async throws -> [VerificationEvent]
 
+    /// The audit events of these verifications at or after `since`, oldest first: how a node
+    /// learns what other nodes sharing the store did to the verifications its pages follow.
+    func events(verificationIDs: [String], since: Date) async throws -> [VerificationEvent]
+
     /// Webhooks due at `now` (not delivered, not abandoned), oldest first.
     func dueWebhooks(now: Date, limit: Int) async throws -> [WebhookDelivery]
 

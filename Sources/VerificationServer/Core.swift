@@ -297,10 +297,14 @@ public final class Core: Sendable {
             logger: logger)
     }
 
-    /// Background services of the core: the event broker (ends SSE at shutdown), webhooks and the
-    /// store sweeper (expiry, call retries).
+    /// Background services of the core: the event broker (ends SSE at shutdown), webhooks, the
+    /// store sweeper (expiry, call retries), the SMS drivers' and, with several nodes, the store
+    /// event follower (other nodes' events to this node's pages).
     public func services() -> [any Service] {
         var list: [any Service] = [broker, webhooks, sweeper]
+        if configuration.storeEventFollowInterval > 0 {
+            list.append(StoreEventFollower(store: store, broker: broker, interval: configuration.storeEventFollowInterval, logger: logger))
+        }
         if let smpp { list += [smpp, SMPPReportRecorder(driver: smpp, service: service, logger: logger)] }
         if let sentSMS { list.append(SentSMSSweeper(ledger: sentSMS, service: service, logger: logger)) }
         return list

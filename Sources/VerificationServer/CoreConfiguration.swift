@@ -20,6 +20,9 @@ public struct CoreConfiguration: Sendable {
     public var metricsToken: String?
     /// How often the store is swept for expired verifications and due call retries (seconds).
     public var expirySweepInterval: Double = 1
+    /// How often the events of verifications that pages follow here are read from the store, for
+    /// the changes other nodes sharing it made (seconds; 0 = never: one node, or SQLite).
+    public var storeEventFollowInterval: Double = 0
     /// Demo mode: `GET /` lets visitors start verifications on the hosted page (within
     /// `demoStartsPerVisitor` per `demoPeriod` per client IP), and in dev mode the page shows the SMS outbox.
     public var demoMode: Bool = true

@@ -4,11 +4,33 @@ import ServiceLifecycle
 import Synchronization
 import Verification
 
-/// Fans verification events out to the SSE streams of the web page, in process. A `Service`:
-/// at graceful shutdown it ends every stream, so open pages do not hold the server up.
+/// Fans verification events out to the SSE streams of the web page: the events of this process as
+/// they are published, and (through `StoreEventFollower`) those other nodes sharing the store
+/// wrote, each event once per stream. A `Service`: at graceful shutdown it ends every stream, so
+/// open pages do not hold the server up.
 public final class EventBroker: VerificationEventSink, Service, Sendable {
+    private struct Subscriber {
+        let continuation: AsyncStream<VerificationEvent>.Continuation
+        let since: Date
+    }
+
+    /// What identifies an event across nodes: the store keeps instants to the microsecond.
+    struct EventKey: Hashable {
+        let kind: VerificationEvent.Kind
+        let micros: Int64
+        let detail: String?
+
+        init(_ event: VerificationEvent) {
+            kind = event.kind
+            micros = SQLTime.micros(event.at)
+            detail = event.detail
+        }
+    }
+
     private struct State {
-        var subscribers: [String: [UInt64: AsyncStream<VerificationEvent>.Continuation]] = [:]
+        var subscribers: [String: [UInt64: Subscriber]] = [:]
+        /// Events already given to the streams of each followed verification.
+        var delivered: [String: Set<EventKey>] = [:]
         var nextToken: UInt64 = 0
         var closed = false
     }
@@ -17,13 +39,13 @@ public final class EventBroker: VerificationEventSink, Service, Sendable {
 
     public init() {}
 
-    /// A stream of the events of one verification, from now on. Ends at shutdown.
-    public func subscribe(_ verificationID: String) -> AsyncStream<VerificationEvent> {
+    /// A stream of the events of one verification, from `now` on. Ends at shutdown.
+    public func subscribe(_ verificationID: String, now: Date = Date()) -> AsyncStream<VerificationEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: VerificationEvent.self, bufferingPolicy: .bufferingNewest(64))
         let token: UInt64? = state.withLock { s in
             guard !s.closed else { return nil }
             s.nextToken += 1
-            s.subscribers[verificationID, default: [:]][s.nextToken] = continuation
+            s.subscribers[verificationID, default: [:]][s.nextToken] = Subscriber(continuation: continuation, since: now)
             return s.nextToken
         }
         guard let token else {
@@ -33,7 +55,10 @@ public final class EventBroker: VerificationEventSink, Service, Sendable {
         continuation.onTermination = { [weak self] _ in
             self?.state.withLock { s in
                 s.subscribers[verificationID]?[token] = nil
-                if s.subscribers[verificationID]?.isEmpty == true { s.subscribers[verificationID] = nil }
+                if s.subscribers[verificationID]?.isEmpty == true {
+                    s.subscribers[verificationID] = nil
+                    s.delivered[verificationID] = nil
+                }
             }
         }
         return stream
@@ -42,8 +67,29 @@ public final class EventBroker: VerificationEventSink, Service, Sendable {
     /// Number of open streams (for tests and metrics).
     public var subscriberCount: Int { state.withLock { $0.subscribers.values.reduce(0) { $0 + $1.count } } }
 
+    /// The verifications with open streams, each with its oldest stream's start.
+    public func followed() -> [String: Date] {
+        state.withLock { s in s.subscribers.compactMapValues { $0.values.map(\.since).min() } }
+    }
+
     public func published(_ event: VerificationEvent, verification: Verification) async {
-        let targets = state.withLock { Array(($0.subscribers[event.verificationID] ?? [:]).values) }
+        deliver(event, fromStore: false)
+    }
+
+    /// An event read from the store: given to the streams that began before it, unless they have it.
+    func deliverFromStore(_ event: VerificationEvent) {
+        deliver(event, fromStore: true)
+    }
+
+    private func deliver(_ event: VerificationEvent, fromStore: Bool) {
+        let targets = state.withLock { s -> [AsyncStream<VerificationEvent>.Continuation] in
+            guard let subscribers = s.subscribers[event.verificationID] else { return [] }
+            guard s.delivered[event.verificationID, default: []].insert(EventKey(event)).inserted else { return [] }
+            // From the store, only what may have come after a stream read the current status
+            // (an event is dated before its commit, and nodes' clocks differ a little).
+            return subscribers.values.filter { !fromStore || event.at >= $0.since.addingTimeInterval(-StoreEventFollower.margin) }
+                .map(\.continuation)
+        }
         for c in targets { c.yield(event) }
     }
 
@@ -57,8 +103,11 @@ public final class EventBroker: VerificationEventSink, Service, Sendable {
     public func close() {
         let all = state.withLock { s -> [AsyncStream<VerificationEvent>.Continuation] in
             s.closed = true
-            defer { s.subscribers = [:] }
-            return s.subscribers.values.flatMap(\.values)
+            defer {
+                s.subscribers = [:]
+                s.delivered = [:]
+            }
+            return s.subscribers.values.flatMap { $0.values.map(\.continuation) }
         }
         for c in all { c.finish() }
     }

@@ -197,6 +197,8 @@ struct CoreOptions: ParsableArguments {
         c.smsDriver = try smsDriverConfiguration()
         guard smsReceiptTimeout >= 0 else { throw ConfigurationError("--sms-receipt-timeout must be 0 or more") }
         c.smsReceiptTimeout = smsReceiptTimeout
+        // Nodes share a PostgreSQL store: pages here follow what the others do (SQLite is one node).
+        if (try? SQLStoreLocation(storeOptions.resolvedDatabaseURL).backend) == .postgres { c.storeEventFollowInterval = 0.25 }
         return c
     }
 

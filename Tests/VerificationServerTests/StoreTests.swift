@@ -514,6 +514,29 @@ struct StoreTests {
         await database.destroy(reopened)
     }
 
+    @Test("events of several verifications since an instant, oldest first (SSE across nodes)", arguments: storeBackends)
+    func eventsOfSeveralSince(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
+            let a = StoreFixtures.verification(to: "+886975000001")
+            let b = StoreFixtures.verification(to: "+886975000002")
+            let c = StoreFixtures.verification(to: "+886975000003")
+            for v in [a, b, c] { #expect(try await store.insert(v, event: StoreFixtures.created(v))) }
+            let approvedA = StoreFixtures.next(a, status: .approved, at: 30)
+            #expect(try await store.update(approvedA, event: StoreFixtures.event(approvedA, .approved), webhook: nil))
+            let sentB = StoreFixtures.next(b, at: 20)
+            #expect(try await store.update(sentB, event: StoreFixtures.event(sentB, .sent, detail: "sms"), webhook: nil))
+            let approvedC = StoreFixtures.next(c, status: .approved, at: 25)
+            #expect(try await store.update(approvedC, event: StoreFixtures.event(approvedC, .approved), webhook: nil))
+
+            let recent = try await store.events(verificationIDs: [a.id, b.id], since: StoreFixtures.at(20))
+            #expect(recent.map(\.verificationID) == [b.id, a.id])
+            #expect(recent.map(\.kind) == [.sent, .approved])
+            #expect(recent.first?.detail == "sms")
+            #expect(try await store.events(verificationIDs: [a.id, b.id, c.id], since: StoreFixtures.at(0)).count == 6)
+            #expect(try await store.events(verificationIDs: [], since: StoreFixtures.at(0)).isEmpty)
+        }
+    }
+
     @Test("the audit table holds what happened and when, never a code or its MAC", arguments: storeBackends)
     func auditHasNoCode(backend: SQLStoreBackend) async throws {
         try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in

@@ -258,6 +258,16 @@ public final class SQLVerificationStore: VerificationStore {
         }
     }
 
+    public func events(verificationIDs: [String], since: Date) async throws -> [VerificationEvent] {
+        guard !verificationIDs.isEmpty else { return [] }
+        return try await reader.withDatabase { db in
+            try await db.raw("""
+                SELECT verification_id, kind, status, at, detail FROM audit_events
+                WHERE verification_id IN (\(binds: verificationIDs)) AND at >= \(bind: SQLTime.micros(since)) ORDER BY at, id
+                """).all().map(SQLStoreRows.event)
+        }
+    }
+
     public func dueWebhooks(now: Date, limit: Int) async throws -> [WebhookDelivery] {
         try await reader.withDatabase { db in
             try await db.raw("""
