@@ -108,13 +108,7 @@ public final class Core: Sendable {
             _ = try await self.store.apiKeyCount()
             return try Self.json(["status": "ok"])
         }
-        router.get("/metrics") { request, _ in
-            if let token = self.configuration.metricsToken, !Secrets.tokenMatches(request.bearerToken ?? "", token) {
-                throw Problem(status: .unauthorized, code: "unauthorized", detail: "The metrics token is required (Authorization: Bearer …).")
-            }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: self.metrics.render())))
-        }
+        metrics.addRoute(to: router, token: configuration.metricsToken)
         router.get("/openapi.yaml") { _, _ in
             guard let data = Self.openAPIDocument() else { throw HTTPError(.notFound) }
             return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: data)))

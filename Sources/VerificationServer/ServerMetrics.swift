@@ -1,14 +1,23 @@
 import Hummingbird
 import Prometheus
+import Synchronization
 import Verification
 
 /// The Prometheus metrics of the core, on a registry of its own (served at `/metrics`):
 /// starts, approvals and failures by channel, check results, request latency histograms.
 public final class ServerMetrics: VerificationEventSink, Sendable {
     public let registry: PrometheusCollectorRegistry
+    /// Run before each rendering: collectors that bring counters kept elsewhere up to date (the
+    /// voice gateway's, in `verigate serve`).
+    private let collectors = Mutex<[@Sendable () -> Void]>([])
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
+    }
+
+    /// Adds a collector run before every `render()`.
+    public func addCollector(_ collect: @escaping @Sendable () -> Void) {
+        collectors.withLock { $0.append(collect) }
     }
 
     private func counter(_ name: String, _ help: String, _ labels: [(String, String)]) -> Counter {
@@ -48,8 +57,24 @@ public final class ServerMetrics: VerificationEventSink, Sendable {
         ).recordNanoseconds(duration.nanoseconds)
     }
 
+    /// `GET /metrics` on `router`: the text exposition format, behind `token` when one is set
+    /// (`Authorization: Bearer <token>`, compared in constant time). The core's API and
+    /// `verigate gateway --metrics-address` serve it the same way.
+    public func addRoute<Context: RequestContext>(to router: Router<Context>, token: String?) {
+        router.get("/metrics") { request, _ in
+            if let token, !Secrets.tokenMatches(request.bearerToken ?? "", token) {
+                return Problem(status: .unauthorized, code: "unauthorized", detail: "The metrics token is required (Authorization: Bearer …).").response()
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: .init(byteBuffer: ByteBuffer(string: self.render())))
+        }
+    }
+
     /// Text exposition format.
-    public func render() -> String { registry.emitToString() }
+    public func render() -> String {
+        for collect in collectors.withLock({ $0 }) { collect() }
+        return registry.emitToString()
+    }
 }
 
 extension Duration {

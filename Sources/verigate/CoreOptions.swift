@@ -41,8 +41,7 @@ struct CoreOptions: ParsableArguments {
     @Option(help: "Public base URL of this core, e.g. https://verify.example.com (env VERIGATE_PUBLIC_URL): hosted-page links (default from the request's Host) and Kannel's dlr-url (default the HTTP address).")
     var publicURL: String = env("PUBLIC_URL") ?? ""
 
-    @Option(help: "Bearer token GET /metrics requires, 16 or more visible characters (env VERIGATE_METRICS_TOKEN). Default: none, metrics open to whoever reaches the HTTP address.")
-    var metricsToken: String = env("METRICS_TOKEN") ?? ""
+    @OptionGroup var metrics: MetricsOptions
 
     @Option(help: "Code lifetime in seconds (env VERIGATE_CODE_TTL).")
     var codeTTL: Double = env("CODE_TTL", 600)
@@ -149,12 +148,7 @@ struct CoreOptions: ParsableArguments {
             }
             c.publicURL = publicURL
         }
-        if !metricsToken.isEmpty {
-            guard metricsToken.count >= 16, metricsToken.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
-                throw ConfigurationError("--metrics-token must be 16 or more visible ASCII characters")
-            }
-            c.metricsToken = metricsToken
-        }
+        c.metricsToken = try metrics.token()
         guard PhoneNumber.countryCode(forRegion: defaultRegion) != nil else {
             throw ConfigurationError("--default-region \(defaultRegion) is not a known region")
         }
@@ -236,8 +230,9 @@ struct CoreOptions: ParsableArguments {
     }
 
     /// Runs the core (HTTP API, background services, the gateway socket server) with `extra`
-    /// services (an in-process gateway) until SIGTERM/SIGINT. A configuration error exits with 78.
-    func run(logger: Logger, extra: (_ socket: String) async throws -> [any Service] = { _ in [] }) async throws {
+    /// services (an in-process gateway, given the socket and the core's metrics) until
+    /// SIGTERM/SIGINT. A configuration error exits with 78.
+    func run(logger: Logger, extra: (_ socket: String, _ metrics: ServerMetrics) async throws -> [any Service] = { _, _ in [] }) async throws {
         let config: CoreConfiguration
         do { config = try configuration() } catch {
             configurationFailed("\(error)", logger: logger)
@@ -254,7 +249,7 @@ struct CoreOptions: ParsableArguments {
             let socket = socketPath
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)] + core.services().map { .init(service: $0) }
             services.append(.init(service: core.gatewaySocketServer(path: socket)))
-            services += try await extra(socket).map { .init(service: $0) }
+            services += try await extra(socket, core.metrics).map { .init(service: $0) }
             let group = ServiceGroup(configuration: .init(
                 services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -265,6 +260,21 @@ struct CoreOptions: ParsableArguments {
             throw error
         }
         try await store.shutdown()
+    }
+}
+
+/// Who may read `GET /metrics` (the core's, and `verigate gateway --metrics-address`).
+struct MetricsOptions: ParsableArguments {
+    @Option(help: "Bearer token GET /metrics requires, 16 or more visible characters (env VERIGATE_METRICS_TOKEN). Default: none, metrics open to whoever reaches the address.")
+    var metricsToken: String = env("METRICS_TOKEN") ?? ""
+
+    /// The token, nil when none is set; a short or non-ASCII one is refused.
+    func token() throws(ConfigurationError) -> String? {
+        guard !metricsToken.isEmpty else { return nil }
+        guard metricsToken.count >= 16, metricsToken.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            throw ConfigurationError("--metrics-token must be 16 or more visible ASCII characters")
+        }
+        return metricsToken
     }
 }
 

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import VerificationServer
 import VoiceGateway
 
 /// The voice gateway's options, shared by `verigate serve` and `verigate gateway`.
@@ -39,15 +41,15 @@ struct GatewayOptions: ParsableArguments {
         return conf
     }
 
-    /// `host:port` (IPv6 in brackets) as a socket address.
-    static func address(_ text: String) throws -> SocketAddress {
+    /// `host:port` (IPv6 in brackets) as a socket address; errors name `option`.
+    static func address(_ text: String, option: String = "--sip-address") throws -> SocketAddress {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 2, let port = Int(parts.last!), (0...65535).contains(port) else {
-            throw ValidationError("--sip-address must be host:port or off, got \(text)")
+            throw ValidationError("\(option) must be host:port\(option == "--sip-address" ? " or off" : ""), got \(text)")
         }
         let host = parts.dropLast().joined(separator: ":").trimmingCharacters(in: ["[", "]"])
         do { return try SocketAddress(ipAddress: host, port: port) } catch {
-            throw ValidationError("--sip-address needs a literal IP address, got \(host)")
+            throw ValidationError("\(option) needs a literal IP address, got \(host)")
         }
     }
 }
@@ -73,15 +75,40 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "The core's gateway socket (env VERIGATE_CORE_SOCKET).")
     var coreSocket: String = env("CORE_SOCKET") ?? "./data/gateway.sock"
 
+    @Option(help: "Serve GET /metrics (calls, RTP) at this host:port (env VERIGATE_GATEWAY_METRICS_ADDRESS). Default: none.")
+    var metricsAddress: String = env("GATEWAY_METRICS_ADDRESS") ?? ""
+
+    @OptionGroup var metrics: MetricsOptions
     @OptionGroup var gatewayOptions: GatewayOptions
     @OptionGroup var log: LogOptions
 
     func run() async throws {
         let logger = log.logger()
         let conf = gatewayOptions.load(region: SIPConf().region, sipAddress: nil, logger: logger)
+        var metricsEndpoint: (host: String, port: Int, token: String?)?
+        if !metricsAddress.isEmpty {
+            do {
+                let address = try GatewayOptions.address(metricsAddress, option: "--metrics-address")
+                metricsEndpoint = (address.ipAddress ?? "127.0.0.1", address.port ?? 0, try metrics.token())
+            } catch {
+                configurationFailed("\(error)", logger: logger)
+            }
+        }
         let runner = try await GatewayRunner.start(conf: conf, coreSocket: coreSocket, promptsDirectory: gatewayOptions.prompts,
                                                    journal: gatewayOptions.journalPath(socket: coreSocket), logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: runner)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: runner)]
+        if let metricsEndpoint {
+            // The gateway's own /metrics: its counters on a registry of their own.
+            let registry = ServerMetrics()
+            let gatewayMetrics = GatewayMetrics(registry: registry.registry, calls: runner.gateway.calls, media: runner.gateway.media?.statistics)
+            registry.addCollector { gatewayMetrics.collect() }
+            let router = Router()
+            registry.addRoute(to: router, token: metricsEndpoint.token)
+            services.append(.init(service: Application(
+                router: router, configuration: .init(address: .hostname(metricsEndpoint.host, port: metricsEndpoint.port), serverName: "verigate-gateway"),
+                logger: logger)))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("verigate gateway serving", metadata: ["core-socket": .string(coreSocket), "sip": .string(conf.bind.map { "\($0)" }.joined(separator: ","))])
         try await group.run()
     }

@@ -109,10 +109,14 @@ struct Serve: AsyncParsableCommand {
         let logger = log.logger()
         // Read sip.conf before anything starts, so a mistake in it stops the process at once.
         let conf: SIPConf? = sipAddress == "off" ? nil : gatewayOptions.load(region: core.defaultRegion, sipAddress: sipAddress.isEmpty ? nil : sipAddress, logger: logger)
-        try await core.run(logger: logger) { socket in
+        try await core.run(logger: logger) { socket, metrics in
             guard let conf else { return [] }
-            return [try await GatewayRunner.start(conf: conf, coreSocket: socket, promptsDirectory: gatewayOptions.prompts,
-                                                  journal: gatewayOptions.journalPath(socket: socket), logger: logger)]
+            let runner = try await GatewayRunner.start(conf: conf, coreSocket: socket, promptsDirectory: gatewayOptions.prompts,
+                                                       journal: gatewayOptions.journalPath(socket: socket), logger: logger)
+            // One /metrics: the gateway's counters join the core's.
+            let gatewayMetrics = GatewayMetrics(registry: metrics.registry, calls: runner.gateway.calls, media: runner.gateway.media?.statistics)
+            metrics.addCollector { gatewayMetrics.collect() }
+            return [runner]
         }
     }
 }

@@ -4,8 +4,10 @@ import Media
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Prometheus
 import RTP
 import SIPMessage
+import TestSupport
 import Testing
 import Verification
 import VerificationServer
@@ -321,6 +323,19 @@ struct AnsweredCallEdgeTests {
         try? await legit.close()
         await phone.stop()
         await stack.stop()
+        // The gateway's metrics tell the same story: what the stranger sent was dropped and
+        // counted, the phone's keys were received, the answered call counted by its decision.
+        let registry = PrometheusCollectorRegistry()
+        GatewayMetrics(registry: registry, calls: stack.gateway.calls, media: stack.media?.statistics).collect()
+        let text = registry.emitToString()
+        let strangers = try #require(metricValue(text, "verigate_rtp_stranger_packets_total"), "\(text)")
+        let received = try #require(metricValue(text, "verigate_rtp_packets_received_total"), "\(text)")
+        #expect(strangers >= Double(code.count), "each keyed digit is at least one packet: \(text)")
+        #expect(received >= Double(wrong.count), "\(text)")
+        #expect(metricValue(text, #"verigate_gateway_inbound_calls_total{result="collect_code"}"#) == 2, "the 488 call and the keyed one: \(text)")
+        #expect(metricValue(text, "verigate_rtp_sessions") == 0)
+        #expect(metricValue(text, "verigate_rtp_packets_lost_total") == 0, "nothing is lost on loopback: \(text)")
+        #expect(text.contains("verigate_rtp_jitter_seconds_count 1"), "one session's jitter: \(text)")
     }
 }
 

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 import Logging
 import VerificationServer
@@ -86,7 +87,10 @@ struct CoreGatewayApartTests {
         defer { setup.remove() }
         let (directory, httpPort, sipPort) = (setup.directory, setup.httpPort, setup.sipPort)
         let core = try setup.core(verigate, systemNumbers: "", name: "core-apart")
-        let gateway = try PeerProcess(verigate, setup.gatewayArguments(), name: "gateway-apart")
+        let metricsPort = try Self.freeTCPPort()
+        let metricsToken = "gateway-metrics-token-0123"
+        let gateway = try PeerProcess(verigate, setup.gatewayArguments(["--metrics-address", "127.0.0.1:\(metricsPort)", "--metrics-token", metricsToken]),
+                                      name: "gateway-apart")
         func end() async {
             for process in [core, gateway] where process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
             await core.stop()
@@ -94,6 +98,17 @@ struct CoreGatewayApartTests {
         }
         do {
             try await Self.missedCall(core: core, gateway: gateway, httpPort: httpPort, sipPort: sipPort, directory: directory)
+            // The gateway's own /metrics (--metrics-address) counted the call, behind its token.
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+            let (_, refused) = try await URLSession.shared.data(for: request)
+            #expect((refused as? HTTPURLResponse)?.statusCode == 401)
+            request.setValue("Bearer \(metricsToken)", forHTTPHeaderField: "Authorization")
+            var text = ""
+            #expect(try await eventuallyTrue {
+                text = String(decoding: try await URLSession.shared.data(for: request).0, as: UTF8.self)
+                return metricValue(text, #"verigate_gateway_inbound_calls_total{result="missed_call"}"#) == 1
+                    && metricValue(text, #"verigate_gateway_calls_ended_total{reason="completed"}"#) == 1
+            }, "\(text)")
         } catch {
             await end()
             throw error

@@ -12,6 +12,7 @@ import SIPMessage
 extension VoiceGatewayService {
     /// Places and runs one outgoing call.
     func originate(_ request: Originate) async {
+        calls.originated()
         let callID = "originate-\(request.verificationID)"
         guard let media, let template = configuration.outboundTarget,
               let uri = try? SIPAnyURI(parsing: template.replacingOccurrences(of: "{number}", with: request.number))

@@ -19,6 +19,8 @@ public final class VoiceGatewayService: Sendable {
     /// Prompts, RTP ports and codecs for answered calls; nil: the gateway only rejects and rings.
     public let media: GatewayMedia?
     public let logger: Logger
+    /// What became of the calls (for metrics).
+    public let calls = CallStatistics()
     private let outcomeCounter = Atomic<Int>(0)
     /// Distinguishes outcome ids of this run from those of an earlier one.
     private let bootID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
@@ -67,6 +69,7 @@ public final class VoiceGatewayService: Sendable {
         let policy = configuration.callerPolicy(for: call.remote.address)
         let identity = CallerIdentity(request: call.request, peerTrusted: policy.trusted, useRemotePartyID: policy.useRemotePartyID)
         guard let called = CallerIdentity.calledNumber(of: call.request) else {
+            calls.inbound(.noCalledNumber)
             call.reject(statusCode: 404)
             return await drain(call)
         }
@@ -82,24 +85,29 @@ public final class VoiceGatewayService: Sendable {
         } catch {
             // The core is away: refuse at once rather than let the caller wait (§21.5.4).
             logger.warning("gateway.call.core_unavailable", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])
+            calls.inbound(.coreUnavailable)
             call.reject(statusCode: 503, headers: [(.retryAfter, "5")])
             return await drain(call)
         }
         switch decision.action {
         case .reject:
+            calls.inbound(.rejected)
             call.reject(statusCode: decision.status ?? configuration.noVerificationStatus)
             await drain(call)
         case .ringThenReject:
+            calls.inbound(.missedCall)
             await missedCall(call, decision: decision)
         case .playCode, .collectCode:
             guard let media else {
                 // Not configured to answer (no prompts): refuse without answering.
                 logger.error("gateway.call.media_unconfigured", metadata: ["call-id": "\(call.callID)", "action": "\(decision.action.rawValue)"])
+                calls.inbound(.noMedia)
                 call.reject(statusCode: 480)
                 await drain(call)
                 report(call, verificationID: decision.verificationID, reason: .failed, sipStatus: 480)
                 return
             }
+            calls.inbound(decision.action == .playCode ? .playCode : .collectCode)
             await runAnswered(call, media: media, decision: decision)
         }
     }
@@ -133,6 +141,7 @@ public final class VoiceGatewayService: Sendable {
     }
 
     func report(callID: String, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?) {
+        calls.ended(reason)
         let outcomeID = nextOutcomeID()
         link.report(.callEnded(CallEnded(outcomeID: outcomeID, callID: callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus)), outcomeID: outcomeID)
     }

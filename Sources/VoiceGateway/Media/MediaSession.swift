@@ -48,6 +48,8 @@ public final class MediaSession: @unchecked Sendable {
     private(set) var strangerPackets = 0
     /// Punctuality of what this session sent, added to `statistics` once, at close.
     private var punctuality = MediaStatistics.SessionCounts()
+    /// Loss and jitter of what the negotiated source sent (RFC 3550 A.1, A.3, A.8).
+    private var reception: RTPReceiverStatistics?
 
     private struct Playback {
         var player: PromptPlayer
@@ -126,6 +128,12 @@ public final class MediaSession: @unchecked Sendable {
             self.finishPlayback()
             self.digitContinuation.finish()
             self.punctuality.packetsSent = self.packetsSent
+            self.punctuality.packetsReceived = self.packetsReceived
+            self.punctuality.strangerPackets = self.strangerPackets
+            if let reception = self.reception, reception.isValid {
+                self.punctuality.packetsLost = Int(reception.cumulativeLost)
+                self.punctuality.jitterSeconds = Double(reception.jitter) / Double(self.audio.codec.clockRate)
+            }
             self.statistics?.sessionClosed(self.punctuality)
             return true
         }.get()) ?? false
@@ -191,10 +199,16 @@ public final class MediaSession: @unchecked Sendable {
             return
         case .dropForeignSSRC:
             return
-        case .accept, .latched, .ssrcChanged:
+        case .ssrcChanged:
+            reception = nil
+        case .accept, .latched:
             break
         }
         packetsReceived += 1
+        if reception == nil { reception = RTPReceiverStatistics(firstSequenceNumber: packet.header.sequenceNumber) }
+        // Arrival in the source's timestamp units (A.8); the clock's origin does not matter.
+        let arrival = UInt32(truncatingIfNeeded: (NIODeadline.now().uptimeNanoseconds / 1_000) &* UInt64(audio.codec.clockRate) / 1_000_000)
+        reception?.packetReceived(sequenceNumber: packet.header.sequenceNumber, timestamp: packet.header.timestamp, arrival: arrival)
         if var events, packet.header.payloadType == events.payloadType {
             if let report = events.packetReceived(packet.header, payload: packet.payload), let digit = report.digit,
                let keyed = Media.DTMFDigit(rawValue: digit.rawValue) {

@@ -1,6 +1,8 @@
 // MediaStatistics: how punctually the gateway's RTP left, over all calls — the number behind
-// "concurrent calls with no late packet". Each MediaSession counts on its own event loop and adds
-// its counts here once, when it closes; open and peak sessions are counted as sessions open.
+// "concurrent calls with no late packet" — and what came in: packets received, lost (RFC 3550
+// A.3) and from strangers, and each session's interarrival jitter (A.8). Each MediaSession counts
+// on its own event loop and adds its counts here once, when it closes; open and peak sessions are
+// counted as sessions open. `GatewayMetrics` exports the totals to Prometheus.
 
 import Synchronization
 
@@ -16,6 +18,13 @@ public final class MediaStatistics: Sendable {
     private let maxLateness = Atomic<Int>(0)
     private let sessions = Atomic<Int>(0)
     private let peakSessions = Atomic<Int>(0)
+    private let received = Atomic<Int>(0)
+    private let lost = Atomic<Int>(0)
+    private let strangers = Atomic<Int>(0)
+    private let closedSessions = Atomic<Int>(0)
+    /// Jitter of each closed session (seconds), until `drainJitter()` takes them; bounded.
+    private let jitters = Mutex<[Double]>([])
+    static let jitterBacklog = 10_000
 
     /// Fresh counters.
     public init() {}
@@ -33,9 +42,17 @@ public final class MediaStatistics: Sendable {
         /// Media sessions open now, and the most at once.
         public var openSessions: Int
         public var peakSessions: Int
+        /// Sessions closed.
+        public var closedSessions: Int = 0
+        /// RTP packets accepted from the negotiated source, lost on the way (RFC 3550 A.3, by
+        /// sequence number), and dropped as coming from a stranger.
+        public var packetsReceived: Int = 0
+        public var packetsLost: Int = 0
+        public var strangerPackets: Int = 0
 
         public var description: String {
             "packets_sent=\(packetsSent) late=\(latePackets) skipped=\(skippedPackets) max_lateness_ms=\(Double(maxLatenessMicroseconds) / 1_000) peak_sessions=\(peakSessions)"
+                + " received=\(packetsReceived) lost=\(packetsLost) strangers=\(strangerPackets)"
         }
     }
 
@@ -43,7 +60,9 @@ public final class MediaStatistics: Sendable {
     public var snapshot: Snapshot {
         Snapshot(packetsSent: sent.load(ordering: .relaxed), latePackets: late.load(ordering: .relaxed), skippedPackets: skipped.load(ordering: .relaxed),
                  maxLatenessMicroseconds: maxLateness.load(ordering: .relaxed), openSessions: sessions.load(ordering: .relaxed),
-                 peakSessions: peakSessions.load(ordering: .relaxed))
+                 peakSessions: peakSessions.load(ordering: .relaxed), closedSessions: closedSessions.load(ordering: .relaxed),
+                 packetsReceived: received.load(ordering: .relaxed), packetsLost: lost.load(ordering: .relaxed),
+                 strangerPackets: strangers.load(ordering: .relaxed))
     }
 
     func sessionOpened() {
@@ -62,6 +81,11 @@ public final class MediaStatistics: Sendable {
         var latePackets = 0
         var skippedPackets = 0
         var maxLatenessMicroseconds = 0
+        var packetsReceived = 0
+        var packetsLost = 0
+        var strangerPackets = 0
+        /// Interarrival jitter in seconds; nil when too few packets came to tell.
+        var jitterSeconds: Double?
 
         /// One pacer tick: `sent` packets, the first `lateness` after its deadline, `skipped` dropped.
         mutating func tick(sent: Int, firstLatenessMicroseconds lateness: Int, skipped: Int) {
@@ -78,6 +102,13 @@ public final class MediaStatistics: Sendable {
     /// A session closed: its counts join the totals.
     func sessionClosed(_ counts: SessionCounts) {
         sessions.wrappingSubtract(1, ordering: .relaxed)
+        closedSessions.wrappingAdd(1, ordering: .relaxed)
+        received.wrappingAdd(counts.packetsReceived, ordering: .relaxed)
+        lost.wrappingAdd(max(0, counts.packetsLost), ordering: .relaxed)
+        strangers.wrappingAdd(counts.strangerPackets, ordering: .relaxed)
+        if let jitter = counts.jitterSeconds {
+            jitters.withLock { if $0.count < Self.jitterBacklog { $0.append(jitter) } }
+        }
         sent.wrappingAdd(counts.packetsSent, ordering: .relaxed)
         late.wrappingAdd(counts.latePackets, ordering: .relaxed)
         skipped.wrappingAdd(counts.skippedPackets, ordering: .relaxed)
@@ -86,6 +117,14 @@ public final class MediaStatistics: Sendable {
             let (exchanged, original) = maxLateness.compareExchange(expected: current, desired: counts.maxLatenessMicroseconds, ordering: .relaxed)
             if exchanged { break }
             current = original
+        }
+    }
+
+    /// The jitter of each session closed since the last call, taken.
+    public func drainJitter() -> [Double] {
+        jitters.withLock { samples in
+            defer { samples = [] }
+            return samples
         }
     }
 }
