@@ -75,7 +75,7 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "Database: a SQLite file path or sqlite:// URL, or postgres://user@host:port/db (env VERIGATE_DATABASE_URL). Default: <data-dir>/verigate.db.")
     var databaseURL: String = env("DATABASE_URL") ?? ""
 
-    @Option(help: "Database connections: SQLite read connections besides its one writer, or PostgreSQL connections (env VERIGATE_DB_POOL). Default: 2 for SQLite, 8 for PostgreSQL.")
+    @Option(help: "Database connections: SQLite read connections besides its one writer, or PostgreSQL connections (env VERIGATE_DB_POOL). Default: 8.")
     var dbPool: Int?
 
     var resolvedDatabaseURL: String { databaseURL.isEmpty ? (dataDir as NSString).appendingPathComponent("verigate.db") : databaseURL }

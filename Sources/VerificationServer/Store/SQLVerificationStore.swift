@@ -37,14 +37,12 @@ public final class SQLVerificationStore: VerificationStore {
         }
     }
 
-    /// The pool size when none is configured. SQLite: 2 readers (each runs on a thread of its own;
-    /// more add context switches, not reads, on a small machine: missed calls at 700/s cost
-    /// 2.0 ms CPU each with 2 readers, 2.3 ms with 8). PostgreSQL: 8 connections, which a
-    /// network round trip per statement keeps busy.
+    /// The pool size when none is configured: 8, SQLite readers (each on a thread of its own) or
+    /// PostgreSQL connections. Missed calls at 500/s cost the same CPU with 2 or 8 SQLite readers
+    /// (interleaved runs, 2.7–3.0 ms per call either way), so the default stayed.
     public static func defaultPoolSize(_ backend: SQLStoreBackend) -> Int {
         switch backend {
-        case .sqlite: 2
-        case .postgres: 8
+        case .sqlite, .postgres: 8
         }
     }
 
