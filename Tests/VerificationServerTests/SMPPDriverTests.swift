@@ -144,6 +144,22 @@ struct SMPPDriverTests {
         }
     }
 
+    @Test func orphanReceiptsWaitAMinuteAndAreBounded() {
+        var orphans = OrphanReceipts()
+        let start = ContinuousClock.now
+        orphans.add(DeliveryReceipt(messageID: "A", state: .delivered), since: start)
+        orphans.add(DeliveryReceipt(messageID: "B", state: .delivered), since: start + .seconds(30))
+        #expect(orphans.take("A")?.messageID == "A")
+        #expect(orphans.take("A") == nil, "taken once")
+        orphans.add(DeliveryReceipt(messageID: "A", state: .undeliverable), since: start)
+        let (waiting, expired) = orphans.drain(now: start + OrphanReceipts.patience)
+        #expect(expired.map(\.messageID) == ["A"], "a minute old: dropped")
+        #expect(waiting.map(\.0.messageID) == ["B"])
+        #expect(orphans.take("B") == nil, "drained")
+        for n in 0..<(OrphanReceipts.capacity + 10) { orphans.add(DeliveryReceipt(messageID: "M\(n)", state: .delivered)) }
+        #expect(orphans.drain(now: .now).waiting.count == OrphanReceipts.capacity)
+    }
+
     @Test func refusedBindFailsTheVerificationWithTheStatusName() async throws {
         let smsc = try await TestSMSC(["--refuse-bind"])
         defer { smsc.stop() }
