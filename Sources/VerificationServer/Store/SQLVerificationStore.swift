@@ -304,18 +304,8 @@ public final class SQLVerificationStore: VerificationStore {
     }
 
     public func claimDueCallRetries(now: Date, limit: Int) async throws -> [String] {
-        // One DELETE … RETURNING: on PostgreSQL a second node's DELETE waits for the first's row
-        // locks and then finds the rows gone, so each retry is claimed once.
-        try await writer.withDatabase { db in
-            try await db.raw("""
-                DELETE FROM call_retries WHERE verification_id IN (
-                    SELECT verification_id FROM call_retries WHERE due_at <= \(bind: SQLTime.micros(now))
-                    ORDER BY due_at, verification_id LIMIT \(bind: Int64(max(0, limit))))
-                RETURNING verification_id, due_at
-                """).all()
-                .map { (try $0.decode(column: "due_at", as: Int64.self), try $0.decode(column: "verification_id", as: String.self)) }
-                .sorted { $0 < $1 }.map(\.1)
-        }
+        try await claimDue(from: "call_retries", key: "verification_id", now: now, limit: limit)
+            .map { try $0.decode(column: "verification_id", as: String.self) }
     }
 
     public func recordSentSMS(key: String, verificationID: String, dueAt: Date, reportRequired: Bool) async throws {
@@ -344,21 +334,29 @@ public final class SQLVerificationStore: VerificationStore {
     }
 
     public func claimDueSentSMS(now: Date, limit: Int) async throws -> [SentSMS] {
-        // DELETE … RETURNING, as for call retries: a second node finds the rows gone.
-        try await writer.withDatabase { db in
-            try await db.raw("""
-                DELETE FROM sent_sms WHERE message_key IN (
-                    SELECT message_key FROM sent_sms WHERE due_at <= \(bind: SQLTime.micros(now))
-                    ORDER BY due_at, message_key LIMIT \(bind: Int64(max(0, limit))))
-                RETURNING message_key, verification_id, due_at, report_required
-                """).all()
-                .map { row in
-                    (try row.decode(column: "due_at", as: Int64.self), SentSMS(
-                        key: try row.decode(column: "message_key", as: String.self),
+        try await claimDue(from: "sent_sms", key: "message_key", returning: ["verification_id", "report_required"], now: now, limit: limit)
+            .map { row in
+                SentSMS(key: try row.decode(column: "message_key", as: String.self),
                         verificationID: try row.decode(column: "verification_id", as: String.self),
-                        reportRequired: try row.decode(column: "report_required", as: Bool.self)))
-                }
-                .sorted { ($0.0, $0.1.key) < ($1.0, $1.1.key) }.map(\.1)
+                        reportRequired: try row.decode(column: "report_required", as: Bool.self))
+            }
+    }
+
+    /// Takes the rows of `table` whose `due_at` is at or before `now` (at most `limit`) and deletes
+    /// them in one DELETE … RETURNING: on PostgreSQL a second node's DELETE waits for the first's
+    /// row locks and then finds the rows gone, so each row is claimed once. The rows come earliest
+    /// first (then by `key`) with `key`, `due_at` and the `returning` columns.
+    private func claimDue(from table: String, key: String, returning: [String] = [], now: Date, limit: Int) async throws -> [any SQLRow] {
+        let columns = ([key, "due_at"] + returning).joined(separator: ", ")
+        return try await writer.withDatabase { db in
+            try await db.raw("""
+                DELETE FROM \(unsafeRaw: table) WHERE \(unsafeRaw: key) IN (
+                    SELECT \(unsafeRaw: key) FROM \(unsafeRaw: table) WHERE due_at <= \(bind: SQLTime.micros(now))
+                    ORDER BY due_at, \(unsafeRaw: key) LIMIT \(bind: Int64(max(0, limit))))
+                RETURNING \(unsafeRaw: columns)
+                """).all()
+                .map { row in (try row.decode(column: "due_at", as: Int64.self), try row.decode(column: key, as: String.self), row) }
+                .sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
         }
     }
 

@@ -24,29 +24,29 @@ public final class CallStatistics: Sendable {
         case noCalledNumber = "no_called_number"
     }
 
-    private let counts = Mutex<[String: Int]>([:])
+    private struct Counts {
+        var inbound: [Inbound: Int] = [:]
+        var originated = 0
+        var ended: [CallEnded.Reason: Int] = [:]
+    }
+
+    private let counts = Mutex(Counts())
 
     public init() {}
 
-    func inbound(_ kind: Inbound) { add("in/\(kind.rawValue)") }
-    func originated() { add("out/originated") }
-    func ended(_ reason: CallEnded.Reason) { add("ended/\(reason.rawValue)") }
+    func inbound(_ kind: Inbound) { counts.withLock { $0.inbound[kind, default: 0] += 1 } }
+    func originated() { counts.withLock { $0.originated += 1 } }
+    func ended(_ reason: CallEnded.Reason) { counts.withLock { $0.ended[reason, default: 0] += 1 } }
 
-    private func add(_ key: String) { counts.withLock { $0[key, default: 0] += 1 } }
-
-    /// Incoming calls by what became of them.
+    /// Incoming calls by what became of them (every kind, 0 included).
     public var inboundCalls: [Inbound: Int] {
-        let all = counts.withLock { $0 }
-        return Dictionary(uniqueKeysWithValues: Inbound.allCases.map { ($0, all["in/\($0.rawValue)"] ?? 0) })
+        let seen = counts.withLock { $0.inbound }
+        return Dictionary(uniqueKeysWithValues: Inbound.allCases.map { ($0, seen[$0] ?? 0) })
     }
 
     /// Calls placed for the core (voice_call, dtmf_callout).
-    public var originatedCalls: Int { counts.withLock { $0["out/originated"] ?? 0 } }
+    public var originatedCalls: Int { counts.withLock { $0.originated } }
 
-    /// Calls reported ended, by reason (`CallEnded.Reason` raw values).
-    public var endedCalls: [String: Int] {
-        counts.withLock { all in
-            Dictionary(uniqueKeysWithValues: all.filter { $0.key.hasPrefix("ended/") }.map { (String($0.key.dropFirst(6)), $0.value) })
-        }
-    }
+    /// Calls reported ended, by reason.
+    public var endedCalls: [CallEnded.Reason: Int] { counts.withLock { $0.ended } }
 }

@@ -50,7 +50,7 @@ public final class GatewayMetrics: Sendable {
         }
         counter("verigate_gateway_originated_calls_total", [], calls.originatedCalls)
         for (reason, count) in calls.endedCalls {
-            counter("verigate_gateway_calls_ended_total", [("reason", reason)], count)
+            counter("verigate_gateway_calls_ended_total", [("reason", reason.rawValue)], count)
         }
         guard let media else { return }
         let s = media.snapshot
