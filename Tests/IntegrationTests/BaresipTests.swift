@@ -85,7 +85,7 @@ extension BaresipTests {
     @Test("dtmf_callout: the gateway calls baresip (auto-answer), baresip keys the page's code, the verification is approved")
     func baresipAnswersCallOut() async throws {
         guard Peers.available("/usr/bin/baresip", package: "baresip") else { return }
-        let sipPort = try Peers.freeUDPPort()
+        let sipPort = try Peers.freeBaresipPort()
         let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 31_620...31_680))
         let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(sipPort)")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-out-\(UUID().uuidString.prefix(8))")

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 import TestSupport
 
@@ -25,6 +26,37 @@ enum Peers {
         defer { try? channel.close().wait() }
         return channel.localAddress!.port!
     }
+
+    /// A SIP port for baresip to listen on: P with UDP P, TCP P and TCP P + 1 free on loopback right
+    /// now. baresip 1.0.0 listens for SIP over UDP and TCP on `sip_listen`'s port and for SIP over
+    /// TLS on the next one, and has no setting to leave TLS out, so a port from `freeUDPPort` may
+    /// have its successor taken ("ua: SIP/TLS transport failed: Address already in use"). P comes
+    /// from 20,000–27,999, below Linux's ephemeral range (32,768 on), where no port-0 bind of
+    /// another test lands, and is never handed out twice in one test process.
+    static func freeBaresipPort() throws -> Int {
+        for _ in 0..<200 {
+            let port = nextBaresipPort.withLock { next -> Int in
+                defer { next = next >= 27_990 ? 20_000 : next + 2 }
+                return next
+            }
+            if canBind(port, udp: true), canBind(port, udp: false), canBind(port + 1, udp: false) { return port }
+        }
+        throw PortError.noneFree
+    }
+
+    private static let nextBaresipPort = Mutex(20_000 + 2 * Int.random(in: 0..<3_995))
+
+    private static func canBind(_ port: Int, udp: Bool) -> Bool {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let channel: (any Channel)? = udp
+            ? try? DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: port).wait()
+            : try? ServerBootstrap(group: group).bind(host: "127.0.0.1", port: port).wait()
+        guard let channel else { return false }
+        try? channel.close().wait()
+        return true
+    }
+
+    enum PortError: Error { case noneFree }
 
     /// A UDP port free on loopback right now (bound and released).
     static func freeUDPPort() throws -> Int {
