@@ -119,6 +119,8 @@ var package = Package(
         .testTarget(name: "SMPPTests", dependencies: ["SMPP"]),
         .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway", "GatewayProtocol"]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
+        // Reads Sources/: each target imports only what docs/ARCHITECTURE.md allows.
+        .testTarget(name: "ArchitectureTests"),
         // Drives real peers (SIPp, baresip, …) against our endpoints; see ../shared/PEERS.md.
         .testTarget(
             name: "IntegrationTests",
