@@ -69,6 +69,19 @@ struct SafeDefaultsTests {
         #expect(flagOutput.contains("VERIGATE_ALLOW_PRIVATE_WEBHOOKS must be 1 or 0"), "\(flagOutput)")
     }
 
+    @Test("verigate gateway --metrics-address 0.0.0.0 without --metrics-token stops with 78")
+    func gatewayMetricsOffLoopbackNeedAToken() async throws {
+        guard let verigate = CoreGatewayApartTests.binary() else { return }
+        // (`run` adds --data-dir, which the gateway has not.)
+        let process = try PeerProcess(verigate, ["gateway", "--metrics-address", "0.0.0.0:0", "--core-socket", "/nonexistent/gw.sock", "--log-level", "warning"],
+                                      name: "gateway-metrics")
+        let status = await process.exitStatus()
+        let output = process.tail()
+        await process.stop()
+        #expect(status == 78, "\(output)")
+        #expect(output.contains("--metrics-address 0.0.0.0:0, reachable from the network, needs --metrics-token"), "\(output)")
+    }
+
     @Test("production with a metrics token starts on 0.0.0.0; its /metrics needs the token")
     func productionWithTokenStarts() async throws {
         guard let verigate = CoreGatewayApartTests.binary() else { return }
