@@ -128,7 +128,9 @@ public final class WebhookDispatcher: Service, Sendable {
         let pinned: [String: String]
         switch await destination(host: host) {
         case .success(let override): pinned = override
-        case .failure(let refusal): return .failure(refusal.reason, permanent: refusal.permanent)
+        case .failure(let refusal):
+            logger.warning("webhook destination refused", metadata: ["id": .string(webhook.id), "verification": .string(webhook.verificationID), "reason": .string(refusal.reason)])
+            return .failure(refusal.reason, permanent: refusal.permanent)
         }
         let body = Array(webhook.body.utf8)
         var request = HTTPClientRequest(url: webhook.url)
