@@ -61,7 +61,8 @@ public struct DeliveryReceipt: Sendable, Equatable {
 
     static let keys = ["id:", "sub:", "dlvrd:", "submit date:", "done date:", "stat:", "err:", "text:"]
 
-    /// Parses the Appendix B text (keys case-insensitive, any order, `text:` last). Limited to 1000 characters.
+    /// Parses the Appendix B text (keys case-insensitive, any order, `text:` last). Limited to 1000
+    /// characters. The `text:` part is dropped: it is the start of the SMS, i.e. the code.
     public static func parse(_ text: String) throws(SMPPError) -> DeliveryReceipt {
         guard text.utf8.count <= 1000 else { throw .malformedReceipt("receipt longer than 1000 octets") }
         let bytes = Array(text.utf8)
@@ -80,6 +81,9 @@ public struct DeliveryReceipt: Sendable, Equatable {
             }
         }
         found.sort { $0.start < $1.start }
+        // `text:` (the start of the SMS, which may carry the code) is last: whatever follows it is
+        // its text, even words that look like keys ("… err:123456"), and is never kept.
+        if let text = found.first(where: { $0.key == "text:" }) { found.removeAll { $0.start > text.start } }
         var values: [String: String] = [:]
         for (number, entry) in found.enumerated() {
             let stop = number + 1 < found.count ? found[number + 1].start : bytes.count
@@ -89,7 +93,10 @@ public struct DeliveryReceipt: Sendable, Equatable {
         guard let id = values["id:"], !id.isEmpty else { throw .malformedReceipt("no id") }
         guard let stat = values["stat:"] else { throw .malformedReceipt("no stat") }
         guard let state = State(rawValue: stat.uppercased()) else { throw .malformedReceipt("unknown stat \(stat)") }
-        return DeliveryReceipt(messageID: id, state: state, error: values["err:"] ?? "",
+        // err is a 3-character network error code (Appendix B); anything longer (it could be a
+        // code of 4 or more digits) is not kept.
+        let error = values["err:"].flatMap { $0.count <= 3 && $0.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) ? $0 : nil }
+        return DeliveryReceipt(messageID: id, state: state, error: error ?? "",
                                submitDate: values["submit date:"] ?? "", doneDate: values["done date:"] ?? "")
     }
 

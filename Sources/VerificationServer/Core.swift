@@ -63,7 +63,7 @@ public final class Core: Sendable {
             (kannel, smpp, smsSender) = (nil, driver, driver)
         }
         webhookSecret = Self.webhookSecret(serverSecret: secret)
-        webhooks = WebhookDispatcher(store: store, secret: webhookSecret, clock: clock, logger: logger)
+        webhooks = WebhookDispatcher(store: store, secret: webhookSecret, configuration: configuration.webhooks, clock: clock, logger: logger)
         let gateways = GatewayRegistry()
         self.gateways = gateways
         service = VerificationService(
@@ -192,6 +192,9 @@ public final class Core: Sendable {
             guard url.count <= 2048, let u = URL(string: url), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host != nil else {
                 throw VerificationError.invalidRequest("callback_url must be an absolute http or https URL.")
             }
+            if !configuration.webhooks.allowPrivateAddresses, let refusal = Self.privateCallbackHost(u) {
+                throw VerificationError.invalidRequest("callback_url must reach a public address: \(refusal). Webhooks are not sent inside the server's network unless it runs with --allow-private-webhooks.")
+            }
         }
         if let locale = body.locale, locale.count > 35 || !locale.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
             throw VerificationError.invalidRequest("locale must be a BCP 47 tag such as en or zh-TW.")
@@ -218,6 +221,18 @@ public final class Core: Sendable {
         response.status = result.resent ? .ok : .created
         response.headers[.location] = "/v1/verifications/\(result.verification.id)"
         return response
+    }
+
+    /// Why `url`'s host is refused before any lookup: a non-public address literal or `localhost`
+    /// (`WebhookAddressPolicy`); nil for other names, which the dispatcher checks on the address
+    /// it resolves at each attempt (the guard that counts: a name can resolve anywhere later).
+    static func privateCallbackHost(_ url: URL) -> String? {
+        guard var host = url.host else { return nil }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if let address = WebhookAddressPolicy.parse(host) {
+            return WebhookAddressPolicy.refusal(for: address).map { "\(host) is \($0)" }
+        }
+        return WebhookAddressPolicy.isLocalhostName(host) ? "\(host) is the local host" : nil
     }
 
     /// `GET /v1/verifications/{id}/events`: Server-Sent Events (WHATWG HTML §9.2), first the

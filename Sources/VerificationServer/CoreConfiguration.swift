@@ -33,6 +33,9 @@ public struct CoreConfiguration: Sendable {
     /// Public base URL of the server (e.g. https://verify.example.com) for hosted-page links; by
     /// default taken from the request's Host header.
     public var publicURL: String?
+    /// Webhook delivery: whether callbacks may reach non-public addresses (`--allow-private-webhooks`),
+    /// the resolver, timeouts and retries.
+    public var webhooks: WebhookDispatcher.Configuration = .init()
 
     public init() {}
 }

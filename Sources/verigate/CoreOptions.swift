@@ -23,8 +23,8 @@ struct CoreOptions: ParsableArguments {
     @Option(help: "Comma-separated channels to enable (env VERIGATE_CHANNELS). Default: all six.")
     var channels: String = env("CHANNELS") ?? Channel.allCases.map(\.rawValue).joined(separator: ",")
 
-    @Option(help: "Comma-separated system numbers users call for call-in channels (env VERIGATE_SYSTEM_NUMBERS).")
-    var systemNumbers: String = env("SYSTEM_NUMBERS") ?? "+886229996666"
+    @Option(help: "Comma-separated system numbers users call for call-in channels (env VERIGATE_SYSTEM_NUMBERS). Default: in dev mode the placeholder +886229996666; in production none besides the attached gateways' sip.conf system_number.")
+    var systemNumbers: String?
 
     @Option(help: "Secret file (32 random bytes, created with mode 0600 when absent) (env VERIGATE_SECRET_FILE). Default: <data-dir>/secret.")
     var secretFile: String = env("SECRET_FILE") ?? ""
@@ -121,6 +121,35 @@ struct CoreOptions: ParsableArguments {
     @Option(help: "GSM 03.38 packing: unpacked or packed (env VERIGATE_SMPP_PACKING).")
     var smppPacking: String = env("SMPP_PACKING") ?? "unpacked"
 
+    // MARK: Webhook destinations and safe defaults (issue 12 items 5 and 6)
+
+    @Flag(help: "Let webhooks (callback_url) reach loopback, private, link-local and other non-public addresses (env VERIGATE_ALLOW_PRIVATE_WEBHOOKS=1). Default: refused, checked on the address resolved at each attempt.")
+    var allowPrivateWebhooks = false
+
+    /// The dev-mode system number: a placeholder that reaches no one, never offered in production.
+    static let placeholderSystemNumber = "+886229996666"
+
+    /// Refuses what is unsafe off loopback: dev mode (SMS outbox, demo, codes in API answers) on
+    /// a non-loopback HTTP address, and `/metrics` there without a token.
+    static func checkExposure(_ c: CoreConfiguration, httpAddress: String) throws(ConfigurationError) {
+        guard !isLoopback(host: c.httpHost) else { return }
+        if c.devMode {
+            throw ConfigurationError("dev mode (SMS outbox at /dev/outbox, demo page, codes in API answers) listens on loopback only, and --http-address \(httpAddress) is reachable from the network: use --mode production, or a loopback address such as 127.0.0.1:8080")
+        }
+        if c.metricsToken == nil {
+            throw ConfigurationError("GET /metrics on --http-address \(httpAddress), reachable from the network, needs --metrics-token (16 or more characters), or listen on loopback")
+        }
+    }
+
+    /// `--allow-private-webhooks` or `VERIGATE_ALLOW_PRIVATE_WEBHOOKS` (1/true/yes/on, 0/false/no/off).
+    func allowsPrivateWebhooks() throws(ConfigurationError) -> Bool {
+        if allowPrivateWebhooks { return true }
+        guard let value = env("ALLOW_PRIVATE_WEBHOOKS")?.lowercased() else { return false }
+        if ["1", "true", "yes", "on"].contains(value) { return true }
+        if ["0", "false", "no", "off"].contains(value) { return false }
+        throw ConfigurationError("VERIGATE_ALLOW_PRIVATE_WEBHOOKS must be 1 or 0, not \"\(value)\"")
+    }
+
     @Option(help: "Unix socket joining core and voice gateway (env VERIGATE_GATEWAY_SOCKET). Default: <data-dir>/gateway.sock.")
     var gatewaySocket: String = env("GATEWAY_SOCKET") ?? ""
 
@@ -149,6 +178,8 @@ struct CoreOptions: ParsableArguments {
             c.publicURL = publicURL
         }
         c.metricsToken = try metrics.token()
+        try Self.checkExposure(c, httpAddress: httpAddress)
+        c.webhooks.allowPrivateAddresses = try allowsPrivateWebhooks()
         guard PhoneNumber.countryCode(forRegion: defaultRegion) != nil else {
             throw ConfigurationError("--default-region \(defaultRegion) is not a known region")
         }
@@ -178,7 +209,11 @@ struct CoreOptions: ParsableArguments {
             enabled.insert(ch)
         }
         var numbers: [String] = []
-        for n in systemNumbers.split(separator: ",") where !n.trimmingCharacters(in: .whitespaces).isEmpty {
+        // Production offers call-in channels only with numbers the operator configured.
+        // (Read here, not as the option's default: "given empty" differs from "not given".)
+        let given = systemNumbers ?? ProcessInfo.processInfo.environment["VERIGATE_SYSTEM_NUMBERS"]
+        let configuredNumbers = given ?? (c.devMode ? Self.placeholderSystemNumber : "")
+        for n in configuredNumbers.split(separator: ",") where !n.trimmingCharacters(in: .whitespaces).isEmpty {
             do { numbers.append(try PhoneNumber(parsing: String(n), defaultRegion: defaultRegion).e164) } catch {
                 throw ConfigurationError("system number \(n) is not valid: \(error.reason)")
             }
@@ -276,6 +311,16 @@ struct MetricsOptions: ParsableArguments {
         }
         return metricsToken
     }
+}
+
+/// True when `host` (an `--http-address` or `--metrics-address` host) is a loopback address
+/// (127.0.0.0/8, ::1, IPv4-mapped 127/8) or `localhost`: reachable from this machine only.
+func isLoopback(host: String) -> Bool {
+    if WebhookAddressPolicy.isLocalhostName(host) { return true }
+    guard let bytes = WebhookAddressPolicy.parse(host) else { return false }
+    if bytes.count == 4 { return bytes[0] == 127 }
+    return bytes == [UInt8](repeating: 0, count: 15) + [1]
+        || (bytes.starts(with: [UInt8](repeating: 0, count: 10) + [0xff, 0xff]) && bytes[12] == 127)
 }
 
 /// Options of every long-running command.

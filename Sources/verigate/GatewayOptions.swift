@@ -90,6 +90,9 @@ struct GatewayCommand: AsyncParsableCommand {
             do {
                 let address = try GatewayOptions.address(metricsAddress, option: "--metrics-address")
                 metricsEndpoint = (address.ipAddress ?? "127.0.0.1", address.port ?? 0, try metrics.token())
+                if let endpoint = metricsEndpoint, endpoint.token == nil, !isLoopback(host: endpoint.host) {
+                    throw ConfigurationError("GET /metrics on --metrics-address \(metricsAddress), reachable from the network, needs --metrics-token (16 or more characters), or listen on loopback")
+                }
             } catch {
                 configurationFailed("\(error)", logger: logger)
             }

@@ -21,6 +21,15 @@ import Testing
         }
     }
 
+    /// `text:` is the start of the SMS (the code): nothing after it is read as a key, and an
+    /// `err` longer than Appendix B's 3 characters is not kept.
+    @Test func nothingOfTheTextIsKept() throws {
+        let receipt = try DeliveryReceipt.parse("id:7 stat:UNDELIV text:Your code err:123456 done date:123456")
+        #expect(receipt == DeliveryReceipt(messageID: "7", state: .undeliverable))
+        #expect(try DeliveryReceipt.parse("id:7 stat:UNDELIV err:123456 text:x").error == "")
+        #expect(throws: SMPPError.malformedReceipt("no stat")) { try DeliveryReceipt.parse("id:7 text:code stat:DELIVRD") }
+    }
+
     @Test func tlvsWinOverText() throws {
         var message = SMPPShortMessage(shortMessage: Array("id:999 stat:ENROUTE".utf8), esmClass: 0x04)
         message.tlvs = [SMPPTLV(tag: .receiptedMessageID, value: Array("abc".utf8) + [0]),

@@ -123,6 +123,10 @@ import Verification
             #expect(delivered != nil, "Kannel posts the fake SMSC's delivery report to the dlr-url")
             let accepted = try await Self.deliveryReport(t, id: id, containing: "in_progress: kannel 8 accepted by SMSC smsc=FAKE")
             #expect(accepted != nil, "and Kannel's own SMSC acknowledgement")
+            // Issue 12 item 6: whatever Kannel's reports carry (%A), the code is in no event.
+            for event in try await t.core.service.events(id: id) {
+                #expect(event.detail?.contains(code) != true, "\(event.kind): \(event.detail ?? "")")
+            }
         }
     }
 

@@ -15,6 +15,7 @@ struct SMPPDriverTests {
     func core(_ smsc: TestSMSC, receiptTimeout: Double = 0, store: MemoryStore = MemoryStore()) async throws -> TestCore {
         try await TestCore(store: store) { c in
             c.smsReceiptTimeout = receiptTimeout
+            c.webhooks.allowPrivateAddresses = true
             c.smsDriver = .smpp(SMPPDriverConfiguration(
                 session: ESMEConfiguration(
                     host: "127.0.0.1", port: smsc.port, bind: SMPPBind(systemID: "verigate", password: "secret", systemType: "OTP"),
@@ -76,6 +77,37 @@ struct SMPPDriverTests {
                 }
                 let messageID = submit["message_id"] as? String ?? "?"
                 #expect(report?.detail == "delivered: smpp DELIVRD err:000 message_id=\(messageID)")
+            }
+        }
+    }
+
+    /// Issue 12 item 6: an SMSC whose receipt quotes the message after `text:` (the code): the
+    /// receipt fails the verification, and the code is in no event, failure_reason, webhook or SSE.
+    @Test func receiptQuotingTheCodeIsShownNowhere() async throws {
+        let smsc = try await TestSMSC(["--receipts", "--receipts-with-text"])
+        defer { smsc.stop() }
+        let t = try await core(smsc)
+        let receiver = Receiver(script: [])
+        try await running(t) {
+            try await Application(router: receiver.router()).test(.live) { hook async throws in
+                try await t.app().test(.router) { client in
+                    let body = #"{"to":"0975000888","channel":"sms","locale":"en","callback_url":"http://127.0.0.1:\#(hook.port!)/hook"}"#
+                    let id = try await client.execute(uri: "/v1/verifications", method: .post, headers: t.auth, body: ByteBuffer(string: body)) { r in
+                        #expect(r.status == .created)
+                        return try #require(r.body.json["id"] as? String)
+                    }
+                    async let stream: String = client.execute(uri: "/v1/verifications/\(id)/events", method: .get, headers: t.auth) { r in
+                        String(buffer: r.body)
+                    }
+                    while t.core.broker.subscriberCount == 0 { await Task.yield() }
+                    let submit = try await smsc.next { $0["event"] as? String == "submit" }
+                    let text = Self.hexText(submit["short_message"] as? String ?? "", dataCoding: submit["data_coding"] as? Int ?? 0)
+                    let code = try #require(text.split(whereSeparator: { !$0.isNumber }).map(String.init).first { $0.count == 6 }, "\(text)")
+                    // The stream ends with the failure the receipt causes.
+                    let sse = try await stream
+                    try await ReportText.expectShownNowhere(code, t: t, id: id, sse: sse, receiver: receiver,
+                                                            reportSays: "smpp UNDELIV err:001 message_id=\(submit["message_id"] as? String ?? "?")")
+                }
             }
         }
     }

@@ -20,7 +20,7 @@ final class ManualClock: VerificationClock, @unchecked Sendable {
 
 /// A webhook receiver on 127.0.0.1 that answers the statuses it is given, in order, then 200.
 final class Receiver: Sendable {
-    struct Hit: Sendable { var body: [UInt8]; var signature: String?; var id: String? }
+    struct Hit: Sendable { var body: [UInt8]; var signature: String?; var id: String?; var host: String? }
     let hits = Mutex<[Hit]>([])
     let script: Mutex<[Int]>
     init(script: [Int]) { self.script = Mutex(script) }
@@ -31,7 +31,7 @@ final class Receiver: Sendable {
             let body = try await request.body.collect(upTo: 1 << 20)
             self.hits.withLock {
                 $0.append(Hit(body: Array(body.readableBytesView), signature: request.headers[HTTPField.Name(WebhookSigner.signatureHeader)!],
-                              id: request.headers[HTTPField.Name(WebhookSigner.idHeader)!]))
+                              id: request.headers[HTTPField.Name(WebhookSigner.idHeader)!], host: request.head.authority))
             }
             let status = self.script.withLock { $0.isEmpty ? 200 : $0.removeFirst() }
             return Response(status: .init(code: status))
@@ -43,6 +43,8 @@ final class Receiver: Sendable {
 @Suite struct WebhookTests {
     let secret = Array("webhook signing key of 32 bytes!".utf8)
     var logger: Logger { var l = Logger(label: "test"); l.logLevel = .critical; return l }
+    /// The receivers of these tests listen on loopback.
+    var loopbackAllowed: WebhookDispatcher.Configuration { var c = WebhookDispatcher.Configuration(); c.allowPrivateAddresses = true; return c }
 
     func enqueue(_ store: MemoryStore, url: String, at: Date) async -> WebhookDelivery {
         let w = WebhookDelivery(id: "WH1", verificationID: "VE1", url: url, body: #"{"id":"VE1","status":"approved"}"#, createdAt: at)
@@ -57,7 +59,7 @@ final class Receiver: Sendable {
             let clock = ManualClock()
             clock.set(Date())
             _ = await enqueue(store, url: "http://127.0.0.1:\(client.port!)/hook", at: clock.now())
-            let dispatcher = WebhookDispatcher(store: store, secret: secret, clock: clock, logger: logger)
+            let dispatcher = WebhookDispatcher(store: store, secret: secret, configuration: loopbackAllowed, clock: clock, logger: logger)
             #expect(try await dispatcher.deliverDue() == 1)
             let hit = try #require(receiver.hits.withLock { $0.first })
             #expect(hit.id == "WH1")
@@ -75,7 +77,7 @@ final class Receiver: Sendable {
             let store = MemoryStore()
             let clock = ManualClock()
             _ = await enqueue(store, url: "http://127.0.0.1:\(client.port!)/hook", at: clock.now())
-            let dispatcher = WebhookDispatcher(store: store, secret: secret, clock: clock, logger: logger)
+            let dispatcher = WebhookDispatcher(store: store, secret: secret, configuration: loopbackAllowed, clock: clock, logger: logger)
             #expect(try await dispatcher.deliverDue() == 0)
             #expect(try await dispatcher.deliverDue() == 0, "not due again before its backoff")
             clock.advance(6.1)
@@ -93,7 +95,7 @@ final class Receiver: Sendable {
             let store = MemoryStore()
             let clock = ManualClock()
             _ = await enqueue(store, url: "http://127.0.0.1:\(client.port!)/hook", at: clock.now())
-            var config = WebhookDispatcher.Configuration()
+            var config = loopbackAllowed
             config.retryWindow = 600
             let dispatcher = WebhookDispatcher(store: store, secret: secret, configuration: config, clock: clock, logger: logger)
             // Attempts at t = 0, then whenever due; backoff 5, 10, 20, 40, 80, 160, 300 s (±20 %).
@@ -151,7 +153,7 @@ final class Receiver: Sendable {
     @Test func approvalReachesTheCallbackThroughTheCore() async throws {
         let receiver = Receiver(script: [])
         try await Application(router: receiver.router()).test(.live) { hookClient async throws in
-            let t = try await TestCore()
+            let t = try await TestCore { $0.webhooks.allowPrivateAddresses = true }
             try await t.app().test(.router) { client in
                 let body = #"{"to":"0975000888","channel":"sms","callback_url":"http://127.0.0.1:\#(hookClient.port!)/hook"}"#
                 let id = try await client.execute(uri: "/v1/verifications", method: .post, headers: t.auth, body: ByteBuffer(string: body)) { r in

@@ -24,6 +24,10 @@ Options:
                    ({"event": "receipt", "session": ..., "message_id": ...}): an SMSC that hands a
                    receipt to whichever transceiver of the system_id is bound (another node, or the
                    same core after a restart)
+  --receipts-with-text
+                   with --receipts: each receipt says UNDELIV (message_state 5, err:001) and carries the
+                   submitted message after `text:`, as SMSCs that quote the message's start do: the
+                   code is in the receipt (the core must show it nowhere)
   --refuse-bind    smpp34 accepts every bind and has no credential hook, so this mode is a tiny raw
                    asyncio listener that answers bind_transceiver with bind_transceiver_resp
                    ESME_RBINDFAIL (0x0D) and no body (SMPP 3.4 §4.2.6) and then closes.
@@ -108,7 +112,7 @@ class Relay:
         self.pairs.clear()
 
 
-async def smsc(port, throttle, drop_after, receipts, receipts_to_next_bind=False):
+async def smsc(port, throttle, drop_after, receipts, receipts_to_next_bind=False, receipts_with_text=False):
     sessions = {}
     held_receipts = []  # (submit event, message_id) waiting for the next bind (--receipts-to-next-bind)
     accepted = 0
@@ -132,9 +136,15 @@ async def smsc(port, throttle, drop_after, receipts, receipts_to_next_bind=False
 
     async def receipt(esme, ev, message_id):
         text = f"id:{message_id} sub:001 dlvrd:001 submit date:2611281640 done date:2611281641 stat:DELIVRD err:000 text:"
-        await esme.deliver_sm(ev.source_addr or "0", text.encode(), source_addr=ev.destination_addr, esm_class=0x04,
+        state = 2
+        if receipts_with_text:
+            quoted = ev.short_message.decode("latin-1").replace("\n", " ")
+            text = f"id:{message_id} sub:001 dlvrd:000 submit date:2611281640 done date:2611281641 stat:UNDELIV err:001 text:{quoted}"
+            state = 5
+            await asyncio.sleep(1.5)  # an SMSC's latency: the test's SSE stream is open by then
+        await esme.deliver_sm(ev.source_addr or "0", text.encode("latin-1"), source_addr=ev.destination_addr, esm_class=0x04,
                               tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, message_id.encode() + b"\0"),
-                                    smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([2]))])
+                                    smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([state]))])
 
     server = await start()
     say(event="listening", port=port)
@@ -211,6 +221,7 @@ def main():
     parser.add_argument("--drop-after", type=int, default=0)
     parser.add_argument("--receipts", action="store_true")
     parser.add_argument("--receipts-to-next-bind", action="store_true")
+    parser.add_argument("--receipts-with-text", action="store_true")
     parser.add_argument("--refuse-bind", action="store_true")
     args = parser.parse_args()
     port = args.port or free_port()
@@ -218,7 +229,7 @@ def main():
     if args.refuse_bind:
         asyncio.run(refuse_bind(port))
     else:
-        asyncio.run(smsc(port, args.throttle, args.drop_after, args.receipts, args.receipts_to_next_bind))
+        asyncio.run(smsc(port, args.throttle, args.drop_after, args.receipts, args.receipts_to_next_bind, args.receipts_with_text))
 
 
 if __name__ == "__main__":

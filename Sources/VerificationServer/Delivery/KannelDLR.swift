@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SMPP
 import Verification
 
 /// Kannel delivery reports (Kannel user guide, "Delivery reports"): the `dlr-url` the core gives
@@ -52,7 +53,35 @@ public struct KannelDLR: Sendable {
         }
         var detail = "kannel \(status) \(name)"
         if let smsc, !smsc.isEmpty { detail += " smsc=\(smsc.prefix(32))" }
-        if let answer, !answer.isEmpty { detail += " answer=\(answer.prefix(120))" }
+        if let answer, let summary = answerSummary(answer) { detail += " answer=\(summary)" }
         return DeliveryReport(outcome: outcome, detail: detail)
+    }
+
+    /// What of a Kannel answer (the SMSC's answer `%A` in a report, or smsbox's answer to
+    /// `sendsms`) may be shown in events and `failure_reason`: never text that could be the
+    /// message. For an SMPP SMSC `%A` is the receipt, whose `text:` is the start of the SMS, i.e.
+    /// the code. A receipt (SMPP 3.4 Appendix B) gives its `stat` and `err`; `ACK`/`NACK` their
+    /// word and `0x%08lx` error code (`NACK/0x00000045`); other text is shown only when, past a leading
+    /// `N: ` status, it has no digit (codes are digits: Kannel's own refusals such as
+    /// `Authorization failed for sendsms` have none); anything else is not shown.
+    public static func answerSummary(_ answer: String) -> String? {
+        let answer = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !answer.isEmpty else { return nil }
+        if let receipt = try? DeliveryReceipt.parse(answer) {
+            return "stat:\(receipt.state.rawValue)" + (receipt.error.isEmpty ? "" : " err:\(receipt.error)")
+        }
+        let parts = answer.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        if let word = parts.first, ["ACK", "NACK"].contains(word.uppercased()) {
+            guard parts.count > 1 else { return String(word) }
+            // Kannel writes the SMPP command_status as 0x%08lx; nothing else is kept.
+            let code = parts[1].count == 10 && parts[1].lowercased().hasPrefix("0x") && parts[1].dropFirst(2).allSatisfy({ $0.isASCII && $0.isHexDigit }) ? parts[1] : ""
+            return "\(word)/\(code)"
+        }
+        var text = Substring(answer)
+        if let colon = text.firstIndex(of: ":"), !text[..<colon].isEmpty, text[..<colon].allSatisfy(\.isNumber) {
+            text = text[text.index(after: colon)...].drop { $0 == " " }
+        }
+        guard !text.isEmpty, text.count <= 120, !text.contains(where: \.isNumber) else { return nil }
+        return String(text)
     }
 }

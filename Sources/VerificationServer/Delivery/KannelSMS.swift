@@ -81,7 +81,8 @@ public final class KannelSMS: SMSSender {
         guard (200..<300).contains(Int(status)) else {
             if waitsForReport { _ = try? await ledger?.settled(nonce) }
             logger.warning("kannel refused", metadata: ["id": .string(message.verificationID), "status": "\(status)", "answer": "\(answer)"])
-            throw DeliveryFailure(reason: "kannel refused (HTTP \(status)): \(answer)")
+            // Kannel's answer, only when it cannot be the message (`KannelDLR.answerSummary`).
+            throw DeliveryFailure(reason: "kannel refused (HTTP \(status))" + (KannelDLR.answerSummary(String(answer)).map { ": \($0)" } ?? ""))
         }
         logger.info("SMS (kannel driver)", metadata: ["id": .string(message.verificationID), "to": .string(message.to.e164), "m": .string(nonce)])
     }

@@ -9,6 +9,12 @@ import Verification
 /// Delivers the webhooks the store holds: POST with a signature, retried with exponential backoff
 /// until `retryWindow` after creation, then abandoned. Every attempt is written back to the store,
 /// so a restart resumes where it stopped. A `Service`: it polls, and `nudge()` wakes it early.
+///
+/// Each attempt resolves the callback's host itself, refuses it when any address is not public
+/// (`WebhookAddressPolicy`, unless `allowPrivateAddresses`), and connects only to the address it
+/// checked (the client's `dnsOverride`, which keeps the Host header, TLS SNI and certificate
+/// verification on the name), so a name that answers differently at connect time (DNS
+/// rebinding) cannot lead inside the network. Redirects are not followed: a 3xx is a failed attempt.
 public final class WebhookDispatcher: Service, Sendable {
     /// Knobs of delivery.
     public struct Configuration: Sendable {
@@ -20,23 +26,26 @@ public final class WebhookDispatcher: Service, Sendable {
         public var requestTimeout: Duration = .seconds(10)
         /// Deliveries per poll.
         public var batch: Int = 32
+        /// Lets webhooks reach loopback, private, link-local and other non-public addresses
+        /// (`--allow-private-webhooks`; tests and receivers on the same host or LAN).
+        public var allowPrivateAddresses = false
+        /// Resolves callback host names (the system resolver; tests give their own).
+        public var resolver: any WebhookResolver = SystemWebhookResolver()
         public init() {}
     }
 
     private let store: any VerificationStore
     private let signer: WebhookSigner
-    private let client: HTTPClient
     private let configuration: Configuration
     private let clock: any VerificationClock
     private let logger: Logger
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 
-    public init(store: any VerificationStore, secret: [UInt8], client: HTTPClient = .shared,
+    public init(store: any VerificationStore, secret: [UInt8],
                 configuration: Configuration = .init(), clock: any VerificationClock = SystemClock(), logger: Logger) {
         self.store = store
         self.signer = WebhookSigner(secret: secret)
-        self.client = client
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -111,8 +120,17 @@ public final class WebhookDispatcher: Service, Sendable {
     }
 
     private func post(_ webhook: WebhookDelivery, at now: Date) async -> Outcome {
-        guard let url = URL(string: webhook.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+        guard let url = URL(string: webhook.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = url.host, !host.isEmpty
+        else {
             return .failure("callback URL is not an http(s) URL", permanent: true)
+        }
+        let pinned: [String: String]
+        switch await destination(host: host) {
+        case .success(let override): pinned = override
+        case .failure(let refusal):
+            logger.warning("webhook destination refused", metadata: ["id": .string(webhook.id), "verification": .string(webhook.verificationID), "reason": .string(refusal.reason)])
+            return .failure(refusal.reason, permanent: refusal.permanent)
         }
         let body = Array(webhook.body.utf8)
         var request = HTTPClientRequest(url: webhook.url)
@@ -122,14 +140,69 @@ public final class WebhookDispatcher: Service, Sendable {
         request.headers.add(name: WebhookSigner.idHeader, value: webhook.id)
         request.headers.add(name: WebhookSigner.signatureHeader, value: signer.signature(body: body, timestamp: Int(now.timeIntervalSince1970)))
         request.body = .bytes(ByteBuffer(bytes: body))
+        // One client per attempt: `dnsOverride` is a client setting, and it pins this attempt's
+        // connection to the address checked above. No proxy, no redirects.
+        var settings = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        settings.dnsOverride = pinned
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
+        let outcome: Outcome
         do {
             let response = try await client.execute(request, timeout: .nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000))
             _ = try? await response.body.collect(upTo: 64 * 1024)
-            if (200..<300).contains(response.status.code) { return .success }
-            return .failure("HTTP \(response.status.code)", permanent: false)
+            if (200..<300).contains(response.status.code) {
+                outcome = .success
+            } else if (300..<400).contains(response.status.code) {
+                outcome = .failure("HTTP \(response.status.code): redirects are not followed", permanent: false)
+            } else {
+                outcome = .failure("HTTP \(response.status.code)", permanent: false)
+            }
         } catch {
-            return .failure("\(type(of: error)): \(error)", permanent: false)
+            outcome = .failure("\(type(of: error)): \(error)", permanent: false)
         }
+        try? await client.shutdown()
+        return outcome
+    }
+
+    /// Why a callback host may not be connected to.
+    struct Refusal: Error {
+        var reason: String
+        /// A literal address never changes; a name may resolve elsewhere at the next attempt.
+        var permanent: Bool
+    }
+
+    /// The `dnsOverride` that pins the connection to `host`'s checked address (empty for an
+    /// address literal, which is connected to as it is), or why `host` is refused.
+    func destination(host rawHost: String) async -> Result<[String: String], Refusal> {
+        // As AsyncHTTPClient reads the URL (DeconstructedURL): the host without IPv6 brackets.
+        let host = rawHost.hasPrefix("[") && rawHost.hasSuffix("]") ? String(rawHost.dropFirst().dropLast()) : rawHost
+        let allowPrivate = configuration.allowPrivateAddresses
+        if let literal = WebhookAddressPolicy.parse(host) {
+            if !allowPrivate, let refusal = WebhookAddressPolicy.refusal(for: literal) {
+                return .failure(Refusal(reason: "callback address \(host) is \(refusal): not connected (--allow-private-webhooks allows it)", permanent: true))
+            }
+            return .success([:])
+        }
+        if !allowPrivate, WebhookAddressPolicy.isLocalhostName(host) {
+            return .failure(Refusal(reason: "callback host \(host) is the local host: not connected (--allow-private-webhooks allows it)", permanent: true))
+        }
+        let addresses: [[UInt8]]
+        do { addresses = try await configuration.resolver.addresses(of: host) } catch {
+            return .failure(Refusal(reason: "\(error)", permanent: false))
+        }
+        guard let first = addresses.first else {
+            return .failure(Refusal(reason: "callback host \(host) has no address", permanent: false))
+        }
+        if !allowPrivate {
+            // Every address: the client could otherwise be led to any of them.
+            for address in addresses {
+                if let refusal = WebhookAddressPolicy.refusal(for: address) {
+                    return .failure(Refusal(
+                        reason: "callback host \(host) resolves to \(WebhookAddressPolicy.format(address)), \(refusal): not connected (--allow-private-webhooks allows it)",
+                        permanent: false))
+                }
+            }
+        }
+        return .success([host: WebhookAddressPolicy.format(first)])
     }
 
     /// Delay before the attempt after `attempt` failures: 5 s doubling, capped at 5 min, times a jitter factor.
