@@ -33,6 +33,9 @@ public struct CoreConfiguration: Sendable {
     /// Public base URL of the server (e.g. https://verify.example.com) for hosted-page links; by
     /// default taken from the request's Host header.
     public var publicURL: String?
+    /// voice_call waits for a key before saying the code (sent in `originate`), so a voicemail that
+    /// answers records no code (`--voice-call-keypress`).
+    public var voiceCallKeypress: Bool = true
 
     public init() {}
 }
