@@ -47,6 +47,6 @@ say zh-TW cmn-latn-pinyin 170 verified "謝謝，您的號碼已經驗證完成"
 say zh-TW cmn-latn-pinyin 170 wrong-code "驗證碼不正確"
 say zh-TW cmn-latn-pinyin 170 no-verification "這個號碼沒有等待中的驗證"
 say zh-TW cmn-latn-pinyin 170 goodbye "再見"
-say zh-TW cmn-latn-pinyin 170 press-key "請按任意鍵收聽您的驗證碼"
+say zh-TW cmn-latn-pinyin 170 press-key "請按任意鍵收聽驗證碼"
 
 du -sh en zh-TW
