@@ -37,7 +37,7 @@ struct CallerProofTests {
         let closed = try Peers.freeUDPPort()
         // The attacker's datagram claims to come from a port nobody listens on: our answers go there.
         try await attacker.send(
-            RawSIP.invite(callID: "forged-1", via: "127.0.0.1:\(closed)", caller: Self.victim, extra: "P-Asserted-Identity: <tel:\(Self.victim)>"),
+            RawSIP.invite(callID: "forged-1", via: "127.0.0.1:\(closed)", caller: Self.victim, extra: "P-Asserted-Identity: <sip:\(Self.victim)@127.0.0.1>"),
             to: try SocketAddress(ipAddress: "127.0.0.1", port: await stack.sipPort)
         )
         // The call ends at Timer H with nothing approved; the gateway says why on the trail.
@@ -58,7 +58,7 @@ struct CallerProofTests {
         let caller = try await RawUDP.make()
         let gateway = try SocketAddress(ipAddress: "127.0.0.1", port: await stack.sipPort)
         try await caller.send(
-            RawSIP.invite(callID: "proven-1", via: "127.0.0.1:\(caller.port)", caller: Self.victim, extra: "P-Asserted-Identity: <tel:\(Self.victim)>"), to: gateway
+            RawSIP.invite(callID: "proven-1", via: "127.0.0.1:\(caller.port)", caller: Self.victim, extra: "P-Asserted-Identity: <sip:\(Self.victim)@127.0.0.1>"), to: gateway
         )
         let final = try #require(await caller.response(status: 603))
         let tag = try #require(RawSIP.toTag(final))
@@ -78,7 +78,7 @@ struct CallerProofTests {
         let caller = try await RawUDP.make()
         let gateway = try SocketAddress(ipAddress: "127.0.0.1", port: await stack.sipPort)
         let via = "127.0.0.1:\(caller.port)"
-        try await caller.send(RawSIP.invite(callID: "guess-1", via: via, caller: Self.victim, extra: "P-Asserted-Identity: <tel:\(Self.victim)>"), to: gateway)
+        try await caller.send(RawSIP.invite(callID: "guess-1", via: via, caller: Self.victim, extra: "P-Asserted-Identity: <sip:\(Self.victim)@127.0.0.1>"), to: gateway)
         let final = try #require(await caller.response(status: 603))
         let tag = try #require(RawSIP.toTag(final))
         // A guessed tag, and one with no tag at all.
@@ -96,7 +96,7 @@ struct CallerProofTests {
         let started = try await stack.core.service.start(StartRequest(to: Self.victim, channel: .missedCall))
         let caller = try await RawTCP.connect(port: await stack.sipTCPPort)
         try await caller.send(RawSIP.invite(callID: "tcp-1", via: "127.0.0.1:\(caller.port)", caller: Self.victim, transport: "TCP",
-                                            extra: "P-Asserted-Identity: <tel:\(Self.victim)>"))
+                                            extra: "P-Asserted-Identity: <sip:\(Self.victim)@127.0.0.1>"))
         #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved })
         #expect(try await trail(stack, started.verification.id).contains("caller ID matched (asserted)"))
         await caller.close()
@@ -110,7 +110,7 @@ struct CallerProofTests {
         let caller = try await RawUDP.make()
         let gateway = try SocketAddress(ipAddress: "127.0.0.1", port: await stack.sipPort)
         let via = "127.0.0.1:\(caller.port)"
-        for (index, extra) in ["", "P-Asserted-Identity: <tel:\(Self.victim)"].enumerated() {
+        for (index, extra) in ["", "P-Asserted-Identity: <sip:\(Self.victim)@127.0.0.1"].enumerated() {
             let callID = "from-\(index)"
             try await caller.send(RawSIP.invite(callID: callID, via: via, caller: Self.victim, extra: extra), to: gateway)
             let final = try #require(await caller.response(status: 404, callID: callID), "from-\(index): unverified is refused")
@@ -132,7 +132,7 @@ struct CallerProofTests {
         let closed = try Peers.freeUDPPort()
         let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio \(listener.port) RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
         try await attacker.send(
-            RawSIP.invite(callID: "forged-voice", via: "127.0.0.1:\(closed)", caller: Self.victim, extra: "P-Asserted-Identity: <tel:\(Self.victim)>", sdp: sdp),
+            RawSIP.invite(callID: "forged-voice", via: "127.0.0.1:\(closed)", caller: Self.victim, extra: "P-Asserted-Identity: <sip:\(Self.victim)@127.0.0.1>", sdp: sdp),
             to: try SocketAddress(ipAddress: "127.0.0.1", port: await stack.sipPort)
         )
         // No ACK: the 200 is given up on (64·T1) and the call ends.
