@@ -128,6 +128,8 @@ struct AnsweredCallFlow {
     /// voice_call: say the code only after a key press.
     let keypress: Bool
     var inputs: AsyncStream<CallInput>.Iterator
+    /// Inputs read early and kept to be read again (keys that came before the ACK).
+    private var replay: [CallInput] = []
     let input: AsyncStream<CallInput>.Continuation
     let hungUp: HangUpFlag
     /// The caller hung up.
@@ -184,17 +186,29 @@ struct AnsweredCallFlow {
     }
 
     /// Waits for the ACK of our 200; false when the call ended first (e.g. no ACK, §13.3.1.4).
+    /// Keys that arrive first are kept for after it: the ACK and the caller's first RTP packets are
+    /// handled on different event loops, so a key sent after the ACK may be seen before it. Nothing
+    /// reads them unless the ACK comes, so a caller who never got our 200 keys nothing.
     private mutating func waitForConfirmation() async -> Bool {
-        while let next = await inputs.next() {
+        var early: [CallInput] = []
+        defer { replay = early + replay }
+        while let next = await nextInput() {
             switch next {
             case .confirmed: return true
             case .ended:
                 ended = true
                 return false
-            case .digit, .timer: continue  // keys before the ACK are not the caller's to give
+            case .digit: early.append(next)
+            case .timer: continue
             }
         }
         return false
+    }
+
+    /// The next input: kept ones first, then the stream's.
+    private mutating func nextInput() async -> CallInput? {
+        if !replay.isEmpty { return replay.removeFirst() }
+        return await inputs.next()
     }
 
     private enum KeyWait { case key, noKey, hungUp }
@@ -208,7 +222,7 @@ struct AnsweredCallFlow {
             let input = self.input
             let timer = service.endpoint.eventLoop.scheduleTask(in: .nanoseconds(media.keypressWait.nanoseconds)) { input.yield(.timer(.firstDigit)) }
             defer { timer.cancel() }
-            while let next = await inputs.next() {
+            while let next = await nextInput() {
                 switch next {
                 case .digit: return .key
                 case .timer: break
@@ -295,7 +309,7 @@ struct AnsweredCallFlow {
             case .completed(let digits, _):
                 return digits
             }
-            guard let next = await inputs.next() else { return nil }
+            guard let next = await nextInput() else { return nil }
             switch next {
             case .digit(let keyed):
                 action = collector.digitReceived(keyed.digit, from: keyed.source, at: clock.now - origin)
