@@ -19,9 +19,9 @@ struct CallerProofTests {
     /// Fast SIP timers: Timer H (64·T1) ends an unacknowledged 603 after 1.28 s.
     static let timers = SIPTimers(t1: .milliseconds(20), t2: .milliseconds(160), t4: .milliseconds(200), timerDFloor: .milliseconds(640))
 
-    private func stack(media: GatewayMedia? = nil) async throws -> MissedCallTests.Stack {
+    private func stack(media: GatewayMedia? = nil, ringTime: Duration = .milliseconds(200)) async throws -> MissedCallTests.Stack {
         // sip.conf's defaults for loopback: trusted, From not vouched for, approval on the ACK over UDP.
-        try await MissedCallTests.Stack(ringTime: .milliseconds(200), media: media, timers: Self.timers, trustFrom: false)
+        try await MissedCallTests.Stack(ringTime: ringTime, media: media, timers: Self.timers, trustFrom: false)
     }
 
     /// The trail's details of a verification.
@@ -67,6 +67,24 @@ struct CallerProofTests {
         try await caller.send(RawSIP.ack(callID: "proven-1", via: "127.0.0.1:\(caller.port)", caller: Self.victim, toTag: tag), to: gateway)
         #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved })
         #expect(try await trail(stack, started.verification.id).contains("caller ID matched (asserted), proven by ACK"))
+        await caller.close()
+        await stack.stop()
+    }
+
+    @Test("a caller who hangs up while it rings (CANCEL) and ACKs our 487 with our To tag approves; the CANCEL alone does not")
+    func cancelledCallApprovesAtTheACK() async throws {
+        let stack = try await stack(ringTime: .seconds(10))
+        let started = try await stack.core.service.start(StartRequest(to: Self.victim, channel: .missedCall))
+        let caller = try await RawUDP.make()
+        let gateway = try SocketAddress(ipAddress: "127.0.0.1", port: await stack.sipPort)
+        let via = "127.0.0.1:\(caller.port)"
+        try await caller.send(RawSIP.invite(callID: "cancel-1", via: via, caller: Self.victim, extra: "P-Asserted-Identity: <sip:\(Self.victim)@127.0.0.1>"), to: gateway)
+        _ = try #require(await caller.response(status: 180))
+        try await caller.send(RawSIP.cancel(callID: "cancel-1", via: via, caller: Self.victim), to: gateway)
+        let terminated = try #require(await caller.response(status: 487))
+        #expect(try await stack.core.service.verification(id: started.verification.id).status == .pending, "not before the ACK")
+        try await caller.send(RawSIP.ack(callID: "cancel-1", via: via, caller: Self.victim, toTag: RawSIP.toTag(terminated)), to: gateway)
+        #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved })
         await caller.close()
         await stack.stop()
     }
@@ -170,6 +188,17 @@ enum RawSIP {
         text += "From: <sip:\(caller)@127.0.0.1>;tag=caller\r\n"
         text += "To: <sip:\(MissedCallTests.systemNumber)@127.0.0.1>\(toTag.map { ";tag=\($0)" } ?? "")\r\n"
         text += "Call-ID: \(callID)\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+        return text
+    }
+
+    /// CANCEL of the INVITE (§9.1): same Request-URI, branch, From, To and Call-ID.
+    static func cancel(callID: String, via: String, caller: String) -> String {
+        var text = "CANCEL sip:\(MissedCallTests.systemNumber)@127.0.0.1 SIP/2.0\r\n"
+        text += "Via: SIP/2.0/UDP \(via);branch=z9hG4bK\(callID)\r\n"
+        text += "Max-Forwards: 70\r\n"
+        text += "From: <sip:\(caller)@127.0.0.1>;tag=caller\r\n"
+        text += "To: <sip:\(MissedCallTests.systemNumber)@127.0.0.1>\r\n"
+        text += "Call-ID: \(callID)\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n"
         return text
     }
 
