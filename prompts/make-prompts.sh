@@ -38,6 +38,7 @@ say en en-us 175 verified "Thank you, your number is verified"
 say en en-us 175 wrong-code "That code is not right"
 say en en-us 175 no-verification "No verification is waiting for this number"
 say en en-us 175 goodbye "Goodbye"
+say en en-us 175 press-key "Press any key to hear your code"
 
 say zh-TW cmn-latn-pinyin 170 code-is "您的驗證碼是"
 say zh-TW cmn-latn-pinyin 170 again "再說一次"
@@ -46,5 +47,6 @@ say zh-TW cmn-latn-pinyin 170 verified "謝謝，您的號碼已經驗證完成"
 say zh-TW cmn-latn-pinyin 170 wrong-code "驗證碼不正確"
 say zh-TW cmn-latn-pinyin 170 no-verification "這個號碼沒有等待中的驗證"
 say zh-TW cmn-latn-pinyin 170 goodbye "再見"
+say zh-TW cmn-latn-pinyin 170 press-key "請按任意鍵收聽驗證碼"
 
 du -sh en zh-TW

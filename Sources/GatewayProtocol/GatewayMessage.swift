@@ -21,6 +21,9 @@ public enum GatewayMessage: Sendable, Equatable {
     case callProgress(CallProgress)
     /// A call's end and outcome; kept by the gateway until the core's `ack`.
     case callEnded(CallEnded)
+    /// The caller acknowledged our final response (the round trip is proven): approve what the
+    /// `awaits_proof` decision named; kept by the gateway until the core's `ack` (added in version 1).
+    case callProven(CallProven)
 
     // Core → gateway
     /// The answer to `hello`.
@@ -42,6 +45,7 @@ public enum GatewayMessage: Sendable, Equatable {
         case .digits: "digits"
         case .callProgress: "call_progress"
         case .callEnded: "call_ended"
+        case .callProven: "call_proven"
         case .helloOK: "hello_ok"
         case .callDecision: "call_decision"
         case .digitsResult: "digits_result"
@@ -120,14 +124,50 @@ public struct InboundCall: Codable, Sendable, Equatable {
     /// How long the gateway waits for the answer (optional): a core that could only decide later
     /// refuses instead, changing nothing, since the caller has been turned away already.
     public var timeoutMilliseconds: Int?
+    /// True: the caller's address is not proven yet (a UDP INVITE can be forged, RFC 3261 §18.2.2).
+    /// The core decides but commits nothing — no approval, no code issued — and the gateway sends
+    /// `call_proven` (missed_call) or asks again without this flag (voice_callin) once the ACK of our
+    /// final response arrives (optional; added in version 1; absent: approve on the INVITE).
+    public var awaitsProof: Bool?
     /// Makes the question.
-    public init(callID: String, caller: String?, region: String?, called: String, trust: CallerTrust, timeoutMilliseconds: Int? = nil) {
+    public init(callID: String, caller: String?, region: String?, called: String, trust: CallerTrust, timeoutMilliseconds: Int? = nil, awaitsProof: Bool? = nil) {
         self.callID = callID
         self.caller = caller
         self.region = region
         self.called = called
         self.trust = trust
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.awaitsProof = awaitsProof
+    }
+}
+
+/// `call_proven`: the ACK of our final response to an `awaits_proof` call arrived carrying our To tag
+/// (RFC 3261 §17.2.1), so the caller really is at the address the INVITE came from. The core approves
+/// `verificationID` if it is still pending, unexpired, and of this caller and system number.
+public struct CallProven: Codable, Sendable, Equatable {
+    /// Unique per gateway; the core acknowledges it with `ack` once the approval (or refusal) is stored.
+    public var outcomeID: String
+    /// The call.
+    public var callID: String
+    /// The verification the `awaits_proof` decision named.
+    public var verificationID: String
+    /// The caller's number as received.
+    public var caller: String
+    /// The region to read a national caller number in.
+    public var region: String?
+    /// The called system number as received.
+    public var called: String
+    /// How the caller ID was learned.
+    public var trust: CallerTrust
+    /// Makes the report.
+    public init(outcomeID: String, callID: String, verificationID: String, caller: String, region: String?, called: String, trust: CallerTrust) {
+        self.outcomeID = outcomeID
+        self.callID = callID
+        self.verificationID = verificationID
+        self.caller = caller
+        self.region = region
+        self.called = called
+        self.trust = trust
     }
 }
 
@@ -261,6 +301,9 @@ public struct CallEnded: Codable, Sendable, Equatable {
         case hungUp = "hung_up"
         /// Transport error, timeout, or our own failure.
         case failed
+        /// voice_call: answered, but no key was pressed within the time limit; the code was not said
+        /// (added in version 1).
+        case noKey = "no_key"
     }
     /// Unique per gateway; the core acknowledges it with `ack`.
     public var outcomeID: String
@@ -308,8 +351,12 @@ public struct Originate: Codable, Sendable, Equatable {
     public var locale: String
     /// Seconds to ring before giving up.
     public var ringSeconds: Int
+    /// play_code: say "press any key to hear your code" and say the code only after a key, so a
+    /// voicemail that answers records no code (optional; added in version 1; absent: true).
+    public var keypress: Bool?
     /// Makes the request.
-    public init(verificationID: String, number: String, mode: Mode, code: String?, codeLength: Int?, locale: String, ringSeconds: Int) {
+    public init(verificationID: String, number: String, mode: Mode, code: String?, codeLength: Int?, locale: String, ringSeconds: Int, keypress: Bool? = nil) {
+        self.keypress = keypress
         self.verificationID = verificationID
         self.number = number
         self.mode = mode

@@ -24,9 +24,11 @@ public struct PromptName: Sendable, Hashable, CustomStringConvertible {
     public static let noVerification = PromptName("no-verification")
     /// "Goodbye".
     public static let goodbye = PromptName("goodbye")
+    /// "Press any key to hear your code" (voice_call, before the code).
+    public static let pressAnyKey = PromptName("press-key")
 
     /// Every prompt a locale must have.
-    public static let required: [PromptName] = (0...9).map(digit) + [codeIs, again, enterCode, verified, wrongCode, noVerification, goodbye]
+    public static let required: [PromptName] = (0...9).map(digit) + [codeIs, again, enterCode, verified, wrongCode, noVerification, goodbye, pressAnyKey]
 
     /// The file name without `.wav`.
     public var description: String { rawValue }

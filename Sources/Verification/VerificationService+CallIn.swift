@@ -24,6 +24,9 @@ public enum CallInDecision: Sendable, Equatable {
     case playCode(Verification, code: String)
     /// dtmf_callin: answer and collect the code shown on the page.
     case collectCode(Verification)
+    /// missed_call or voice_callin asked with `commit: false`: what would be approved or answered,
+    /// nothing changed (see VerificationService+CallProof.swift).
+    case awaitingProof(Verification)
 }
 
 extension VerificationService {
@@ -33,7 +36,8 @@ extension VerificationService {
     /// With a `deadline` (the gateway's patience), a decision that could only be made after it
     /// changes nothing and refuses: the caller has been turned away already, and shedding the
     /// write keeps an overloaded core from falling further behind.
-    public func inboundCall(caller: String?, region: String?, called: String, trust: CallerIDTrust, deadline: Date? = nil) async throws -> CallInDecision {
+    /// With `commit: false` (the caller's address is not proven yet) nothing is approved nor issued.
+    public func inboundCall(caller: String?, region: String?, called: String, trust: CallerIDTrust, deadline: Date? = nil, commit: Bool = true) async throws -> CallInDecision {
         guard let caller, trust != .withheld else { return .reject(reason: "caller ID withheld") }
         guard Channel.allCases.contains(where: { $0.isCallIn && policy.accepts(trust, for: $0) }) else { return .reject(reason: "caller ID \(trust.rawValue) not accepted") }
         guard let callerNumber = try? PhoneNumber(parsing: caller, defaultRegion: region ?? policy.defaultRegion) else {
@@ -55,6 +59,7 @@ extension VerificationService {
                 refused = refused ?? candidate.channel
                 continue
             }
+            if !commit, candidate.channel != .dtmfCallIn { return .awaitingProof(candidate) }
             switch candidate.channel {
             case .missedCall:
                 if let approved = try await finish(candidate, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.rawValue))") {

@@ -66,8 +66,10 @@ public final class Core: Sendable {
         webhooks = WebhookDispatcher(store: store, secret: webhookSecret, configuration: configuration.webhooks, clock: clock, logger: logger)
         let gateways = GatewayRegistry()
         self.gateways = gateways
+        var router = ChannelRouter(sms: smsSender, gateways: gateways)
+        router.voiceCallKeypress = configuration.voiceCallKeypress
         service = VerificationService(
-            policy: configuration.policy, store: store, delivery: ChannelRouter(sms: smsSender, gateways: gateways),
+            policy: configuration.policy, store: store, delivery: router,
             events: FanOutSink(sinks: [broker, metrics, LoggingSink(logger: logger), WebhookNudge(dispatcher: webhooks)]),
             secret: Secrets.derive(secret, purpose: "verigate code mac v1"), clock: clock, random: random)
         sweeper = StoreSweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)

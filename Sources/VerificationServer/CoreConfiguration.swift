@@ -36,6 +36,9 @@ public struct CoreConfiguration: Sendable {
     /// Webhook delivery: whether callbacks may reach non-public addresses (`--allow-private-webhooks`),
     /// the resolver, timeouts and retries.
     public var webhooks: WebhookDispatcher.Configuration = .init()
+    /// voice_call waits for a key before saying the code (sent in `originate`), so a voicemail that
+    /// answers records no code (`--voice-call-keypress`).
+    public var voiceCallKeypress: Bool = true
 
     public init() {}
 }

@@ -70,6 +70,9 @@ struct CoreOptions: ParsableArguments {
     @Option(help: "Seconds before calling again after a busy, unanswered or failed call (env VERIGATE_CALL_RETRY_DELAY).")
     var callRetryDelay: Double = env("CALL_RETRY_DELAY", 30)
 
+    @Option(help: "voice_call says \"press any key to hear your code\" and says the code only after a key, so a voicemail that answers records no code: on or off (env VERIGATE_VOICE_CALL_KEYPRESS).")
+    var voiceCallKeypress: String = env("VOICE_CALL_KEYPRESS") ?? "on"
+
     @Option(help: "Caller-ID trust each call-in method accepts, e.g. 'missed_call=asserted;dtmf_callin=asserted,unverified' (env VERIGATE_CALLER_ID_TRUST). Default: asserted only (P-Asserted-Identity from a trusted peer) for all three.")
     var callerIDTrust: String = env("CALLER_ID_TRUST") ?? ""
 
@@ -180,6 +183,8 @@ struct CoreOptions: ParsableArguments {
         c.metricsToken = try metrics.token()
         try Self.checkExposure(c, httpAddress: httpAddress)
         c.webhooks.allowPrivateAddresses = try allowsPrivateWebhooks()
+        guard ["on", "off"].contains(voiceCallKeypress) else { throw ConfigurationError("--voice-call-keypress must be on or off, got '\(voiceCallKeypress)'") }
+        c.voiceCallKeypress = voiceCallKeypress == "on"
         guard PhoneNumber.countryCode(forRegion: defaultRegion) != nil else {
             throw ConfigurationError("--default-region \(defaultRegion) is not a known region")
         }

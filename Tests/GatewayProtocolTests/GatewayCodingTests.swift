@@ -16,7 +16,21 @@ struct GatewayCodingTests {
         GatewayEnvelope(.callEnded(CallEnded(outcomeID: "gw1-8", callID: "c4", verificationID: "v4", reason: .busy, sipStatus: 486))),
         GatewayEnvelope(.originate(Originate(verificationID: "v5", number: "+886975000888", mode: .collectCode, code: nil, codeLength: 6, locale: "en", ringSeconds: 30))),
         GatewayEnvelope(.ack(Ack(outcomeIDs: ["gw1-7", "gw1-8"]))),
+        GatewayEnvelope(.inboundCall(InboundCall(callID: "c6", caller: "0975000888", region: "TW", called: "+88621234567", trust: .asserted, awaitsProof: true)), id: 5),
+        GatewayEnvelope(.callProven(CallProven(outcomeID: "gw1-9", callID: "c6", verificationID: "v6", caller: "0975000888", region: "TW", called: "+88621234567", trust: .asserted))),
+        GatewayEnvelope(.originate(Originate(verificationID: "v7", number: "+886975000888", mode: .playCode, code: "123456", codeLength: nil, locale: "en", ringSeconds: 30, keypress: false))),
+        GatewayEnvelope(.callEnded(CallEnded(outcomeID: "gw1-10", callID: "c7", verificationID: "v7", reason: .noKey, detail: "no key pressed"))),
     ]
+
+    @Test("the proof fields on the wire: awaits_proof, call_proven, keypress, no_key")
+    func proofWireShape() throws {
+        let question = String(decoding: GatewayEncoder().encode(Self.samples[11]), as: UTF8.self)
+        #expect(question.contains(#""awaits_proof":true"#))
+        let proven = String(decoding: GatewayEncoder().encode(Self.samples[12]), as: UTF8.self)
+        #expect(proven.contains(#""type":"call_proven""#) && proven.contains(#""outcome_id":"gw1-9""#) && proven.contains(#""verification_id":"v6""#))
+        #expect(String(decoding: GatewayEncoder().encode(Self.samples[13]), as: UTF8.self).contains(#""keypress":false"#))
+        #expect(String(decoding: GatewayEncoder().encode(Self.samples[14]), as: UTF8.self).contains(#""reason":"no_key""#))
+    }
 
     @Test("every message round-trips through one line", arguments: samples)
     func roundTrip(_ envelope: GatewayEnvelope) throws {

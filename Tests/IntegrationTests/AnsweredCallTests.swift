@@ -131,8 +131,9 @@ final class Phone: Sendable {
     var packetCount: Int { received.withLockedValue { $0.count } }
 
     /// Takes the next incoming calls: refuses one with each of `statuses` in turn, then rings and
-    /// answers the next; the answered call's events once it has ended.
-    func answerNextCall(rejecting statuses: [Int] = []) -> Task<[SIPCallEvent], Never> {
+    /// answers the next, and — once our 200 is ACKed — keys `key` by SIP INFO (voice_call says the
+    /// code only after a key; nil keys nothing); the answered call's events once it has ended.
+    func answerNextCall(rejecting statuses: [Int] = [], keying key: Character? = "5") -> Task<[SIPCallEvent], Never> {
         Task {
             var iterator = endpoint.incomingCalls.makeAsyncIterator()
             for status in statuses {
@@ -143,7 +144,12 @@ final class Phone: Sendable {
             call.ring()
             call.answer(sdp: offer)
             var events: [SIPCallEvent] = []
-            for await event in call.events { events.append(event) }
+            for await event in call.events {
+                events.append(event)
+                if event == .confirmed, let key {
+                    call.sendInfo(body: ByteBuffer(string: "Signal=\(key)\r\nDuration=160\r\n"), contentType: "application/dtmf-relay")
+                }
+            }
             return events
         }
     }

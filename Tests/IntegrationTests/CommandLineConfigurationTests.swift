@@ -41,6 +41,14 @@ struct CommandLineConfigurationTests {
         #expect(okStatus == 0, "\(okOutput)")
         #expect(okOutput.contains("pool=3"), "\(okOutput)")
     }
+
+    @Test("VERIGATE_VOICE_CALL_KEYPRESS=maybe is refused with 78, naming the choices")
+    func voiceCallKeypress() async throws {
+        guard let (status, output) = try await Self.run(
+            ["core", "--http-address", "127.0.0.1:0", "--log-level", "warning"], environment: ["VERIGATE_VOICE_CALL_KEYPRESS": "maybe"]) else { return }
+        #expect(status == 78, "\(output)")
+        #expect(output.contains("--voice-call-keypress must be on or off, got 'maybe'"), "\(output)")
+    }
 }
 
 /// Issue 12 item 6: safe defaults for a careless deployment. Dev mode and open metrics stay on

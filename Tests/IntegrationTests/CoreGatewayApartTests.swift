@@ -150,9 +150,14 @@ struct CoreGatewayApartTests {
 
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)/v1/verifications/\(verificationID)")!)
         request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization")
-        let (data, _) = try await URLSession.shared.data(for: request)
-        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(object["status"] as? String == "approved", "\(object)")
+        // Approved once the gateway's call_proven (sent at SIPp's ACK of the 603) reached the core.
+        var object: [String: Any] = [:]
+        let approved = try await eventuallyTrue {
+            let (data, _) = try await URLSession.shared.data(for: request)
+            object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            return object["status"] as? String == "approved"
+        }
+        #expect(approved, "\(object)")
     }
 
     /// The API key the core prints on its first start.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import SIPStack
 import Testing
 import Verification
 import VerificationServer
@@ -23,18 +24,22 @@ struct MissedCallTests {
         let tasks: Task<Void, Never>
         let directory: URL
 
-        init(ringTime: Duration = .milliseconds(1_500), media: GatewayMedia? = nil, outboundTarget: String? = nil) async throws {
+        /// `trustFrom`: loopback vouches for its From (sip.conf `trust_from = yes`), so test phones
+        /// that send no P-Asserted-Identity are `asserted`; CallerProofTests turns it off.
+        init(ringTime: Duration = .milliseconds(1_500), media: GatewayMedia? = nil, outboundTarget: String? = nil, timers: SIPTimers = .rfc3261,
+             trustFrom: Bool = true, voiceCallKeypress: Bool = true) async throws {
             var policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
             policy.limits.resendInterval = 0
             policy.limits.callRetryDelay = 0.3
-            let test = try await TestCore.start("missed", policy: policy)
+            let test = try await TestCore.start("missed", policy: policy, voiceCallKeypress: voiceCallKeypress)
             (core, store, directory) = (test.core, test.store, test.directory)
             let (socket, logger) = (test.socket, test.logger)
             self.media = media
             let server = core.gatewaySocketServer(path: socket)
             let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
-            endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
-            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: .test(ringTime: ringTime, outboundTarget: outboundTarget), media: media, logger: logger)
+            endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback], timers: timers), logger: logger)
+            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: .test(ringTime: ringTime, outboundTarget: outboundTarget, trustFrom: trustFrom),
+                                          media: media, logger: logger)
             let gateway = gateway
             let sweeper = core.sweeper
             tasks = Task {
@@ -48,6 +53,7 @@ struct MissedCallTests {
         }
 
         var sipPort: Int { get async { await endpoint.udpAddresses[0].port! } }
+        var sipTCPPort: Int { get async { await endpoint.tcpAddresses[0].port! } }
 
         func stop() async {
             await endpoint.shutdown()
@@ -88,12 +94,12 @@ struct MissedCallTests {
         let call = try await sippCall(port: await stack.sipPort, caller: "0975000888")
         #expect(call.status == 0, "\(call.output)")
         #expect(call.finalResponse == 603)
-        let after = try await stack.core.service.verification(id: started.verification.id)
-        #expect(after.status == .approved)
+        // Over UDP approved once SIPp's ACK of the 603 (with our To tag) proved the round trip (call_proven).
+        #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved })
         // Approved by the caller ID; the usual end of the call (completed) adds no write.
         #expect(try await eventuallyTrue { stack.gateway.link.unacknowledgedOutcomes == 0 })
         let events = try await stack.core.service.events(id: started.verification.id)
-        #expect(events.last?.detail == "caller ID matched (asserted)")
+        #expect(events.last?.detail == "caller ID matched (asserted), proven by ACK")
         await stack.stop()
     }
 
@@ -163,9 +169,13 @@ struct MissedCallTests {
 extension GatewayConfiguration {
     /// A gateway configuration for tests: the core gets 15 s to decide (not 2 s), because a test
     /// machine running every suite at once can be that slow, and timing is not what these test.
+    /// Loopback is a trusted peer; with `trustFrom` it vouches for From too (test phones send no
+    /// P-Asserted-Identity). Approval over UDP waits for the ACK, as by default.
     static func test(name: String = "gateway", ringTime: Duration = .milliseconds(1_500), outboundTarget: String? = nil,
-                     systemNumbers: [String] = []) -> GatewayConfiguration {
-        GatewayConfiguration(name: name, missedCallRingTime: ringTime, coreTimeout: .seconds(15), outboundTarget: outboundTarget, systemNumbers: systemNumbers)
+                     systemNumbers: [String] = [], trustFrom: Bool = true) -> GatewayConfiguration {
+        let loopback = GatewayPeer(name: "loopback", networks: [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!], trusted: true, trustFrom: trustFrom)
+        return GatewayConfiguration(name: name, missedCallRingTime: ringTime, coreTimeout: .seconds(15), outboundTarget: outboundTarget,
+                                    peers: [loopback], systemNumbers: systemNumbers)
     }
 }
 
@@ -178,7 +188,7 @@ struct TestCore {
     let logger: Logger
     var socket: String { directory.appendingPathComponent("gw.sock").path }
 
-    static func start(_ name: String, policy: VerificationPolicy) async throws -> TestCore {
+    static func start(_ name: String, policy: VerificationPolicy, voiceCallKeypress: Bool = true) async throws -> TestCore {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(UUID().uuidString.prefix(8))")
@@ -186,6 +196,7 @@ struct TestCore {
         let store = try await SQLVerificationStore.open(url: directory.appendingPathComponent("v.db").path, logger: logger)
         var configuration = CoreConfiguration()
         configuration.policy = policy
+        configuration.voiceCallKeypress = voiceCallKeypress
         let core = Core(configuration: configuration, store: store, secret: Array(repeating: 7, count: 32), logger: logger)
         return TestCore(core: core, store: store, directory: directory, logger: logger)
     }

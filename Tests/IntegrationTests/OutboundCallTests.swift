@@ -32,6 +32,44 @@ struct OutboundCallTests {
         await stack.stop()
     }
 
+    @Test("voice_call: a phone that answers and never keys (a voicemail) hears \"press any key\", never the code; the call ends and the trail says no_key")
+    func noKeyNoCode() async throws {
+        let phone = try await Phone.start()
+        let phonePort = await phone.endpoint.udpAddresses[0].port!
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_000...34_040), firstDigitTimeout: .seconds(8),
+                                     keypressPrompts: 2, keypressWait: .milliseconds(800))
+        let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)")
+        let answering = phone.answerNextCall(keying: nil)
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        let events = await answering.value
+        #expect(events.last == .ended(.remoteHangUp), "the gateway hangs up: \(events)")
+        // The prompt was played (the phone got audio) and no digit prompt at all was in it.
+        let prompts = try stack.gatewayPrompts().encoded(locale: "en", codec: .pcmu)
+        let pressKey = try #require(prompts.frames[.pressAnyKey])
+        #expect(phone.packetCount >= 2 * pressKey.count, "press any key, twice: \(phone.packetCount) packets")
+        #expect(try phone.heardDigits(stack.gatewayPrompts()) == "", "no code digit was said")
+        #expect(try await eventuallyTrue {
+            try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains { $0.hasPrefix("call ended: no_key") }
+        })
+        #expect(try await stack.core.service.verification(id: started.verification.id).status == .pending)
+        await phone.stop()
+        await stack.stop()
+    }
+
+    @Test("voice_call with --voice-call-keypress off: the code is said on answer, no key needed")
+    func keypressOff() async throws {
+        let phone = try await Phone.start()
+        let phonePort = await phone.endpoint.udpAddresses[0].port!
+        let stack = try await MissedCallTests.Stack(media: try media(34_050...34_090), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)", voiceCallKeypress: false)
+        let answering = phone.answerNextCall(keying: nil)
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        let events = await answering.value
+        #expect(events.last == .ended(.remoteHangUp), "\(events)")
+        try await Phone.expectHeardCodeApproves(try phone.heardDigits(stack.gatewayPrompts()), service: stack.core.service, id: started.verification.id)
+        await phone.stop()
+        await stack.stop()
+    }
+
     @Test("voice_call retry: busy (486) the first time, a second call after the retry delay is answered and the code heard")
     func busyThenAnswered() async throws {
         let phone = try await Phone.start()

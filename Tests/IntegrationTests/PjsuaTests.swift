@@ -44,7 +44,7 @@ struct PjsuaTests {
         await stack.stop()
     }
 
-    @Test("voice_call: the gateway calls pjsua2, which answers and hears the code twice; typing it approves")
+    @Test("voice_call: the gateway calls pjsua2, which answers, keys 1 when asked, and hears the code twice; typing it approves")
     func pjsuaAnswersVoiceCall() async throws {
         guard Peers.available(Self.python, package: "python3-venv (then scripts/python-venv.sh)") else { return }
         let port = try Peers.freeUDPPort()
@@ -52,7 +52,7 @@ struct PjsuaTests {
         let wav = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-pjsua-out-\(UUID().uuidString.prefix(8)).wav").path
         defer { try? FileManager.default.removeItem(atPath: wav) }
         let pjsua = try PeerProcess(
-            Self.python, [Self.phone, "answer", "--user", "+886975000888", "--port", "\(port)", "--wav", wav, "--recognize", Self.digits],
+            Self.python, [Self.phone, "answer", "--user", "+886975000888", "--port", "\(port)", "--wav", wav, "--key", "1", "--recognize", Self.digits],
             name: "pjsua-out"
         )
         #expect(try await eventuallyTrue { pjsua.tail().contains("ready \(port)") }, "\(pjsua.tail())")

@@ -34,14 +34,16 @@ struct ResilienceTests {
              "-p", "0", "-m", "1", "-nostdin", "-timeout", "20s", "-inf", try Peers.injectionFile([["0975000888", MissedCallTests.systemNumber]])],
             name: "sipp-restart"
         )
-        // Approved at the INVITE; the core then stops while the phone still rings.
-        #expect(try await eventuallyTrue { try await core.service.verification(id: started.verification.id).status == .approved })
+        // Decided at the INVITE (over UDP nothing is approved yet); the core then stops while the phone still rings.
+        #expect(try await eventuallyTrue { gateway.link.journal.openCalls == 1 })
         first.cancel()
         await first.value
         #expect(try await eventuallyTrue { !gateway.link.isConnected })
         #expect(await sipp.exitStatus() == 0, "\(sipp.tail())")
-        // The call ended while the core was away: its outcome is kept.
-        #expect(try await eventuallyTrue { gateway.link.unacknowledgedOutcomes == 1 })
+        // SIPp's ACK of the 603 proved the caller, and the call ended, while the core was away: both
+        // outcomes (call_proven, call_ended) are kept; nothing is approved yet.
+        #expect(try await eventuallyTrue { gateway.link.unacknowledgedOutcomes == 2 })
+        #expect(try await core.service.verification(id: started.verification.id).status == .pending)
 
         // Optionally the gateway restarts too, while the core is still away: a new process would
         // have nothing but the journal.
@@ -53,14 +55,15 @@ struct ResilienceTests {
             let endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
             let restarted = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: .test(ringTime: .seconds(2)),
                                                 journal: try OutcomeJournal(path: journalPath), logger: logger)
-            #expect(restarted.link.unacknowledgedOutcomes == 1, "the outcome came back from the journal")
+            #expect(restarted.link.unacknowledgedOutcomes == 2, "the outcomes came back from the journal")
             current = (restarted, endpoint, Task { await restarted.run() })
         }
 
         let second = Task { try? await core.gatewaySocketServer(path: socket).run() }
         await current.gateway.link.waitUntilConnected()
-        #expect(try await eventuallyTrue { current.gateway.link.unacknowledgedOutcomes == 0 }, "the outcome was resent and acknowledged")
+        #expect(try await eventuallyTrue { current.gateway.link.unacknowledgedOutcomes == 0 }, "the outcomes were resent and acknowledged")
         #expect(current.gateway.link.journal.pendingOutcomes == 0)
+        // The proof survived the link (and the gateway's restart): the core approves on it now.
         #expect(try await core.service.verification(id: started.verification.id).status == .approved)
 
         await sipp.stop()

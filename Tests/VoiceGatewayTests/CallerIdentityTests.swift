@@ -23,9 +23,23 @@ struct CallerIdentityTests {
         #expect(CallerIdentity(request: request, peerTrusted: true) == CallerIdentity(number: "+886975000999", trust: .asserted))
     }
 
-    @Test("a trusted peer without PAI vouches for its From")
+    @Test("a trusted peer's From is not an assertion: unverified without PAI, asserted only with trust_from")
     func trustedFrom() {
-        #expect(CallerIdentity(request: invite([]), peerTrusted: true) == CallerIdentity(number: "0975000888", trust: .asserted))
+        #expect(CallerIdentity(request: invite([]), peerTrusted: true) == CallerIdentity(number: "0975000888", trust: .unverified))
+        #expect(CallerIdentity(request: invite([]), peerTrusted: true, trustFrom: true) == CallerIdentity(number: "0975000888", trust: .asserted))
+        // trust_from means nothing for an untrusted peer.
+        #expect(CallerIdentity(request: invite([]), peerTrusted: false, trustFrom: true) == CallerIdentity(number: "0975000888", trust: .unverified))
+    }
+
+    @Test("a present but unparsable P-Asserted-Identity is unverified, never asserted (trust_from included)")
+    func unparsablePAI() {
+        for broken in ["<sip:0911000111@trunk", "not an address <", "<>"] {
+            let request = invite([(.pAssertedIdentity, broken)])
+            #expect(CallerIdentity(request: request, peerTrusted: true) == CallerIdentity(number: "0975000888", trust: .unverified), "\(broken)")
+            #expect(CallerIdentity(request: request, peerTrusted: true, trustFrom: true).trust == .unverified, "\(broken)")
+        }
+        // A parsable anonymous assertion withholds the number.
+        #expect(CallerIdentity(request: invite([(.pAssertedIdentity, "<sip:anonymous@anonymous.invalid>")]), peerTrusted: true).trust == .withheld)
     }
 
     @Test("an untrusted peer's PAI is ignored: From, unverified; Remote-Party-ID only when enabled")

@@ -40,6 +40,23 @@ struct OutcomeJournalTests {
         #expect(reopened.recovered.first?.message == ended("o2", call: "c1"))
     }
 
+    @Test("a call_proven not yet acknowledged comes back after a restart, before the call's end")
+    func callProvenIsRecovered() throws {
+        let file = path()
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let proven = GatewayMessage.callProven(CallProven(outcomeID: "p1", callID: "c1", verificationID: "v-c1", caller: "0975000888", region: "TW",
+                                                          called: "+886229996666", trust: .asserted))
+        do {
+            let journal = try OutcomeJournal(path: file)
+            journal.callBegan(callID: "c1", verificationID: "v-c1")
+            journal.outcome(proven, id: "p1")
+            journal.outcome(ended("o2", call: "c1"), id: "o2")
+        }
+        let reopened = try OutcomeJournal(path: file)
+        #expect(reopened.recovered.map(\.id) == ["p1", "o2"])
+        #expect(reopened.recovered.first?.message == proven)
+    }
+
     @Test("a call that began and never ended comes back as failed: gateway restarted; a second restart does not repeat it")
     func openCallsBecomeFailedOutcomes() throws {
         let file = path()

@@ -167,6 +167,40 @@ struct SIPConfTests {
         #expect(!stranger.trusted && stranger.region == "US" && stranger.useRemotePartyID)
         let v6 = gateway.callerPolicy(for: try SocketAddress(ipAddress: "2001:db8::5", port: 5060))
         #expect(v6.trusted)
+        // Approval proof by transport unless set: the ACK over UDP, the INVITE over TCP.
+        #expect(carrier.proof(reliableTransport: false) == .ack && carrier.proof(reliableTransport: true) == .invite)
+        #expect(!carrier.trustFrom)
+    }
+
+    @Test("trust_from and approve_on per peer; a bad approve_on names the line and the choices")
+    func approvalKeys() throws {
+        let conf = try SIPConf.parse("""
+            [trunk]
+            type = peer
+            host = 192.0.2.0/24
+            trusted = yes
+            trust_from = yes
+            approve_on = invite
+            [pbx]
+            type = peer
+            host = 10.0.0.0/8
+            approve_on = ACK
+            """)
+        #expect(conf.peers[0].trustFrom && conf.peers[0].approveOn == .invite)
+        #expect(!conf.peers[1].trustFrom && conf.peers[1].approveOn == .ack)
+        let gateway = conf.gatewayConfiguration
+        #expect(gateway.callerPolicy(for: try SocketAddress(ipAddress: "192.0.2.1", port: 5060)).proof(reliableTransport: false) == .invite)
+        #expect(gateway.callerPolicy(for: try SocketAddress(ipAddress: "10.0.0.1", port: 5060)).proof(reliableTransport: true) == .ack)
+        // The built-in loopback peer (no file) waits for the ACK over UDP and does not trust From.
+        let loopback = SIPConf().gatewayConfiguration.callerPolicy(for: try SocketAddress(ipAddress: "127.0.0.1", port: 5060))
+        #expect(loopback.trusted && !loopback.trustFrom && loopback.proof(reliableTransport: false) == .ack)
+        var caught: SIPConfError?
+        do {
+            _ = try SIPConf.parse("[p]\ntype = peer\nhost = 10.0.0.1\napprove_on = bye\n")
+        } catch {
+            caught = error
+        }
+        #expect(caught?.line == 4 && caught?.description.contains("approve_on must be invite or ack") == true)
     }
 
     @Test("comments, blank lines, CRLF, bare addresses, and the caller's defaults for keys left out")

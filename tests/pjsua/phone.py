@@ -3,7 +3,7 @@
 records what it hears to an 8 kHz mono WAV until the other side hangs up, and exits 0.
 
     phone.py call   --caller 0975000888 --uri sip:+886229996666@127.0.0.1:5060 --wav out.wav
-    phone.py answer --user +886975000888 --port 5090 --wav out.wav
+    phone.py answer --user +886975000888 --port 5090 --wav out.wav --key 1
 
 No sound card (null device); conference clock 8 kHz so nothing is resampled; PCMU preferred.
 With --recognize PROMPTS_DIR/LOCALE it then finds our digit prompts in the recording (normalized
@@ -20,14 +20,20 @@ KEEP = []
 
 
 class Call(pj.Call):
-    def __init__(self, account, wav, call_id=pj.PJSUA_INVALID_ID):
+    def __init__(self, account, wav, call_id=pj.PJSUA_INVALID_ID, key=None):
         super().__init__(account, call_id)
         self.wav = wav
+        self.key = key
         self.recorder = None
         self.done = False
 
     def onCallState(self, prm):
-        if self.getInfo().state == pj.PJSIP_INV_STATE_DISCONNECTED:
+        state = self.getInfo().state
+        if state == pj.PJSIP_INV_STATE_CONFIRMED and self.key:
+            # voice_call says the code only after a key (RFC 4733 events, pjsua's default).
+            self.dialDtmf(self.key)
+            self.key = None
+        if state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self.done = True
 
     def onCallMediaState(self, prm):
@@ -40,13 +46,14 @@ class Call(pj.Call):
 
 
 class Account(pj.Account):
-    def __init__(self, wav):
+    def __init__(self, wav, key=None):
         super().__init__()
         self.wav = wav
+        self.key = key
         self.calls = []
 
     def onIncomingCall(self, prm):
-        call = Call(self, self.wav, prm.callId)
+        call = Call(self, self.wav, prm.callId, key=self.key)
         self.calls.append(call)
         answer = pj.CallOpParam()
         answer.statusCode = 200
@@ -62,6 +69,7 @@ def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--wav", required=True)
     p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--key", help="answer: key this digit once the call is up (voice_call waits for a key before the code)")
     p.add_argument("--recognize", help="folder of the digit prompts 0.wav … 9.wav to find in the recording")
     args = p.parse_args()
 
@@ -92,7 +100,7 @@ def main():
     user = args.caller if args.mode == "call" else args.user
     account_config.idUri = f"sip:{user}@127.0.0.1"
     account_config.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
-    account = Account(args.wav)
+    account = Account(args.wav, key=args.key)
     account.create(account_config, True)
 
     if args.mode == "call":

@@ -54,6 +54,8 @@ public struct ChannelRouter: CodeDelivery {
     public let gateways: GatewayRegistry
     /// How long an outgoing call rings before the gateway gives up (seconds).
     public var ringSeconds = 30
+    /// voice_call: the gateway says the code only after a key press (issue 12; `--voice-call-keypress`).
+    public var voiceCallKeypress = true
 
     public init(sms: any SMSSender, gateways: GatewayRegistry = GatewayRegistry()) {
         self.sms = sms
@@ -78,7 +80,7 @@ public struct ChannelRouter: CodeDelivery {
             // The gateway says the code when answered.
             try await gateways.originate(Originate(
                 verificationID: message.verificationID, number: message.to.e164, mode: .playCode, code: message.code, codeLength: nil,
-                locale: message.locale, ringSeconds: ringSeconds), channel: .voiceCall)
+                locale: message.locale, ringSeconds: ringSeconds, keypress: voiceCallKeypress), channel: .voiceCall)
         case .dtmfCallOut:
             // The code is on the page, never sent to the gateway: the keys come back to the core as `digits`.
             try await gateways.originate(Originate(

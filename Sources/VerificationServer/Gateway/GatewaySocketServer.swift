@@ -124,6 +124,16 @@ public struct GatewaySocketServer: Service {
             }
             // Acknowledged only once stored: a core that dies before this gets the outcome again.
             try await writer.send(GatewayEnvelope(.ack(Ack(outcomeIDs: [ended.outcomeID]))))
+        case .callProven(let proven):
+            let trust = Self.trust(proven.trust)
+            switch try await service.callProven(id: proven.verificationID, caller: proven.caller, region: proven.region, called: proven.called, trust: trust) {
+            case .approved:
+                logger.info("gateway.call_proven", metadata: ["call": "\(proven.callID)", "verification": "\(proven.verificationID)"])
+            case .refused(let reason):
+                logger.info("gateway.call_proven_refused", metadata: ["call": "\(proven.callID)", "verification": "\(proven.verificationID)", "reason": "\(reason)"])
+            }
+            // Acknowledged only once stored: a core that dies before this gets the proof again.
+            try await writer.send(GatewayEnvelope(.ack(Ack(outcomeIDs: [proven.outcomeID]))))
         case .helloOK, .callDecision, .digitsResult, .originate, .ack:
             logger.warning("gateway.socket.unexpected", metadata: ["gateway": "\(gateway)", "type": "\(envelope.message.type)"])
         }
@@ -131,11 +141,7 @@ public struct GatewaySocketServer: Service {
 
     /// The core's decision on an inbound call; a store failure refuses the call (503) rather than hang it.
     func decide(_ call: InboundCall) async -> CallDecision {
-        let trust: CallerIDTrust = switch call.trust {
-        case .asserted: .asserted
-        case .unverified: .unverified
-        case .withheld: .withheld
-        }
+        let trust = Self.trust(call.trust)
         let inFlight = decisionsInFlight.count.wrappingAdd(1, ordering: .relaxed).newValue
         defer { decisionsInFlight.count.wrappingSubtract(1, ordering: .relaxed) }
         guard inFlight <= maxDecisionsInFlight else {
@@ -145,7 +151,9 @@ public struct GatewaySocketServer: Service {
         // The answer is useless after the gateway's timeout; leave a margin for the way back.
         let deadline = call.timeoutMilliseconds.map { service.clock.now().addingTimeInterval(Double($0) / 1_000 * 0.9) }
         do {
-            switch try await service.inboundCall(caller: call.caller, region: call.region, called: call.called, trust: trust, deadline: deadline) {
+            // `awaits_proof`: decide, commit nothing; `call_proven` (or a second question) follows the ACK.
+            let commit = call.awaitsProof != true
+            switch try await service.inboundCall(caller: call.caller, region: call.region, called: call.called, trust: trust, deadline: deadline, commit: commit) {
             case .reject(let reason):
                 logger.info("gateway.call_rejected", metadata: ["call": "\(call.callID)", "reason": "\(reason)"])
                 return CallDecision(callID: call.callID, action: .reject)
@@ -155,10 +163,23 @@ public struct GatewaySocketServer: Service {
                 return CallDecision(callID: call.callID, action: .playCode, verificationID: v.id, code: code, locale: v.locale, repeats: 2)
             case .collectCode(let v):
                 return CallDecision(callID: call.callID, action: .collectCode, verificationID: v.id, codeLength: v.codeLength, locale: v.locale)
+            case .awaitingProof(let v):
+                // No code yet: the gateway asks again, committing, once the caller has ACKed our 200.
+                let action: CallDecision.Action = v.channel == .voiceCallIn ? .playCode : .ringThenReject
+                return CallDecision(callID: call.callID, action: action, verificationID: v.id, locale: v.locale, repeats: action == .playCode ? 2 : nil)
             }
         } catch {
             logger.error("gateway.decide_failed", metadata: ["call": "\(call.callID)", "error": "\(error)"])
             return CallDecision(callID: call.callID, action: .reject, status: 503)
+        }
+    }
+
+    /// The core's name for a trust level.
+    static func trust(_ trust: CallerTrust) -> CallerIDTrust {
+        switch trust {
+        case .asserted: .asserted
+        case .unverified: .unverified
+        case .withheld: .withheld
         }
     }
 

@@ -273,6 +273,12 @@ struct SIPConfParser {
             case "trusted": peer.trusted = try bool(entry.value, entry.line, key: entry.key)
             case "region": peer.region = try region(entry.value, entry.line)
             case "use_rpid": peer.useRemotePartyID = try bool(entry.value, entry.line, key: entry.key)
+            case "trust_from": peer.trustFrom = try bool(entry.value, entry.line, key: entry.key)
+            case "approve_on":
+                guard let proof = ApprovalProof(rawValue: entry.value.lowercased()) else {
+                    throw error(.badValue, entry.line, "approve_on must be invite or ack, got '\(entry.value)'")
+                }
+                peer.approveOn = proof
             default:
                 throw error(.unknownKey, entry.line, "unknown key '\(entry.key)' in peer [\(section.name)]; known: \(SIPConf.peerKeys.joined(separator: ", "))")
             }

@@ -23,6 +23,8 @@ final class HangUpFlag: Sendable {
 enum CallInput: Sendable {
     case digit(KeyedDigit)
     case timer(DigitCollector.Timer)
+    /// The caller's ACK of our 200 arrived (RFC 3261 §13.3.1.4).
+    case confirmed
     case ended(SIPCallEnd)
 }
 
@@ -59,21 +61,24 @@ extension VoiceGatewayService {
         }
     }
 
-    /// Answers an inbound call and runs its dialogue.
-    func runAnswered(_ call: SIPCall, media: GatewayMedia, decision: CallDecision) async {
+    /// Answers an inbound call and runs its dialogue. With `proof` (the question asked with
+    /// `awaits_proof`) nothing is said or collected before the ACK of our 200, and voice_callin asks
+    /// the core again, committing, for the code to say.
+    func runAnswered(_ call: SIPCall, media: GatewayMedia, decision: CallDecision, proof: InboundCall? = nil) async {
         guard let rtp = await answerWithMedia(call, media: media) else {
             for await _ in call.events {}
             report(call, verificationID: decision.verificationID, reason: .failed, sipStatus: nil)
             return
         }
-        let reason = await runDialogue(call, rtp: rtp, media: media, decision: decision)
+        let reason = await runDialogue(call, rtp: rtp, media: media, decision: decision, proof: proof)
         report(call, verificationID: decision.verificationID, reason: reason, sipStatus: nil)
     }
 
     /// Runs the dialogue of a call that is up (either direction): merges keys, SIP events and
     /// timers into one stream for the flow, and frees the media when the call ends (a hang-up
     /// mid-prompt stops the prompt at once). Returns the outcome to report.
-    func runDialogue(_ call: SIPCall, rtp: MediaSession, media: GatewayMedia, decision: CallDecision) async -> CallEnded.Reason {
+    func runDialogue(_ call: SIPCall, rtp: MediaSession, media: GatewayMedia, decision: CallDecision, proof: InboundCall? = nil,
+                     keypress: Bool = false) async -> CallEnded.Reason {
         let (inputs, input) = AsyncStream.makeStream(of: CallInput.self)
         let hungUp = HangUpFlag()
         let reason = await withTaskGroup(of: Void.self) { group -> CallEnded.Reason in
@@ -91,12 +96,15 @@ extension VoiceGatewayService {
                         hungUp.set()
                         rtp.stopPlayback()
                         input.yield(.ended(end))
-                    case .progress, .answered, .confirmed, .reinvited:
+                    case .confirmed:
+                        input.yield(.confirmed)
+                    case .progress, .answered, .reinvited:
                         break
                     }
                 }
             }
-            var flow = AnsweredCallFlow(service: self, call: call, rtp: rtp, media: media, decision: decision, inputs: inputs.makeAsyncIterator(), input: input, hungUp: hungUp)
+            var flow = AnsweredCallFlow(service: self, call: call, rtp: rtp, media: media, decision: decision, inputs: inputs.makeAsyncIterator(), input: input,
+                                        hungUp: hungUp, proof: proof, keypress: keypress)
             let reason = await flow.run()
             if !flow.ended { call.hangUp() }
             await rtp.close()
@@ -114,8 +122,14 @@ struct AnsweredCallFlow {
     let call: SIPCall
     let rtp: MediaSession
     let media: GatewayMedia
-    let decision: CallDecision
+    var decision: CallDecision
+    /// The `awaits_proof` question of an inbound call: wait for the ACK of our 200 first.
+    let proof: InboundCall?
+    /// voice_call: say the code only after a key press.
+    let keypress: Bool
     var inputs: AsyncStream<CallInput>.Iterator
+    /// Inputs read early and kept to be read again (keys that came before the ACK).
+    private var replay: [CallInput] = []
     let input: AsyncStream<CallInput>.Continuation
     let hungUp: HangUpFlag
     /// The caller hung up.
@@ -123,8 +137,10 @@ struct AnsweredCallFlow {
     private let composer = PromptComposer()
 
     init(service: VoiceGatewayService, call: SIPCall, rtp: MediaSession, media: GatewayMedia, decision: CallDecision,
-         inputs: AsyncStream<CallInput>.Iterator, input: AsyncStream<CallInput>.Continuation, hungUp: HangUpFlag) {
+         inputs: AsyncStream<CallInput>.Iterator, input: AsyncStream<CallInput>.Continuation, hungUp: HangUpFlag, proof: InboundCall? = nil, keypress: Bool = false) {
         self.hungUp = hungUp
+        self.proof = proof
+        self.keypress = keypress
         self.service = service
         self.call = call
         self.rtp = rtp
@@ -135,10 +151,30 @@ struct AnsweredCallFlow {
     }
 
     mutating func run() async -> CallEnded.Reason {
+        if let proof {
+            // Nothing is said or collected before the caller's address is proven (RFC 3261 §13.3.1.4).
+            guard await waitForConfirmation() else { return .hungUp }
+            if decision.action == .playCode {
+                // Now the core may issue the code (it re-checks the verification).
+                var committing = proof
+                committing.awaitsProof = nil
+                guard case .callDecision(let fresh)? = try? await service.link.ask(.inboundCall(committing), timeout: service.configuration.coreTimeout),
+                      fresh.action == .playCode, fresh.code != nil
+                else { return .failed }
+                decision = fresh
+            }
+        }
         guard let prompts = try? media.prompts.encoded(locale: decision.locale, codec: rtp.audio.codec) else { return .failed }
         switch decision.action {
         case .playCode:
             guard let code = decision.code, let script = try? composer.codeReadout(code) else { return .failed }
+            if keypress {
+                switch await waitForKey(prompts) {
+                case .key: break
+                case .noKey: return .noKey
+                case .hungUp: return .hungUp
+                }
+            }
             if await say(script, prompts) == false { return .hungUp }
             if await say(composer.message(.goodbye), prompts) == false { return .hungUp }
             return .completed
@@ -147,6 +183,58 @@ struct AnsweredCallFlow {
         case .reject, .ringThenReject:
             return .failed
         }
+    }
+
+    /// Waits for the ACK of our 200; false when the call ended first (e.g. no ACK, §13.3.1.4).
+    /// Keys that arrive first are kept for after it: the ACK and the caller's first RTP packets are
+    /// handled on different event loops, so a key sent after the ACK may be seen before it. Nothing
+    /// reads them unless the ACK comes, so a caller who never got our 200 keys nothing.
+    private mutating func waitForConfirmation() async -> Bool {
+        var early: [CallInput] = []
+        defer { replay = early + replay }
+        while let next = await nextInput() {
+            switch next {
+            case .confirmed: return true
+            case .ended:
+                ended = true
+                return false
+            case .digit: early.append(next)
+            case .timer: continue
+            }
+        }
+        return false
+    }
+
+    /// The next input: kept ones first, then the stream's.
+    private mutating func nextInput() async -> CallInput? {
+        if !replay.isEmpty { return replay.removeFirst() }
+        return await inputs.next()
+    }
+
+    private enum KeyWait { case key, noKey, hungUp }
+
+    /// voice_call: "press any key to hear your code", repeated until a key (RFC 4733 event, in-band
+    /// tone or SIP INFO) or until `media.keypressPrompts` plays ran out with `media.keypressWait` of
+    /// silence after each.
+    private mutating func waitForKey(_ prompts: EncodedPrompts) async -> KeyWait {
+        for _ in 0..<max(1, media.keypressPrompts) {
+            if await say(composer.message(.pressAnyKey), prompts) == false { return .hungUp }
+            let input = self.input
+            let timer = service.endpoint.eventLoop.scheduleTask(in: .nanoseconds(media.keypressWait.nanoseconds)) { input.yield(.timer(.firstDigit)) }
+            defer { timer.cancel() }
+            while let next = await nextInput() {
+                switch next {
+                case .digit: return .key
+                case .timer: break
+                case .confirmed: continue
+                case .ended:
+                    ended = true
+                    return .hungUp
+                }
+                break
+            }
+        }
+        return .noKey
     }
 
     /// Plays a script; false when the caller hung up during it.
@@ -221,12 +309,14 @@ struct AnsweredCallFlow {
             case .completed(let digits, _):
                 return digits
             }
-            guard let next = await inputs.next() else { return nil }
+            guard let next = await nextInput() else { return nil }
             switch next {
             case .digit(let keyed):
                 action = collector.digitReceived(keyed.digit, from: keyed.source, at: clock.now - origin)
             case .timer(let which):
                 action = collector.timerFired(which, at: clock.now - origin)
+            case .confirmed:
+                continue
             case .ended:
                 ended = true
                 return nil

@@ -22,6 +22,9 @@ public final class CallStatistics: Sendable {
         case noMedia = "no_media"
         /// No called number in the request: 404.
         case noCalledNumber = "no_called_number"
+        /// Awaited proof of the caller's address (sip.conf `approve_on = ack`) that never came: no ACK
+        /// of our final response (counted besides what the core decided), so nothing was approved.
+        case unproven
     }
 
     private struct Counts {
@@ -35,6 +38,7 @@ public final class CallStatistics: Sendable {
     public init() {}
 
     func inbound(_ kind: Inbound) { counts.withLock { $0.inbound[kind, default: 0] += 1 } }
+    func unproven() { inbound(.unproven) }
     func originated() { counts.withLock { $0.originated += 1 } }
     func ended(_ reason: CallEnded.Reason) { counts.withLock { $0.ended[reason, default: 0] += 1 } }
 

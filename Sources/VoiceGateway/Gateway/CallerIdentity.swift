@@ -13,35 +13,37 @@ public struct CallerIdentity: Sendable, Equatable {
 
     /// Reads the caller ID of `request` from a peer that is (or is not) trusted:
     /// - `Privacy: id` (RFC 3325 §9.3) or an anonymous identity → withheld;
-    /// - a trusted peer's P-Asserted-Identity (preferring tel:) → asserted; with none, its From → asserted
-    ///   (the trusted peer vouches for what it sends);
+    /// - a trusted peer's parsable P-Asserted-Identity with a number (preferring tel:) → asserted;
+    /// - a trusted peer's From → asserted only when the peer is configured to vouch for it
+    ///   (`trustFrom`, sip.conf `trust_from = yes`): From is the caller's own claim (RFC 3261 §8.1.1.3),
+    ///   not an assertion (RFC 3325 §9.1), so by default it is unverified;
+    /// - a P-Asserted-Identity that is present but unparsable, or has no number, asserts nothing: the
+    ///   call falls back to From (or Remote-Party-ID), unverified — never asserted;
     /// - an untrusted peer's Remote-Party-ID (when `useRemotePartyID`) or From → unverified.
-    public init(request: SIPRequest, peerTrusted: Bool, useRemotePartyID: Bool = false) {
+    public init(request: SIPRequest, peerTrusted: Bool, useRemotePartyID: Bool = false, trustFrom: Bool = false) {
         let privacy = ((try? request.headers.privacy()) ?? []).map { $0.lowercased() }
         if privacy.contains("id") || privacy.contains("user") {
             self.init(number: nil, trust: .withheld)
             return
         }
+        let hasAssertion = request.headers.contains(.pAssertedIdentity)
         let asserted = (try? request.headers.pAssertedIdentity()) ?? []
-        let rpid = useRemotePartyID ? ((try? request.headers.remotePartyID()) ?? []) : []
+        let rpid = useRemotePartyID && !peerTrusted ? ((try? request.headers.remotePartyID()) ?? []) : []
         let from = (try? request.headers.from()).map { [$0] } ?? []
-        let candidates: [SIPNameAddress]
-        let trust: CallerTrust
         if peerTrusted, !asserted.isEmpty {
-            candidates = asserted.sorted { a, _ in a.uri.scheme == "tel" }
-            trust = .asserted
-        } else if peerTrusted {
-            candidates = from
-            trust = .asserted
-        } else {
-            candidates = rpid + from
-            trust = .unverified
+            // An asserted identity without a number (anonymous, RFC 3325 §9.3) withholds it.
+            let number = asserted.sorted(by: { a, _ in a.uri.scheme == "tel" }).lazy.compactMap(Self.number(of:)).first
+            self.init(number: number, trust: number == nil ? .withheld : .asserted)
+            return
         }
+        let candidates = rpid + from
         guard let number = candidates.lazy.compactMap(Self.number(of:)).first else {
             self.init(number: nil, trust: .withheld)
             return
         }
-        self.init(number: number, trust: trust)
+        // A trusted peer vouches for its From only when told to, and never beside a broken assertion.
+        let vouched = peerTrusted && trustFrom && !hasAssertion
+        self.init(number: number, trust: vouched ? .asserted : .unverified)
     }
 
     /// Makes an identity.

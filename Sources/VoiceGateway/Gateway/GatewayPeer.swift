@@ -3,6 +3,18 @@
 
 import NIOCore
 
+/// What proves an inbound call's caller is really at the address its INVITE came from, before a
+/// call-in verification is approved (or a code said) on its caller ID.
+public enum ApprovalProof: String, Sendable, Equatable {
+    /// The INVITE itself: right for connection-oriented transports, where the TCP (or TLS) handshake
+    /// already proved the round trip, or for a UDP peer on a network no one else can send from.
+    case invite
+    /// The ACK of our final response, carrying our To tag (RFC 3261 §17.2.1; for answered calls the
+    /// ACK of our 200, §13.3.1.4). Our responses go to the INVITE's Via/source (§18.2.2), so a
+    /// forged datagram never sees the tag and can never make this ACK.
+    case ack
+}
+
 /// A SIP peer (trunk, PBX, test tool) known by its source addresses.
 public struct GatewayPeer: Sendable, Equatable {
     /// The section name.
@@ -15,9 +27,18 @@ public struct GatewayPeer: Sendable, Equatable {
     public var region: String
     /// Read Remote-Party-ID from this peer when untrusted.
     public var useRemotePartyID: Bool
+    /// A trusted peer's From counts as asserted when it sends no P-Asserted-Identity (sip.conf
+    /// `trust_from`); off by default: From is the caller's own claim (RFC 3325 §9.1).
+    public var trustFrom: Bool
+    /// What proves the round trip before approval (sip.conf `approve_on`); nil: the ACK over UDP,
+    /// the INVITE over TCP (see `ApprovalProof`).
+    public var approveOn: ApprovalProof?
 
     /// Makes a peer.
-    public init(name: String, networks: [IPNetwork], trusted: Bool = false, region: String = "TW", useRemotePartyID: Bool = false) {
+    public init(name: String, networks: [IPNetwork], trusted: Bool = false, region: String = "TW", useRemotePartyID: Bool = false,
+                trustFrom: Bool = false, approveOn: ApprovalProof? = nil) {
+        self.trustFrom = trustFrom
+        self.approveOn = approveOn
         self.name = name
         self.networks = networks
         self.trusted = trusted
@@ -29,13 +50,34 @@ public struct GatewayPeer: Sendable, Equatable {
     public func matches(_ address: SocketAddress) -> Bool { networks.contains { $0.contains(address) } }
 }
 
+/// How the gateway reads and proves the caller ID of calls from one source.
+public struct CallerPolicy: Sendable, Equatable {
+    /// P-Asserted-Identity is believed (RFC 3325 §4).
+    public var trusted: Bool
+    /// Region for national numbers.
+    public var region: String
+    /// Read Remote-Party-ID when untrusted.
+    public var useRemotePartyID: Bool
+    /// From counts as asserted without P-Asserted-Identity.
+    public var trustFrom: Bool
+    /// The configured proof; nil: by transport.
+    public var approveOn: ApprovalProof?
+
+    /// The proof needed for a call over a transport that is (or is not) reliable: as configured,
+    /// else the ACK over UDP and the INVITE over TCP (the handshake proved the address).
+    public func proof(reliableTransport: Bool) -> ApprovalProof {
+        approveOn ?? (reliableTransport ? .invite : .ack)
+    }
+}
+
 extension GatewayConfiguration {
     /// How to read the caller ID of a call from `address`: the first peer that matches decides;
-    /// otherwise `trustedPeers`, `region` and `useRemotePartyID` of the whole gateway.
-    public func callerPolicy(for address: SocketAddress) -> (trusted: Bool, region: String, useRemotePartyID: Bool) {
+    /// otherwise `trustedPeers`, `region` and `useRemotePartyID` of the whole gateway (From not
+    /// trusted, approval proof by transport).
+    public func callerPolicy(for address: SocketAddress) -> CallerPolicy {
         if let peer = peers.first(where: { $0.matches(address) }) {
-            return (peer.trusted, peer.region, peer.useRemotePartyID)
+            return CallerPolicy(trusted: peer.trusted, region: peer.region, useRemotePartyID: peer.useRemotePartyID, trustFrom: peer.trustFrom, approveOn: peer.approveOn)
         }
-        return (trustedPeers.contains { $0.contains(address) }, region, useRemotePartyID)
+        return CallerPolicy(trusted: trustedPeers.contains { $0.contains(address) }, region: region, useRemotePartyID: useRemotePartyID, trustFrom: false, approveOn: nil)
     }
 }

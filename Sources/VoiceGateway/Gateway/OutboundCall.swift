@@ -78,8 +78,10 @@ extension VoiceGatewayService {
             callID: call.callID, action: request.mode == .playCode ? .playCode : .collectCode, verificationID: request.verificationID,
             code: request.code, codeLength: request.codeLength, locale: request.locale, repeats: 2
         )
-        let reason = await runDialogue(call, rtp: rtp, media: media, decision: decision)
-        report(call, verificationID: request.verificationID, reason: reason, sipStatus: nil)
+        // voice_call: the code only after a key, so a voicemail that answers records none (on unless the core says off).
+        let reason = await runDialogue(call, rtp: rtp, media: media, decision: decision, keypress: request.mode == .playCode && request.keypress != false)
+        report(callID: call.callID, verificationID: request.verificationID, reason: reason, sipStatus: nil,
+               detail: reason == .noKey ? "no key pressed: the code was not said" : nil)
     }
 
     /// How an unanswered outgoing call is reported.

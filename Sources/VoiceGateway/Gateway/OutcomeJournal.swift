@@ -3,7 +3,7 @@
 // gateway restart loses none.
 //
 // The file is append-only of lines, each written with one write(2) before the outcome goes to the core:
-//   O <TAB> <the outcome's gateway-socket JSON line>   an outcome (call_progress, call_ended)
+//   O <TAB> <the outcome's gateway-socket JSON line>   an outcome (call_progress, call_proven, call_ended)
 //   A <TAB> <outcome id>                               the core acknowledged it
 //   B <TAB> <call id> <TAB> <verification id>          a call serving a verification began
 // A call_ended outcome ends its call. On open the file is replayed: outcomes not acknowledged are
@@ -171,6 +171,8 @@ public final class OutcomeJournal: Sendable {
             case .callEnded(let ended):
                 outcomes.append((ended.outcomeID, envelope.message))
                 calls[ended.callID] = nil
+            case .callProven(let proven):
+                outcomes.append((proven.outcomeID, envelope.message))
             default:
                 return
             }

@@ -65,16 +65,19 @@ public final class VoiceGatewayService: Sendable {
 
     /// One inbound call, from INVITE to its end.
     func handle(_ call: SIPCall) async {
-        // Trust, region and Remote-Party-ID per peer (sip.conf peer sections), else the general ones.
+        // Trust, region, Remote-Party-ID, From and approval proof per peer (sip.conf peer sections), else the general ones.
         let policy = configuration.callerPolicy(for: call.remote.address)
-        let identity = CallerIdentity(request: call.request, peerTrusted: policy.trusted, useRemotePartyID: policy.useRemotePartyID)
+        let identity = CallerIdentity(request: call.request, peerTrusted: policy.trusted, useRemotePartyID: policy.useRemotePartyID, trustFrom: policy.trustFrom)
         guard let called = CallerIdentity.calledNumber(of: call.request) else {
             calls.inbound(.noCalledNumber)
             call.reject(statusCode: 404)
             return await drain(call)
         }
+        // Over UDP the INVITE's source can be forged: unless the peer is configured otherwise, the
+        // core commits nothing until the ACK of our final response proves the round trip.
+        let awaitsProof = policy.proof(reliableTransport: call.remote.transport.isReliable) == .ack
         let question = InboundCall(callID: call.callID, caller: identity.number, region: policy.region, called: called, trust: identity.trust,
-                                   timeoutMilliseconds: Int(configuration.coreTimeout.nanoseconds / 1_000_000))
+                                   timeoutMilliseconds: Int(configuration.coreTimeout.nanoseconds / 1_000_000), awaitsProof: awaitsProof ? true : nil)
         let decision: CallDecision
         do {
             guard case .callDecision(let answer) = try await link.ask(.inboundCall(question), timeout: configuration.coreTimeout) else {
@@ -89,6 +92,7 @@ public final class VoiceGatewayService: Sendable {
             call.reject(statusCode: 503, headers: [(.retryAfter, "5")])
             return await drain(call)
         }
+        let proof = awaitsProof ? question : nil
         switch decision.action {
         case .reject:
             calls.inbound(.rejected)
@@ -96,7 +100,7 @@ public final class VoiceGatewayService: Sendable {
             await drain(call)
         case .ringThenReject:
             calls.inbound(.missedCall)
-            await missedCall(call, decision: decision)
+            await missedCall(call, decision: decision, proof: proof)
         case .playCode, .collectCode:
             guard let media else {
                 // Not configured to answer (no prompts): refuse without answering.
@@ -108,25 +112,42 @@ public final class VoiceGatewayService: Sendable {
                 return
             }
             calls.inbound(decision.action == .playCode ? .playCode : .collectCode)
-            await runAnswered(call, media: media, decision: decision)
+            await runAnswered(call, media: media, decision: decision, proof: proof)
         }
     }
 
-    /// missed_call: the core approved already; ring for the configured time (or until the caller
-    /// gives up) and reject without answering, so nobody pays.
-    private func missedCall(_ call: SIPCall, decision: CallDecision) async {
+    /// missed_call: ring for the configured time (or until the caller gives up) and reject without
+    /// answering, so nobody pays. The core approved on the INVITE already, or — with `proof`, the
+    /// question asked with `awaits_proof` — approves on `call_proven`, sent only when the ACK of our
+    /// rejection (or of the 487 after CANCEL) arrives with our To tag (RFC 3261 §17.2.1). Timer H
+    /// without that ACK approves nothing.
+    private func missedCall(_ call: SIPCall, decision: CallDecision, proof: InboundCall?) async {
+        if proof != nil { call.awaitFinalACK() }
         call.ring()
         let status = decision.status ?? configuration.missedCallRejectStatus
         let ringTime = decision.ringMilliseconds.map { Duration.milliseconds($0) } ?? configuration.missedCallRingTime
         let timer = endpoint.eventLoop.scheduleTask(in: .nanoseconds(ringTime.nanoseconds)) { call.reject(statusCode: status) }
         var ending: SIPCallEnd = .shutdown
+        var acknowledged = false
         for await event in call.events {
+            if case .confirmed = event { acknowledged = true }
             if case .ended(let end) = event { ending = end }
         }
         timer.cancel()
         let reason: CallEnded.Reason = switch ending {
         case .rejected, .cancelled: .completed
         case .remoteHangUp, .localHangUp, .failed, .noAnswer, .timeout, .transportError, .shutdown: .failed
+        }
+        if let proof, let verificationID = decision.verificationID, let caller = proof.caller {
+            guard acknowledged, reason == .completed else {
+                logger.info("gateway.call.unproven", metadata: ["call-id": "\(call.callID)", "verification": "\(verificationID)"])
+                calls.unproven()
+                return report(callID: call.callID, verificationID: verificationID, reason: .failed, sipStatus: status,
+                              detail: "no ACK of our final response: caller address unproven, not approved")
+            }
+            let outcomeID = nextOutcomeID()
+            link.report(.callProven(CallProven(outcomeID: outcomeID, callID: call.callID, verificationID: verificationID, caller: caller, region: proof.region,
+                                               called: proof.called, trust: proof.trust)), outcomeID: outcomeID)
         }
         report(call, verificationID: decision.verificationID, reason: reason, sipStatus: status)
     }
@@ -140,10 +161,11 @@ public final class VoiceGatewayService: Sendable {
         report(callID: call.callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus)
     }
 
-    func report(callID: String, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?) {
+    func report(callID: String, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?, detail: String? = nil) {
         calls.ended(reason)
         let outcomeID = nextOutcomeID()
-        link.report(.callEnded(CallEnded(outcomeID: outcomeID, callID: callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus)), outcomeID: outcomeID)
+        link.report(.callEnded(CallEnded(outcomeID: outcomeID, callID: callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus, detail: detail)),
+                    outcomeID: outcomeID)
     }
 
     func reportProgress(_ call: SIPCall, verificationID: String?, state: CallProgress.State) {
@@ -151,7 +173,7 @@ public final class VoiceGatewayService: Sendable {
         link.report(.callProgress(CallProgress(outcomeID: outcomeID, callID: call.callID, verificationID: verificationID, state: state)), outcomeID: outcomeID)
     }
 
-    private func nextOutcomeID() -> String {
+    func nextOutcomeID() -> String {
         "\(configuration.name)-\(bootID)-\(outcomeCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
     }
 

@@ -21,14 +21,21 @@ public struct GatewayMedia: Sendable {
     public var firstDigitTimeout: Duration
     /// Wait between keys.
     public var interDigitTimeout: Duration
+    /// voice_call key press: how many times "press any key to hear your code" is played at most.
+    public var keypressPrompts: Int
+    /// voice_call key press: the silence after each of those prompts before the next (or the hang-up).
+    public var keypressWait: Duration
     /// RTP send punctuality over all calls.
     public let statistics = MediaStatistics()
 
     /// Makes the settings; `promptsDirectory` holds one folder of WAVs per locale (prompts/).
     public init(
         promptsDirectory: URL, ports: RTPPortAllocator = RTPPortAllocator(), host: String = "127.0.0.1", codecs: [SDP.AudioCodec] = [.pcmu, .pcma],
-        maxWrongCodesPerCall: Int = 3, firstDigitTimeout: Duration = .seconds(10), interDigitTimeout: Duration = .seconds(4)
+        maxWrongCodesPerCall: Int = 3, firstDigitTimeout: Duration = .seconds(10), interDigitTimeout: Duration = .seconds(4),
+        keypressPrompts: Int = 3, keypressWait: Duration = .seconds(4)
     ) throws {
+        self.keypressPrompts = keypressPrompts
+        self.keypressWait = keypressWait
         self.prompts = try PromptStore(directory: promptsDirectory)
         self.ports = ports
         self.host = host

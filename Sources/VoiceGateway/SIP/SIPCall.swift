@@ -48,6 +48,14 @@ public final class SIPCall: Sendable {
         endpoint.eventLoop.execute { self.endpoint.reject(self.key, statusCode: statusCode, reasonPhrase: reasonPhrase, headers: headers.map { ($0.name, $0.value) }) }
     }
 
+    /// Incoming: from now on a final failure response (our rejection, or 487 after the caller's
+    /// CANCEL) ends the call only at its ACK — `.confirmed`, then `.ended` — or at Timer H
+    /// (`.ended(.timeout)`). The ACK carries our To tag, so it proves the caller received our
+    /// response at the address it gave (RFC 3261 §17.2.1, §18.2.2).
+    public func awaitFinalACK() {
+        endpoint.eventLoop.execute { self.endpoint.awaitFinalACK(self.key) }
+    }
+
     /// Sends INFO in the call's dialog (RFC 6086), e.g. `application/dtmf-relay` keys.
     public func sendInfo(body: ByteBuffer, contentType: String) {
         endpoint.eventLoop.execute { try? self.endpoint.sendInDialog(self.key, method: .info, body: body, contentType: contentType) }

@@ -10,7 +10,8 @@ public enum SIPCallEvent: Sendable, Equatable {
     case progress(statusCode: Int)
     /// Outgoing: the callee answered (2xx, §13.2.2.4); the ACK is sent. Carries the SDP answer.
     case answered(sdp: ByteBuffer)
-    /// Incoming: the caller's ACK for our 2xx arrived; the call is up (§13.3.1.4).
+    /// Incoming: the caller's ACK for our 2xx arrived; the call is up (§13.3.1.4). Also the ACK of a
+    /// rejection made with `awaitACK` (§17.2.1), just before `.ended(.rejected)`.
     case confirmed
     /// In-dialog INFO (RFC 6086 §4.2.2), answered 200; carries Content-Type and body (DTMF relay).
     case info(contentType: String?, body: ByteBuffer)

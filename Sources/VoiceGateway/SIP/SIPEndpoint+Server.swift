@@ -128,7 +128,9 @@ extension SIPEndpoint {
                 serverTransactions[key] = entry
             case .reportTimeout, .reportTransportError:
                 // Timer H (no ACK for our failure response) or a send failure: the call, if any, is over.
-                if let callKey = entry.callKey, calls[callKey]?.phase == .inviting { endCall(callKey, .timeout) }
+                if let callKey = entry.callKey, let call = calls[callKey], call.phase == .inviting || call.endAfterACK != nil {
+                    endCall(callKey, .timeout)
+                }
             case .terminate:
                 serverTransactions.remove(key)?.cancelTimers()
             }
@@ -139,9 +141,21 @@ extension SIPEndpoint {
 
     /// An ACK: for a non-2xx it matches the INVITE transaction (§17.2.1); for a 2xx it belongs to the
     /// dialog (§13.3.1.4, RFC 6026 also passes it up from Accepted). Unmatched ACKs are dropped (§17.2.3).
+    /// The ACK of a non-2xx must carry the To tag of the response it acknowledges (§17.1.1.3): one
+    /// with another tag (made without seeing our response) is dropped, so it cannot stop our
+    /// retransmissions nor prove a call.
     private func ackReceived(_ request: SIPRequest, key: TransactionKey) {
-        if serverTransactions[key] != nil {
+        if let entry = serverTransactions[key] {
+            let ourTag = entry.lastResponse.flatMap { try? $0.headers.to().tag }
+            if let ourTag, (try? request.headers.to().tag) != ourTag {
+                logger.info("sip.ack.wrong_tag", metadata: ["call-id": "\((try? request.headers.callID()) ?? "-")"])
+                return
+            }
             runServer(key) { $0.ackReceived() }
+            if let callKey = entry.callKey, let call = calls[callKey], let end = call.endAfterACK {
+                call.continuation.yield(.confirmed)
+                endCall(callKey, end)
+            }
             return
         }
         guard let callID = try? request.headers.callID(), let toTag = try? request.headers.to().tag else { return }
@@ -181,7 +195,7 @@ extension SIPEndpoint {
         }
         if let inviteKey, let terminated = answers.inviteResponse {
             respond(inviteKey, with: terminated)
-            if let callKey = invite?.callKey { endCall(callKey, .cancelled) }
+            if let callKey = invite?.callKey { endAfterFinalResponse(callKey, .cancelled) }
         }
     }
 
@@ -287,7 +301,23 @@ extension SIPEndpoint {
         var response = SIPResponse(replyingTo: call.invite, statusCode: statusCode, reasonPhrase: reasonPhrase, toTag: callKey.localTag)
         for (name, value) in headers { response.headers.add(name, value) }
         respond(call.inviteKey, with: response)
-        endCall(callKey, .rejected(statusCode: statusCode))
+        endAfterFinalResponse(callKey, .rejected(statusCode: statusCode))
+    }
+
+    /// Marks an incoming call so that its final failure response ends it only at the ACK (§17.2.1).
+    func awaitFinalACK(_ callKey: SIPCallKey) {
+        calls[callKey]?.awaitsFinalACK = true
+    }
+
+    /// Ends an incoming call whose final failure response went out: at once, or — when it awaits the
+    /// ACK — at the ACK carrying our To tag (`.confirmed`, then `end`) or at Timer H (`.timeout`).
+    /// That ACK proves the caller received our response at the address it gave (§17.2.1, §18.2.2).
+    func endAfterFinalResponse(_ callKey: SIPCallKey, _ end: SIPCallEnd) {
+        guard var call = calls[callKey] else { return }
+        guard call.awaitsFinalACK else { return endCall(callKey, end) }
+        call.phase = .ending
+        call.endAfterACK = end
+        calls[callKey] = call
     }
 
     // MARK: In-dialog requests

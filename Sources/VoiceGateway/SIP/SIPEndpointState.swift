@@ -90,6 +90,11 @@ struct CallState: Sendable {
     var cancelReason: SIPCallEnd?
     var cancelSent = false
     var ringTimer: Scheduled<Void>?
+    /// Incoming: a final failure response (rejection, or 487 after CANCEL) keeps the call until its ACK,
+    /// which proves the caller's address (RFC 3261 §17.2.1), or Timer H.
+    var awaitsFinalACK = false
+    /// Incoming: the end to report once that ACK arrives.
+    var endAfterACK: SIPCallEnd?
 
     func cancelTimers() {
         for timer in successTimers.values { timer.cancel() }
