@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import SQLKit
 import Testing
 import Verification
 @testable import VerificationServer
@@ -167,6 +168,34 @@ struct SendLimitTests {
                                             number: { "+8869753\(String(format: "%05d", $0))" }, prefix: { "+8869753\(String(format: "%05d", $0))" })
             #expect(perChannel.filter { $0 == .reserved }.count == 8)
             #expect(perChannel.allSatisfy { $0 == .reserved || Self.refused($0, .sendsPerChannel, after: 3_600) })
+        }
+    }
+
+    @Test("a database from before migration 5 upgrades; its old sends count for the per-number limit only", arguments: storeBackends)
+    func upgradeKeepsOldSends(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { (store: SQLVerificationStore, database: TestDatabase) async throws in
+            // Back to the schema of version 3 (the sends table without channel and prefix) ...
+            try await store.withRawDatabase { db in
+                for statement in ["DROP INDEX sends_prefix_at", "DROP INDEX sends_channel_at", "ALTER TABLE sends DROP COLUMN channel",
+                                  "ALTER TABLE sends DROP COLUMN prefix", "DELETE FROM schema_migrations WHERE version = 5"] {
+                    try await db.raw(SQLQueryString(statement)).run()
+                }
+            }
+            // ... with five sends to one number recorded the old way.
+            for i in 0..<5 { try await store.recordSend(to: "+886975000888", verificationID: "VEold", at: StoreFixtures.at(Double(i))) }
+            let upgraded = try await database.open()
+            #expect(try await upgraded.appliedMigrations().contains(5))
+            let guards = SendGuards(maxPerNumber: 5, numberWindow: 600, maxPerPrefix: 1, maxPerChannel: 1)
+            func reserve(_ to: String) async throws -> SendReservationOutcome {
+                let v = StoreFixtures.verification(to: to)
+                return try await upgraded.reserveSend(.insert(v), events: [StoreFixtures.created(v)],
+                                                      send: SendReservation(verificationID: v.id, to: to, channel: .sms, prefix: "+886975000", at: StoreFixtures.at(10)),
+                                                      guards: guards)
+            }
+            #expect(Self.refused(try await reserve("+886975000888"), .sendsPerNumber, after: 590))
+            #expect(try await reserve("+886975000777") == .reserved, "old sends have no prefix or channel")
+            #expect(Self.refused(try await reserve("+886975000666"), .sendsPerPrefix, after: 3_600))
+            try await upgraded.shutdown()
         }
     }
 
