@@ -23,7 +23,7 @@ struct SendLimitCores {
     var auth: HTTPFields { [.authorization: "Bearer \(key)", .contentType: "application/json"] }
 
     static func with(
-        _ backend: SQLStoreBackend, nodes: Int = 1, configure: (inout CoreConfiguration) -> Void = { _ in },
+        _ backend: SQLStoreBackend, nodes: Int = 1, log: RecordedLog? = nil, configure: (inout CoreConfiguration) -> Void = { _ in },
         _ body: (SendLimitCores) async throws -> Void
     ) async throws {
         try await withTestStore(backend) { first, database in
@@ -34,8 +34,8 @@ struct SendLimitCores {
             config.policy.limits.perClientIPPerMinute = 0
             config.policy.limits.perAPIKeyPerMinute = 0
             configure(&config)
-            var logger = Logger(label: "send-limit-tests")
-            logger.logLevel = .critical
+            var logger = log.map { log in Logger(label: "send-limit-tests") { _ in log } } ?? Logger(label: "send-limit-tests")
+            logger.logLevel = log == nil ? .critical : .info
             let cores = stores.map { Core(configuration: config, store: $0, secret: Array(repeating: 9, count: 32), logger: logger) }
             let key = try await cores[0].addAPIKey(name: "send limits")
             do {
@@ -46,6 +46,27 @@ struct SendLimitCores {
             }
             for store in stores.dropFirst() { try? await store.shutdown() }
         }
+    }
+}
+
+/// A log handler that keeps every record (message and metadata as text), for tests of what is logged.
+final class RecordedLog: LogHandler, @unchecked Sendable {
+    // @unchecked Sendable: `records` is guarded by `lock`; the handler's own settings are set once.
+    private let lock = NSLock()
+    private var stored: [(message: String, metadata: [String: String])] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    var records: [(message: String, metadata: [String: String])] { lock.withLock { stored } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let fields = (metadata ?? [:]).mapValues { "\($0)" }
+        lock.withLock { stored.append((message.description, fields)) }
     }
 }
 
@@ -201,7 +222,8 @@ struct SendLimitTests {
 
     @Test("a pumping run over one number prefix is cut off at sends_per_prefix: 429 naming the guard, logged, counted")
     func pumpingOnePrefix() async throws {
-        try await SendLimitCores.with(.sqlite, configure: { $0.policy.limits.maxSendsPerPrefix = 10 }) { t in
+        let log = RecordedLog()
+        try await SendLimitCores.with(.sqlite, log: log, configure: { $0.policy.limits.maxSendsPerPrefix = 10 }) { t in
             let core = t.cores[0]
             try await Application(router: core.router()).test(.router) { client in
                 var created = 0
@@ -228,6 +250,11 @@ struct SendLimitTests {
                 }
             }
         }
+        // One warning per refusal, naming the guard and the prefix, never the whole number.
+        let refusals = log.records.filter { $0.message == "send refused" }
+        #expect(refusals.count == 20)
+        #expect(refusals.allSatisfy { $0.metadata["guard"] == "sends_per_prefix" && $0.metadata["prefix"] == "+886975000" && $0.metadata["channel"] == "sms" })
+        #expect(!refusals.contains { $0.metadata.values.contains { $0.contains("+8869750000") } })
     }
 
     @Test("a pumping run across prefixes is cut off at the channel's hourly budget")
