@@ -81,7 +81,8 @@ public protocol VerificationStore: Sendable {
     /// How many pending verifications point at each of these system numbers.
     func pendingCounts(systemNumbers: [String]) async throws -> [String: Int]
 
-    /// Records one send to a number (for the per-number send limit).
+    /// Records one send to a number outside a reservation, without channel or prefix (it counts for
+    /// the per-number limit only). The service records every send through `reserveSend`.
     func recordSend(to: String, verificationID: String, at: Date) async throws
 
     /// Reserves one send before it is delivered, in one atomic write: checks `guards` against the
