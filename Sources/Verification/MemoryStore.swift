@@ -6,6 +6,8 @@ public actor MemoryStore: VerificationStore {
     private var verifications: [String: Verification] = [:]
     private var audit: [String: [VerificationEvent]] = [:]
     private var sendLog: [String: [Date]] = [:]
+    /// Sends reserved through `reserveSend`, for the prefix and channel guards.
+    private var guardedSends: [(at: Date, channel: Channel, prefix: String)] = []
     private var webhooks: [String: WebhookDelivery] = [:]
     private var keys: [APIKeyRecord] = []
     private var callRetries: [String: Date] = [:]
@@ -52,6 +54,30 @@ public actor MemoryStore: VerificationStore {
 
     public func recordSend(to: String, verificationID: String, at: Date) {
         sendLog[to, default: []].append(at)
+    }
+
+    public func reserveSend(_ write: SendWrite, events: [VerificationEvent], send: SendReservation, guards: SendGuards) -> SendReservationOutcome {
+        let now = send.at
+        let number = sends(to: send.to, since: now.addingTimeInterval(-guards.numberWindow), limit: Swift.max(1, guards.maxPerNumber))
+        let recent = guardedSends.filter { $0.at > now.addingTimeInterval(-guards.guardWindow) }
+        let prefix = recent.filter { $0.prefix == send.prefix }.map { $0.at }
+        let channel = recent.filter { $0.channel == send.channel }.map { $0.at }
+        if let refused = guards.refusal(now: now, number: (number.count, number.first), prefix: (prefix.count, prefix.min()),
+                                        channel: (channel.count, channel.min())) {
+            return .refused(refused.limit, retryAfter: refused.retryAfter)
+        }
+        let v = write.verification
+        switch write {
+        case .insert:
+            if verifications.values.contains(where: { $0.status == .pending && $0.to == v.to && $0.channel == v.channel }) { return .conflict }
+        case .update:
+            guard let stored = verifications[v.id], stored.version == v.version - 1 else { return .conflict }
+        }
+        verifications[v.id] = v
+        audit[v.id, default: []].append(contentsOf: events)
+        sendLog[send.to, default: []].append(send.at)
+        guardedSends.append((send.at, send.channel, send.prefix))
+        return .reserved
     }
 
     public func sends(to: String, since: Date, limit: Int) -> [Date] {

@@ -5,6 +5,8 @@ public enum VerificationError: Error, Sendable, Equatable {
     case countryNotAllowed(region: String)
     case channelDisabled(Channel)
     case cannotReceiveSMS
+    /// The number's line type (libphonenumber's) is not allowed for the channel (`--line-types`).
+    case numberTypeNotAllowed(PhoneNumber.LineType, Channel)
     case invalidRequest(String)
     case rateLimited(limit: RateLimit, retryAfter: Double)
     case notFound
@@ -19,6 +21,10 @@ public enum VerificationError: Error, Sendable, Equatable {
     public enum RateLimit: String, Sendable, Equatable {
         case resendInterval = "resend_interval"
         case sendsPerNumber = "sends_per_number"
+        /// The hourly guard on sends to one number prefix (SMS pumping over a number range).
+        case sendsPerPrefix = "sends_per_prefix"
+        /// The hourly budget of sends on one channel, all numbers together.
+        case sendsPerChannel = "sends_per_channel"
         case apiKey = "api_key"
         case clientIP = "client_ip"
     }
@@ -30,6 +36,7 @@ public enum VerificationError: Error, Sendable, Equatable {
         case .countryNotAllowed: "country_not_allowed"
         case .channelDisabled: "channel_disabled"
         case .cannotReceiveSMS: "number_cannot_receive_sms"
+        case .numberTypeNotAllowed: "number_type_not_allowed"
         case .invalidRequest: "invalid_request"
         case .rateLimited: "rate_limited"
         case .notFound: "not_found"
@@ -49,6 +56,7 @@ public enum VerificationError: Error, Sendable, Equatable {
         case .countryNotAllowed(let region): "Numbers of region \(region) are not allowed on this server."
         case .channelDisabled(let c): "The channel \(c.rawValue) is not enabled on this server."
         case .cannotReceiveSMS: "This number cannot receive SMS (it is not a mobile number)."
+        case .numberTypeNotAllowed(let type, let c): "Numbers of type \(type.flagName) are not allowed for \(c.rawValue) on this server."
         case .invalidRequest(let why): why
         case .rateLimited(let limit, let after):
             "Too many requests (\(limit.rawValue) limit); retry in \(Int(after.rounded(.up))) s."

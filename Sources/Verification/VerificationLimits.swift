@@ -10,6 +10,17 @@ public struct VerificationLimits: Sendable, Equatable {
     public var maxSendsPerNumber: Int = 5
     /// Window of `maxSendsPerNumber` (seconds). Default 10 min.
     public var sendWindow: Double = 600
+    /// Digits of the national number after the country code that make a number's prefix for
+    /// `maxSendsPerPrefix` (`PhoneNumber.prefix(length:)`). Default 6: a block of 1,000 (TW
+    /// mobile) to 10,000 (NANP) numbers, the ranges SMS-pumping runs walk through.
+    public var prefixLength: Int = 6
+    /// Most sends (any channel) to numbers of one prefix per hour, all numbers together; 0 = off.
+    /// Default 50: far above what real users of one block ask for, far below a pumping run.
+    public var maxSendsPerPrefix: Int = 50
+    /// Most sends per hour on each sending channel, all numbers together (a missing or 0 entry is
+    /// off). Defaults: 1,000 SMS and 500 of each call channel an hour: a bound on what a pumping run
+    /// spread over many prefixes can cost, above a normal deployment's peak.
+    public var maxSendsPerChannel: [Channel: Int] = VerificationLimits.defaultChannelBudgets
     /// Requests per minute per API key (0 = unlimited).
     public var perAPIKeyPerMinute: Int = 600
     /// Verification starts per minute per client IP (0 = unlimited).
@@ -23,6 +34,15 @@ public struct VerificationLimits: Sendable, Equatable {
     public var maxCalls: Int = 2
     /// Wait before calling again after a busy, unanswered or failed call (seconds). Default 30 s.
     public var callRetryDelay: Double = 30
+
+    /// The default hourly budgets of `maxSendsPerChannel`.
+    public static let defaultChannelBudgets: [Channel: Int] = [.sms: 1_000, .voiceCall: 500, .dtmfCallOut: 500]
+
+    /// The counting limits a send on `channel` must pass (`VerificationStore.reserveSend`).
+    public func sendGuards(for channel: Channel) -> SendGuards {
+        SendGuards(maxPerNumber: maxSendsPerNumber, numberWindow: sendWindow, maxPerPrefix: maxSendsPerPrefix,
+                   maxPerChannel: maxSendsPerChannel[channel] ?? 0, guardWindow: 3_600)
+    }
 
     public init() {}
 }

@@ -15,6 +15,9 @@ public struct VerificationPolicy: Sendable, Equatable {
     /// only (RFC 3325: a spoofable From header must not prove a number). Operators whose trunk sends
     /// no P-Asserted-Identity may accept `unverified` for a method knowingly.
     public var acceptedCallerIDTrust: [Channel: Set<CallerIDTrust>] = [:]
+    /// Line types each channel may reach (`--line-types`); a channel not listed keeps its default
+    /// (see `allows(_:for:)`): mobile and fixed lines for the outgoing channels, any for call-in.
+    public var allowedLineTypes: [Channel: Set<PhoneNumber.LineType>] = [:]
 
     /// Whether `channel` accepts caller ID learned as `trust` (withheld never proves a number).
     public func accepts(_ trust: CallerIDTrust, for channel: Channel) -> Bool {

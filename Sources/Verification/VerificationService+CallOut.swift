@@ -67,19 +67,18 @@ extension VerificationService {
             let now = clock.now()
             guard v.expiresAt > now else { return false }
             let number = try PhoneNumber(parsing: v.to, defaultRegion: v.region)
-            try await checkSendLimit(v.to, now: now)
             var code = ""
             if v.channel == .voiceCall {
                 // The last code was never heard; a new one, so no old one stays valid.
                 code = VerificationCode.generate(length: v.codeLength, random: random)
                 v.codeMAC = hasher.mac(id: v.id, code: code)
             }
-            v.updatedAt = now
             v.version += 1
             let event = VerificationEvent(verificationID: v.id, kind: .resent, status: .pending, at: now, detail: "call retry \(v.sendCount + 1) of \(policy.limits.maxCalls)")
-            guard try await store.update(v, event: event, webhook: nil) else { continue }
-            await events.published(event, verification: v)
-            _ = try await send(v, number: number, code: code, kind: .resent, now: now)
+            // The call is reserved (send limits checked, send recorded) with the new code, then placed.
+            v = markedSent(v, at: now)
+            guard try await reserve(.update(v), auditEvents: [event, sentEvent(v, at: now)], number: number, now: now) else { continue }
+            _ = try await deliver(v, number: number, code: code, now: now)
             return true
         }
         return false

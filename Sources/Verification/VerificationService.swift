@@ -74,6 +74,7 @@ public struct VerificationService: Sendable {
         guard policy.enabledChannels.contains(request.channel) else {
             throw VerificationError.channelDisabled(request.channel)
         }
+        try checkLineType(number, for: request.channel)
         if request.channel == .sms, !number.canReceiveSMS { throw VerificationError.cannotReceiveSMS }
         let length = request.codeLength ?? policy.limits.codeLength
         guard VerificationCode.lengths.contains(length) else {
@@ -107,7 +108,6 @@ public struct VerificationService: Sendable {
     }
 
     private func create(_ request: StartRequest, number: PhoneNumber, length: Int, now: Date) async throws -> StartResult? {
-        if sendsSomething(request.channel) { try await checkSendLimit(number.e164, now: now) }
         let id = Verification.makeID(random: random)
         let code = issuesCodeAtStart(request.channel) ? VerificationCode.generate(length: length, random: random) : nil
         var v = Verification(
@@ -118,10 +118,14 @@ public struct VerificationService: Sendable {
             systemNumber: request.channel.isCallIn ? try await pickSystemNumber() : nil,
             callbackURL: request.callbackURL, apiKeyID: request.apiKeyID)
         let created = VerificationEvent(verificationID: id, kind: .created, status: .pending, at: now, detail: request.channel.rawValue)
-        guard try await store.insert(v, event: created) else { return nil }
-        await events.published(created, verification: v)
         if let code, sendsSomething(request.channel) {
-            v = try await send(v, number: number, code: code, kind: .sent, now: now, fallbacks: request.fallbackChannels)
+            // Stored with its send reserved (limits checked in the same write), then delivered.
+            v = markedSent(v, at: now)
+            guard try await reserve(.insert(v), auditEvents: [created, sentEvent(v, at: now)], number: number, now: now) else { return nil }
+            v = try await deliver(v, number: number, code: code, now: now, fallbacks: request.fallbackChannels)
+        } else {
+            guard try await store.insert(v, event: created) else { return nil }
+            await events.published(created, verification: v)
         }
         return StartResult(verification: v, code: request.channel.showsCodeOnPage ? code : nil, resent: false)
     }
@@ -135,81 +139,25 @@ public struct VerificationService: Sendable {
             // Call-in channels without a code on the page: nothing to send; the same verification stands.
             return StartResult(verification: existing, code: nil, resent: true)
         }
-        if sendsSomething(existing.channel) { try await checkSendLimit(number.e164, now: now) }
         let code = VerificationCode.generate(length: existing.codeLength, random: random)
         var v = existing
         v.codeMAC = hasher.mac(id: v.id, code: code)
         v.updatedAt = now
         v.version += 1
-        if !sendsSomething(v.channel) { v.lastSentAt = now }
         let event = VerificationEvent(verificationID: v.id, kind: .resent, status: .pending, at: now)
-        guard try await store.update(v, event: event, webhook: nil) else { return nil }
-        await events.published(event, verification: v)
-        if sendsSomething(v.channel) { v = try await send(v, number: number, code: code, kind: .resent, now: now) }
+        if sendsSomething(v.channel) {
+            // The new code, the last-sent time and the send are one versioned write with the
+            // limits checked inside it: of concurrent resends one wins the version, and the
+            // others re-read and meet the resend interval or the send limits.
+            v = markedSent(v, at: now)
+            guard try await reserve(.update(v), auditEvents: [event, sentEvent(v, at: now)], number: number, now: now) else { return nil }
+            v = try await deliver(v, number: number, code: code, now: now)
+        } else {
+            v.lastSentAt = now
+            guard try await store.update(v, event: event, webhook: nil) else { return nil }
+            await events.published(event, verification: v)
+        }
         return StartResult(verification: v, code: v.channel.showsCodeOnPage ? code : nil, resent: true)
-    }
-
-    /// Delivers the code and records the send; a failed delivery moves the verification to the
-    /// next of `fallbacks` that is available, or fails it with the reason.
-    func send(_ v: Verification, number: PhoneNumber, code: String, kind: VerificationEvent.Kind, now: Date,
-                      fallbacks: [Channel] = []) async throws -> Verification {
-        let message = CodeMessage(verificationID: v.id, to: number, channel: v.channel, code: code, locale: v.locale,
-                                  expiresIn: v.expiresAt.timeIntervalSince(now), codeLength: v.codeLength)
-        do {
-            try await delivery.deliver(message)
-        } catch {
-            let reason = (error as? DeliveryFailure)?.reason ?? "delivery error"
-            var rest = fallbacks[...]
-            while let next = rest.popFirst() {
-                guard await delivery.isAvailable(next), next != .sms || number.canReceiveSMS else { continue }
-                if let moved = try await fallBack(v, to: next, reason: reason) {
-                    return try await send(moved, number: number, code: code, kind: kind, now: now, fallbacks: Array(rest))
-                }
-            }
-            try await fail(v, reason: reason)
-            throw VerificationError.deliveryFailed(reason: reason, verificationID: v.id)
-        }
-        try await store.recordSend(to: v.to, verificationID: v.id, at: now)
-        for _ in 0..<8 {
-            guard var current = try await store.verification(id: v.id) else { return v }
-            guard current.status == .pending else { return current }
-            current.lastSentAt = now
-            current.sendCount += 1
-            current.updatedAt = clock.now()
-            current.version += 1
-            let event = VerificationEvent(verificationID: v.id, kind: .sent, status: .pending, at: current.updatedAt, detail: v.channel.rawValue)
-            if try await store.update(current, event: event, webhook: nil) {
-                await events.published(event, verification: current)
-                return current
-            }
-        }
-        return v
-    }
-
-    /// Moves a pending verification to another channel after a failed delivery (same id, same code);
-    /// nil when it is no longer pending or the move conflicts (a pending one exists on that channel).
-    private func fallBack(_ v: Verification, to channel: Channel, reason: String) async throws -> Verification? {
-        guard var current = try await store.verification(id: v.id), current.status == .pending else { return nil }
-        current.channel = channel
-        current.updatedAt = clock.now()
-        current.version += 1
-        let event = VerificationEvent(verificationID: v.id, kind: .channelFallback, status: .pending, at: current.updatedAt,
-                                      detail: "\(v.channel.rawValue) failed (\(reason)); trying \(channel.rawValue)")
-        do {
-            guard try await store.update(current, event: event, webhook: nil) else { return nil }
-        } catch {
-            return nil
-        }
-        await events.published(event, verification: current)
-        return current
-    }
-
-    /// Channels that may stand in for each other: both send a secret code that is typed on the web.
-    static func canFallBack(_ channel: Channel) -> Bool {
-        switch channel {
-        case .sms, .voiceCall: true
-        case .voiceCallIn, .missedCall, .dtmfCallOut, .dtmfCallIn: false
-        }
     }
 
     // MARK: Delivery reports
@@ -238,15 +186,6 @@ public struct VerificationService: Sendable {
         throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
     }
 
-    func checkSendLimit(_ e164: String, now: Date) async throws {
-        let window = policy.limits.sendWindow
-        let max = policy.limits.maxSendsPerNumber
-        let sends = try await store.sends(to: e164, since: now.addingTimeInterval(-window), limit: max)
-        if sends.count >= max, let oldest = sends.first {
-            throw VerificationError.rateLimited(limit: .sendsPerNumber, retryAfter: Swift.max(1, oldest.addingTimeInterval(window).timeIntervalSince(now)))
-        }
-    }
-
     /// The system numbers users may call: the configured ones and those the attached gateways answer.
     public func systemNumbers() async -> [String] {
         var numbers = policy.systemNumbers
@@ -261,13 +200,6 @@ public struct VerificationService: Sendable {
         let least = numbers.map { counts[$0] ?? 0 }.min() ?? 0
         let candidates = numbers.filter { (counts[$0] ?? 0) == least }
         return candidates[Int(random.uniform(below: UInt64(candidates.count)))]
-    }
-
-    private func sendsSomething(_ channel: Channel) -> Bool {
-        switch channel {
-        case .sms, .voiceCall, .dtmfCallOut: true
-        case .voiceCallIn, .missedCall, .dtmfCallIn: false
-        }
     }
 
     /// Channels whose code exists from the start (the voice call-in code is made when the user calls).

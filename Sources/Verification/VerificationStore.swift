@@ -81,8 +81,16 @@ public protocol VerificationStore: Sendable {
     /// How many pending verifications point at each of these system numbers.
     func pendingCounts(systemNumbers: [String]) async throws -> [String: Int]
 
-    /// Records one send to a number (for the per-number send limit).
+    /// Records one send to a number outside a reservation, without channel or prefix (it counts for
+    /// the per-number limit only). The service records every send through `reserveSend`.
     func recordSend(to: String, verificationID: String, at: Date) async throws
+
+    /// Reserves one send before it is delivered, in one atomic write: checks `guards` against the
+    /// sends recorded for the number, its prefix and the channel, and only if all pass writes
+    /// `write` (insert, or update at `version - 1`) with `events` and records the send. Concurrent
+    /// reservations on any node are serialized for the number, the prefix and the channel, so no
+    /// limit is passed twice by the same free slot (README "Security", send limits).
+    func reserveSend(_ write: SendWrite, events: [VerificationEvent], send: SendReservation, guards: SendGuards) async throws -> SendReservationOutcome
 
     /// Sends to `to` strictly after `since`, oldest first (at most `limit`): a send leaves the
     /// window exactly `sendWindow` seconds later.

@@ -119,6 +119,9 @@ struct FanOutSink: VerificationEventSink {
     func published(_ event: VerificationEvent, verification: Verification) async {
         for s in sinks { await s.published(event, verification: verification) }
     }
+    func sendRefused(_ refusal: SendRefusal) async {
+        for s in sinks { await s.sendRefused(refusal) }
+    }
 }
 
 /// Logs each event; never a code (events carry none).
@@ -128,6 +131,16 @@ struct LoggingSink: VerificationEventSink {
         logger.info("verification \(event.kind.rawValue)", metadata: [
             "id": .string(event.verificationID), "channel": .string(verification.channel.rawValue),
             "status": .string(event.status.rawValue),
+        ])
+    }
+
+    /// One warning per refused send, naming the guard; the number only by its prefix (the range a
+    /// pumping run walks is what an operator blocks; whole numbers stay out of the logs).
+    func sendRefused(_ refusal: SendRefusal) async {
+        logger.warning("send refused", metadata: [
+            "guard": .string(refusal.limit.rawValue), "channel": .string(refusal.channel.rawValue),
+            "prefix": .string(refusal.prefix), "id": .string(refusal.verificationID),
+            "retry_after": .stringConvertible(Int(refusal.retryAfter.rounded(.up))),
         ])
     }
 }

@@ -13,28 +13,32 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     public var code: String
     /// Seconds to wait, for `rate_limited` (also sent as `Retry-After`).
     public var retryAfter: Int?
+    /// For `rate_limited`: which limit refused (`sends_per_number`, `sends_per_prefix`, …).
+    public var limit: String?
     /// For `delivery_failed`: the verification that failed.
     public var verificationID: String?
 
     enum CodingKeys: String, CodingKey {
         case type, title, status, detail, code
         case retryAfter = "retry_after"
+        case limit
         case verificationID = "verification_id"
     }
 
-    public init(status: HTTPResponse.Status, code: String, detail: String, retryAfter: Int? = nil, verificationID: String? = nil) {
+    public init(status: HTTPResponse.Status, code: String, detail: String, retryAfter: Int? = nil, limit: String? = nil, verificationID: String? = nil) {
         self.type = "https://verigate.dev/problems/\(code)"
         self.title = status.reasonPhrase
         self.status = status.code
         self.detail = detail
         self.code = code
         self.retryAfter = retryAfter
+        self.limit = limit
         self.verificationID = verificationID
     }
 
     /// Every problem code the API can answer; `openapi.yaml` lists the same set (a test checks).
     public static let codes: Set<String> = [
-        "invalid_number", "country_not_allowed", "channel_disabled", "number_cannot_receive_sms", "invalid_request",
+        "invalid_number", "country_not_allowed", "channel_disabled", "number_cannot_receive_sms", "number_type_not_allowed", "invalid_request",
         "rate_limited", "not_found", "expired", "max_attempts_reached", "not_pending", "no_gateway",
         "delivery_failed", "wrong_channel", "unauthorized", "payload_too_large", "method_not_allowed",
         "unsupported_media_type", "internal",
@@ -43,10 +47,10 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     /// The problem for a domain error.
     public init(_ error: VerificationError) {
         switch error {
-        case .invalidNumber, .countryNotAllowed, .cannotReceiveSMS, .invalidRequest, .channelDisabled:
+        case .invalidNumber, .countryNotAllowed, .cannotReceiveSMS, .numberTypeNotAllowed, .invalidRequest, .channelDisabled:
             self.init(status: .badRequest, code: error.code, detail: error.detail)
-        case .rateLimited(_, let after):
-            self.init(status: .tooManyRequests, code: error.code, detail: error.detail, retryAfter: max(1, Int(after.rounded(.up))))
+        case .rateLimited(let limit, let after):
+            self.init(status: .tooManyRequests, code: error.code, detail: error.detail, retryAfter: max(1, Int(after.rounded(.up))), limit: limit.rawValue)
         case .notFound:
             self.init(status: .notFound, code: error.code, detail: error.detail)
         case .expired, .maxAttemptsReached, .notPending, .wrongChannel:

@@ -46,6 +46,11 @@ public final class ServerMetrics: VerificationEventSink, Sendable {
         }
     }
 
+    /// Counts a send a guard refused, by guard (`verigate_send_guard_refusals_total{guard="sends_per_prefix"}`).
+    public func sendRefused(_ refusal: SendRefusal) async {
+        counter("send_guard_refusals", "Sends refused by a send limit or guard, by guard", [("guard", refusal.limit.rawValue)]).increment()
+    }
+
     /// Records a request's latency by route and status class.
     func observe(route: String, method: String, status: Int, duration: Duration) {
         registry.makeDurationHistogram(

@@ -58,6 +58,18 @@ struct CoreOptions: ParsableArguments {
     @Option(help: "Send window in seconds (env VERIGATE_SEND_WINDOW).")
     var sendWindow: Double = env("SEND_WINDOW", 600)
 
+    @Option(help: "Line types each channel may reach, e.g. 'sms=mobile,fixed_line_or_mobile;voice_call=mobile,fixed_line' (libphonenumber's types in lower case, or any) (env VERIGATE_LINE_TYPES). Default: mobile, fixed_line and fixed_line_or_mobile for sms, voice_call and dtmf_callout; any for the call-in channels.")
+    var lineTypes: String = env("LINE_TYPES") ?? ""
+
+    @Option(help: "National digits after the country code that make a number's prefix for --prefix-sends-per-hour, 1-12 (env VERIGATE_PREFIX_LENGTH).")
+    var prefixLength: Int = env("PREFIX_LENGTH", 6)
+
+    @Option(help: "Sends per hour to numbers of one prefix, all channels, 0 = off (env VERIGATE_PREFIX_SENDS_PER_HOUR).")
+    var prefixSendsPerHour: Int = env("PREFIX_SENDS_PER_HOUR", 50)
+
+    @Option(help: "Sends per hour on each sending channel, all numbers: one count for all, or e.g. 'sms=1000;voice_call=500', 0 = off (env VERIGATE_CHANNEL_SENDS_PER_HOUR). Default: sms=1000;voice_call=500;dtmf_callout=500.")
+    var channelSendsPerHour: String = env("CHANNEL_SENDS_PER_HOUR") ?? ""
+
     @Option(help: "Requests per minute per API key, 0 = unlimited (env VERIGATE_KEY_RATE).")
     var keyRate: Int = env("KEY_RATE", 600)
 
@@ -205,6 +217,15 @@ struct CoreOptions: ParsableArguments {
         guard codeTTL > 0, maxChecks > 0, maxSends > 0, sendWindow > 0, resendInterval >= 0 else {
             throw ConfigurationError("limits must be positive")
         }
+        guard (1...12).contains(prefixLength) else { throw ConfigurationError("--prefix-length must be 1 to 12") }
+        guard prefixSendsPerHour >= 0 else { throw ConfigurationError("--prefix-sends-per-hour must be 0 or more") }
+        limits.prefixLength = prefixLength
+        limits.maxSendsPerPrefix = prefixSendsPerHour
+        do {
+            limits.maxSendsPerChannel = try VerificationPolicy.parseChannelBudgets(channelSendsPerHour, defaults: VerificationLimits.defaultChannelBudgets)
+        } catch {
+            throw ConfigurationError("--channel-sends-per-hour: \(error.description)")
+        }
         limits.allowedRegions = Set(allowedRegions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }.filter { !$0.isEmpty })
         var enabled = Set<Channel>()
         for name in channels.split(separator: ",") {
@@ -226,6 +247,9 @@ struct CoreOptions: ParsableArguments {
         c.policy = VerificationPolicy(defaultRegion: defaultRegion, limits: limits, enabledChannels: enabled, systemNumbers: numbers)
         do { c.policy.acceptedCallerIDTrust = try VerificationPolicy.parseCallerIDTrust(callerIDTrust) } catch {
             throw ConfigurationError("--caller-id-trust: \(error.description)")
+        }
+        do { c.policy.allowedLineTypes = try VerificationPolicy.parseLineTypes(lineTypes) } catch {
+            throw ConfigurationError("--line-types: \(error.description)")
         }
         c.smsTemplates.otpOrigin = otpOrigin.isEmpty ? nil : otpOrigin
         c.smsDriver = try smsDriverConfiguration()

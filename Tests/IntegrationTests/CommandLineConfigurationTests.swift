@@ -49,6 +49,22 @@ struct CommandLineConfigurationTests {
         #expect(status == 78, "\(output)")
         #expect(output.contains("--voice-call-keypress must be on or off, got 'maybe'"), "\(output)")
     }
+
+    @Test("--line-types, --channel-sends-per-hour and --prefix-length are parsed strictly: a bad value stops verigate core with 78")
+    func sendGuardOptions() async throws {
+        let core = ["core", "--http-address", "127.0.0.1:0", "--log-level", "warning"]
+        for (arguments, environment, message) in [
+            (["--line-types", "sms=cellphone"], [:], "--line-types: line types: cellphone is not any or one of"),
+            ([], ["VERIGATE_LINE_TYPES": "fax=mobile"], "--line-types: line types: fax=mobile must be channel=type,type"),
+            ([], ["VERIGATE_CHANNEL_SENDS_PER_HOUR": "sms=lots"], "--channel-sends-per-hour: channel budget: lots is not a count of 0 or more"),
+            (["--prefix-length", "0"], [:], "--prefix-length must be 1 to 12"),
+            ([], ["VERIGATE_PREFIX_SENDS_PER_HOUR": "many"], "VERIGATE_PREFIX_SENDS_PER_HOUR must be a whole number, not \"many\""),
+        ] as [([String], [String: String], String)] {
+            guard let (status, output) = try await Self.run(core + arguments, environment: environment) else { return }
+            #expect(status == 78, "\(arguments) \(environment): \(output)")
+            #expect(output.contains(message), "\(output)")
+        }
+    }
 }
 
 /// Issue 12 item 6: safe defaults for a careless deployment. Dev mode and open metrics stay on

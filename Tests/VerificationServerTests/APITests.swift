@@ -249,7 +249,7 @@ import Verification
             .map { String($0.dropFirst("            - ".count)) })
         #expect(codes == Problem.codes)
         let domainCodes: [VerificationError] = [
-            .invalidNumber(reason: ""), .countryNotAllowed(region: ""), .channelDisabled(.sms), .cannotReceiveSMS, .invalidRequest(""),
+            .invalidNumber(reason: ""), .countryNotAllowed(region: ""), .channelDisabled(.sms), .cannotReceiveSMS, .numberTypeNotAllowed(.premiumRate, .sms), .invalidRequest(""),
             .rateLimited(limit: .apiKey, retryAfter: 1), .notFound, .expired, .maxAttemptsReached, .notPending(.approved), .noGateway,
             .deliveryFailed(reason: "", verificationID: ""), .wrongChannel(.sms),
         ]

@@ -32,11 +32,12 @@ final class PerChannelDelivery: CodeDelivery {
         let r = try await s.start(StartRequest(to: "0975000888", channel: .sms, fallbackChannels: [.voiceCall]))
         #expect(r.verification.channel == .voiceCall)
         #expect(r.verification.status == .pending)
-        #expect(r.verification.sendCount == 1)
+        // The failed SMS was an attempt: reserved and counted before delivery, like the call after it.
+        #expect(r.verification.sendCount == 2)
         let sent = delivery.sent.withLock { $0 }
         #expect(sent.map(\.channel) == [.voiceCall])
-        #expect(sink.events.map(\.kind) == [.created, .channelFallback, .sent])
-        #expect(sink.events[1].detail == "sms failed (sms gateway refused); trying voice_call")
+        #expect(sink.events.map(\.kind) == [.created, .sent, .channelFallback, .sent])
+        #expect(sink.events.map(\.detail) == ["sms", "sms", "sms failed (sms gateway refused); trying voice_call", "voice_call"])
         let v = try await s.check(id: r.verification.id, code: sent[0].code)
         #expect(v.status == .approved)
     }

@@ -120,7 +120,7 @@ extension Core {
                 return try await renderVerify(token: token, ticket: ticket, locale: locale)
             case .invalidRequest:
                 return try await renderVerify(token: token, ticket: ticket, locale: locale, error: strings["invalid_code"], status: .badRequest)
-            case .invalidNumber, .countryNotAllowed, .channelDisabled, .cannotReceiveSMS, .rateLimited, .notFound, .noGateway,
+            case .invalidNumber, .countryNotAllowed, .channelDisabled, .cannotReceiveSMS, .numberTypeNotAllowed, .rateLimited, .notFound, .noGateway,
                  .deliveryFailed, .wrongChannel:
                 return try await renderVerify(token: token, ticket: ticket, locale: locale, error: Self.message(error, strings),
                                               status: Self.status(error), retryAfter: Self.retryAfter(error))
@@ -325,6 +325,7 @@ extension Core {
         case .invalidNumber: strings["invalid_number"]
         case .countryNotAllowed: strings["country_not_allowed"]
         case .cannotReceiveSMS: strings["number_cannot_receive_sms"]
+        case .numberTypeNotAllowed: strings["number_type_not_allowed"]
         case .channelDisabled, .wrongChannel: strings["channel_disabled"]
         case .noGateway: strings["no_gateway"]
         case .rateLimited(_, let after): strings.fill("wait", ["s": String(max(1, Int(after.rounded(.up))))])

@@ -17,7 +17,20 @@ struct SQLStoreMigration: Sendable {
         SQLStoreMigration(version: 1, name: "initial", statements: initial),
         SQLStoreMigration(version: 2, name: "call_retries", statements: callRetries),
         SQLStoreMigration(version: 3, name: "sent_sms", statements: sentSMS),
+        SQLStoreMigration(version: 5, name: "send_guards", statements: sendGuards),
     ]
+
+    /// The channel and number prefix of each send, for the hourly prefix and channel guards
+    /// (`reserveSend`). Touches only `sends`, so it applies after version 4 or without it; rows
+    /// from before it have neither and count only for the per-number limit.
+    private static func sendGuards(_ backend: SQLStoreBackend) -> [String] {
+        [
+            "ALTER TABLE sends ADD COLUMN channel TEXT",
+            "ALTER TABLE sends ADD COLUMN prefix TEXT",
+            "CREATE INDEX IF NOT EXISTS sends_prefix_at ON sends (prefix, at)",
+            "CREATE INDEX IF NOT EXISTS sends_channel_at ON sends (channel, at)",
+        ]
+    }
 
     /// SMS whose delivery report may still come (SMPP message_id or Kannel nonce → verification),
     /// each claimed at `due_at`: its report deadline, or the end of its retention.

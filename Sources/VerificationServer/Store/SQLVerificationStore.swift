@@ -48,8 +48,8 @@ public final class SQLVerificationStore: VerificationStore {
 
     /// The SQL dialect in use.
     public let backend: SQLStoreBackend
-    private let reader: any SQLDatabaseLender
-    private let writer: any SQLDatabaseLender
+    let reader: any SQLDatabaseLender
+    let writer: any SQLDatabaseLender
     private let threadPool: NIOThreadPool?
     private let configuration: Configuration
     private let logger: Logger
@@ -167,19 +167,7 @@ public final class SQLVerificationStore: VerificationStore {
 
     public func update(_ verification: Verification, event: VerificationEvent, webhook: WebhookDelivery?) async throws -> Bool {
         try await writer.withTransaction(begin: backend.beginWrite) { db in
-            var query: SQLQueryString = "UPDATE verifications SET "
-            let values = SQLStoreRows.values(verification)
-            for (index, column) in SQLStoreRows.verificationColumns.enumerated() where column != "id" {
-                query.appendLiteral(index == 1 ? "" : ", ")
-                query.appendLiteral("\(column) = ")
-                query.appendInterpolation(bind: values[index])
-            }
-            query.appendLiteral(" WHERE id = ")
-            query.appendInterpolation(bind: verification.id)
-            query.appendLiteral(" AND version = ")
-            query.appendInterpolation(bind: Int64(verification.version - 1))
-            query.appendLiteral(" RETURNING id")
-            guard try await !db.raw(query).all().isEmpty else { return false }
+            guard try await Self.updateVersioned(verification, db) else { return false }
             try await Self.insertEvent(event, db)
             if let webhook {
                 try await db.raw(SQLStoreRows.upsert(
@@ -389,7 +377,25 @@ public final class SQLVerificationStore: VerificationStore {
         try await writer.withDatabase(body)
     }
 
-    private static func insertEvent(_ event: VerificationEvent, _ db: any SQLDatabase) async throws {
+    /// Writes `verification` over the stored row if its version is `verification.version - 1`;
+    /// false when another writer got there first.
+    static func updateVersioned(_ verification: Verification, _ db: any SQLDatabase) async throws -> Bool {
+        var query: SQLQueryString = "UPDATE verifications SET "
+        let values = SQLStoreRows.values(verification)
+        for (index, column) in SQLStoreRows.verificationColumns.enumerated() where column != "id" {
+            query.appendLiteral(index == 1 ? "" : ", ")
+            query.appendLiteral("\(column) = ")
+            query.appendInterpolation(bind: values[index])
+        }
+        query.appendLiteral(" WHERE id = ")
+        query.appendInterpolation(bind: verification.id)
+        query.appendLiteral(" AND version = ")
+        query.appendInterpolation(bind: Int64(verification.version - 1))
+        query.appendLiteral(" RETURNING id")
+        return try await !db.raw(query).all().isEmpty
+    }
+
+    static func insertEvent(_ event: VerificationEvent, _ db: any SQLDatabase) async throws {
         try await db.raw(SQLStoreRows.insert(
             into: "audit_events", columns: ["verification_id", "kind", "status", "at", "detail"],
             values: [event.verificationID, event.kind.rawValue, event.status.rawValue, SQLTime.micros(event.at), event.detail]
