@@ -12,13 +12,13 @@ public actor MemoryStore: VerificationStore {
     private var keys: [APIKeyRecord] = []
     private var callRetries: [String: Date] = [:]
     private var sentSMS: [String: (sms: SentSMS, dueAt: Date)] = [:]
+    /// Holds by caller, then system number.
+    private var holds: [String: [String: SystemNumberHold]] = [:]
 
     public init() {}
 
     public func insert(_ verification: Verification, event: VerificationEvent) -> Bool {
-        if verifications.values.contains(where: { $0.status == .pending && $0.to == verification.to && $0.channel == verification.channel }) {
-            return false
-        }
+        guard verifications[verification.id] == nil else { return false }
         verifications[verification.id] = verification
         audit[verification.id, default: []].append(event)
         return true
@@ -34,8 +34,21 @@ public actor MemoryStore: VerificationStore {
         return true
     }
 
-    public func pendingVerification(to: String, channel: Channel) -> Verification? {
-        verifications.values.first { $0.status == .pending && $0.to == to && $0.channel == channel }
+    public func systemNumberHolds(caller: String, now: Date) -> [SystemNumberHold] {
+        (holds[caller] ?? [:]).values.filter { $0.until > now }.sorted { $0.until < $1.until }
+    }
+
+    public func holdSystemNumber(_ hold: SystemNumberHold, caller: String, now: Date, replacing: String?) -> Bool {
+        if let running = holds[caller]?[hold.systemNumber], running.until > now, running.verificationID != replacing { return false }
+        holds[caller, default: [:]][hold.systemNumber] = hold
+        return true
+    }
+
+    public func releaseSystemNumberHolds(endedBy now: Date) {
+        for caller in holds.keys {
+            holds[caller] = holds[caller]?.filter { $0.value.until > now }
+            if holds[caller]?.isEmpty == true { holds[caller] = nil }
+        }
     }
 
     public func pendingCallIn(caller: String, systemNumber: String?) -> [Verification] {

@@ -16,6 +16,9 @@ public enum VerificationError: Error, Sendable, Equatable {
     case noGateway
     case deliveryFailed(reason: String, verificationID: String)
     case wrongChannel(Channel)
+    /// Every system number of the pool is held for another verification of this caller (a
+    /// call-in number is shown for one verification of a caller at a time); retry after this many seconds.
+    case noSystemNumber(retryAfter: Double)
 
     /// Which limit refused a request.
     public enum RateLimit: String, Sendable, Equatable {
@@ -46,6 +49,7 @@ public enum VerificationError: Error, Sendable, Equatable {
         case .noGateway: "no_gateway"
         case .deliveryFailed: "delivery_failed"
         case .wrongChannel: "wrong_channel"
+        case .noSystemNumber: "no_system_number"
         }
     }
 
@@ -67,6 +71,8 @@ public enum VerificationError: Error, Sendable, Equatable {
         case .noGateway: "No voice gateway is connected; voice channels are unavailable."
         case .deliveryFailed(let reason, _): "The code could not be delivered: \(reason)."
         case .wrongChannel(let c): "The \(c.rawValue) channel is not checked with a typed code."
+        case .noSystemNumber(let after):
+            "No system number is free for this number now; retry in \(Int(after.rounded(.up))) s."
         }
     }
 }

@@ -31,8 +31,9 @@ public enum CallInDecision: Sendable, Equatable {
 
 extension VerificationService {
     /// A call from `caller` (as received; national numbers read in `region`, else the default region)
-    /// to the system number `called` arrived with caller ID learned as `trust`. Finds the newest
-    /// pending call-in verification for that caller and number and decides.
+    /// to the system number `called` arrived with caller ID learned as `trust`. Finds the pending
+    /// call-in verification for that caller and number and decides; several that a caller ID and a
+    /// dialled number cannot tell apart are refused (dtmf_callin: the keyed code tells).
     /// With a `deadline` (the gateway's patience), a decision that could only be made after it
     /// changes nothing and refuses: the caller has been turned away already, and shedding the
     /// write keeps an overloaded core from falling further behind.
@@ -48,7 +49,13 @@ extension VerificationService {
         let candidates = try await store.pendingCallIn(caller: callerNumber.e164, systemNumber: systemNumber)
         let now = clock.now()
         if let deadline, now > deadline { return .reject(reason: "too late: the gateway gave up waiting") }
+        // One call approves at most one verification, and only one whose page showed this system
+        // number: starts hold a number per caller until expiry (`holdSystemNumber`), so normally one
+        // live verification is left here. Several (a page switching method, or rows older than the
+        // holds) are never guessed between for missed_call and voice_callin; for dtmf_callin the
+        // keyed code says which (`checkKeyed`).
         var refused: Channel?
+        var live: [Verification] = []
         for candidate in candidates {
             if candidate.expiresAt <= now {
                 _ = try await finish(candidate, status: .expired, kind: .expired, at: now)
@@ -59,18 +66,30 @@ extension VerificationService {
                 refused = refused ?? candidate.channel
                 continue
             }
+            guard candidate.channel.isCallIn else { continue }
+            live.append(candidate)
+        }
+        if live.count > 1 {
+            guard live.allSatisfy({ $0.channel == .dtmfCallIn }) else {
+                return .reject(reason: "ambiguous: \(live.count) pending verifications for this caller and system number")
+            }
+            return .collectCode(live[0])
+        }
+        if let candidate = live.first {
             if !commit, candidate.channel != .dtmfCallIn { return .awaitingProof(candidate) }
             switch candidate.channel {
             case .missedCall:
                 if let approved = try await finish(candidate, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.rawValue))") {
                     return .missedCallApproved(approved)
                 }
+                return .reject(reason: "the verification changed meanwhile")
             case .voiceCallIn:
                 if let (issued, code) = try await issueCallInCode(candidate, now: now) { return .playCode(issued, code: code) }
+                return .reject(reason: "the verification changed meanwhile")
             case .dtmfCallIn:
                 return .collectCode(candidate)
             case .sms, .voiceCall, .dtmfCallOut:
-                continue
+                break
             }
         }
         if let refused { return .reject(reason: "caller ID \(trust.rawValue) not accepted for \(refused.rawValue)") }

@@ -11,12 +11,16 @@ public struct StartRequest: Sendable, Equatable {
     /// Channels to move to, in order, when delivery on `channel` fails at start (`"channels": ["sms", "voice_call"]`).
     /// Only channels that send a secret code (`sms`, `voice_call`) may be fallbacks.
     public var fallbackChannels: [Channel]
+    /// The verification a hosted-page ticket switches away from (its own earlier start, same number):
+    /// the only other verification whose call-in system number this one may take over.
+    public var replacing: String?
 
     public init(to: String, channel: Channel, locale: String? = nil, codeLength: Int? = nil, callbackURL: String? = nil, apiKeyID: String? = nil,
-                fallbackChannels: [Channel] = []) {
+                fallbackChannels: [Channel] = [], replacing: String? = nil) {
         self.to = to
         self.channel = channel
         self.fallbackChannels = fallbackChannels
+        self.replacing = replacing
         self.locale = locale
         self.codeLength = codeLength
         self.callbackURL = callbackURL
@@ -29,11 +33,30 @@ public struct StartResult: Sendable, Equatable {
     public var verification: Verification
     /// Only for `dtmf_callout` and `dtmf_callin`; nil for every other channel.
     public var code: String?
-    /// True when an existing pending verification was resent instead of a new one made.
+    /// True when it answers `resend(id:access:)` (the same verification sent again); a start is
+    /// always a new verification.
     public var resent: Bool
 }
 
-/// The verification flows of DESIGN.md: start (or resend), check, cancel, expire. Holds no
+/// Who acts on a verification. An API key is a tenant: only the verifications it started exist
+/// for it (another key's id answers `not_found`, exactly as an unknown one). A capability names
+/// the verification itself: the hosted page's sealed ticket, the voice gateway's call.
+public enum VerificationAccess: Sendable, Equatable {
+    /// The request authenticated with the API key of this id.
+    case apiKey(String)
+    /// The caller holds a capability bound to this verification (page ticket, gateway call).
+    case capability
+
+    /// Whether `v` exists for this caller.
+    public func permits(_ v: Verification) -> Bool {
+        switch self {
+        case .apiKey(let id): v.apiKeyID == id
+        case .capability: true
+        }
+    }
+}
+
+/// The verification flows of DESIGN.md: start, resend, check, cancel, expire. Holds no
 /// mutable state; all state is in the store, so several core nodes may share one database.
 public struct VerificationService: Sendable {
     public let policy: VerificationPolicy
@@ -60,7 +83,9 @@ public struct VerificationService: Sendable {
 
     // MARK: Start
 
-    /// Starts a verification, or resends the pending one for the same number and channel.
+    /// Starts a new verification: its own id and code, whoever else verifies the same number
+    /// (issue 12: a start never returns, resends or reveals another verification). Resending is
+    /// `resend(id:access:)`.
     public func start(_ request: StartRequest) async throws -> StartResult {
         let number: PhoneNumber
         do {
@@ -92,39 +117,62 @@ public struct VerificationService: Sendable {
         guard await delivery.isAvailable(request.channel) else {
             throw request.channel.needsVoiceGateway ? VerificationError.noGateway : VerificationError.channelDisabled(request.channel)
         }
-        for _ in 0..<8 {
-            let now = clock.now()
-            if var existing = try await store.pendingVerification(to: number.e164, channel: request.channel) {
-                if existing.expiresAt <= now {
-                    existing = try await finish(existing, status: .expired, kind: .expired, at: now) ?? existing
-                    continue
-                }
-                if let result = try await resend(existing, number: number, now: now) { return result }
-                continue
-            }
-            if let result = try await create(request, number: number, length: length, now: now) { return result }
-        }
-        throw VerificationError.invalidRequest("Too much contention on this number; retry.")
+        return try await create(request, number: number, length: length, now: clock.now())
     }
 
-    private func create(_ request: StartRequest, number: PhoneNumber, length: Int, now: Date) async throws -> StartResult? {
+    /// Sends the code of the pending verification `id` again (a fresh code; the call-in channels
+    /// without a code on the page have nothing to send and answer it unchanged), within the
+    /// resend interval and the per-number send limit. Not pending: `expired`,
+    /// `max_attempts_reached` or `not_pending`; not visible to `access`: `not_found`.
+    public func resend(id: String, access: VerificationAccess = .capability) async throws -> StartResult {
+        for _ in 0..<8 {
+            let v = try await verification(id: id, access: access)
+            switch v.status {
+            case .pending: break
+            case .expired: throw VerificationError.expired
+            case .maxAttemptsReached: throw VerificationError.maxAttemptsReached
+            case .approved, .canceled, .failed: throw VerificationError.notPending(v.status)
+            }
+            guard policy.enabledChannels.contains(v.channel) else { throw VerificationError.channelDisabled(v.channel) }
+            guard await delivery.isAvailable(v.channel) else {
+                throw v.channel.needsVoiceGateway ? VerificationError.noGateway : VerificationError.channelDisabled(v.channel)
+            }
+            let number: PhoneNumber
+            do {
+                number = try PhoneNumber(parsing: v.to, defaultRegion: v.region)
+            } catch {
+                throw VerificationError.invalidNumber(reason: error.reason)
+            }
+            if let result = try await resend(v, number: number, now: clock.now()) { return result }
+        }
+        throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
+    }
+
+    private func create(_ request: StartRequest, number: PhoneNumber, length: Int, now: Date) async throws -> StartResult {
         let id = Verification.makeID(random: random)
         let code = issuesCodeAtStart(request.channel) ? VerificationCode.generate(length: length, random: random) : nil
+        let expiresAt = now.addingTimeInterval(policy.limits.expiry)
+        let systemNumber = request.channel.isCallIn
+            ? try await holdSystemNumber(caller: number.e164, verificationID: id, until: expiresAt, now: now, replacing: request.replacing)
+            : nil
         var v = Verification(
             id: id, to: number.e164, region: number.region, channel: request.channel,
             locale: policy.locale(for: request.locale), codeLength: length,
             codeMAC: code.map { hasher.mac(id: id, code: $0) }, createdAt: now,
-            expiresAt: now.addingTimeInterval(policy.limits.expiry),
-            systemNumber: request.channel.isCallIn ? try await pickSystemNumber() : nil,
+            expiresAt: expiresAt, systemNumber: systemNumber,
             callbackURL: request.callbackURL, apiKeyID: request.apiKeyID)
         let created = VerificationEvent(verificationID: id, kind: .created, status: .pending, at: now, detail: request.channel.rawValue)
         if let code, sendsSomething(request.channel) {
             // Stored with its send reserved (limits checked in the same write), then delivered.
             v = markedSent(v, at: now)
-            guard try await reserve(.insert(v), auditEvents: [created, sentEvent(v, at: now)], number: number, now: now) else { return nil }
+            guard try await reserve(.insert(v), auditEvents: [created, sentEvent(v, at: now)], number: number, now: now) else {
+                throw VerificationError.invalidRequest("The verification could not be stored; retry.")
+            }
             v = try await deliver(v, number: number, code: code, now: now, fallbacks: request.fallbackChannels)
         } else {
-            guard try await store.insert(v, event: created) else { return nil }
+            guard try await store.insert(v, event: created) else {
+                throw VerificationError.invalidRequest("The verification could not be stored; retry.")
+            }
             await events.published(created, verification: v)
         }
         return StartResult(verification: v, code: request.channel.showsCodeOnPage ? code : nil, resent: false)
@@ -193,13 +241,42 @@ public struct VerificationService: Sendable {
         return numbers
     }
 
-    /// The system number with the fewest pending verifications (ties broken at random).
-    private func pickSystemNumber() async throws -> String {
+    /// Holds a system number of the pool for a call-in verification of `caller` until `until`.
+    ///
+    /// A call to a system number is matched by caller ID and the number dialled, and for
+    /// `missed_call` that pair is the only proof; so a number shown for one verification of a
+    /// caller is never shown for another verification of the same caller until the first one's
+    /// expiry has passed, whatever became of it (canceled ones included): a later start (an
+    /// attacker's) can never take over a number the caller is about to dial. The one exception is
+    /// `replacing`, the verification the same page ticket switches away from, whose number the new
+    /// one keeps when it can. The same rule holds for all three call-in channels, so a call always
+    /// meets at most one live verification. Among the free numbers the least loaded is taken (ties
+    /// at random). None free: `no_system_number`, retry when the earliest hold ends. The hold is
+    /// taken in the store (`holdSystemNumber`), atomically against other starts and other nodes.
+    private func holdSystemNumber(caller: String, verificationID: String, until: Date, now: Date, replacing: String?) async throws -> String {
         let numbers = await systemNumbers()
-        let counts = try await store.pendingCounts(systemNumbers: numbers)
-        let least = numbers.map { counts[$0] ?? 0 }.min() ?? 0
-        let candidates = numbers.filter { (counts[$0] ?? 0) == least }
-        return candidates[Int(random.uniform(below: UInt64(candidates.count)))]
+        for _ in 0..<8 {
+            let holds = try await store.systemNumberHolds(caller: caller, now: now)
+            let blocking = holds.filter { $0.verificationID != replacing }
+            let taken = Set(blocking.map(\.systemNumber))
+            let free = numbers.filter { !taken.contains($0) }
+            guard !free.isEmpty else {
+                let earliest = blocking.filter { numbers.contains($0.systemNumber) }.map(\.until).min() ?? now.addingTimeInterval(1)
+                throw VerificationError.noSystemNumber(retryAfter: Swift.max(1, earliest.timeIntervalSince(now)))
+            }
+            let pick: String
+            if let replacing, let kept = holds.first(where: { $0.verificationID == replacing })?.systemNumber, free.contains(kept) {
+                pick = kept
+            } else {
+                let counts = try await store.pendingCounts(systemNumbers: free)
+                let least = free.map { counts[$0] ?? 0 }.min() ?? 0
+                let candidates = free.filter { (counts[$0] ?? 0) == least }
+                pick = candidates[Int(random.uniform(below: UInt64(candidates.count)))]
+            }
+            let hold = SystemNumberHold(systemNumber: pick, verificationID: verificationID, until: until)
+            if try await store.holdSystemNumber(hold, caller: caller, now: now, replacing: replacing) { return pick }
+        }
+        throw VerificationError.invalidRequest("Too much contention on this number; retry.")
     }
 
     /// Channels whose code exists from the start (the voice call-in code is made when the user calls).
@@ -215,12 +292,12 @@ public struct VerificationService: Sendable {
     /// Checks a code typed on the web page (channels `sms`, `voice_call`, `voice_callin`).
     /// Returns the verification after the check: `approved`, still `pending` with one attempt
     /// more, or `max_attempts_reached` on the last wrong code.
-    public func check(id: String, code: String) async throws -> Verification {
+    public func check(id: String, code: String, access: VerificationAccess = .capability) async throws -> Verification {
         guard code.utf8.count >= VerificationCode.lengths.lowerBound, code.utf8.count <= VerificationCode.lengths.upperBound,
               code.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
         else { throw VerificationError.invalidRequest("code must be 4 to 10 digits.") }
         for _ in 0..<16 {
-            guard let v = try await store.verification(id: id) else { throw VerificationError.notFound }
+            guard let v = try await store.verification(id: id), access.permits(v) else { throw VerificationError.notFound }
             guard v.channel.isCheckedOnWeb else { throw VerificationError.wrongChannel(v.channel) }
             if let result = try await applyCheck(v, code: code) { return result }
         }
@@ -228,10 +305,26 @@ public struct VerificationService: Sendable {
     }
 
     /// Checks digits keyed on a phone (channels `dtmf_callout`, `dtmf_callin`), reported by the gateway.
+    ///
+    /// dtmf_callin: the keyed code says which verification. The digits are checked against every
+    /// live pending dtmf_callin verification of the same caller and system number, and approve
+    /// only the one whose code they are; digits matching none count as a wrong attempt against
+    /// `id`, the verification the call was routed to (the one holding that system number for the
+    /// caller, see `inboundCall`), never against a sibling the caller did not aim at.
     public func checkKeyed(id: String, digits: String) async throws -> Verification {
         for _ in 0..<16 {
-            guard let v = try await store.verification(id: id) else { throw VerificationError.notFound }
+            guard var v = try await store.verification(id: id) else { throw VerificationError.notFound }
             guard v.channel.showsCodeOnPage else { throw VerificationError.wrongChannel(v.channel) }
+            if v.channel == .dtmfCallIn, v.status == .pending, !(v.codeMAC.map { hasher.matches(id: v.id, code: digits, stored: $0) } ?? false) {
+                let now = clock.now()
+                let siblings = try await store.pendingCallIn(caller: v.to, systemNumber: v.systemNumber)
+                if let keyed = siblings.first(where: { sibling in
+                    sibling.id != v.id && sibling.channel == .dtmfCallIn && sibling.expiresAt > now
+                        && (sibling.codeMAC.map { hasher.matches(id: sibling.id, code: digits, stored: $0) } ?? false)
+                }) {
+                    v = keyed
+                }
+            }
             if let result = try await applyCheck(v, code: digits) { return result }
         }
         throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
@@ -270,20 +363,21 @@ public struct VerificationService: Sendable {
 
     // MARK: Cancel, expire, read
 
-    /// The verification with this id; a pending one past its expiry is expired first.
-    public func verification(id: String) async throws -> Verification {
-        guard let v = try await store.verification(id: id) else { throw VerificationError.notFound }
+    /// The verification with this id; a pending one past its expiry is expired first. One that
+    /// `access` may not see is `not_found`, exactly as an unknown id.
+    public func verification(id: String, access: VerificationAccess = .capability) async throws -> Verification {
+        guard let v = try await store.verification(id: id), access.permits(v) else { throw VerificationError.notFound }
         if v.status == .pending, v.expiresAt <= clock.now() {
             if let expired = try await finish(v, status: .expired, kind: .expired, at: clock.now()) { return expired }
-            return try await verification(id: id)
+            return try await verification(id: id, access: access)
         }
         return v
     }
 
     /// Cancels a pending verification.
-    public func cancel(id: String) async throws -> Verification {
+    public func cancel(id: String, access: VerificationAccess = .capability) async throws -> Verification {
         for _ in 0..<16 {
-            let v = try await verification(id: id)
+            let v = try await verification(id: id, access: access)
             guard v.status == .pending else { throw VerificationError.notPending(v.status) }
             if let done = try await finish(v, status: .canceled, kind: .canceled, at: clock.now()) { return done }
         }
@@ -299,12 +393,14 @@ public struct VerificationService: Sendable {
         for v in try await store.expiredPending(now: now, limit: limit) {
             if try await finish(v, status: .expired, kind: .expired, at: now) != nil { n += 1 }
         }
+        try await store.releaseSystemNumberHolds(endedBy: now)
         return n
     }
 
     /// The audit trail of a verification.
-    public func events(id: String) async throws -> [VerificationEvent] {
-        try await store.events(verificationID: id)
+    public func events(id: String, access: VerificationAccess = .capability) async throws -> [VerificationEvent] {
+        guard let v = try await store.verification(id: id), access.permits(v) else { throw VerificationError.notFound }
+        return try await store.events(verificationID: v.id)
     }
 
     /// Ends `v` as failed with `reason` (kept on the verification and its audit event); nil when

@@ -42,6 +42,20 @@ public struct SentSMS: Sendable, Equatable {
     }
 }
 
+/// A call-in system number held for one caller: shown for `verificationID`, not to be shown for
+/// another verification of the same caller before `until` (that verification's expiry).
+public struct SystemNumberHold: Sendable, Equatable {
+    public var systemNumber: String
+    public var verificationID: String
+    public var until: Date
+
+    public init(systemNumber: String, verificationID: String, until: Date) {
+        self.systemNumber = systemNumber
+        self.verificationID = verificationID
+        self.until = until
+    }
+}
+
 /// An API key as stored: its SHA-256 only, never the key.
 public struct APIKeyRecord: Sendable, Equatable {
     public var id: String
@@ -59,8 +73,8 @@ public struct APIKeyRecord: Sendable, Equatable {
 /// Persistence of the verification core. One implementation (SQLKit) runs on SQLite and
 /// PostgreSQL; tests may use `MemoryStore`. Every method is atomic on its own.
 public protocol VerificationStore: Sendable {
-    /// Inserts a new verification with its `created` event. Returns false, storing nothing, when a
-    /// pending verification for the same number and channel exists (unique among pending ones).
+    /// Inserts a new verification with its `created` event (every start is its own verification:
+    /// several may be pending for one number and channel). Returns false when nothing was stored.
     func insert(_ verification: Verification, event: VerificationEvent) async throws -> Bool
 
     /// The verification with this id.
@@ -71,15 +85,23 @@ public protocol VerificationStore: Sendable {
     /// Returns false when another writer got there first.
     func update(_ verification: Verification, event: VerificationEvent, webhook: WebhookDelivery?) async throws -> Bool
 
-    /// The pending verification for this number and channel, if any.
-    func pendingVerification(to: String, channel: Channel) async throws -> Verification?
-
     /// Pending call-in verifications for a caller (E.164), newest first; when `systemNumber` is
     /// given only those that were told to call it.
     func pendingCallIn(caller: String, systemNumber: String?) async throws -> [Verification]
 
     /// How many pending verifications point at each of these system numbers.
     func pendingCounts(systemNumbers: [String]) async throws -> [String: Int]
+
+    /// The system numbers held for `caller` whose hold has not ended at `now`.
+    func systemNumberHolds(caller: String, now: Date) async throws -> [SystemNumberHold]
+
+    /// Holds `hold.systemNumber` for `caller` and `hold.verificationID` until `hold.until`, if no
+    /// hold of that number for that caller is still running at `now`, or the running one belongs to
+    /// `replacing`; true when taken. Atomic: of two starts racing for one number, on any node, one wins.
+    func holdSystemNumber(_ hold: SystemNumberHold, caller: String, now: Date, replacing: String?) async throws -> Bool
+
+    /// Forgets holds that ended at or before `now` (housekeeping; an ended hold blocks nothing).
+    func releaseSystemNumberHolds(endedBy now: Date) async throws
 
     /// Records one send to a number outside a reservation, without channel or prefix (it counts for
     /// the per-number limit only). The service records every send through `reserveSend`.

@@ -127,20 +127,25 @@ public final class Core: Sendable {
         let v1 = router.group("v1").add(middleware: APIKeyMiddleware(
             store: store, perMinute: configuration.policy.limits.perAPIKeyPerMinute, clock: service.clock))
         v1.post("verifications") { request, context in try await self.start(request, context: context) }
+        // Each API key is a tenant: another key's verification answers `not_found` exactly as an unknown id.
         v1.get("verifications/:id") { _, context in
-            let v = try await self.service.verification(id: try context.parameters.require("id"))
+            let v = try await self.service.verification(id: try context.parameters.require("id"), access: context.access)
             return try self.resource(v)
         }
         v1.post("verifications/:id/checks") { request, context in
             let body = try await request.decode(as: CheckBody.self, context: context)
-            let v = try await self.service.check(id: try context.parameters.require("id"), code: body.code)
+            let v = try await self.service.check(id: try context.parameters.require("id"), code: body.code, access: context.access)
             return try self.resource(v, valid: v.status == .approved)
         }
+        v1.post("verifications/:id/resend") { _, context in
+            let result = try await self.service.resend(id: try context.parameters.require("id"), access: context.access)
+            return try self.resource(result.verification, code: result.code)
+        }
         v1.post("verifications/:id/cancel") { _, context in
-            try self.resource(try await self.service.cancel(id: try context.parameters.require("id")))
+            try self.resource(try await self.service.cancel(id: try context.parameters.require("id"), access: context.access))
         }
         v1.get("verifications/:id/events") { _, context in
-            try await self.events(id: try context.parameters.require("id"))
+            try await self.events(id: try context.parameters.require("id"), access: context.access)
         }
         addPageRoutes(to: router)
         return router
@@ -216,11 +221,12 @@ public final class Core: Sendable {
         var resource = VerificationResource(result.verification, maxAttempts: configuration.policy.limits.maxCheckAttempts, code: result.code)
         if body.hosted == true {
             // The page of this verification: a sealed ticket, valid until the verification expires plus a grace.
-            let token = makeTicket(result.verification, ref: result.verification.id, redirect: body.redirectURL, code: result.code)
+            let token = makeTicket(result.verification, ref: result.verification.id, redirect: body.redirectURL, code: result.code,
+                                   channels: channels)
             resource.url = publicBase(request) + "/v/" + token
         }
         var response = try Self.json(resource)
-        response.status = result.resent ? .ok : .created
+        response.status = .created
         response.headers[.location] = "/v1/verifications/\(result.verification.id)"
         return response
     }
@@ -239,9 +245,11 @@ public final class Core: Sendable {
 
     /// `GET /v1/verifications/{id}/events`: Server-Sent Events (WHATWG HTML §9.2), first the
     /// current status, then every event until the verification ends or the server shuts down.
-    func events(id: String) async throws -> Response {
+    /// One `access` may not see is `not_found` before anything is streamed.
+    func events(id: String, access: VerificationAccess) async throws -> Response {
+        _ = try await service.verification(id: id, access: access)
         let stream = broker.subscribe(id)
-        let current = try await service.verification(id: id)
+        let current = try await service.verification(id: id, access: access)
         let heartbeat = 15.0
         let body = ResponseBody { writer in
             func send(_ name: String, _ data: some Encodable) async throws {

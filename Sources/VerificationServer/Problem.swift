@@ -11,7 +11,7 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     public var status: Int
     public var detail: String
     public var code: String
-    /// Seconds to wait, for `rate_limited` (also sent as `Retry-After`).
+    /// Seconds to wait, for `rate_limited` and `no_system_number` (also sent as `Retry-After`).
     public var retryAfter: Int?
     /// For `rate_limited`: which limit refused (`sends_per_number`, `sends_per_prefix`, …).
     public var limit: String?
@@ -41,7 +41,7 @@ public struct Problem: Error, Sendable, Codable, Equatable {
         "invalid_number", "country_not_allowed", "channel_disabled", "number_cannot_receive_sms", "number_type_not_allowed", "invalid_request",
         "rate_limited", "not_found", "expired", "max_attempts_reached", "not_pending", "no_gateway",
         "delivery_failed", "wrong_channel", "unauthorized", "payload_too_large", "method_not_allowed",
-        "unsupported_media_type", "internal",
+        "unsupported_media_type", "internal", "no_system_number",
     ]
 
     /// The problem for a domain error.
@@ -57,6 +57,8 @@ public struct Problem: Error, Sendable, Codable, Equatable {
             self.init(status: .conflict, code: error.code, detail: error.detail)
         case .noGateway:
             self.init(status: .serviceUnavailable, code: error.code, detail: error.detail)
+        case .noSystemNumber(let after):
+            self.init(status: .serviceUnavailable, code: error.code, detail: error.detail, retryAfter: max(1, Int(after.rounded(.up))))
         case .deliveryFailed(_, let id):
             self.init(status: .badGateway, code: error.code, detail: error.detail, verificationID: id)
         }

@@ -99,10 +99,11 @@ import Verification
         let t = try await TestCore()
         try await t.app().test(.router) { client in
             let body = #"{"to":"0975000888","channel":"sms"}"#
-            try await client.execute(uri: "/v1/verifications", method: .post, headers: t.auth, body: body.buffer) { r in
+            let id = try await client.execute(uri: "/v1/verifications", method: .post, headers: t.auth, body: body.buffer) { r in
                 #expect(r.status == .created)
+                return try #require(r.body.json["id"] as? String)
             }
-            try await client.execute(uri: "/v1/verifications", method: .post, headers: t.auth, body: body.buffer) { r in
+            try await client.execute(uri: "/v1/verifications/\(id)/resend", method: .post, headers: t.auth) { r in
                 #expect(r.status == .tooManyRequests)
                 #expect(r.body.json["code"] as? String == "rate_limited")
                 let after = Int(r.headers[.retryAfter] ?? "") ?? 0
@@ -251,7 +252,7 @@ import Verification
         let domainCodes: [VerificationError] = [
             .invalidNumber(reason: ""), .countryNotAllowed(region: ""), .channelDisabled(.sms), .cannotReceiveSMS, .numberTypeNotAllowed(.premiumRate, .sms), .invalidRequest(""),
             .rateLimited(limit: .apiKey, retryAfter: 1), .notFound, .expired, .maxAttemptsReached, .notPending(.approved), .noGateway,
-            .deliveryFailed(reason: "", verificationID: ""), .wrongChannel(.sms),
+            .deliveryFailed(reason: "", verificationID: ""), .wrongChannel(.sms), .noSystemNumber(retryAfter: 1),
         ]
         for e in domainCodes { #expect(Problem.codes.contains(e.code), "\(e.code)") }
         try await t.app().test(.router) { client in

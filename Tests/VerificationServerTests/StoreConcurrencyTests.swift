@@ -38,22 +38,22 @@ struct StoreConcurrencyTests {
         }
     }
 
-    @Test("concurrent starts for one number and channel: exactly one is stored", arguments: storeBackends)
-    func concurrentInserts(backend: SQLStoreBackend) async throws {
+    @Test("concurrent holds of one system number for one caller: exactly one wins", arguments: storeBackends)
+    func concurrentHolds(backend: SQLStoreBackend) async throws {
         try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
-            let candidates = (0..<12).map { _ in StoreFixtures.verification() }
+            let caller = "+886975000888"
+            let ids = (0..<12).map { _ in StoreFixtures.newID() }
             let won = try await withThrowingTaskGroup(of: String?.self) { group in
-                for v in candidates {
-                    group.addTask { try await store.insert(v, event: StoreFixtures.created(v)) ? v.id : nil }
+                for id in ids {
+                    group.addTask {
+                        let hold = SystemNumberHold(systemNumber: "+886227208881", verificationID: id, until: StoreFixtures.at(600))
+                        return try await store.holdSystemNumber(hold, caller: caller, now: StoreFixtures.t0, replacing: nil) ? id : nil
+                    }
                 }
                 return try await group.reduce(into: [String]()) { if let id = $1 { $0.append(id) } }
             }
             try #require(won.count == 1)
-            #expect(try await store.pendingVerification(to: candidates[0].to, channel: .sms)?.id == won[0])
-            for v in candidates where v.id != won[0] {
-                #expect(try await store.verification(id: v.id) == nil)
-                #expect(try await store.events(verificationID: v.id).isEmpty)
-            }
+            #expect(try await store.systemNumberHolds(caller: caller, now: StoreFixtures.t0).map(\.verificationID) == won)
         }
     }
 

@@ -22,7 +22,8 @@ struct StoreEventFollowerTests {
                 let id = try await a.execute(uri: "/v1/verifications", method: .post, headers: nodeA.auth,
                                              body: #"{"to":"0975000888","channel":"sms"}"#.buffer) { r in r.body.json["id"] as! String }
                 let code = try #require(nodeA.sentCode(id))
-                async let stream: String = b.execute(uri: "/v1/verifications/\(id)/events", method: .get, headers: nodeB.auth) { r in
+                // The same tenant (API key) on the other node: keys live in the shared store.
+                async let stream: String = b.execute(uri: "/v1/verifications/\(id)/events", method: .get, headers: nodeA.auth) { r in
                     String(buffer: r.body)
                 }
                 while nodeB.core.broker.subscriberCount == 0 { await Task.yield() }

@@ -159,30 +159,65 @@ struct StoreTests {
         }
     }
 
-    @Test("a second pending verification for the same number and channel is refused until the first ends", arguments: storeBackends)
-    func duplicatePending(backend: SQLStoreBackend) async throws {
+    @Test("several pending verifications for one number and channel are all stored: every start is its own (issue 12)", arguments: storeBackends)
+    func severalPending(backend: SQLStoreBackend) async throws {
         try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let first = StoreFixtures.verification()
-            #expect(try await store.insert(first, event: StoreFixtures.created(first)))
-
             let second = StoreFixtures.verification()
-            #expect(try await store.insert(second, event: StoreFixtures.created(second)) == false)
-            #expect(try await store.verification(id: second.id) == nil)
-            #expect(try await store.events(verificationID: second.id).isEmpty)
+            #expect(try await store.insert(first, event: StoreFixtures.created(first)))
+            #expect(try await store.insert(second, event: StoreFixtures.created(second)))
+            #expect(try await store.verification(id: first.id) == first)
+            #expect(try await store.verification(id: second.id) == second)
+            #expect(try await store.events(verificationID: second.id) == [StoreFixtures.created(second)])
+        }
+    }
 
-            let otherChannel = StoreFixtures.verification(channel: .voiceCall)
-            #expect(try await store.insert(otherChannel, event: StoreFixtures.created(otherChannel)))
-            let otherNumber = StoreFixtures.verification(to: "+886975000999")
-            #expect(try await store.insert(otherNumber, event: StoreFixtures.created(otherNumber)))
+    @Test("system number holds: one verification per caller and number until its expiry; the replaced one hands over", arguments: storeBackends)
+    func systemNumberHolds(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
+            let caller = "+886975000888", s1 = "+886227208881", s2 = "+886227208882"
+            let now = StoreFixtures.t0
+            let a = SystemNumberHold(systemNumber: s1, verificationID: "VEa", until: StoreFixtures.at(600))
+            #expect(try await store.holdSystemNumber(a, caller: caller, now: now, replacing: nil))
+            // Another verification of the same caller cannot take s1 before a's hold ends...
+            let b = SystemNumberHold(systemNumber: s1, verificationID: "VEb", until: StoreFixtures.at(700))
+            #expect(try await store.holdSystemNumber(b, caller: caller, now: StoreFixtures.at(599), replacing: nil) == false)
+            #expect(try await store.holdSystemNumber(b, caller: caller, now: StoreFixtures.at(599), replacing: "VEother") == false)
+            // ...but another caller can, and so can s2.
+            #expect(try await store.holdSystemNumber(b, caller: "+886975000999", now: now, replacing: nil))
+            let b2 = SystemNumberHold(systemNumber: s2, verificationID: "VEb", until: StoreFixtures.at(700))
+            #expect(try await store.holdSystemNumber(b2, caller: caller, now: now, replacing: nil))
+            #expect(try await store.systemNumberHolds(caller: caller, now: now) == [a, b2])
+            #expect(try await store.systemNumberHolds(caller: caller, now: StoreFixtures.at(600)) == [b2])
+            // The page switching away from a hands s1 over at once.
+            let c = SystemNumberHold(systemNumber: s1, verificationID: "VEc", until: StoreFixtures.at(800))
+            #expect(try await store.holdSystemNumber(c, caller: caller, now: now, replacing: "VEa"))
+            #expect(try await store.systemNumberHolds(caller: caller, now: now) == [b2, c])
+            // After c's end anyone may take s1.
+            let d = SystemNumberHold(systemNumber: s1, verificationID: "VEd", until: StoreFixtures.at(1_500))
+            #expect(try await store.holdSystemNumber(d, caller: caller, now: StoreFixtures.at(800), replacing: nil))
+            try await store.releaseSystemNumberHolds(endedBy: StoreFixtures.at(800))
+            #expect(try await store.systemNumberHolds(caller: caller, now: StoreFixtures.t0) == [d])
+            #expect(try await store.systemNumberHolds(caller: "+886975000999", now: StoreFixtures.t0).isEmpty)
+        }
+    }
 
-            #expect(try await store.pendingVerification(to: first.to, channel: .sms) == first)
-            let approved = StoreFixtures.next(first, status: .approved)
-            #expect(try await store.update(approved, event: StoreFixtures.event(approved, .approved), webhook: nil))
-            #expect(try await store.pendingVerification(to: first.to, channel: .sms) == nil)
-
-            let third = StoreFixtures.verification()
-            #expect(try await store.insert(third, event: StoreFixtures.created(third)))
-            #expect(try await store.pendingVerification(to: first.to, channel: .sms) == third)
+    @Test("migration 4 drops the pending index and holds the numbers of pending call-in verifications", arguments: storeBackends)
+    func migrationFourBackfillsHolds(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
+            let missed = StoreFixtures.verification(channel: .missedCall, systemNumber: "+886227208881")
+            let sms = StoreFixtures.verification()
+            #expect(try await store.insert(missed, event: StoreFixtures.created(missed)))
+            #expect(try await store.insert(sms, event: StoreFixtures.created(sms)))
+            // As before version 4: no holds, version 4 not recorded.
+            try await store.withRawDatabase { db in
+                try await db.raw("DELETE FROM system_number_holds").run()
+                try await db.raw("DELETE FROM schema_migrations WHERE version = 4").run()
+            }
+            try await store.migrate()
+            #expect(try await store.systemNumberHolds(caller: missed.to, now: StoreFixtures.t0)
+                == [SystemNumberHold(systemNumber: "+886227208881", verificationID: missed.id, until: missed.expiresAt)])
+            #expect(try await store.appliedMigrations() == SQLStoreMigration.all.map(\.version))
         }
     }
 

@@ -16,7 +16,7 @@ import argparse, concurrent.futures, json, os, sys, time, urllib.error, urllib.r
 
 
 def start(api, key, channel, number, wait_for_gateway=15.0):
-    """POST /v1/verifications; the created (or resent) verification as a dict. While no voice
+    """POST /v1/verifications; the created verification as a dict (every start is a new one). While no voice
     gateway is attached yet (503 no_gateway, e.g. just after `verigate serve` started) it retries
     for up to `wait_for_gateway` seconds."""
     body = json.dumps({"to": number, "channel": channel}).encode()

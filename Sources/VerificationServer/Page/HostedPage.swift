@@ -54,7 +54,7 @@ extension Core {
         }
         router.get("/v/:token/events") { _, context in
             guard let ticket = self.ticket(try context.parameters.require("token")) else { throw HTTPError(.notFound) }
-            return try await self.events(id: ticket.id)
+            return try await self.events(id: ticket.id, access: .capability)
         }
         router.get("/v/:token/done") { request, context in
             let token = try context.parameters.require("token")
@@ -87,7 +87,9 @@ extension Core {
         }
         do {
             let result = try await service.start(StartRequest(to: number, channel: channel, locale: locale))
-            let token = makeTicket(result.verification, ref: result.verification.id, redirect: nil, code: result.code)
+            // The demo visitor is the integrator: every enabled channel stays allowed (offered while deliverable).
+            let token = makeTicket(result.verification, ref: result.verification.id, redirect: nil, code: result.code,
+                                   channels: VerificationChannel.allCases.filter(configuration.policy.enabledChannels.contains))
             return seeOther("/v/\(token)?lang=\(locale)")
         } catch let error as VerificationError {
             return await fail(error)
@@ -121,15 +123,17 @@ extension Core {
             case .invalidRequest:
                 return try await renderVerify(token: token, ticket: ticket, locale: locale, error: strings["invalid_code"], status: .badRequest)
             case .invalidNumber, .countryNotAllowed, .channelDisabled, .cannotReceiveSMS, .numberTypeNotAllowed, .rateLimited, .notFound, .noGateway,
-                 .deliveryFailed, .wrongChannel:
+                 .deliveryFailed, .wrongChannel, .noSystemNumber:
                 return try await renderVerify(token: token, ticket: ticket, locale: locale, error: Self.message(error, strings),
                                               status: Self.status(error), retryAfter: Self.retryAfter(error))
             }
         }
     }
 
-    /// `POST /v/{token}/send`: resend (same channel), switch method (another channel) or restart
-    /// (after a final state). The limits of the domain apply, plus the per-IP start limit.
+    /// `POST /v/{token}/send`: resend (same channel, still pending: `VerificationService.resend`
+    /// of exactly the ticket's verification), switch method (another channel) or restart (after a
+    /// final state): a new verification of the same number, key and ticket chain, on a channel the
+    /// integrator allowed for this start only. The limits of the domain apply, plus the per-IP start limit.
     private func pageSend(_ request: Request, context: CoreRequestContext) async throws -> Response {
         let token = try context.parameters.require("token")
         let form = try await FormBody.read(request)
@@ -137,19 +141,28 @@ extension Core {
         guard let ticket = ticket(token) else { return invalidLink(locale: locale, token: token) }
         let current = try await service.verification(id: ticket.id)
         let strings = PageStrings.forLocale(locale)
+        let allowed = ticket.allowedChannels(current: current.channel)
         do {
             guard let channel = form["channel"].flatMap(VerificationChannel.init(rawValue:)) else { throw VerificationError.channelDisabled(current.channel) }
+            // A forged form naming a channel the integrator did not allow is refused like a disabled one.
+            guard allowed.contains(channel) else { throw VerificationError.channelDisabled(channel) }
             if let wait = startLimiter.withLock({ $0.acquire(context.clientIP, now: service.clock.now()) }) {
                 throw VerificationError.rateLimited(limit: .clientIP, retryAfter: wait)
             }
+            if channel == current.channel, current.status == .pending {
+                let result = try await service.resend(id: current.id)
+                let next = makeTicket(result.verification, ref: ticket.ref, redirect: ticket.redirect,
+                                      code: result.code ?? ticket.code, channels: ticket.channels)
+                return seeOther("/v/\(next)?lang=\(locale)")
+            }
             let result = try await service.start(StartRequest(
                 to: current.to, channel: channel, locale: current.locale, codeLength: current.codeLength,
-                callbackURL: current.callbackURL, apiKeyID: current.apiKeyID))
-            if result.verification.id != current.id, current.status == .pending {
+                callbackURL: current.callbackURL, apiKeyID: current.apiKeyID, replacing: current.id))
+            if current.status == .pending {
                 _ = try? await service.cancel(id: current.id)
             }
-            let next = makeTicket(result.verification, ref: ticket.ref, redirect: ticket.redirect,
-                                  code: result.code ?? (result.verification.id == ticket.id ? ticket.code : nil))
+            let next = makeTicket(result.verification, ref: ticket.ref, redirect: ticket.redirect, code: result.code,
+                                  channels: ticket.channels)
             return seeOther("/v/\(next)?lang=\(locale)")
         } catch let error as VerificationError {
             return try await renderVerify(token: token, ticket: ticket, locale: locale, verification: current,
@@ -159,8 +172,20 @@ extension Core {
 
     /// On approval: to the integrator's `redirect_url` with the signed result, or the "verified" page.
     private func approved(_ v: Verification, token: String, ticket: PageTicket, locale: String) async throws -> Response {
-        guard let redirect = ticket.redirect else { return try await renderVerify(token: token, ticket: ticket, locale: locale, verification: v) }
+        guard let redirect = ticket.redirect, try await sameChain(v, ref: ticket.ref) else {
+            return try await renderVerify(token: token, ticket: ticket, locale: locale, verification: v)
+        }
         return seeOther(resultURL(redirect: redirect, v: v, ref: ticket.ref))
+    }
+
+    /// Whether `v` belongs to the ticket chain started as `ref`: `ref` itself, or a verification
+    /// the chain's page made (same number, same API key). Tickets are sealed and their switches
+    /// always start a new verification, so this holds by construction; checked again before a
+    /// `verigate_result` is signed, so a result can only ever name a verification of its own start.
+    func sameChain(_ v: Verification, ref: String) async throws -> Bool {
+        if v.id == ref { return true }
+        guard let start = try await store.verification(id: ref) else { return false }
+        return start.to == v.to && start.apiKeyID == v.apiKeyID && start.createdAt <= v.createdAt
     }
 
     /// `redirect` with `verigate_result=<ResultToken>` added to its query.
@@ -177,10 +202,15 @@ extension Core {
 
     // MARK: Tickets
 
-    /// A sealed page ticket for `v`, valid until its expiry plus `ticketGrace`.
-    func makeTicket(_ v: Verification, ref: String, redirect: String?, code: String?) -> String {
+    /// A sealed page ticket for `v`, valid until its expiry plus `ticketGrace`; `channels` are
+    /// those the page may offer (the start's `channel` and `channels`).
+    func makeTicket(_ v: Verification, ref: String, redirect: String?, code: String?, channels: [VerificationChannel]) -> String {
+        makeTicket(v, ref: ref, redirect: redirect, code: code, channels: channels.map(\.rawValue))
+    }
+
+    func makeTicket(_ v: Verification, ref: String, redirect: String?, code: String?, channels: [String]? = nil) -> String {
         PageTicket(id: v.id, ref: ref, exp: Int(v.expiresAt.timeIntervalSince1970 + Self.ticketGrace), redirect: redirect,
-                   code: v.channel.showsCodeOnPage ? code : nil).seal(key: page.ticketKey)
+                   code: v.channel.showsCodeOnPage ? code : nil, channels: channels).seal(key: page.ticketKey)
     }
 
     func ticket(_ token: String) -> PageTicket? {
@@ -272,13 +302,14 @@ extension Core {
                 ["status": status.rawValue, "text": status == .approved ? strings.fill("verified", ["number": number]) : strings[status.rawValue]]
             }
             view["canResend"] = v.channel != .missedCall && v.channel != .voiceCallIn
-            let others = await offeredChannels().filter { $0 != v.channel }
+            let allowed = ticket.allowedChannels(current: v.channel)
+            let others = await offeredChannels().filter { $0 != v.channel && allowed.contains($0) }
             view["hasOthers"] = !others.isEmpty
             view["others"] = others.map { ["value": $0.rawValue, "label": strings["method_\($0.rawValue)"]] }
         } else {
             view["statusText"] = v.status == .approved ? strings.fill("verified", ["number": number]) : strings[v.status.rawValue]
             view["restart"] = v.status != .approved
-            if v.status == .approved, let redirect = ticket.redirect {
+            if v.status == .approved, let redirect = ticket.redirect, (try? await sameChain(v, ref: ticket.ref)) == true {
                 view["continueHref"] = resultURL(redirect: redirect, v: v, ref: ticket.ref)
             }
         }
@@ -328,7 +359,7 @@ extension Core {
         case .numberTypeNotAllowed: strings["number_type_not_allowed"]
         case .channelDisabled, .wrongChannel: strings["channel_disabled"]
         case .noGateway: strings["no_gateway"]
-        case .rateLimited(_, let after): strings.fill("wait", ["s": String(max(1, Int(after.rounded(.up))))])
+        case .rateLimited(_, let after), .noSystemNumber(let after): strings.fill("wait", ["s": String(max(1, Int(after.rounded(.up))))])
         case .expired: strings["expired"]
         case .maxAttemptsReached: strings["max_attempts_reached"]
         case .notPending(let s): strings[s.rawValue]

@@ -16,13 +16,23 @@ public struct PageTicket: Sendable, Codable, Equatable {
     public var redirect: String?
     /// The code shown on the page for `dtmf_callout` and `dtmf_callin`; nil otherwise.
     public var code: String?
+    /// The channels the integrator allowed for this start (`channel` and `channels`): the only ones
+    /// the page offers and switches to. Nil (a ticket of an older version): the verification's own channel.
+    public var channels: [String]?
 
-    public init(id: String, ref: String, exp: Int, redirect: String? = nil, code: String? = nil) {
+    public init(id: String, ref: String, exp: Int, redirect: String? = nil, code: String? = nil, channels: [String]? = nil) {
         self.id = id
         self.ref = ref
         self.exp = exp
         self.redirect = redirect
         self.code = code
+        self.channels = channels
+    }
+
+    /// The channels this page may offer (see `channels`), for a verification now on `current`.
+    public func allowedChannels(current: VerificationChannel) -> [VerificationChannel] {
+        guard let channels else { return [current] }
+        return channels.compactMap(VerificationChannel.init(rawValue:))
     }
 
     /// The token: base64url (RFC 4648 §5, unpadded) of nonce ‖ ciphertext ‖ tag.

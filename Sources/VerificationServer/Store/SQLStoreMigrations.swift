@@ -17,8 +17,35 @@ struct SQLStoreMigration: Sendable {
         SQLStoreMigration(version: 1, name: "initial", statements: initial),
         SQLStoreMigration(version: 2, name: "call_retries", statements: callRetries),
         SQLStoreMigration(version: 3, name: "sent_sms", statements: sentSMS),
+        SQLStoreMigration(version: 4, name: "pending_not_unique", statements: pendingNotUnique),
         SQLStoreMigration(version: 5, name: "send_guards", statements: sendGuards),
     ]
+
+    /// Issue 12: every start is its own verification, so the "one pending per number and channel"
+    /// index goes. Call-in system numbers are held per caller instead (`system_number_holds`, one
+    /// row per caller and number: the hold of the verification it was last shown for, until that
+    /// one's expiry); pending call-in verifications of older versions keep their numbers.
+    private static func pendingNotUnique(_ backend: SQLStoreBackend) -> [String] {
+        [
+            "DROP INDEX IF EXISTS verifications_pending_unique",
+            """
+            CREATE TABLE IF NOT EXISTS system_number_holds (
+                to_number TEXT NOT NULL,
+                system_number TEXT NOT NULL,
+                verification_id TEXT NOT NULL,
+                held_until BIGINT NOT NULL,
+                PRIMARY KEY (to_number, system_number)
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS system_number_holds_until ON system_number_holds (held_until)",
+            """
+            INSERT INTO system_number_holds (to_number, system_number, verification_id, held_until)
+            SELECT to_number, system_number, id, expires_at FROM verifications
+            WHERE status = 'pending' AND system_number IS NOT NULL
+            ON CONFLICT (to_number, system_number) DO NOTHING
+            """,
+        ]
+    }
 
     /// The channel and number prefix of each send, for the hourly prefix and channel guards
     /// (`reserveSend`). Touches only `sends`, so it applies after version 4 or without it; rows

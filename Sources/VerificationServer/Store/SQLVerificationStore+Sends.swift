@@ -21,44 +21,40 @@ import Verification
 //   for a few short statements, and sends (each an SMS or a call) are rare next to reads.
 extension SQLVerificationStore {
     public func reserveSend(_ write: SendWrite, events: [VerificationEvent], send: SendReservation, guards: SendGuards) async throws -> SendReservationOutcome {
-        do {
-            return try await writer.withTransaction(begin: backend.beginWrite) { db in
-                if backend == .postgres {
-                    var keys = ["number:" + send.to]
-                    if guards.maxPerPrefix > 0 { keys.append("prefix:" + send.prefix) }
-                    if guards.maxPerChannel > 0 { keys.append("channel:" + send.channel.rawValue) }
-                    for key in keys {
-                        try await db.raw("SELECT pg_advisory_xact_lock(hashtextextended(\(bind: "verigate send " + key), 0))").run()
-                    }
+        try await writer.withTransaction(begin: backend.beginWrite) { db in
+            if backend == .postgres {
+                var keys = ["number:" + send.to]
+                if guards.maxPerPrefix > 0 { keys.append("prefix:" + send.prefix) }
+                if guards.maxPerChannel > 0 { keys.append("channel:" + send.channel.rawValue) }
+                for key in keys {
+                    try await db.raw("SELECT pg_advisory_xact_lock(hashtextextended(\(bind: "verigate send " + key), 0))").run()
                 }
-                let now = send.at
-                let number = try await Self.window(db, column: "to_number", value: send.to,
-                                                   since: now.addingTimeInterval(-guards.numberWindow), counting: guards.maxPerNumber > 0)
-                let prefix = try await Self.window(db, column: "prefix", value: send.prefix,
-                                                   since: now.addingTimeInterval(-guards.guardWindow), counting: guards.maxPerPrefix > 0)
-                let channel = try await Self.window(db, column: "channel", value: send.channel.rawValue,
-                                                    since: now.addingTimeInterval(-guards.guardWindow), counting: guards.maxPerChannel > 0)
-                if let refused = guards.refusal(now: now, number: number, prefix: prefix, channel: channel) {
-                    return .refused(refused.limit, retryAfter: refused.retryAfter)
-                }
-                switch write {
-                case .insert(let v):
-                    try await db.raw(SQLStoreRows.insert(
-                        into: "verifications", columns: SQLStoreRows.verificationColumns, values: SQLStoreRows.values(v)
-                    )).run()
-                case .update(let v):
-                    guard try await Self.updateVersioned(v, db) else { return .conflict }
-                }
-                for event in events { try await Self.insertEvent(event, db) }
-                try await db.raw("""
-                    INSERT INTO sends (to_number, verification_id, at, channel, prefix)
-                    VALUES (\(bind: send.to), \(bind: send.verificationID), \(bind: SQLTime.micros(send.at)),
-                            \(bind: send.channel.rawValue), \(bind: send.prefix))
-                    """).run()
-                return .reserved
             }
-        } catch let error where Self.isPendingDuplicate(error) {
-            return .conflict
+            let now = send.at
+            let number = try await Self.window(db, column: "to_number", value: send.to,
+                                               since: now.addingTimeInterval(-guards.numberWindow), counting: guards.maxPerNumber > 0)
+            let prefix = try await Self.window(db, column: "prefix", value: send.prefix,
+                                               since: now.addingTimeInterval(-guards.guardWindow), counting: guards.maxPerPrefix > 0)
+            let channel = try await Self.window(db, column: "channel", value: send.channel.rawValue,
+                                                since: now.addingTimeInterval(-guards.guardWindow), counting: guards.maxPerChannel > 0)
+            if let refused = guards.refusal(now: now, number: number, prefix: prefix, channel: channel) {
+                return .refused(refused.limit, retryAfter: refused.retryAfter)
+            }
+            switch write {
+            case .insert(let v):
+                try await db.raw(SQLStoreRows.insert(
+                    into: "verifications", columns: SQLStoreRows.verificationColumns, values: SQLStoreRows.values(v)
+                )).run()
+            case .update(let v):
+                guard try await Self.updateVersioned(v, db) else { return .conflict }
+            }
+            for event in events { try await Self.insertEvent(event, db) }
+            try await db.raw("""
+                INSERT INTO sends (to_number, verification_id, at, channel, prefix)
+                VALUES (\(bind: send.to), \(bind: send.verificationID), \(bind: SQLTime.micros(send.at)),
+                        \(bind: send.channel.rawValue), \(bind: send.prefix))
+                """).run()
+            return .reserved
         }
     }
 

@@ -14,8 +14,9 @@ import enum Verification.Channel
 /// - Every write that must be atomic (`insert`, `update`) runs in one transaction on one pooled
 ///   connection. SQLite writes go through a single writer connection (`BEGIN IMMEDIATE`), so writers
 ///   queue in-process instead of spinning on the file lock; reads use a separate bounded pool.
-/// - A second pending verification for the same number and channel is refused by a partial unique
-///   index, so `insert` returns false even when two nodes race.
+/// - Several verifications may be pending for one number and channel (each start is its own);
+///   a call-in system number is held per caller in `system_number_holds`, taken by one upsert so
+///   that of two nodes racing for a number one wins.
 /// - Schema migrations run in `open` (see `SQLStoreMigration`, `SQLStoreMigrator`).
 /// - Instants are stored as microseconds since 1970 (dates round-trip to the microsecond).
 public final class SQLVerificationStore: VerificationStore {
@@ -145,17 +146,13 @@ public final class SQLVerificationStore: VerificationStore {
     // MARK: VerificationStore
 
     public func insert(_ verification: Verification, event: VerificationEvent) async throws -> Bool {
-        do {
-            try await writer.withTransaction(begin: backend.beginWrite) { db in
-                try await db.raw(SQLStoreRows.insert(
-                    into: "verifications", columns: SQLStoreRows.verificationColumns, values: SQLStoreRows.values(verification)
-                )).run()
-                try await Self.insertEvent(event, db)
-            }
-            return true
-        } catch let error where Self.isPendingDuplicate(error) {
-            return false
+        try await writer.withTransaction(begin: backend.beginWrite) { db in
+            try await db.raw(SQLStoreRows.insert(
+                into: "verifications", columns: SQLStoreRows.verificationColumns, values: SQLStoreRows.values(verification)
+            )).run()
+            try await Self.insertEvent(event, db)
         }
+        return true
     }
 
     public func verification(id: String) async throws -> Verification? {
@@ -178,12 +175,39 @@ public final class SQLVerificationStore: VerificationStore {
         }
     }
 
-    public func pendingVerification(to: String, channel: VerificationChannel) async throws -> Verification? {
+    public func systemNumberHolds(caller: String, now: Date) async throws -> [SystemNumberHold] {
         try await reader.withDatabase { db in
             try await db.raw("""
-                \(unsafeRaw: SQLStoreRows.verificationSelect)
-                WHERE to_number = \(bind: to) AND channel = \(bind: channel.rawValue) AND status = 'pending'
-                """).first().map(SQLStoreRows.verification)
+                SELECT system_number, verification_id, held_until FROM system_number_holds
+                WHERE to_number = \(bind: caller) AND held_until > \(bind: SQLTime.micros(now)) ORDER BY held_until
+                """).all().map { row in
+                SystemNumberHold(
+                    systemNumber: try row.decode(column: "system_number", as: String.self),
+                    verificationID: try row.decode(column: "verification_id", as: String.self),
+                    until: SQLTime.date(try row.decode(column: "held_until", as: Int64.self)))
+            }
+        }
+    }
+
+    public func holdSystemNumber(_ hold: SystemNumberHold, caller: String, now: Date, replacing: String?) async throws -> Bool {
+        // One statement: insert, or take over a hold that ended or belongs to `replacing`
+        // (SQLite ≥ 3.35 and PostgreSQL: upsert with a WHERE on the update, and RETURNING).
+        try await writer.withDatabase { db in
+            try await !db.raw("""
+                INSERT INTO system_number_holds (to_number, system_number, verification_id, held_until)
+                VALUES (\(bind: caller), \(bind: hold.systemNumber), \(bind: hold.verificationID), \(bind: SQLTime.micros(hold.until)))
+                ON CONFLICT (to_number, system_number) DO UPDATE
+                SET verification_id = excluded.verification_id, held_until = excluded.held_until
+                WHERE system_number_holds.held_until <= \(bind: SQLTime.micros(now))
+                   OR system_number_holds.verification_id = \(bind: replacing ?? "")
+                RETURNING verification_id
+                """).all().isEmpty
+        }
+    }
+
+    public func releaseSystemNumberHolds(endedBy now: Date) async throws {
+        try await writer.withDatabase { db in
+            try await db.raw("DELETE FROM system_number_holds WHERE held_until <= \(bind: SQLTime.micros(now))").run()
         }
     }
 
@@ -400,22 +424,5 @@ public final class SQLVerificationStore: VerificationStore {
             into: "audit_events", columns: ["verification_id", "kind", "status", "at", "detail"],
             values: [event.verificationID, event.kind.rawValue, event.status.rawValue, SQLTime.micros(event.at), event.detail]
         )).run()
-    }
-
-    /// The error is the partial unique index `verifications_pending_unique` refusing a second
-    /// pending verification (SQLite constraint error; PostgreSQL SQLSTATE 23505 unique_violation).
-    static func isPendingDuplicate(_ error: any Error) -> Bool {
-        if let error = error as? SQLiteError {
-            switch error.reason {
-            case .constraint, .constraintUniqueFailed:
-                return error.message.contains("verifications.to_number")
-            default:
-                return false
-            }
-        }
-        if let error = error as? PSQLError, let info = error.serverInfo {
-            return info[.sqlState] == "23505" && info[.constraintName] == "verifications_pending_unique"
-        }
-        return false
     }
 }
