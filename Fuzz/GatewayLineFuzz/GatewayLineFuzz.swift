@@ -42,8 +42,12 @@ func fuzzOne(_ bytes: UnsafeRawBufferPointer) {
     tiny.append(bytes)
     tiny.append([0x0A])
     for _ in 0..<64 {
-        guard case .success(let next) = Result(catching: { () throws(GatewayProtocolError) in try tiny.next() }), let next else { continue }
-        invariant(false, "decoded \(next) from a line over 16 bytes")
+        do {
+            guard let next = try tiny.next() else { break }
+            invariant(false, "decoded \(next) from a line over 16 bytes")
+        } catch {
+            continue  // line_too_long or malformed, as it should be
+        }
     }
 }
 
