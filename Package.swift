@@ -151,16 +151,31 @@ if let only = Context.environment["VERIGATE_TARGETS"].map({ Set($0.split(separat
     }
 }
 
-/// Fuzzing (Fuzz/run.sh): `VERIGATE_FUZZ=1` adds the libFuzzer target for the SIP parser, built with
-/// `-sanitize=fuzzer,address`. Absent from normal builds (it has no `main` of its own).
+/// Fuzzing (Fuzz/run.sh, Fuzz/README.md): `VERIGATE_FUZZ=1` adds one libFuzzer target per parser that
+/// faces the network, built with `-sanitize=fuzzer,address`, and `FuzzDriver` (libFuzzer's entry
+/// point, shared by them). Absent from normal builds (they have no `main` of their own). A target is
+/// added only when every target it needs is in the package, so `VERIGATE_TARGETS` can pick a few.
 if Context.environment["VERIGATE_FUZZ"] != nil {
-    package.targets.append(
-        .executableTarget(
-            name: "SIPMessageFuzz",
-            dependencies: ["SIPMessage", .product(name: "NIOCore", package: "swift-nio")],
-            path: "Fuzz/SIPMessageFuzz",
-            swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]
+    let nio = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+    let fuzzTargets: [(name: String, needs: [String], extra: [Target.Dependency])] = [
+        ("SIPMessageFuzz", ["SIPMessage"], [nio]),
+        ("SDPFuzz", ["SDP"], []),
+        ("RTPFuzz", ["RTP"], [nio]),
+        ("SMPPFuzz", ["SMPP"], [nio]),
+        ("GatewayLineFuzz", ["GatewayProtocol"], []),
+        ("SIPConfFuzz", ["VoiceGateway"], []),
+    ]
+    package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/FuzzDriver", swiftSettings: strict))
+    let present = Set(package.targets.map(\.name))
+    for fuzz in fuzzTargets where fuzz.needs.allSatisfy(present.contains) {
+        package.targets.append(
+            .executableTarget(
+                name: fuzz.name,
+                dependencies: ["FuzzDriver"] + fuzz.needs.map { .target(name: $0) } + fuzz.extra,
+                path: "Fuzz/\(fuzz.name)",
+                swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]
+            )
         )
-    )
-    package.products.append(.executable(name: "SIPMessageFuzz", targets: ["SIPMessageFuzz"]))
+        package.products.append(.executable(name: fuzz.name, targets: [fuzz.name]))
+    }
 }

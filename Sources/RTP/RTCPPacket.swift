@@ -189,9 +189,8 @@ public enum RTCPCompoundPacket {
                     guard let itemType = body.readInteger(as: UInt8.self) else { throw RTPError(.truncated, "SDES item") }
                     itemBytes += 1
                     if itemType == 0 { break }
-                    guard let length = body.readInteger(as: UInt8.self), let text = body.readString(length: Int(length)) else {
-                        throw RTPError(.truncated, "SDES item text")
-                    }
+                    guard let length = body.readInteger(as: UInt8.self) else { throw RTPError(.truncated, "SDES item length") }
+                    let text = try readText(length: length, from: &body, "SDES item")
                     itemBytes += 1 + Int(length)
                     items.append(.init(type: itemType, text: text))
                 }
@@ -209,13 +208,22 @@ public enum RTCPCompoundPacket {
             }
             var reason: String?
             if let length = body.readInteger(as: UInt8.self) {
-                guard let text = body.readString(length: Int(length)) else { throw RTPError(.truncated, "BYE reason") }
-                reason = text
+                reason = try readText(length: length, from: &body, "BYE reason")
             }
             return .bye(ssrcs: ssrcs, reason: reason)
         default:
             return .other(payloadType: type, count: count, body: body.readBytes(length: body.readableBytes) ?? [])
         }
+    }
+
+    /// SDES and BYE text (RFC 3550 §6.5, §6.6): UTF-8. Other bytes are refused rather than
+    /// replaced: a replaced text would write longer than it arrived, past the 255-byte length.
+    private static func readText(length: UInt8, from body: inout ByteBuffer, _ what: String) throws(RTPError) -> String {
+        guard let bytes = body.readSlice(length: Int(length)) else { throw RTPError(.truncated, "\(what) text") }
+        guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
+            throw RTPError(.badText, "\(what) is not UTF-8")
+        }
+        return text
     }
 
     private static func reportBlocks(count: UInt8, from body: inout ByteBuffer) throws(RTPError) -> [RTCPReportBlock] {
@@ -234,13 +242,16 @@ public enum RTCPCompoundPacket {
 
     /// Writes packets as one compound datagram (RFC 3550 §6.1). The caller puts SR or RR first.
     ///
-    /// - Throws: `.valueOutOfRange` when a list exceeds 31 entries or an SDES/BYE text 255 bytes.
+    /// - Throws: `.valueOutOfRange` when a list exceeds 31 entries, an SDES/BYE text 255 bytes, or
+    ///   an `.other` body is not whole 32-bit words anywhere but in the last packet (where it is
+    ///   padded as RFC 3550 §6.4.1 describes, as it arrived).
     public static func write(_ packets: [RTCPPacket], into buffer: inout ByteBuffer) throws(RTPError) {
-        for packet in packets {
+        for (index, packet) in packets.enumerated() {
             let start = buffer.writerIndex
             buffer.writeInteger(UInt32(0))  // header, patched below
             let count: Int
             let type: UInt8
+            var padded = false
             switch packet {
             case .senderReport(let sr):
                 type = 200
@@ -284,11 +295,20 @@ public enum RTCPCompoundPacket {
                 type = payloadType
                 count = Int(otherCount)
                 buffer.writeBytes(body)
-                buffer.writeRepeatingByte(0, count: (4 - body.count % 4) % 4)
+                // The parser removes padding; zeros instead would come back as body octets.
+                let pad = (4 - body.count % 4) % 4
+                if pad > 0 {
+                    guard index == packets.count - 1 else {
+                        throw RTPError(.valueOutOfRange, "packet type \(payloadType) body of \(body.count) bytes is not whole words")
+                    }
+                    buffer.writeRepeatingByte(0, count: pad - 1)
+                    buffer.writeInteger(UInt8(pad))
+                    padded = true
+                }
             }
             guard count <= 31 else { throw RTPError(.valueOutOfRange, "\(count) entries, at most 31") }
             let words = (buffer.writerIndex - start) / 4 - 1
-            buffer.setInteger(UInt8(2 << 6) | UInt8(count), at: start)
+            buffer.setInteger(UInt8(2 << 6) | (padded ? 0x20 : 0) | UInt8(count), at: start)
             buffer.setInteger(type, at: start + 1)
             buffer.setInteger(UInt16(words), at: start + 2)
         }

@@ -13,6 +13,8 @@ public struct RTPError: Error, Equatable, Sendable, CustomStringConvertible {
         case badLength = "rtp.bad_length"
         /// The datagram is not an RTCP compound packet: first packet not SR/RR (RFC 3550 §6.1, A.2).
         case notCompound = "rtp.not_compound"
+        /// An RTCP SDES item or BYE reason is not UTF-8 (RFC 3550 §6.5, §6.6).
+        case badText = "rtp.bad_text"
         /// An RFC 4733 event payload is malformed (RFC 4733 §2.3).
         case badEvent = "rtp.bad_event"
         /// A value we were asked to encode does not fit its field.

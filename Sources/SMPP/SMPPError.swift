@@ -6,6 +6,8 @@ public enum SMPPError: Error, Sendable, Equatable {
     case truncated(field: String)
     /// A C-Octet String had no NUL within its maximum size (SMPP 3.4 §3.1).
     case fieldTooLong(field: String)
+    /// A C-Octet String that is not UTF-8 (SMPP 3.4 §3.1 says ASCII).
+    case notText(field: String)
     /// A delivery receipt text that does not follow SMPP 3.4 Appendix B.
     case malformedReceipt(String)
     /// The text cannot be encoded for the configured alphabet.
@@ -17,6 +19,7 @@ public enum SMPPError: Error, Sendable, Equatable {
         case .invalidCommandLength: "smpp_invalid_command_length"
         case .truncated: "smpp_truncated"
         case .fieldTooLong: "smpp_field_too_long"
+        case .notText: "smpp_not_text"
         case .malformedReceipt: "smpp_malformed_receipt"
         case .unencodable: "smpp_unencodable"
         }

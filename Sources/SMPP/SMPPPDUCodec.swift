@@ -149,6 +149,8 @@ public struct SMPPPDUDecoder: Sendable {
         sm.dataCoding = try u8(&frame, "data_coding")
         sm.smDefaultMsgID = try u8(&frame, "sm_default_msg_id")
         let length = try u8(&frame, "sm_length")
+        // §4.4.1, §4.6.1: 0…254 octets (what the encoder writes; more goes in message_payload).
+        guard length <= 254 else { throw .fieldTooLong(field: "short_message") }
         guard let message = frame.readBytes(length: Int(length)) else { throw .truncated(field: "short_message") }
         sm.shortMessage = message
         sm.tlvs = try tlvs(&frame)
@@ -172,15 +174,16 @@ public struct SMPPPDUDecoder: Sendable {
         return value
     }
 
-    /// C-Octet String (§3.1): at most `max` octets including the NUL.
+    /// C-Octet String (§3.1): at most `max` octets including the NUL; ASCII in the spec, UTF-8
+    /// accepted. Other bytes are refused rather than replaced: a replaced string would encode
+    /// longer than it arrived, past `max`.
     private static func cString(_ frame: inout ByteBuffer, max: Int, _ field: String) throws(SMPPError) -> String {
         let view = frame.readableBytesView.prefix(max)
         guard let nul = view.firstIndex(of: 0) else {
             throw frame.readableBytes < max ? .truncated(field: field) : .fieldTooLong(field: field)
         }
-        let length = nul - view.startIndex
-        let string = frame.readString(length: length) ?? ""
-        frame.moveReaderIndex(forwardBy: 1)
+        guard let string = String(validating: view[..<nul], as: UTF8.self) else { throw .notText(field: field) }
+        frame.moveReaderIndex(forwardBy: nul - view.startIndex + 1)
         return string
     }
 }

@@ -45,6 +45,37 @@ import Testing
         #expect(try RTCPCompoundPacket.parse(buffer) == packets)
     }
 
+    /// Found by RTPFuzz: a padded APP packet (RFC 3550 §6.7) last in the compound parsed to a
+    /// 7-byte body, which the writer filled with a zero octet, so it came back as 8 bytes.
+    @Test func paddedUnknownPacketRoundTrips() throws {
+        let bytes: [UInt8] = [
+            0x80, 0xC9, 0x00, 0x01, 0x00, 0x18, 0x00, 0x07,  // RR, no blocks
+            0xA3, 0xCC, 0x00, 0x03, 0x00, 0x00, 0x00, 0x07, 0x6E, 0x61, 0x6D, 0x65, 0x31, 0x32, 0x33, 0x05,  // APP, P=1, 5 octets of padding
+        ]
+        let packets = try RTCPCompoundPacket.parse(ByteBuffer(bytes: bytes))
+        #expect(packets.last == .other(payloadType: 204, count: 3, body: [0, 0, 0, 7, 0x6E, 0x61, 0x6D]))
+        var buffer = ByteBuffer()
+        try RTCPCompoundPacket.write(packets, into: &buffer)
+        #expect(try RTCPCompoundPacket.parse(buffer) == packets)
+        #expect(buffer.getInteger(at: 8, as: UInt8.self) == 0xA3)  // written with P=1, padding 1 octet
+        #expect(buffer.readableBytes == 20 && buffer.getInteger(at: 19, as: UInt8.self) == 1)
+        // Not whole words and not last: no padding allowed there (§6.4.1), so it is refused.
+        var refused = ByteBuffer()
+        #expect { try RTCPCompoundPacket.write([packets[1], packets[0]], into: &refused) } throws: { ($0 as? RTPError)?.code == .valueOutOfRange }
+    }
+
+    /// SDES and BYE text is UTF-8 (RFC 3550 §6.5, §6.6). Bytes that are not were replaced by
+    /// U+FFFD, 3 bytes each, so 86 of them wrote back as 258 bytes, over the 255 a length holds.
+    @Test func refusesTextThatIsNotUTF8() throws {
+        let rr: [UInt8] = [0x80, 0xC9, 0x00, 0x01, 0, 0, 0, 1]
+        let sdes: [UInt8] = [0x81, 0xCA, 0x00, 0x18, 0, 0, 0, 1, 1, 86] + Array(repeating: 0xFF, count: 86) + [0, 0, 0, 0]  // 24 words
+        #expect { try RTCPCompoundPacket.parse(ByteBuffer(bytes: rr + sdes)) } throws: { ($0 as? RTPError)?.code == .badText }
+        let bye: [UInt8] = [0x81, 0xCB, 0x00, 0x02, 0, 0, 0, 1, 3, 0xC3, 0x28, 0]
+        #expect { try RTCPCompoundPacket.parse(ByteBuffer(bytes: rr + bye)) } throws: { ($0 as? RTPError)?.code == .badText }
+        let good: [UInt8] = [0x81, 0xCB, 0x00, 0x02, 0, 0, 0, 1, 2, 0xC3, 0xA9, 0]
+        #expect(try RTCPCompoundPacket.parse(ByteBuffer(bytes: rr + good)).last == .bye(ssrcs: [1], reason: "é"))
+    }
+
     @Test(arguments: [
         ([UInt8](), RTPError.Code.truncated),
         ([0x80, 201, 0x00], .truncated),

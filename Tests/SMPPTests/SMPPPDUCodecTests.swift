@@ -123,6 +123,31 @@ import Testing
         }
     }
 
+    /// Found by SMPPFuzz: a bind_transceiver whose system_id is not UTF-8 decoded with U+FFFD in
+    /// place of each bad byte, and encoded to a system_id longer than its 16 octets. Such a string
+    /// is now refused; UTF-8 (beyond the spec's ASCII) still round-trips.
+    @Test func refusesCOctetStringsThatAreNotUTF8() throws {
+        let found = hex("0000002f00000009000000000000002a534d505033834553a9ebbde4e07f0000547a007365630000000000000000424d4954300034010100")
+        #expect(throws: SMPPError.notText(field: "system_id")) { try decodeOne(found) }
+        #expect(SMPPError.notText(field: "x").code == "smpp_not_text")
+        let utf8 = SMPPPDU(.submitSmResp(messageID: "訊息-1"), sequenceNumber: 3)
+        #expect(try decodeOne(SMPPPDUEncoder.bytes(utf8)) == utf8)
+    }
+
+    /// sm_length 255 decoded, but short_message holds 0…254 octets (§4.4.1) and the encoder writes
+    /// at most 254: the last octet was lost on the way back. Now refused like any field too long.
+    @Test func refusesShortMessageOver254Octets() throws {
+        func submit(_ length: Int) -> [UInt8] {
+            let body: [UInt8] = cstr("") + [1, 1] + cstr("1") + [1, 1] + cstr("2") + [0, 0, 0] + cstr("") + cstr("") + [0, 0, 0, 0, UInt8(length)]
+                + Array(repeating: 0x41, count: length)
+            let total = 16 + body.count
+            return [0, 0, UInt8(total >> 8), UInt8(total & 0xFF)] + hex("00000004 00000000 00000001") + body
+        }
+        #expect(throws: SMPPError.fieldTooLong(field: "short_message")) { try decodeOne(submit(255)) }
+        let longest = try #require(try decodeOne(submit(254)))
+        #expect(try decodeOne(SMPPPDUEncoder.bytes(longest)) == longest)
+    }
+
     @Test func statusNames() {
         #expect(SMPPCommandStatus.ESME_RMSGQFUL.name == "ESME_RMSGQFUL")
         #expect(SMPPCommandStatus.ESME_RINVDSTADR.name == "ESME_RINVDSTADR")
