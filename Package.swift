@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Verigate: phone-number verification server (core + SIP/RTP voice gateway).
-/// Layering (see DESIGN.md): pure targets never import NIOPosix, Hummingbird or Foundation networking.
+/// Layering (see docs/ARCHITECTURE.md): pure targets never import NIOPosix, Hummingbird or Foundation networking.
 let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 
 var package = Package(
@@ -121,7 +121,7 @@ var package = Package(
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
         // Reads Sources/: each target imports only what docs/ARCHITECTURE.md allows.
         .testTarget(name: "ArchitectureTests"),
-        // Drives real peers (SIPp, baresip, …) against our endpoints; see ../shared/PEERS.md.
+        // Drives real peers (SIPp, baresip, …) against our endpoints; see docs/TESTING.md.
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

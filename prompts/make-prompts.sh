@@ -6,7 +6,7 @@
 #
 # Mandarin uses the espeak-ng voice "cmn-latn-pinyin" (Mandarin, Latin read as pinyin): in 1.51
 # the plain "cmn" voice turns Chinese characters into pinyin and then reads that pinyin as
-# English letters. Digits are passed as ASCII digits (PEERS.md), which both voices read as
+# English letters. Digits are passed as ASCII digits (docs/TESTING.md), which both voices read as
 # Mandarin numerals.
 set -euo pipefail
 cd "$(dirname "$0")"

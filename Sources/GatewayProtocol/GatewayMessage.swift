@@ -1,5 +1,5 @@
 // GatewayMessage: what the voice gateway and the verification core say to each other over the local
-// socket (DESIGN.md "Gateway ↔ core socket"): newline-delimited JSON, every message with `v`
+// socket (docs/ARCHITECTURE.md "Gateway ↔ core socket"): newline-delimited JSON, every message with `v`
 // (protocol version), `type`, and `id` when an answer is expected (the answer carries `re`).
 
 /// The protocol version this build speaks (`v` on every line).
@@ -99,7 +99,7 @@ public struct HelloOK: Codable, Sendable, Equatable {
     public init(core: String) { self.core = core }
 }
 
-/// How far the caller ID of an inbound call can be trusted (DESIGN.md; RFC 3325 P-Asserted-Identity).
+/// How far the caller ID of an inbound call can be trusted (docs/ARCHITECTURE.md "Security model"; RFC 3325 P-Asserted-Identity).
 public enum CallerTrust: String, Codable, Sendable, Equatable {
     /// From P-Asserted-Identity of a trusted peer (RFC 3325 §9.1).
     case asserted

@@ -1,4 +1,4 @@
-/// The one error type of the `RTP` module (DESIGN.md habit 5): a stable code and a detail.
+/// The one error type of the `RTP` module (docs/ARCHITECTURE.md habit 5): a stable code and a detail.
 /// Every malformed packet from a peer ends here; nothing in this module traps on peer input.
 public struct RTPError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Stable error codes; raw values never change.

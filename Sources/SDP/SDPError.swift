@@ -1,4 +1,4 @@
-/// The one error type of the `SDP` module (DESIGN.md habit 5): a stable `code`, the 1-based line
+/// The one error type of the `SDP` module (docs/ARCHITECTURE.md habit 5): a stable `code`, the 1-based line
 /// number where parsing stopped (when known) and a human-readable detail.
 ///
 /// The SIP layer maps `.noCommonCodec` and `.noAcceptableMedia` to `488 Not Acceptable Here`

@@ -1,4 +1,4 @@
-// SIPStackError: the one error type of the SIPStack module, with stable codes (DESIGN.md habit 5).
+// SIPStackError: the one error type of the SIPStack module, with stable codes (docs/ARCHITECTURE.md habit 5).
 
 /// An error from the SIPStack module. `code` is stable and may be logged, counted or mapped;
 /// `detail` is for people.

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// The ESME side of an SMPP 3.4 transceiver session as a value with no I/O (DESIGN.md habit 1):
+/// The ESME side of an SMPP 3.4 transceiver session as a value with no I/O (docs/ARCHITECTURE.md habit 1):
 /// bind (§4.2.5), windowed submit_sm (§2.7, §4.4) under a rate limit, enquire_link (§4.11),
 /// deliver_sm receipts (§4.6, Appendix B), unbind (§4.2.1), and reconnect after a drop.
 /// Time is an input (`now`); timers are actions.

@@ -1,4 +1,4 @@
-/// Errors of the SMPP module, each with a stable `code` (DESIGN.md habit 5).
+/// Errors of the SMPP module, each with a stable `code` (docs/ARCHITECTURE.md habit 5).
 public enum SMPPError: Error, Sendable, Equatable {
     /// `command_length` below 16 or above the configured limit (SMPP 3.4 §3.2).
     case invalidCommandLength(UInt32)

@@ -1,4 +1,4 @@
-/// The six ways Verigate proves that a person holds a phone number (DESIGN.md, "The six methods").
+/// The six ways Verigate proves that a person holds a phone number (README.md, "The six methods").
 public enum Channel: String, CaseIterable, Codable, Sendable, Hashable {
     /// Method A: the core sends the code by SMS; the user types it on the web page.
     case sms

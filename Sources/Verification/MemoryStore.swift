@@ -82,7 +82,7 @@ public actor MemoryStore: VerificationStore {
         let v = write.verification
         switch write {
         case .insert:
-            if verifications.values.contains(where: { $0.status == .pending && $0.to == v.to && $0.channel == v.channel }) { return .conflict }
+            if verifications[v.id] != nil { return .conflict }
         case .update:
             guard let stored = verifications[v.id], stored.version == v.version - 1 else { return .conflict }
         }

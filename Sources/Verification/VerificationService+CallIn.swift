@@ -1,5 +1,5 @@
 // The call-in channels (missed_call, voice_callin, dtmf_callin): what the core decides when the
-// gateway reports a call to a system number (DESIGN.md "The six methods").
+// gateway reports a call to a system number (README.md "The six methods").
 
 import Foundation
 

@@ -1,5 +1,5 @@
 // The outgoing call channels (voice_call, dtmf_callout): what the core does when the gateway
-// reports how a call it placed ended — the retry policy of DESIGN.md "The six methods".
+// reports how a call it placed ended — the retry policy of README.md "The six methods".
 
 import Foundation
 

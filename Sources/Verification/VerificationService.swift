@@ -56,7 +56,7 @@ public enum VerificationAccess: Sendable, Equatable {
     }
 }
 
-/// The verification flows of DESIGN.md: start, resend, check, cancel, expire. Holds no
+/// The verification flows (README "The six methods"): start, resend, check, cancel, expire. Holds no
 /// mutable state; all state is in the store, so several core nodes may share one database.
 public struct VerificationService: Sendable {
     public let policy: VerificationPolicy

@@ -1,5 +1,5 @@
 /// Lifecycle of a verification: `pending` → `approved` | `canceled` | `expired` |
-/// `max_attempts_reached` | `failed` (DESIGN.md). Every state but `pending` is final.
+/// `max_attempts_reached` | `failed` (README.md, "The six methods"). Every state but `pending` is final.
 public enum VerificationStatus: String, CaseIterable, Codable, Sendable, Hashable {
     case pending
     case approved

@@ -77,7 +77,7 @@ public final class Core: Sendable {
         page = HostedPageState(serverSecret: secret, configuration: configuration)
     }
 
-    /// The socket server gateways attach to (DESIGN.md "Gateway ↔ core socket").
+    /// The socket server gateways attach to (docs/ARCHITECTURE.md "Gateway ↔ core socket").
     public func gatewaySocketServer(path: String) -> GatewaySocketServer {
         GatewaySocketServer(path: path, service: service, gateways: gateways, logger: logger)
     }

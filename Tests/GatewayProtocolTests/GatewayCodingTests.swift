@@ -43,7 +43,7 @@ struct GatewayCodingTests {
         #expect(try decoder.next() == nil)
     }
 
-    @Test("the wire uses v, type, id, re and snake_case keys as DESIGN.md describes")
+    @Test("the wire uses v, type, id, re and snake_case keys as docs/ARCHITECTURE.md describes")
     func wireShape() throws {
         let line = GatewayEncoder().encode(Self.samples[3])
         let text = String(decoding: line, as: UTF8.self)

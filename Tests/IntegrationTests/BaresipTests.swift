@@ -3,7 +3,7 @@ import Testing
 import Verification
 import VoiceGateway
 
-/// baresip (a real softphone, headless, ../shared/PEERS.md) calling the gateway for dtmf_callin and
+/// baresip (a real softphone, headless, docs/TESTING.md) calling the gateway for dtmf_callin and
 /// keying the code through its control socket (ctrl_tcp netstrings): RFC 4733 from a stack nobody
 /// on the project wrote.
 @Suite("baresip calls in and keys the code", .serialized)
@@ -33,7 +33,7 @@ struct BaresipTests {
         }
     }
 
-    /// A headless baresip: no audio devices, G.711, control over TCP (../shared/peers/baresip.config).
+    /// A headless baresip: no audio devices, G.711, control over TCP (docs/TESTING.md).
     static func writeConfig(in directory: URL, sipListen: Int, control: Control) throws {
         try """
         poll_method\t\tepoll

@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// Real programs the integration tests drive (../shared/PEERS.md). A missing one fails the test
+/// Real programs the integration tests drive (docs/TESTING.md). A missing one fails the test
 /// when `CI=true` and skips it otherwise.
 enum Peers {
     static var missingIsFailure: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }

@@ -6,7 +6,7 @@ import SIPStack
 import Testing
 import VoiceGateway
 
-/// Our SIP endpoint against SIPp (sip-tester), the reference SIP load generator (../shared/PEERS.md):
+/// Our SIP endpoint against SIPp (sip-tester), the reference SIP load generator (docs/TESTING.md):
 /// its built-in `uac` calling us, its built-in `uas` answering us, and `sipp/uas-digest.xml`
 /// challenging us with 401. Real RFC 3261 timers; loopback only.
 @Suite("SIPp interop", .serialized)

@@ -115,6 +115,23 @@ struct SendLimitTests {
         }
     }
 
+    @Test("60 concurrent resends through POST /v1/verifications/{id}/resend send the code at most 5 times; the rest get 429", arguments: storeBackends)
+    func concurrentAPIResends(backend: SQLStoreBackend) async throws {
+        try await SendLimitCores.with(backend, configure: { $0.policy.limits.resendInterval = 0 }) { t in
+            let core = t.cores[0]
+            try await Application(router: core.router()).test(.router) { client in
+                let (id, _) = try await Self.hostedStart(client, t, to: "0975000888")
+                let statuses = try await concurrentPosts(client, uri: "/v1/verifications/\(id)/resend", headers: t.auth, body: "", count: 60)
+                let resent = statuses.filter { $0 == .ok }.count
+                #expect(resent == 4, "the start's send plus 4 resends make the 5 allowed: \(statuses)")
+                #expect(statuses.filter { $0 == .tooManyRequests }.count == 60 - resent, "\(statuses)")
+                #expect(core.sms.outbox.filter { $0.verificationID == id }.count == 5)
+                #expect(try await core.service.verification(id: id).sendCount == 5)
+                #expect(try await t.stores[0].sends(to: "+886975000888", since: .distantPast, limit: 100).count == 5)
+            }
+        }
+    }
+
     @Test("60 concurrent resends through the service: 5 sends, the rest refused by sends_per_number", arguments: storeBackends)
     func concurrentServiceResends(backend: SQLStoreBackend) async throws {
         try await SendLimitCores.with(backend, configure: { $0.policy.limits.resendInterval = 0 }) { t in
@@ -123,7 +140,7 @@ struct SendLimitTests {
             let results = await withTaskGroup(of: Result<StartResult, any Error>.self) { group in
                 for _ in 0..<60 {
                     group.addTask {
-                        do { return .success(try await service.start(StartRequest(to: "0975000777", channel: .sms))) } catch { return .failure(error) }
+                        do { return .success(try await service.resend(id: first.verification.id)) } catch { return .failure(error) }
                     }
                 }
                 return await group.reduce(into: []) { $0.append($1) }

@@ -111,6 +111,15 @@ func probeRequest(_ method: String, port: Int, branch: String, callID: String = 
 
 /// The next datagram of the dialog or transaction with `callID` (retransmissions of other
 /// transactions' responses are skipped).
+/// The next reply that is not 100 Trying: the endpoint sends 100 when the application has not
+/// answered within 200 ms (RFC 3261 §17.2.1), which a loaded test machine may take.
+func nextNon100(_ iterator: inout AsyncStream<String>.Iterator) async -> String? {
+    while let text = await iterator.next() {
+        if statusCode(text) != 100 { return text }
+    }
+    return nil
+}
+
 func nextReply(_ iterator: inout AsyncStream<String>.Iterator, callID: String) async -> String? {
     while let text = await iterator.next() {
         if text.contains("Call-ID: \(callID)\r\n") { return text }

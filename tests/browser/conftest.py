@@ -1,5 +1,5 @@
 """Fixtures of the browser tests: a `verigate serve` on a free loopback port with a temp data dir,
-and headless Debian chromium through Selenium (see ../../../shared/PEERS.md, "Browser").
+and headless Debian chromium through Selenium (see docs/TESTING.md).
 
 With CI=true a missing tool fails the tests; locally it skips them."""
 import base64

@@ -3,7 +3,7 @@ import NIOCore
 import RTP
 
 /// The per-packet RTP path: packetize a 20 ms G.711 frame, parse it back, and decode RFC 4733
-/// events. The aim is zero allocations per packet (DESIGN.md habit 12): buffers are reused, parsed
+/// events. The aim is zero allocations per packet (docs/ARCHITECTURE.md habit 12): buffers are reused, parsed
 /// payloads are slices of the datagram.
 let benchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.throughput, .wallClock, .mallocCountTotal, .instructions]

@@ -1,4 +1,4 @@
-// GatewaySocketServer: the core's end of the gateway socket (DESIGN.md "Gateway ↔ core socket"):
+// GatewaySocketServer: the core's end of the gateway socket (docs/ARCHITECTURE.md "Gateway ↔ core socket"):
 // newline-delimited JSON over a Unix domain socket, many gateways at once, each request answered
 // by its own task so one slow database call does not hold up the other calls.
 

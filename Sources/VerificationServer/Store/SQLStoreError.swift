@@ -1,4 +1,4 @@
-/// Errors of the SQL store with stable codes (DESIGN.md habit 5). Database driver errors
+/// Errors of the SQL store with stable codes (docs/ARCHITECTURE.md habit 5). Database driver errors
 /// (SQLiteNIO, PostgresNIO) other than the handled unique violation propagate unchanged.
 public enum SQLStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database URL is neither `sqlite://…`, a plain path, nor `postgres://…`/`postgresql://…`.

@@ -9,7 +9,7 @@ import Verification
 import enum Verification.Channel
 
 /// The production `VerificationStore`: one SQLKit implementation on SQLite (default: a file in WAL
-/// mode) and PostgreSQL (several core nodes sharing one database). DESIGN.md, "Storage".
+/// mode) and PostgreSQL (several core nodes sharing one database). docs/ARCHITECTURE.md, "Storage".
 ///
 /// - Every write that must be atomic (`insert`, `update`) runs in one transaction on one pooled
 ///   connection. SQLite writes go through a single writer connection (`BEGIN IMMEDIATE`), so writers

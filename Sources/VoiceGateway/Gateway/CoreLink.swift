@@ -1,4 +1,4 @@
-// CoreLink: the gateway's end of the core socket (DESIGN.md "Gateway ↔ core socket"). Connects to
+// CoreLink: the gateway's end of the core socket (docs/ARCHITECTURE.md "Gateway ↔ core socket"). Connects to
 // the Unix socket, says hello, matches answers to questions by id, keeps every outcome until the
 // core acknowledges it (resent after a reconnect, so a core restart loses nothing), and reconnects
 // with backoff. While the core is away, questions fail at once so calls are refused quickly. The

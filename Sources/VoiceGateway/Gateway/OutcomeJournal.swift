@@ -1,4 +1,4 @@
-// OutcomeJournal: the gateway's outcomes until the core acknowledges them (DESIGN.md "Gateway ↔
+// OutcomeJournal: the gateway's outcomes until the core acknowledges them (docs/ARCHITECTURE.md "Gateway ↔
 // core socket") — the one queue CoreLink resends from. In memory only, or also in a file so a
 // gateway restart loses none.
 //
