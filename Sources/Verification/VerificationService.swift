@@ -114,9 +114,7 @@ public struct VerificationService: Sendable {
         if request.channel.isCallIn, await systemNumbers().isEmpty {
             throw VerificationError.channelDisabled(request.channel)
         }
-        guard await delivery.isAvailable(request.channel) else {
-            throw request.channel.needsVoiceGateway ? VerificationError.noGateway : VerificationError.channelDisabled(request.channel)
-        }
+        try await requireAvailable(request.channel)
         return try await create(request, number: number, length: length, now: clock.now())
     }
 
@@ -134,9 +132,7 @@ public struct VerificationService: Sendable {
             case .approved, .canceled, .failed: throw VerificationError.notPending(v.status)
             }
             guard policy.enabledChannels.contains(v.channel) else { throw VerificationError.channelDisabled(v.channel) }
-            guard await delivery.isAvailable(v.channel) else {
-                throw v.channel.needsVoiceGateway ? VerificationError.noGateway : VerificationError.channelDisabled(v.channel)
-            }
+            try await requireAvailable(v.channel)
             let number: PhoneNumber
             do {
                 number = try PhoneNumber(parsing: v.to, defaultRegion: v.region)
@@ -366,7 +362,7 @@ public struct VerificationService: Sendable {
     /// The verification with this id; a pending one past its expiry is expired first. One that
     /// `access` may not see is `not_found`, exactly as an unknown id.
     public func verification(id: String, access: VerificationAccess = .capability) async throws -> Verification {
-        guard let v = try await store.verification(id: id), access.permits(v) else { throw VerificationError.notFound }
+        let v = try await stored(id: id, access: access)
         if v.status == .pending, v.expiresAt <= clock.now() {
             if let expired = try await finish(v, status: .expired, kind: .expired, at: clock.now()) { return expired }
             return try await verification(id: id, access: access)
@@ -399,8 +395,21 @@ public struct VerificationService: Sendable {
 
     /// The audit trail of a verification.
     public func events(id: String, access: VerificationAccess = .capability) async throws -> [VerificationEvent] {
+        try await store.events(verificationID: stored(id: id, access: access).id)
+    }
+
+    /// The stored verification `id` as `access` may see it: `not_found` for an unknown id and for
+    /// another tenant's alike.
+    private func stored(id: String, access: VerificationAccess) async throws -> Verification {
         guard let v = try await store.verification(id: id), access.permits(v) else { throw VerificationError.notFound }
-        return try await store.events(verificationID: v.id)
+        return v
+    }
+
+    /// Refuses a channel no gateway or driver serves right now: `no_gateway` for the voice channels.
+    private func requireAvailable(_ channel: Channel) async throws {
+        guard await delivery.isAvailable(channel) else {
+            throw channel.needsVoiceGateway ? VerificationError.noGateway : VerificationError.channelDisabled(channel)
+        }
     }
 
     /// Ends `v` as failed with `reason` (kept on the verification and its audit event); nil when
