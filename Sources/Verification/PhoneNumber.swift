@@ -16,7 +16,7 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible 
     public var international: String
 
     /// Line types of libphonenumber's `PhoneNumberType`.
-    public enum LineType: String, Sendable, Codable, Hashable {
+    public enum LineType: String, Sendable, Codable, Hashable, CaseIterable {
         case fixedLine = "FIXED_LINE", mobile = "MOBILE", fixedLineOrMobile = "FIXED_LINE_OR_MOBILE"
         case tollFree = "TOLL_FREE", premiumRate = "PREMIUM_RATE", sharedCost = "SHARED_COST"
         case voip = "VOIP", personalNumber = "PERSONAL_NUMBER", pager = "PAGER", uan = "UAN"

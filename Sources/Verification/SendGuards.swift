@@ -62,7 +62,7 @@ public struct SendGuards: Sendable, Equatable {
 
 /// What `VerificationStore.reserveSend` writes with the send: a new verification, or a versioned update.
 public enum SendWrite: Sendable, Equatable {
-    /// Insert (like `insert`): a conflict when a pending one for the number and channel exists.
+    /// Insert (like `insert`): a conflict when a verification with its id exists.
     case insert(Verification)
     /// Update (like `update`): a conflict when the stored version is not `version - 1`.
     case update(Verification)
@@ -78,7 +78,7 @@ public enum SendWrite: Sendable, Equatable {
 public enum SendReservationOutcome: Sendable, Equatable {
     /// The send is recorded and the verification written: deliver now.
     case reserved
-    /// Another writer got there first (version or pending-unique conflict); nothing was written.
+    /// Another writer got there first (version conflict, or the id exists); nothing was written.
     case conflict
     /// A guard refused; nothing was written.
     case refused(VerificationError.RateLimit, retryAfter: Double)
@@ -133,8 +133,7 @@ extension VerificationPolicy {
     /// Parses `sms=mobile,fixed_line_or_mobile;voice_call=mobile,fixed_line` (the `--line-types` form;
     /// `any` allows every type). Channels not named keep their default.
     public static func parseLineTypes(_ text: String) throws(ConfigurationProblem) -> [Channel: Set<PhoneNumber.LineType>] {
-        let all: [PhoneNumber.LineType] = [.fixedLine, .mobile, .fixedLineOrMobile, .tollFree, .premiumRate, .sharedCost,
-                                           .voip, .personalNumber, .pager, .uan, .voicemail, .unknown]
+        let all = PhoneNumber.LineType.allCases
         var out: [Channel: Set<PhoneNumber.LineType>] = [:]
         for entry in text.split(separator: ";") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
