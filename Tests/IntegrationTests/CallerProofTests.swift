@@ -250,11 +250,7 @@ final class RawUDP: Sendable {
         func find() -> String? {
             received.first { text in RawSIP.status(text) == status && (callID.map { text.contains("Call-ID: \($0)\r\n") } ?? true) }
         }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if let found = find() { return found }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        _ = try? await eventually(.seconds(10)) { find() != nil }
         return find()
     }
 

@@ -14,6 +14,8 @@ final class TestSMSC: Sendable {
     static var shouldRun: Bool { isAvailable || ProcessInfo.processInfo.environment["CI"] == "true" }
 
     private let process: Process
+    /// The SMSC's stdin: closing it stops the SMSC; lines on it are commands (`release`).
+    private let input = Pipe()
     private final class Log: Sendable {
         let state: Mutex<(lines: [[String: any Sendable]], waiters: [(Int, CheckedContinuation<Void, Never>)])> = Mutex(([], []))
         func withLock<R>(_ body: (inout (lines: [[String: any Sendable]], waiters: [(Int, CheckedContinuation<Void, Never>)])) -> R) -> R {
@@ -32,7 +34,7 @@ final class TestSMSC: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         // The SMSC exits when this pipe closes: at stop(), or when the test process ends however it ends.
-        process.standardInput = Pipe()
+        process.standardInput = input
         let buffer = LineBuffer()
         let handle = pipe.fileHandleForReading
         // A plain thread with blocking reads until end of file: FileHandle.readabilityHandler's
@@ -126,6 +128,11 @@ final class TestSMSC: Sendable {
     /// Waits until `count` events named `name` were seen.
     func wait(for name: String, count: Int) async throws {
         try await waitUntil { lines in lines.filter { $0["event"] as? String == name }.count >= count }
+    }
+
+    /// Hands over the receipts `--receipts-with-text` holds (the test's event stream is open).
+    func release() {
+        try? input.fileHandleForWriting.write(contentsOf: Data("release\n".utf8))
     }
 
     func stop() {

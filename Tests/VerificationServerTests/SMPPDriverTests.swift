@@ -100,6 +100,7 @@ struct SMPPDriverTests {
                         String(buffer: r.body)
                     }
                     while t.core.broker.subscriberCount == 0 { await Task.yield() }
+                    smsc.release()  // its receipt, held until the stream is open
                     let submit = try await smsc.next { $0["event"] as? String == "submit" }
                     let text = Self.hexText(submit["short_message"] as? String ?? "", dataCoding: submit["data_coding"] as? Int ?? 0)
                     let code = try #require(text.split(whereSeparator: { !$0.isNumber }).map(String.init).first { $0.count == 6 }, "\(text)")

@@ -129,6 +129,10 @@ async def smsc(port, throttle, drop_after, receipts, receipts_to_next_bind=False
         relay_server = await asyncio.start_server(relay.session, "127.0.0.1", port)
         background.add(relay_server)
 
+    released = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    line_handlers.append(lambda line: line == b"release" and loop.call_soon_threadsafe(released.set))
+
     async def start():
         server = smpp34.Server(host="127.0.0.1", port=listen_port, system_id="TESTSMSC")
         await server.start()
@@ -141,7 +145,7 @@ async def smsc(port, throttle, drop_after, receipts, receipts_to_next_bind=False
             quoted = ev.short_message.decode("latin-1").replace("\n", " ")
             text = f"id:{message_id} sub:001 dlvrd:000 submit date:2611281640 done date:2611281641 stat:UNDELIV err:001 text:{quoted}"
             state = 5
-            await asyncio.sleep(1.5)  # an SMSC's latency: the test's SSE stream is open by then
+            await released.wait()  # the test says "release" on stdin once its SSE stream is open
         await esme.deliver_sm(ev.source_addr or "0", text.encode("latin-1"), source_addr=ev.destination_addr, esm_class=0x04,
                               tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, message_id.encode() + b"\0"),
                                     smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([state]))])
@@ -199,15 +203,20 @@ async def smsc(port, throttle, drop_after, receipts, receipts_to_next_bind=False
                 task.add_done_callback(background.discard)
 
 
+line_handlers = []  # called with each line read from stdin (stripped), on the watching thread
+
+
 def exit_with_parent():
-    """Exits when stdin reaches end of file: the test that started this SMSC closed it or ended."""
+    """Exits when stdin reaches end of file: the test that started this SMSC closed it or ended.
+    Lines before that go to `line_handlers` ("release": hand over receipts held for the test)."""
     import os
     import threading
 
     def watch():
         try:
-            while sys.stdin.buffer.read(4096):
-                pass
+            for line in sys.stdin.buffer:
+                for handle in list(line_handlers):
+                    handle(line.strip())
         finally:
             os._exit(0)
 
