@@ -53,6 +53,16 @@ public enum VerificationError: Error, Sendable, Equatable {
         }
     }
 
+    /// Whole seconds to wait, at least 1, for the refusals that say when to try again (the
+    /// `Retry-After` of RFC 9110 §10.2.3); nil for the others.
+    public var retryAfterSeconds: Int? {
+        switch self {
+        case .rateLimited(_, let after), .noSystemNumber(let after): Swift.max(1, Int(after.rounded(.up)))
+        case .invalidNumber, .countryNotAllowed, .channelDisabled, .cannotReceiveSMS, .numberTypeNotAllowed, .invalidRequest,
+             .notFound, .expired, .maxAttemptsReached, .notPending, .noGateway, .deliveryFailed, .wrongChannel: nil
+        }
+    }
+
     /// A sentence for people.
     public var detail: String {
         switch self {

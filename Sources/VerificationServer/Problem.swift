@@ -49,16 +49,16 @@ public struct Problem: Error, Sendable, Codable, Equatable {
         switch error {
         case .invalidNumber, .countryNotAllowed, .cannotReceiveSMS, .numberTypeNotAllowed, .invalidRequest, .channelDisabled:
             self.init(status: .badRequest, code: error.code, detail: error.detail)
-        case .rateLimited(let limit, let after):
-            self.init(status: .tooManyRequests, code: error.code, detail: error.detail, retryAfter: max(1, Int(after.rounded(.up))), limit: limit.rawValue)
+        case .rateLimited(let limit, _):
+            self.init(status: .tooManyRequests, code: error.code, detail: error.detail, retryAfter: error.retryAfterSeconds, limit: limit.rawValue)
         case .notFound:
             self.init(status: .notFound, code: error.code, detail: error.detail)
         case .expired, .maxAttemptsReached, .notPending, .wrongChannel:
             self.init(status: .conflict, code: error.code, detail: error.detail)
         case .noGateway:
             self.init(status: .serviceUnavailable, code: error.code, detail: error.detail)
-        case .noSystemNumber(let after):
-            self.init(status: .serviceUnavailable, code: error.code, detail: error.detail, retryAfter: max(1, Int(after.rounded(.up))))
+        case .noSystemNumber:
+            self.init(status: .serviceUnavailable, code: error.code, detail: error.detail, retryAfter: error.retryAfterSeconds)
         case .deliveryFailed(_, let id):
             self.init(status: .badGateway, code: error.code, detail: error.detail, verificationID: id)
         }

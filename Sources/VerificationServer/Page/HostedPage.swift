@@ -359,7 +359,7 @@ extension Core {
         case .numberTypeNotAllowed: strings["number_type_not_allowed"]
         case .channelDisabled, .wrongChannel: strings["channel_disabled"]
         case .noGateway: strings["no_gateway"]
-        case .rateLimited(_, let after), .noSystemNumber(let after): strings.fill("wait", ["s": String(max(1, Int(after.rounded(.up))))])
+        case .rateLimited, .noSystemNumber: strings.fill("wait", ["s": String(error.retryAfterSeconds ?? 1)])
         case .expired: strings["expired"]
         case .maxAttemptsReached: strings["max_attempts_reached"]
         case .notPending(let s): strings[s.rawValue]
@@ -373,7 +373,7 @@ extension Core {
         HTTPResponse.Status(code: Problem(error).status)
     }
 
-    static func retryAfter(_ error: VerificationError) -> Int? { Problem(error).retryAfter }
+    static func retryAfter(_ error: VerificationError) -> Int? { error.retryAfterSeconds }
 }
 
 extension HTTPFields.Element.Name {
