@@ -86,6 +86,32 @@ import Verification
         }
     }
 
+    @Test("a verification the demo page started belongs to no API key: every key gets 404 not_found on every route, as for an unknown id")
+    func demoStartBelongsToNoKey() async throws {
+        let (t, keyB, sink) = try await Self.core()
+        _ = sink
+        try await t.app().test(.router) { client in
+            try await client.execute(uri: "/demo", method: .post, headers: Self.form, body: "to=0975000888&channel=sms&lang=en".buffer) { r in
+                #expect(r.status == .seeOther, "\(String(buffer: r.body))")
+            }
+            let id = try #require(t.core.sms.outbox.last?.verificationID, "the demo start sent its SMS")
+            #expect(try await t.core.service.verification(id: id).apiKeyID == nil)
+            let unknown = "VE" + String(repeating: "0", count: 32)
+            for key in [t.key, keyB] {
+                for (method, suffix, payload) in [
+                    (HTTPRequest.Method.get, "", ""), (.post, "/checks", #"{"code":"123456"}"#), (.post, "/cancel", ""),
+                    (.post, "/resend", ""), (.get, "/events", ""),
+                ] {
+                    let demo = try await Self.call(client, method, "/v1/verifications/\(id)\(suffix)", key: key, body: payload)
+                    let nobodys = try await Self.call(client, method, "/v1/verifications/\(unknown)\(suffix)", key: key, body: payload)
+                    #expect(demo.0 == 404, "\(method) \(suffix): \(demo.1)")
+                    #expect(demo.1 == nobodys.1, "\(method) \(suffix): the answer must not tell that the id exists")
+                }
+            }
+            #expect(try await t.core.service.verification(id: id).status == .pending, "no key's request changed it")
+        }
+    }
+
     @Test("a second start of one key for the same number is a new verification at once (201), never a resend or a 429 that reveals the first")
     func secondStartIsNew() async throws {
         let (t, _, sink) = try await Self.core()
