@@ -3,6 +3,7 @@
 
 import NIOCore
 import SIPMessage
+import SIPStack
 
 /// One thing that happened to a call, in order, on the call's `events` stream.
 public enum SIPCallEvent: Sendable, Equatable {
@@ -21,32 +22,9 @@ public enum SIPCallEvent: Sendable, Equatable {
     case ended(SIPCallEnd)
 }
 
-/// Why a call ended.
-public enum SIPCallEnd: Sendable, Equatable {
-    /// The remote side sent BYE (§15.1.2).
-    case remoteHangUp
-    /// We sent BYE (§15.1.1), or CANCEL before an answer.
-    case localHangUp
-    /// Incoming: the caller cancelled before we answered (§9.2); 487 was sent.
-    case cancelled
-    /// Incoming: we rejected with this status (§13.3.1.3).
-    case rejected(statusCode: Int)
-    /// Outgoing: the callee answered with a final failure (§13.2.2.3): busy 486/600, decline 603, …
-    case failed(statusCode: Int, reason: String)
-    /// Outgoing: no final answer within the ring time; the INVITE was cancelled (§9.1).
-    case noAnswer
-    /// No response at all (Timer B or F, §17.1.1.2), or our 2xx got no ACK (§13.3.1.4).
-    case timeout
-    /// The transport failed (§17.1.4; treated as 503, §8.1.3.1).
-    case transportError
-    /// The endpoint shut down.
-    case shutdown
-}
+/// Why a call ended: the session's end reason (remote or local hang-up, cancelled, rejected, failed,
+/// no answer, timeout, transport error, shutdown).
+public typealias SIPCallEnd = InviteSession.EndReason
 
-/// Whether a call was placed by us or came in.
-public enum SIPCallDirection: Sendable, Equatable {
-    /// A received INVITE (we are the UAS, §8.2).
-    case incoming
-    /// An INVITE we sent (we are the UAC, §8.1).
-    case outgoing
-}
+/// Whether a call was placed by us (`.outgoing`, UAC §8.1) or came in (`.incoming`, UAS §8.2).
+public typealias SIPCallDirection = InviteSession.Direction

@@ -40,12 +40,11 @@ extension SIPEndpoint {
             let callKey = SIPCallKey(callID: callID, localTag: localTag)
             let key = try TransactionKey(clientRequest: invite)
             let (events, continuation) = AsyncStream.makeStream(of: SIPCallEvent.self)
-            var state = CallState(direction: .outgoing, invite: invite, inviteKey: key, peer: peer, continuation: continuation)
-            state.localSDP = sdp
-            state.credentials = credentials
-            state.ringTimer = self.schedule(ringTimeout) { [weak self] in self?.ringTimedOut(callKey) }
-            self.calls[callKey] = state
-            self.startClient(invite, to: peer, purpose: .invite(callKey))
+            let session = InviteSession(outgoingWithCredentials: credentials != nil, localContact: self.makeContact(peer.transport))
+            self.calls[callKey] = CallState(
+                session: session, invite: invite, inviteKey: key, peer: peer, localSDP: sdp, continuation: continuation, credentials: credentials
+            )
+            self.runSession(callKey) { $0.start(ringTime: ringTimeout) }
             return SIPCall(endpoint: self, key: callKey, direction: .outgoing, request: invite, remote: peer, events: events)
         }.get()
     }
@@ -111,9 +110,9 @@ extension SIPEndpoint {
     private func clientFailed(_ purpose: ClientPurpose, _ reason: SIPCallEnd) {
         switch purpose {
         case .invite(let callKey):
-            endCall(callKey, calls[callKey]?.cancelReason ?? reason)
+            runSession(callKey) { $0.inviteTransactionFailed(reason) }
         case .bye(let callKey):
-            endCall(callKey, calls[callKey]?.cancelReason ?? .localHangUp)
+            runSession(callKey) { $0.byeCompleted() }
         case .cancel:
             break
         }
@@ -124,85 +123,21 @@ extension SIPEndpoint {
         case .invite(let callKey):
             inviteResponse(response, callKey: callKey, request: request)
         case .bye(let callKey):
-            if response.statusCode >= 200 { endCall(callKey, calls[callKey]?.cancelReason ?? .localHangUp) }
+            if response.statusCode >= 200 { runSession(callKey) { $0.byeCompleted() } }
         case .cancel:
             break
         }
     }
 
     private func inviteResponse(_ response: SIPResponse, callKey: SIPCallKey, request: SIPRequest) {
-        guard var call = calls[callKey] else {
+        guard calls[callKey] != nil else {
             // The call ended (e.g. we gave up) but the callee answered late: ACK and BYE it (§15).
             if (200..<300).contains(response.statusCode) { acknowledgeAndHangUpOrphan(response, request: request) }
             return
         }
-        switch response.statusCode {
-        case 100:
-            call.provisionalReceived = true
-            calls[callKey] = call
-            sendPendingCancel(callKey)
-        case 101..<200:
-            call.provisionalReceived = true
-            if call.dialog == nil, (try? response.headers.to().tag) != nil {
-                call.dialog = try? Dialog(uacRequest: request, response: response, localContact: makeContact(call.peer.transport))
-            }
-            calls[callKey] = call
-            call.continuation.yield(.progress(statusCode: response.statusCode))
-            sendPendingCancel(callKey)
-        case 200..<300:
-            if let ack = call.ackForSuccess, let ackPeer = call.ackPeer {
-                // A retransmitted 2xx (RFC 6026: passed up from Accepted): the same ACK again.
-                send(.request(ack), to: ackPeer)
-                return
-            }
-            var dialog: Dialog
-            if var early = call.dialog, early.id.remoteTag == (try? response.headers.to().tag) {
-                early.responseReceived(response)
-                dialog = early
-            } else if let confirmed = try? Dialog(uacRequest: request, response: response, localContact: makeContact(call.peer.transport)) {
-                dialog = confirmed
-            } else {
-                logger.info("sip.call.bad_2xx", metadata: ["call-id": "\(callKey.callID)"])
-                return
-            }
-            let (requestURI, routes) = dialog.routing()
-            let peer = SIPRouting.requestDestination(requestURI: requestURI, routes: routes).map { SIPPeer(call.peer.transport, $0.address) } ?? call.peer
-            let ack = dialog.makeACK(via: makeVia(peer.transport))
-            send(.request(ack), to: peer)
-            call.dialog = dialog
-            call.ackForSuccess = ack
-            call.ackPeer = peer
-            call.phase = .answered
-            call.ringTimer?.cancel()
-            call.ringTimer = nil
-            calls[callKey] = call
-            if let reason = call.cancelReason {
-                // CANCEL lost the race with the answer: end the call at once (§9.1).
-                hangUp(callKey, reason: reason)
-            } else {
-                call.continuation.yield(.answered(sdp: response.body))
-            }
-        case 401...407 where (response.statusCode == 401 || response.statusCode == 407) && call.credentials != nil && !call.authenticated && call.cancelReason == nil:
-            guard var client = call.credentials,
-                  let retry = try? client.retry(request, answering: response, branch: SIPTokens.branch(), cnonce: SIPTokens.random(16)),
-                  let key = try? TransactionKey(clientRequest: retry)
-            else {
-                endCall(callKey, .failed(statusCode: response.statusCode, reason: response.reasonPhrase))
-                return
-            }
-            call.credentials = client
-            call.authenticated = true
-            call.invite = retry
-            call.inviteKey = key
-            call.provisionalReceived = false
-            calls[callKey] = call
-            startClient(retry, to: call.peer, purpose: .invite(callKey))
-        default:
-            if let reason = call.cancelReason, response.statusCode == 487 {
-                endCall(callKey, reason)
-            } else {
-                endCall(callKey, .failed(statusCode: response.statusCode, reason: response.reasonPhrase))
-            }
+        let actions = runSession(callKey, SessionInputContext(response: response, request: request)) { $0.responseReceived(response, to: request) }
+        if (200..<300).contains(response.statusCode), actions.isEmpty {
+            logger.info("sip.call.bad_2xx", metadata: ["call-id": "\(callKey.callID)"])
         }
     }
 
@@ -216,51 +151,11 @@ extension SIPEndpoint {
         }
     }
 
-    private func ringTimedOut(_ callKey: SIPCallKey) {
-        guard var call = calls[callKey], call.phase == .inviting else { return }
-        call.ringTimer = nil
-        call.cancelReason = .noAnswer
-        calls[callKey] = call
-        sendPendingCancel(callKey)
-    }
-
-    /// Sends CANCEL when one is wanted and allowed: after a provisional response (§9.1). Without any
-    /// response, Timer B ends the INVITE instead.
-    func sendPendingCancel(_ callKey: SIPCallKey) {
-        guard var call = calls[callKey], call.direction == .outgoing, call.phase == .inviting, call.cancelReason != nil,
-              call.provisionalReceived, !call.cancelSent else { return }
-        call.cancelSent = true
-        calls[callKey] = call
-        startClient(RequestBuilders.cancel(for: call.invite), to: call.peer, purpose: .cancel(callKey))
-    }
-
-    /// Ends a call from our side: BYE when answered (§15.1.1); CANCEL before the answer (outgoing);
-    /// 480 before the answer (incoming).
+    /// Ends a call from our side, as its session decides: BYE when answered (§15.1.1); CANCEL before
+    /// the answer (outgoing, §9.1); 480 before the answer (incoming).
     func hangUp(_ callKey: SIPCallKey, reason: SIPCallEnd = .localHangUp) {
-        guard var call = calls[callKey] else { return }
-        switch (call.direction, call.phase) {
-        case (_, .ending):
-            return
-        case (.incoming, .inviting):
-            reject(callKey, statusCode: 480, reasonPhrase: nil, headers: [])
-        case (.outgoing, .inviting):
-            call.cancelReason = reason
-            calls[callKey] = call
-            sendPendingCancel(callKey)
-        case (_, .answered):
-            guard var dialog = call.dialog else { return endCall(callKey, reason) }
-            let (requestURI, routes) = dialog.routing()
-            let peer = SIPRouting.requestDestination(requestURI: requestURI, routes: routes).map { SIPPeer(call.peer.transport, $0.address) } ?? call.peer
-            guard let bye = try? dialog.makeRequest(method: .bye, via: makeVia(peer.transport)) else { return endCall(callKey, reason) }
-            dialog.terminate()
-            call.dialog = dialog
-            call.phase = .ending
-            call.cancelReason = reason
-            for timer in call.successTimers.values { timer.cancel() }
-            call.successTimers = [:]
-            calls[callKey] = call
-            startClient(bye, to: peer, purpose: .bye(callKey))
-        }
+        let canCancel = inviteCanCancel(callKey)
+        runSession(callKey) { $0.hangUp(reason, canCancel: canCancel) }
     }
 }
 
@@ -268,12 +163,10 @@ extension SIPEndpoint {
     /// Sends a request inside a call's dialog (INFO, OPTIONS, …; §12.2.1.1) in a client transaction
     /// whose outcome only frees state. Call on the loop. Throws when the call has no usable dialog.
     func sendInDialog(_ callKey: SIPCallKey, method: SIPMethod, body: ByteBuffer, contentType: String?) throws {
-        guard var call = calls[callKey], var dialog = call.dialog else { throw SIPCallError(description: "no dialog for this call") }
-        let (requestURI, routes) = dialog.routing()
-        let peer = SIPRouting.requestDestination(requestURI: requestURI, routes: routes).map { SIPPeer(call.peer.transport, $0.address) } ?? call.peer
-        var request = try dialog.makeRequest(method: method, via: makeVia(peer.transport))
+        guard var call = calls[callKey], let dialog = call.session.dialog else { throw SIPCallError(description: "no dialog for this call") }
+        let (peer, via) = inDialogTarget(dialog, callPeer: call.peer)
+        var request = try call.session.makeRequest(method: method, via: via)
         if body.readableBytes > 0 { request.setBody(body, contentType: contentType) }
-        call.dialog = dialog
         calls[callKey] = call
         startClient(request, to: peer, purpose: .cancel(callKey))
     }

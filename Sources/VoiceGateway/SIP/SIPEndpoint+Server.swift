@@ -32,8 +32,7 @@ extension SIPEndpoint {
             )
         } catch {
             // Per-source or total transaction limit: answer statelessly, keep nothing (§21.5.4).
-            var busy = SIPResponse(replyingTo: request, statusCode: 503, toTag: SIPTokens.tag())
-            busy.headers.add(.retryAfter, String(configuration.retryAfterSeconds))
+            let busy = serviceUnavailable(replyingTo: request, toTag: SIPTokens.tag())
             send(.response(busy), to: responsePeer(for: busy, requestFrom: peer))
             logger.info("sip.request.limited", metadata: ["peer": "\(peer)", "error": "\(error)"])
             return
@@ -64,6 +63,14 @@ extension SIPEndpoint {
                 respond(key, with: SIPResponse(replyingTo: request, statusCode: 481, toTag: localTag))
             }
         }
+    }
+
+    /// 503 with Retry-After (§21.5.4, §20.33): what we answer when a limit (transactions per source
+    /// or in all, calls) is reached.
+    private func serviceUnavailable(replyingTo request: SIPRequest, toTag: String) -> SIPResponse {
+        var busy = SIPResponse(replyingTo: request, statusCode: 503, toTag: toTag)
+        busy.headers.add(.retryAfter, String(configuration.retryAfterSeconds))
+        return busy
     }
 
     private func startServer(_ key: TransactionKey, sendTrying: Bool) -> [ServerTransactionAction] {
@@ -127,10 +134,8 @@ extension SIPEndpoint {
                 entry.timers.removeValue(forKey: timer)?.cancel()
                 serverTransactions[key] = entry
             case .reportTimeout, .reportTransportError:
-                // Timer H (no ACK for our failure response) or a send failure: the call, if any, is over.
-                if let callKey = entry.callKey, let call = calls[callKey], call.phase == .inviting || call.endAfterACK != nil {
-                    endCall(callKey, .timeout)
-                }
+                // Timer H (no ACK for our failure response) or a send failure: the session decides.
+                if let callKey = entry.callKey { runSession(callKey) { $0.inviteTransactionTimedOut() } }
             case .terminate:
                 serverTransactions.remove(key)?.cancelTimers()
             }
@@ -152,10 +157,7 @@ extension SIPEndpoint {
                 return
             }
             runServer(key) { $0.ackReceived() }
-            if let callKey = entry.callKey, let call = calls[callKey], let end = call.endAfterACK {
-                call.continuation.yield(.confirmed)
-                endCall(callKey, end)
-            }
+            if let callKey = entry.callKey { runSession(callKey) { $0.failureACKReceived() } }
             return
         }
         guard let callID = try? request.headers.callID(), let toTag = try? request.headers.to().tag else { return }
@@ -170,9 +172,7 @@ extension SIPEndpoint {
         call.successRetransmission = retransmission
         calls[callKey] = call
         runSuccess(actions, callKey: callKey)
-        if !wasFinished, call.direction == .incoming, call.phase == .answered, call.dialog?.lastInviteSequence == (try? call.invite.headers.cseq().sequence) {
-            call.continuation.yield(.confirmed)
-        }
+        if !wasFinished { runSession(callKey) { $0.successACKReceived() } }
     }
 
     /// CANCEL (§9.2): 200 when it matches a pending INVITE, which then gets 487; else 481.
@@ -195,7 +195,7 @@ extension SIPEndpoint {
         }
         if let inviteKey, let terminated = answers.inviteResponse {
             respond(inviteKey, with: terminated)
-            if let callKey = invite?.callKey { endAfterFinalResponse(callKey, .cancelled) }
+            if let callKey = invite?.callKey { runSession(callKey) { $0.cancelReceived() } }
         }
     }
 
@@ -204,55 +204,25 @@ extension SIPEndpoint {
     private func newCallReceived(_ request: SIPRequest, key: TransactionKey, from peer: SIPPeer, localTag: String) {
         guard let callID = try? request.headers.callID() else { return }
         if calls.count >= configuration.maxCalls {
-            var busy = SIPResponse(replyingTo: request, statusCode: 503, toTag: localTag)
-            busy.headers.add(.retryAfter, String(configuration.retryAfterSeconds))
-            respond(key, with: busy)
+            respond(key, with: serviceUnavailable(replyingTo: request, toTag: localTag))
             return
         }
         let callKey = SIPCallKey(callID: callID, localTag: localTag)
         let (events, continuation) = AsyncStream.makeStream(of: SIPCallEvent.self)
-        calls[callKey] = CallState(direction: .incoming, invite: request, inviteKey: key, peer: peer, continuation: continuation)
+        let session = InviteSession(incoming: request, localTag: localTag, localContact: makeContact(peer.transport))
+        calls[callKey] = CallState(session: session, invite: request, inviteKey: key, peer: peer, continuation: continuation)
         serverTransactions[key]?.callKey = callKey
         incomingContinuation.yield(SIPCall(endpoint: self, key: callKey, direction: .incoming, request: request, remote: peer, events: events))
     }
 
     /// Sends a provisional response (180, 183) to an incoming call, creating the early dialog (§12.1.1).
     func provisional(_ callKey: SIPCallKey, statusCode: Int, sdp: ByteBuffer?) {
-        guard var call = calls[callKey], call.direction == .incoming, call.phase == .inviting else { return }
-        var response = SIPResponse(replyingTo: call.invite, statusCode: statusCode, toTag: callKey.localTag)
-        response.headers.add(.contact, makeContact(call.peer.transport).description)
-        if let sdp { response.setBody(sdp, contentType: "application/sdp") }
-        if call.dialog == nil {
-            call.dialog = try? Dialog(uasRequest: call.invite, localTag: callKey.localTag, confirmed: false, localContact: makeContact(call.peer.transport))
-        }
-        calls[callKey] = call
-        respond(call.inviteKey, with: response)
+        runSession(callKey, SessionInputContext(sdp: sdp)) { $0.ring(statusCode: statusCode) }
     }
 
     /// Answers an incoming call with 200 and our SDP (§13.3.1.4) and resends the 2xx until the ACK.
     func answer(_ callKey: SIPCallKey, sdp: ByteBuffer) {
-        guard var call = calls[callKey], call.direction == .incoming, call.phase == .inviting else { return }
-        let contact = makeContact(call.peer.transport)
-        var response = SIPResponse(replyingTo: call.invite, statusCode: 200, toTag: callKey.localTag)
-        response.headers.add(.contact, contact.description)
-        response.headers.add(.allow, configuration.capabilities.allowedMethods.map(\.description).joined(separator: ", "))
-        response.setBody(sdp, contentType: "application/sdp")
-        if call.dialog == nil {
-            call.dialog = try? Dialog(uasRequest: call.invite, localTag: callKey.localTag, confirmed: true, localContact: contact)
-        }
-        call.dialog?.finalResponseSent(statusCode: 200)
-        guard call.dialog != nil else {
-            // No Contact in the INVITE: no dialog can be made (§12.1.1); refuse instead.
-            respond(call.inviteKey, with: SIPResponse(replyingTo: call.invite, statusCode: 400, reasonPhrase: "Missing Contact", toTag: callKey.localTag))
-            calls[callKey] = call
-            endCall(callKey, .rejected(statusCode: 400))
-            return
-        }
-        call.phase = .answered
-        call.localSDP = sdp
-        calls[callKey] = call
-        respond(call.inviteKey, with: response)
-        startSuccessRetransmission(callKey, response: response)
+        runSession(callKey, SessionInputContext(sdp: sdp)) { $0.answer() }
     }
 
     /// Starts resending `response` (a 2xx to INVITE) until the ACK (§13.3.1.4).
@@ -281,7 +251,7 @@ extension SIPEndpoint {
             case .reportACKTimeout:
                 // §13.3.1.4: no ACK — confirm and end the session with BYE.
                 logger.info("sip.call.ack_timeout", metadata: ["call-id": "\(callKey.callID)"])
-                hangUp(callKey, reason: .timeout)
+                runSession(callKey) { $0.successACKTimedOut() }
             }
         }
     }
@@ -297,27 +267,14 @@ extension SIPEndpoint {
 
     /// Rejects an incoming call that has not been answered (§13.3.1.3), with optional extra headers.
     func reject(_ callKey: SIPCallKey, statusCode: Int, reasonPhrase: String?, headers: [(SIPHeaderName, String)]) {
-        guard let call = calls[callKey], call.direction == .incoming, call.phase == .inviting else { return }
-        var response = SIPResponse(replyingTo: call.invite, statusCode: statusCode, reasonPhrase: reasonPhrase, toTag: callKey.localTag)
-        for (name, value) in headers { response.headers.add(name, value) }
-        respond(call.inviteKey, with: response)
-        endAfterFinalResponse(callKey, .rejected(statusCode: statusCode))
+        runSession(callKey, SessionInputContext(headers: headers)) { $0.reject(statusCode: statusCode, reasonPhrase: reasonPhrase) }
     }
 
-    /// Marks an incoming call so that its final failure response ends it only at the ACK (§17.2.1).
+    /// Makes an incoming call's final failure response (rejection, or 487 after CANCEL) end it only at
+    /// the ACK carrying our To tag (`.confirmed`, then `.ended`) or at Timer H (`.timeout`). That ACK
+    /// proves the caller received our response at the address it gave (§17.2.1, §18.2.2).
     func awaitFinalACK(_ callKey: SIPCallKey) {
-        calls[callKey]?.awaitsFinalACK = true
-    }
-
-    /// Ends an incoming call whose final failure response went out: at once, or — when it awaits the
-    /// ACK — at the ACK carrying our To tag (`.confirmed`, then `end`) or at Timer H (`.timeout`).
-    /// That ACK proves the caller received our response at the address it gave (§17.2.1, §18.2.2).
-    func endAfterFinalResponse(_ callKey: SIPCallKey, _ end: SIPCallEnd) {
-        guard var call = calls[callKey] else { return }
-        guard call.awaitsFinalACK else { return endCall(callKey, end) }
-        call.phase = .ending
-        call.endAfterACK = end
-        calls[callKey] = call
+        calls[callKey]?.session.awaitFailureACK()
     }
 
     // MARK: In-dialog requests
@@ -326,12 +283,10 @@ extension SIPEndpoint {
     private func inDialogRequestReceived(_ request: SIPRequest, key: TransactionKey, toTag: String) {
         guard let callID = try? request.headers.callID() else { return }
         let callKey = SIPCallKey(callID: callID, localTag: toTag)
-        guard var call = calls[callKey], var dialog = call.dialog else {
+        guard var call = calls[callKey], let outcome = call.session.dialogRequestReceived(request), let dialog = call.session.dialog else {
             respond(key, with: SIPResponse(replyingTo: request, statusCode: 481))
             return
         }
-        let outcome = dialog.requestReceived(request)
-        call.dialog = dialog
         calls[callKey] = call
         if let response = uasCore.inDialogResponse(to: request, outcome: outcome) {
             var response = response
@@ -340,7 +295,7 @@ extension SIPEndpoint {
             guard case .accepted = outcome else { return }
             switch request.method {
             case .bye:
-                endCall(callKey, .remoteHangUp)
+                runSession(callKey) { $0.byeReceived() }
             case .info:
                 call.continuation.yield(.info(contentType: request.headers[.contentType], body: request.body))
             case .invite, .ack, .cancel, .register, .prack, .subscribe, .notify, .publish, .refer, .message, .update, .options, .extension:
@@ -358,15 +313,5 @@ extension SIPEndpoint {
         respond(key, with: response)
         startSuccessRetransmission(callKey, response: response)
         call.continuation.yield(.reinvited(offer: request.body))
-    }
-
-    // MARK: Ending
-
-    /// Removes a call and ends its event stream. Transactions finish on their own.
-    func endCall(_ callKey: SIPCallKey, _ reason: SIPCallEnd) {
-        guard let call = calls.removeValue(forKey: callKey) else { return }
-        call.cancelTimers()
-        call.continuation.yield(.ended(reason))
-        call.continuation.finish()
     }
 }

@@ -52,26 +52,19 @@ struct ClientEntry: Sendable {
     }
 }
 
-/// A call in progress: its INVITE, dialog, media bodies and the application's event stream.
+/// A call in progress: its INVITE session (the protocol decisions, `InviteSession`) and the I/O
+/// handles the endpoint keeps for it — the messages it resends, timers, media bodies and the
+/// application's event stream.
 struct CallState: Sendable {
-    enum Phase: Sendable, Equatable {
-        /// Incoming: the INVITE is pending our answer. Outgoing: waiting for a final response.
-        case inviting
-        /// A 2xx was sent or received; the dialog is confirmed (or waits for the ACK).
-        case answered
-        /// We sent BYE (or CANCEL); waiting for it to complete.
-        case ending
-    }
-
-    let direction: SIPCallDirection
+    /// The session value; the endpoint only runs the actions it returns.
+    var session: InviteSession
     /// The INVITE (for outgoing calls: the latest, after authentication).
     var invite: SIPRequest
     /// The INVITE's transaction key.
     var inviteKey: TransactionKey
     /// Where the INVITE came from or went to.
     let peer: SIPPeer
-    var phase: Phase = .inviting
-    var dialog: Dialog?
+    /// Our SDP: sent with the INVITE or the 2xx, and in the 2xx to a re-INVITE (§14.2).
     var localSDP: ByteBuffer?
     let continuation: AsyncStream<SIPCallEvent>.Continuation
     /// Incoming: the 2xx we resend until the ACK (§13.3.1.4).
@@ -81,23 +74,13 @@ struct CallState: Sendable {
     /// Outgoing: the ACK we sent for the 2xx, resent for every retransmitted 2xx (§13.2.2.4).
     var ackForSuccess: SIPRequest?
     var ackPeer: SIPPeer?
-    /// Outgoing: digest credentials, and whether they were used already (one retry per challenge).
+    /// Outgoing: digest credentials for one 401/407 (§22.2); the session decides when to use them.
     var credentials: DigestClient?
-    var authenticated = false
-    /// Outgoing: a provisional response arrived, so CANCEL may be sent (§9.1).
-    var provisionalReceived = false
-    /// Outgoing: the application hung up or the ring time ran out before an answer.
-    var cancelReason: SIPCallEnd?
-    var cancelSent = false
-    var ringTimer: Scheduled<Void>?
-    /// Incoming: a final failure response (rejection, or 487 after CANCEL) keeps the call until its ACK,
-    /// which proves the caller's address (RFC 3261 §17.2.1), or Timer H.
-    var awaitsFinalACK = false
-    /// Incoming: the end to report once that ACK arrives.
-    var endAfterACK: SIPCallEnd?
+    /// The session's timers (`InviteSession.Timer`).
+    var sessionTimers: [InviteSession.Timer: Scheduled<Void>] = [:]
 
     func cancelTimers() {
         for timer in successTimers.values { timer.cancel() }
-        ringTimer?.cancel()
+        for timer in sessionTimers.values { timer.cancel() }
     }
 }
