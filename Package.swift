@@ -117,7 +117,7 @@ var package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "SMPPTests", dependencies: ["SMPP"]),
-        .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway", "GatewayProtocol"]),
+        .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway", "GatewayProtocol", .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
         // Reads Sources/: each target imports only what docs/ARCHITECTURE.md allows.
         .testTarget(name: "ArchitectureTests"),

@@ -19,22 +19,97 @@ public struct KeyedDigit: Sendable, Equatable {
     public var source: DigitCollector.Source
 }
 
-/// The RTP side of one call. Confined to its event loop; the public methods may be called anywhere.
-public final class MediaSession: @unchecked Sendable {
+/// The RTP side of one call. Its mutable state lives in a `MediaRunner` confined to the channel's
+/// event loop by a `NIOLoopBoundBox`, so the class is checked `Sendable`; the public methods may be
+/// called anywhere.
+public final class MediaSession: Sendable {
     /// The local RTP port.
     public let port: Int
     /// What offer/answer agreed.
     public let audio: NegotiatedAudio
     /// Keys heard, in order; finishes on `close()`.
     public let digits: AsyncStream<KeyedDigit>
-    private let digitContinuation: AsyncStream<KeyedDigit>.Continuation
     private let channel: Channel
     private let allocator: RTPPortAllocator
-    private let logger: Logger
+    /// The loop-confined state; nil only between the bind and `open` returning.
+    private let box: NIOLoopBoundBox<MediaRunner?>
+
+    private init(channel: Channel, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, digits: AsyncStream<KeyedDigit>, box: NIOLoopBoundBox<MediaRunner?>) {
+        self.channel = channel
+        self.port = port
+        self.audio = audio
+        self.allocator = allocator
+        self.digits = digits
+        self.box = box
+    }
+
+    /// Binds `port` on `host` and starts receiving. Throws when the remote address is not an IP.
+    public static func open(
+        host: String, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, eventLoop: EventLoop,
+        statistics: MediaStatistics? = nil, logger: Logger
+    ) async throws -> MediaSession {
+        let remote = try SocketAddress(ipAddress: audio.remoteAddress, port: Int(audio.remotePort))
+        let box = NIOLoopBoundBox<MediaRunner?>.makeEmptyBox(eventLoop: eventLoop)
+        let channel = try await DatagramBootstrap(group: eventLoop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTPInboundHandler(box: box)) }
+            }
+            .bind(host: host, port: port).get()
+        let (digits, continuation) = AsyncStream.makeStream(of: KeyedDigit.self)
+        do {
+            // Made on the loop, where it stays; datagrams that came before are dropped, as before a bind.
+            try await eventLoop.submit {
+                box.value = try MediaRunner(channel: channel, audio: audio, remote: remote, statistics: statistics, digits: continuation)
+            }.get()
+            statistics?.sessionOpened()
+            return MediaSession(channel: channel, port: port, audio: audio, allocator: allocator, digits: digits, box: box)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+    }
+
+    /// RTP packets sent so far.
+    public var packetsSent: Int {
+        get async { (try? await channel.eventLoop.submit { self.box.value?.packetsSent ?? 0 }.get()) ?? 0 }
+    }
+
+    /// Plays `player` to the end (or until `stopPlayback()`/`close()`), one packet per ptime.
+    public func play(_ player: PromptPlayer) async {
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        let box = self.box
+        channel.eventLoop.execute {
+            guard let runner = box.value else { return promise.succeed() }
+            runner.play(player, promise: promise)
+        }
+        try? await promise.futureResult.get()
+    }
+
+    /// Stops the prompt playing now.
+    public func stopPlayback() {
+        let box = self.box
+        channel.eventLoop.execute { box.value?.finishPlayback() }
+    }
+
+    /// Stops everything, closes the socket and returns the port.
+    public func close() async {
+        let box = self.box
+        let wasOpen = (try? await channel.eventLoop.submit { box.value?.close() ?? false }.get()) ?? false
+        guard wasOpen else { return }
+        try? await channel.close()
+        allocator.release(port)
+    }
+}
+
+/// The event-loop-confined half of a `MediaSession`: the sender, filters, detectors, playback and
+/// counters. Reached only through the session's `NIOLoopBoundBox`.
+private final class MediaRunner {
+    private let channel: Channel
+    private let audio: NegotiatedAudio
     private let remote: SocketAddress
     private let statistics: MediaStatistics?
+    private let digits: AsyncStream<KeyedDigit>.Continuation
 
-    // Loop-confined state.
     private var sender: RTPSender
     private var filter: RTPSourceFilter
     private var events: TelephoneEventReceiver?
@@ -43,9 +118,9 @@ public final class MediaSession: @unchecked Sendable {
     private var playback: Playback?
     private var closed = false
     /// Packets sent, received (accepted) and dropped as coming from a stranger.
-    public private(set) var packetsSent = 0
-    private(set) var packetsReceived = 0
-    private(set) var strangerPackets = 0
+    private(set) var packetsSent = 0
+    private var packetsReceived = 0
+    private var strangerPackets = 0
     /// Punctuality of what this session sent, added to `statistics` once, at close.
     private var punctuality = MediaStatistics.SessionCounts()
     /// Loss and jitter of what the negotiated source sent (RFC 3550 A.1, A.3, A.8).
@@ -58,88 +133,48 @@ public final class MediaSession: @unchecked Sendable {
         var timer: Scheduled<Void>?
     }
 
-    private init(channel: Channel, port: Int, audio: NegotiatedAudio, remote: SocketAddress, allocator: RTPPortAllocator,
-                 statistics: MediaStatistics?, logger: Logger) throws {
+    init(channel: Channel, audio: NegotiatedAudio, remote: SocketAddress, statistics: MediaStatistics?,
+         digits: AsyncStream<KeyedDigit>.Continuation) throws {
         self.channel = channel
-        self.statistics = statistics
-        self.port = port
         self.audio = audio
         self.remote = remote
-        self.allocator = allocator
-        self.logger = logger
+        self.statistics = statistics
+        self.digits = digits
         var generator = SystemRandomNumberGenerator()
         let samplesPerPacket = UInt32(audio.codec.clockRate * audio.ptime / 1000)
         sender = RTPSender(payloadType: audio.payloadType, samplesPerPacket: samplesPerPacket, using: &generator)
         filter = RTPSourceFilter(expected: remote, symmetric: false)
         events = audio.telephoneEventPayloadType.map(TelephoneEventReceiver.init(payloadType:))
         decoder = try PromptStore.makeCodec(audio.codec)
-        (digits, digitContinuation) = AsyncStream.makeStream(of: KeyedDigit.self)
     }
 
-    /// Binds `port` on `host` and starts receiving. Throws when the remote address is not an IP.
-    public static func open(
-        host: String, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, eventLoop: EventLoop,
-        statistics: MediaStatistics? = nil, logger: Logger
-    ) async throws -> MediaSession {
-        let remote = try SocketAddress(ipAddress: audio.remoteAddress, port: Int(audio.remotePort))
-        let box = SessionBox()
-        let channel = try await DatagramBootstrap(group: eventLoop)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTPInboundHandler(box: box)) }
-            }
-            .bind(host: host, port: port).get()
-        do {
-            let session = try MediaSession(channel: channel, port: port, audio: audio, remote: remote, allocator: allocator, statistics: statistics, logger: logger)
-            statistics?.sessionOpened()
-            box.session = session
-            return session
-        } catch {
-            try? await channel.close()
-            throw error
+    /// Starts `player`, ending any prompt playing; `promise` succeeds when it ends.
+    func play(_ player: PromptPlayer, promise: EventLoopPromise<Void>) {
+        guard !closed else { return promise.succeed() }
+        finishPlayback()
+        let start = Self.now()
+        // A prompt carries a code: after a stall, catch up with a burst of up to 200 ms (a
+        // jitter buffer absorbs it) rather than drop audio; only longer stalls skip frames.
+        let pacer = RTPPacer(start: start, interval: .milliseconds(audio.ptime), maxBurst: 10)
+        playback = Playback(player: player, pacer: pacer, promise: promise, timer: nil)
+        tick()
+    }
+
+    /// Stops everything and adds the counts to `statistics`; false when already closed.
+    func close() -> Bool {
+        guard !closed else { return false }
+        closed = true
+        finishPlayback()
+        digits.finish()
+        punctuality.packetsSent = packetsSent
+        punctuality.packetsReceived = packetsReceived
+        punctuality.strangerPackets = strangerPackets
+        if let reception, reception.isValid {
+            punctuality.packetsLost = Int(reception.cumulativeLost)
+            punctuality.jitterSeconds = Double(reception.jitter) / Double(audio.codec.clockRate)
         }
-    }
-
-    /// Plays `player` to the end (or until `stopPlayback()`/`close()`), one packet per ptime.
-    public func play(_ player: PromptPlayer) async {
-        let promise = channel.eventLoop.makePromise(of: Void.self)
-        channel.eventLoop.execute {
-            guard !self.closed else { return promise.succeed() }
-            self.finishPlayback()
-            let start = Self.now()
-            // A prompt carries a code: after a stall, catch up with a burst of up to 200 ms (a
-            // jitter buffer absorbs it) rather than drop audio; only longer stalls skip frames.
-            let pacer = RTPPacer(start: start, interval: .milliseconds(self.audio.ptime), maxBurst: 10)
-            self.playback = Playback(player: player, pacer: pacer, promise: promise, timer: nil)
-            self.tick()
-        }
-        try? await promise.futureResult.get()
-    }
-
-    /// Stops the prompt playing now.
-    public func stopPlayback() {
-        channel.eventLoop.execute { self.finishPlayback() }
-    }
-
-    /// Stops everything, closes the socket and returns the port.
-    public func close() async {
-        let wasOpen = (try? await channel.eventLoop.submit { () -> Bool in
-            guard !self.closed else { return false }
-            self.closed = true
-            self.finishPlayback()
-            self.digitContinuation.finish()
-            self.punctuality.packetsSent = self.packetsSent
-            self.punctuality.packetsReceived = self.packetsReceived
-            self.punctuality.strangerPackets = self.strangerPackets
-            if let reception = self.reception, reception.isValid {
-                self.punctuality.packetsLost = Int(reception.cumulativeLost)
-                self.punctuality.jitterSeconds = Double(reception.jitter) / Double(self.audio.codec.clockRate)
-            }
-            self.statistics?.sessionClosed(self.punctuality)
-            return true
-        }.get()) ?? false
-        guard wasOpen else { return }
-        try? await channel.close()
-        allocator.release(port)
+        statistics?.sessionClosed(punctuality)
+        return true
     }
 
     // MARK: Sending
@@ -170,7 +205,7 @@ public final class MediaSession: @unchecked Sendable {
             return
         }
         let wait = decision.nextDeadline - Self.now()
-        current.timer = channel.eventLoop.scheduleTask(in: .nanoseconds(max(0, wait.nanoseconds))) { self.tick() }
+        current.timer = channel.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(max(0, wait.nanoseconds))) { self.tick() }
         playback = current
     }
 
@@ -182,7 +217,8 @@ public final class MediaSession: @unchecked Sendable {
         packetsSent += 1
     }
 
-    private func finishPlayback() {
+    /// Ends the prompt playing, if any, and completes its `play`.
+    func finishPlayback() {
         guard let current = playback else { return }
         playback = nil
         current.timer?.cancel()
@@ -191,7 +227,8 @@ public final class MediaSession: @unchecked Sendable {
 
     // MARK: Receiving
 
-    fileprivate func received(_ datagram: ByteBuffer, from source: SocketAddress) {
+    /// An RTP datagram from `source`.
+    func received(_ datagram: ByteBuffer, from source: SocketAddress) {
         guard !closed, let packet = try? RTPPacket(parsing: datagram) else { return }
         switch filter.packetReceived(from: source, ssrc: packet.header.ssrc) {
         case .dropUnexpectedSource:
@@ -212,7 +249,7 @@ public final class MediaSession: @unchecked Sendable {
         if var events, packet.header.payloadType == events.payloadType {
             if let report = events.packetReceived(packet.header, payload: packet.payload), let digit = report.digit,
                let keyed = Media.DTMFDigit(rawValue: digit.rawValue) {
-                digitContinuation.yield(KeyedDigit(digit: keyed, source: .rfc4733))
+                digits.yield(KeyedDigit(digit: keyed, source: .rfc4733))
             }
             self.events = events
             return
@@ -220,25 +257,20 @@ public final class MediaSession: @unchecked Sendable {
         guard packet.header.payloadType == audio.payloadType else { return }
         let pcm = decoder.decode(Array(packet.payload.readableBytesView))
         for detection in detector.process(pcm) {
-            digitContinuation.yield(KeyedDigit(digit: detection.digit, source: .inBand))
+            digits.yield(KeyedDigit(digit: detection.digit, source: .inBand))
         }
     }
 }
 
-/// Lets the channel handler reach the session made after the bind.
-private final class SessionBox: @unchecked Sendable {
-    var session: MediaSession?
-}
-
 private final class RTPInboundHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    private let box: SessionBox
+    private let box: NIOLoopBoundBox<MediaRunner?>
 
-    init(box: SessionBox) { self.box = box }
+    init(box: NIOLoopBoundBox<MediaRunner?>) { self.box = box }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        box.session?.received(envelope.data, from: envelope.remoteAddress)
+        box.value?.received(envelope.data, from: envelope.remoteAddress)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

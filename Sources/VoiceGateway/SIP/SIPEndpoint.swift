@@ -10,9 +10,10 @@ import NIOPosix
 import SIPMessage
 import SIPStack
 
-/// A SIP user agent (UAS and UAC) on UDP and TCP. All state is confined to `eventLoop`; the public
+/// A SIP user agent (UAS and UAC) on UDP and TCP. All mutable state is confined to `eventLoop` in a
+/// `NIOLoopBoundBox` (every access checks the loop), so the class is checked `Sendable`; the public
 /// API may be called from anywhere.
-public final class SIPEndpoint: @unchecked Sendable, SIPTransportSink {
+public final class SIPEndpoint: Sendable, SIPTransportSink {
     /// The loop that owns every transaction, dialog, timer and socket of this endpoint.
     public let eventLoop: EventLoop
     let configuration: SIPEndpointConfiguration
@@ -23,19 +24,62 @@ public final class SIPEndpoint: @unchecked Sendable, SIPTransportSink {
     public let incomingCalls: AsyncStream<SIPCall>
     let incomingContinuation: AsyncStream<SIPCall>.Continuation
 
-    var udpTransports: [SIPUDPTransport] = []
-    var tcpTransports: [SIPTCPTransport] = []
-    var serverTransactions: TransactionTable<String, ServerEntry>
-    var clientTransactions: [TransactionKey: ClientEntry] = [:]
-    var calls: [SIPCallKey: CallState] = [:]
-    var isShutDown = false
+    /// The endpoint's mutable state. A class, so that each field is its own storage for Swift's
+    /// exclusivity checks, as when they were stored properties of the endpoint.
+    private final class LoopState {
+        var transports: [any SIPTransport] = []
+        var serverTransactions: TransactionTable<String, ServerEntry>
+        var clientTransactions: [TransactionKey: ClientEntry] = [:]
+        var calls: [SIPCallKey: CallState] = [:]
+        var isShutDown = false
+
+        init(serverTransactions: TransactionTable<String, ServerEntry>) {
+            self.serverTransactions = serverTransactions
+        }
+    }
+
+    /// Reading `value` preconditions that the caller runs on `eventLoop`.
+    private let state: NIOLoopBoundBox<LoopState>
+
+    /// The transports, in the order they were opened. On the loop.
+    var transports: [any SIPTransport] {
+        get { state.value.transports }
+        _modify { yield &state.value.transports }
+    }
+
+    /// Live server transactions by key, limited per source and in total (§17.2). On the loop.
+    var serverTransactions: TransactionTable<String, ServerEntry> {
+        get { state.value.serverTransactions }
+        _modify { yield &state.value.serverTransactions }
+    }
+
+    /// Live client transactions (§17.1). On the loop.
+    var clientTransactions: [TransactionKey: ClientEntry] {
+        get { state.value.clientTransactions }
+        _modify { yield &state.value.clientTransactions }
+    }
+
+    /// Calls not yet ended. On the loop.
+    var calls: [SIPCallKey: CallState] {
+        get { state.value.calls }
+        _modify { yield &state.value.calls }
+    }
+
+    /// Set by `shutdown()`: received messages and new calls are refused. On the loop.
+    var isShutDown: Bool {
+        get { state.value.isShutDown }
+        _modify { yield &state.value.isShutDown }
+    }
 
     private init(configuration: SIPEndpointConfiguration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.logger = logger
         self.uasCore = UASCore(capabilities: configuration.capabilities)
-        self.serverTransactions = TransactionTable(maxPerSource: configuration.maxTransactionsPerSource, maxTotal: configuration.maxTransactions)
+        self.state = NIOLoopBoundBox.makeBoxSendingValue(
+            LoopState(serverTransactions: TransactionTable(maxPerSource: configuration.maxTransactionsPerSource, maxTotal: configuration.maxTransactions)),
+            eventLoop: eventLoop
+        )
         (incomingCalls, incomingContinuation) = AsyncStream.makeStream(of: SIPCall.self)
     }
 
@@ -44,18 +88,36 @@ public final class SIPEndpoint: @unchecked Sendable, SIPTransportSink {
         _ configuration: SIPEndpointConfiguration, on eventLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
         logger: Logger = Logger(label: "verigate.sip")
     ) async throws -> SIPEndpoint {
+        var openers: [SIPTransportOpener] = []
+        for address in configuration.udp {
+            openers.append { sink in
+                try await SIPUDPTransport.bind(address, on: eventLoop, limits: configuration.parserLimits, logger: logger, sink: sink)
+            }
+        }
+        for address in configuration.tcp {
+            openers.append { sink in
+                try await SIPTCPTransport.listen(
+                    address, on: eventLoop, limits: configuration.parserLimits, idleTimeout: .nanoseconds(configuration.tcpIdleTimeout.nanoseconds),
+                    maxConnections: configuration.maxTCPConnections, logger: logger, sink: sink
+                )
+            }
+        }
+        return try await start(configuration, on: eventLoop, logger: logger, transports: openers)
+    }
+
+    /// Opens one transport that hands what it receives to the given sink (the endpoint).
+    typealias SIPTransportOpener = (any SIPTransportSink) async throws -> any SIPTransport
+
+    /// Starts an endpoint over the transports `openers` open, in order, instead of the configured
+    /// `udp` and `tcp` addresses (which are ignored). The deterministic tests (docs/TESTING.md) pass
+    /// an in-memory transport and a `NIOAsyncTestingEventLoop`. When an opener throws, the transports
+    /// already opened are closed.
+    static func start(_ configuration: SIPEndpointConfiguration, on eventLoop: EventLoop, logger: Logger, transports openers: [SIPTransportOpener]) async throws -> SIPEndpoint {
         let endpoint = SIPEndpoint(configuration: configuration, eventLoop: eventLoop, logger: logger)
         do {
-            for address in configuration.udp {
-                let transport = try await SIPUDPTransport.bind(address, on: eventLoop, limits: configuration.parserLimits, logger: logger, sink: endpoint)
-                try await eventLoop.submit { endpoint.udpTransports.append(transport) }.get()
-            }
-            for address in configuration.tcp {
-                let transport = try await SIPTCPTransport.listen(
-                    address, on: eventLoop, limits: configuration.parserLimits, idleTimeout: .nanoseconds(configuration.tcpIdleTimeout.nanoseconds),
-                    maxConnections: configuration.maxTCPConnections, logger: logger, sink: endpoint
-                )
-                try await eventLoop.submit { endpoint.tcpTransports.append(transport) }.get()
+            for open in openers {
+                let transport = try await open(endpoint)
+                try await eventLoop.submit { endpoint.transports.append(transport) }.get()
             }
         } catch {
             await endpoint.shutdown()
@@ -66,12 +128,16 @@ public final class SIPEndpoint: @unchecked Sendable, SIPTransportSink {
 
     /// The bound UDP addresses (with the ports picked for port 0).
     public var udpAddresses: [SocketAddress] {
-        get async { (try? await eventLoop.submit { self.udpTransports.map(\.localAddress) }.get()) ?? [] }
+        get async { await localAddresses(.udp) }
     }
 
     /// The bound TCP addresses.
     public var tcpAddresses: [SocketAddress] {
-        get async { (try? await eventLoop.submit { self.tcpTransports.map(\.localAddress) }.get()) ?? [] }
+        get async { await localAddresses(.tcp) }
+    }
+
+    private func localAddresses(_ transportProtocol: SIPTransportProtocol) async -> [SocketAddress] {
+        (try? await eventLoop.submit { self.transports.filter { $0.transportProtocol == transportProtocol }.map(\.localAddress) }.get()) ?? []
     }
 
     /// Counts of live calls and transactions and open TCP connections, to see that nothing leaks.
@@ -91,24 +157,23 @@ public final class SIPEndpoint: @unchecked Sendable, SIPTransportSink {
         try await eventLoop.submit {
             Statistics(
                 calls: self.calls.count, serverTransactions: self.serverTransactions.count, clientTransactions: self.clientTransactions.count,
-                tcpConnections: self.tcpTransports.reduce(0) { $0 + $1.connectionCount }
+                tcpConnections: self.transports.reduce(0) { $0 + $1.connectionCount }
             )
         }.get()
     }
 
     /// Ends every call (`.shutdown`), stops every timer and closes the sockets.
     public func shutdown() async {
-        let transports: ([SIPUDPTransport], [SIPTCPTransport])? = try? await eventLoop.submit {
+        let transports: [any SIPTransport]? = try? await eventLoop.submit {
             self.isShutDown = true
             for key in Array(self.calls.keys) { self.endCall(key, .shutdown) }
             for key in self.serverTransactions.keys { self.serverTransactions.remove(key)?.cancelTimers() }
             for entry in self.clientTransactions.values { entry.cancelTimers() }
             self.clientTransactions.removeAll()
             self.incomingContinuation.finish()
-            return (self.udpTransports, self.tcpTransports)
+            return self.transports
         }.get()
-        for transport in transports?.0 ?? [] { await transport.close() }
-        for transport in transports?.1 ?? [] { await transport.close() }
+        for transport in transports ?? [] { await transport.close() }
     }
 
     // MARK: Receiving
@@ -133,20 +198,12 @@ public final class SIPEndpoint: @unchecked Sendable, SIPTransportSink {
         if let drop = configuration.dropOutbound, drop(message) { return }
         var buffer = ByteBufferAllocator().buffer(capacity: 1_024)
         message.write(to: &buffer)
-        switch peer.transport {
-        case .udp:
-            guard let transport = udpTransports.first(where: { $0.localAddress.protocol == peer.address.protocol }) ?? udpTransports.first else {
-                logger.warning("sip.send.no_udp_transport", metadata: ["peer": "\(peer)"])
-                return
-            }
-            transport.send(buffer, to: peer.address)
-        case .tcp:
-            guard let transport = tcpTransports.first(where: { $0.localAddress.protocol == peer.address.protocol }) ?? tcpTransports.first else {
-                logger.warning("sip.send.no_tcp_transport", metadata: ["peer": "\(peer)"])
-                return
-            }
-            transport.send(buffer, to: peer.address)
+        let candidates = transports.filter { $0.transportProtocol == peer.transport }
+        guard let transport = candidates.first(where: { $0.localAddress.protocol == peer.address.protocol }) ?? candidates.first else {
+            logger.warning("sip.send.no_transport", metadata: ["peer": "\(peer)"])
+            return
         }
+        transport.send(buffer, to: peer.address)
     }
 
     /// Where a response to a request from `peer` goes: the same connection for TCP, the §18.2.2 /
@@ -171,10 +228,7 @@ public final class SIPEndpoint: @unchecked Sendable, SIPTransportSink {
     }
 
     private func localHostPort(_ transport: SIPTransportProtocol) -> (String, Int) {
-        let address: SocketAddress? = switch transport {
-        case .udp: udpTransports.first?.localAddress
-        case .tcp: tcpTransports.first?.localAddress
-        }
+        let address = transports.first { $0.transportProtocol == transport }?.localAddress
         let ip = address?.ipAddress ?? "127.0.0.1"
         let wildcard = ip == "0.0.0.0" || ip == "::"
         let host = wildcard ? (configuration.advertisedHost ?? "127.0.0.1") : ip

@@ -8,33 +8,20 @@ import NIOPosix
 import SIPMessage
 
 /// A TCP listener plus the open connections (accepted and dialled), keyed by remote address.
-/// Every connection lives on the endpoint's event loop; the table is confined to it.
-final class SIPTCPTransport: @unchecked Sendable {
-    let eventLoop: EventLoop
+/// Every connection lives on the endpoint's event loop; the connection table is loop-bound
+/// (`SIPTCPConnections`), so the type is checked `Sendable`.
+final class SIPTCPTransport: SIPTransport {
     /// The listening socket.
     let serverChannel: Channel
     /// The address the listener is bound to.
     let localAddress: SocketAddress
-    private let limits: SIPParserLimits
-    private let idleTimeout: TimeAmount
-    private let logger: Logger
-    private let sink: SIPTransportSink
-    /// Open connections by remote address (loop-confined).
-    private var connections: [SocketAddress: Channel] = [:]
-    /// Connections being dialled, with the messages waiting for them (loop-confined).
-    private var dialling: [SocketAddress: [ByteBuffer]] = [:]
-    /// The most connections kept open at once; beyond it new ones are refused.
-    let maxConnections: Int
+    /// The open and dialling connections.
+    private let connections: SIPTCPConnections
 
-    private init(eventLoop: EventLoop, serverChannel: Channel, limits: SIPParserLimits, idleTimeout: TimeAmount, maxConnections: Int, logger: Logger, sink: SIPTransportSink) {
-        self.eventLoop = eventLoop
+    private init(serverChannel: Channel, connections: SIPTCPConnections) {
         self.serverChannel = serverChannel
         self.localAddress = serverChannel.localAddress!
-        self.limits = limits
-        self.idleTimeout = idleTimeout
-        self.maxConnections = maxConnections
-        self.logger = logger
-        self.sink = sink
+        self.connections = connections
     }
 
     /// Listens on `address`. `sink` must outlive the transport (the endpoint owns both).
@@ -42,58 +29,96 @@ final class SIPTCPTransport: @unchecked Sendable {
         _ address: SocketAddress, on eventLoop: EventLoop, limits: SIPParserLimits, idleTimeout: TimeAmount, maxConnections: Int,
         logger: Logger, sink: SIPTransportSink
     ) async throws -> SIPTCPTransport {
-        let box = TransportBox()
+        // The table exists before the listener, so the first accepted connection finds it.
+        let connections = SIPTCPConnections(eventLoop: eventLoop, limits: limits, idleTimeout: idleTimeout, maxConnections: maxConnections, logger: logger, sink: sink)
         let server = try await ServerBootstrap(group: eventLoop, childGroup: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    guard let transport = box.transport else { throw ChannelError.ioOnClosedChannel }
-                    try transport.configure(channel)
-                }
+                channel.eventLoop.makeCompletedFuture { try connections.configure(channel) }
             }
             .bind(to: address)
             .get()
-        let transport = SIPTCPTransport(
-            eventLoop: eventLoop, serverChannel: server, limits: limits, idleTimeout: idleTimeout, maxConnections: maxConnections, logger: logger, sink: sink
-        )
-        box.transport = transport
-        return transport
+        return SIPTCPTransport(serverChannel: server, connections: connections)
     }
 
-    /// Adds the framing, idle and dispatch handlers to a new connection.
-    private func configure(_ channel: Channel) throws {
-        let handlers: [ChannelHandler] = [
-            IdleStateHandler(allTimeout: idleTimeout),
-            ByteToMessageHandler(SIPStreamDecoder(parser: SIPMessageParser(limits: limits))),
-            SIPTCPConnectionHandler(transport: self, logger: logger),
-        ]
-        try channel.pipeline.syncOperations.addHandlers(handlers)
-    }
+    /// Always TCP.
+    var transportProtocol: SIPTransportProtocol { .tcp }
 
-    /// Number of open connections.
-    var connectionCount: Int {
-        eventLoop.preconditionInEventLoop()
-        return connections.count
-    }
+    /// Number of open connections. Call on the event loop.
+    var connectionCount: Int { connections.count }
 
     /// Sends over the open connection to `address`, or dials one (§18.1.1, §18.2.2 item 1 falls back to
     /// a new connection when the request's is gone). Call on the event loop.
     func send(_ buffer: ByteBuffer, to address: SocketAddress) {
-        eventLoop.preconditionInEventLoop()
-        if let channel = connections[address] {
+        connections.send(buffer, to: address)
+    }
+
+    /// Closes the listener and every connection.
+    func close() async {
+        try? await serverChannel.close()
+        await connections.closeAll()
+    }
+}
+
+/// The connections of one `SIPTCPTransport`: their table lives in a `NIOLoopBoundBox` on the
+/// endpoint's event loop (every access checks the loop); the rest is immutable.
+private final class SIPTCPConnections: Sendable {
+    /// The table, touched only on the loop.
+    private struct Table {
+        /// Open connections by remote address.
+        var open: [SocketAddress: Channel] = [:]
+        /// Connections being dialled, with the messages waiting for them.
+        var dialling: [SocketAddress: [ByteBuffer]] = [:]
+    }
+
+    let eventLoop: EventLoop
+    /// The most connections kept open at once; beyond it new ones are refused.
+    let maxConnections: Int
+    private let limits: SIPParserLimits
+    private let idleTimeout: TimeAmount
+    private let logger: Logger
+    private let sink: SIPTransportSink
+    private let table: NIOLoopBoundBox<Table>
+
+    init(eventLoop: EventLoop, limits: SIPParserLimits, idleTimeout: TimeAmount, maxConnections: Int, logger: Logger, sink: SIPTransportSink) {
+        self.eventLoop = eventLoop
+        self.limits = limits
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+        self.logger = logger
+        self.sink = sink
+        self.table = NIOLoopBoundBox.makeBoxSendingValue(Table(), eventLoop: eventLoop)
+    }
+
+    /// Adds the framing, idle and dispatch handlers to a new connection.
+    func configure(_ channel: Channel) throws {
+        let handlers: [ChannelHandler] = [
+            IdleStateHandler(allTimeout: idleTimeout),
+            ByteToMessageHandler(SIPStreamDecoder(parser: SIPMessageParser(limits: limits))),
+            SIPTCPConnectionHandler(connections: self, logger: logger),
+        ]
+        try channel.pipeline.syncOperations.addHandlers(handlers)
+    }
+
+    /// Open connections.
+    var count: Int { table.value.open.count }
+
+    /// See `SIPTCPTransport.send(_:to:)`.
+    func send(_ buffer: ByteBuffer, to address: SocketAddress) {
+        if let channel = table.value.open[address] {
             channel.writeAndFlush(buffer, promise: nil)
             return
         }
-        if dialling[address] != nil {
-            dialling[address]!.append(buffer)
+        if table.value.dialling[address] != nil {
+            table.value.dialling[address]!.append(buffer)
             return
         }
-        guard connections.count < maxConnections else {
+        guard table.value.open.count < maxConnections else {
             logger.warning("sip.tcp.connection_limit", metadata: ["peer": "\(address)"])
             return
         }
-        dialling[address] = [buffer]
+        table.value.dialling[address] = [buffer]
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
@@ -101,7 +126,8 @@ final class SIPTCPTransport: @unchecked Sendable {
             }
             .connect(to: address)
             .whenComplete { result in
-                let pending = self.dialling.removeValue(forKey: address) ?? []
+                // On the loop: the bootstrap's group is the endpoint's loop.
+                let pending = self.table.value.dialling.removeValue(forKey: address) ?? []
                 switch result {
                 case .success(let channel):
                     for message in pending { channel.write(message, promise: nil) }
@@ -112,33 +138,30 @@ final class SIPTCPTransport: @unchecked Sendable {
             }
     }
 
-    fileprivate func connectionOpened(_ channel: Channel) -> Bool {
-        guard let remote = channel.remoteAddress, connections.count < maxConnections else { return false }
-        connections[remote] = channel
+    /// Registers an accepted or dialled connection; false when the limit is reached (refuse it).
+    func connectionOpened(_ channel: Channel) -> Bool {
+        guard let remote = channel.remoteAddress, table.value.open.count < maxConnections else { return false }
+        table.value.open[remote] = channel
         return true
     }
 
-    fileprivate func connectionClosed(_ channel: Channel) {
-        guard let remote = channel.remoteAddress, connections[remote] === channel else { return }
-        connections[remote] = nil
+    /// Forgets a closed connection.
+    func connectionClosed(_ channel: Channel) {
+        guard let remote = channel.remoteAddress, table.value.open[remote] === channel else { return }
+        table.value.open[remote] = nil
     }
 
-    fileprivate func messageReceived(_ message: SIPMessage, on channel: Channel) {
+    /// Hands a framed message to the endpoint.
+    func messageReceived(_ message: SIPMessage, on channel: Channel) {
         guard let remote = channel.remoteAddress else { return }
         sink.messageReceived(message, from: SIPPeer(.tcp, remote))
     }
 
-    /// Closes the listener and every connection.
-    func close() async {
-        try? await serverChannel.close()
-        let open = try? await eventLoop.submit { Array(self.connections.values) }.get()
+    /// Closes every open connection.
+    func closeAll() async {
+        let open = try? await eventLoop.submit { Array(self.table.value.open.values) }.get()
         for channel in open ?? [] { try? await channel.close() }
     }
-}
-
-/// Holds the transport for the child initializer, which runs only after `listen` returned.
-private final class TransportBox: @unchecked Sendable {
-    var transport: SIPTCPTransport?
 }
 
 /// Frames a TCP byte stream into SIP messages by Content-Length (§18.3).
@@ -162,16 +185,16 @@ private final class SIPTCPConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = SIPMessage
     typealias OutboundOut = ByteBuffer
 
-    private let transport: SIPTCPTransport
+    private let connections: SIPTCPConnections
     private let logger: Logger
 
-    init(transport: SIPTCPTransport, logger: Logger) {
-        self.transport = transport
+    init(connections: SIPTCPConnections, logger: Logger) {
+        self.connections = connections
         self.logger = logger
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if !transport.connectionOpened(context.channel) {
+        if !connections.connectionOpened(context.channel) {
             logger.warning("sip.tcp.connection_refused", metadata: ["peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
             context.close(promise: nil)
             return
@@ -180,12 +203,12 @@ private final class SIPTCPConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        transport.connectionClosed(context.channel)
+        connections.connectionClosed(context.channel)
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        transport.messageReceived(unwrapInboundIn(data), on: context.channel)
+        connections.messageReceived(unwrapInboundIn(data), on: context.channel)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

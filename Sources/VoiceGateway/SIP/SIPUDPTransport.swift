@@ -6,8 +6,9 @@ import NIOCore
 import NIOPosix
 import SIPMessage
 
-/// A bound UDP socket carrying SIP, on the endpoint's event loop.
-final class SIPUDPTransport: Sendable {
+/// A bound UDP socket carrying SIP, on the endpoint's event loop. Holds no mutable state: the
+/// channel is thread-safe, so the type is checked `Sendable`.
+final class SIPUDPTransport: SIPTransport {
     /// The bound socket.
     let channel: Channel
     /// The address the socket is bound to.
@@ -17,6 +18,12 @@ final class SIPUDPTransport: Sendable {
         self.channel = channel
         self.localAddress = channel.localAddress!
     }
+
+    /// Always UDP.
+    var transportProtocol: SIPTransportProtocol { .udp }
+
+    /// UDP has no connections.
+    var connectionCount: Int { 0 }
 
     /// The largest UDP payload (RFC 768 length field less the 8-octet header).
     static let maxDatagramSize = 65_535 - 8
