@@ -17,6 +17,9 @@ public actor MemoryStore: VerificationStore {
 
     public init() {}
 
+    /// `insertAPIKey` of a key whose id or SHA-256 is stored already (the SQL store's unique constraints).
+    struct DuplicateAPIKey: Error {}
+
     public func insert(_ verification: Verification, event: VerificationEvent) -> Bool {
         guard verifications[verification.id] == nil else { return false }
         verifications[verification.id] = verification
@@ -136,9 +139,20 @@ public actor MemoryStore: VerificationStore {
         return due.map(\.sms)
     }
 
-    public func insertAPIKey(_ key: APIKeyRecord) { keys.append(key) }
+    public func insertAPIKey(_ key: APIKeyRecord) throws {
+        guard !keys.contains(where: { $0.id == key.id || $0.sha256 == key.sha256 }) else { throw DuplicateAPIKey() }
+        keys.append(key)
+    }
 
     public func apiKey(sha256: [UInt8]) -> APIKeyRecord? { keys.first { $0.sha256 == sha256 } }
+
+    public func apiKeys() -> [APIKeyRecord] { keys }
+
+    public func revokeAPIKey(id: String, at: Date) -> Bool {
+        guard let index = keys.firstIndex(where: { $0.id == id }), keys[index].revokedAt == nil else { return false }
+        keys[index].revokedAt = at
+        return true
+    }
 
     public func apiKeyCount() -> Int { keys.count }
 }

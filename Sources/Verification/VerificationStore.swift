@@ -58,21 +58,36 @@ public struct SystemNumberHold: Sendable, Equatable {
 
 /// An API key as stored: its SHA-256 only, never the key.
 public struct APIKeyRecord: Sendable, Equatable {
+    /// The key's identifier ("AK" + 16 hex digits): what `verigate api-key list` shows and
+    /// verifications record as their tenant; not a secret.
     public var id: String
+    /// Who uses the key (free text given at creation).
     public var name: String
+    /// SHA-256 of the key: the only form in which the key is stored.
     public var sha256: [UInt8]
+    /// When the key was created.
     public var createdAt: Date
-    public init(id: String, name: String, sha256: [UInt8], createdAt: Date) {
+    /// When the key was revoked; nil while it is valid. A revoked key is kept (its verifications
+    /// still name it) and authenticates nothing.
+    public var revokedAt: Date?
+
+    /// A key record; `revokedAt` nil for a valid key.
+    public init(id: String, name: String, sha256: [UInt8], createdAt: Date, revokedAt: Date? = nil) {
         self.id = id
         self.name = name
         self.sha256 = sha256
         self.createdAt = createdAt
+        self.revokedAt = revokedAt
     }
 }
 
-/// Persistence of the verification core. One implementation (SQLKit) runs on SQLite and
-/// PostgreSQL; tests may use `MemoryStore`. Every method is atomic on its own.
-public protocol VerificationStore: Sendable {
+// The store is split by aggregate, so that a caller takes only what it uses (the webhook
+// dispatcher a `WebhookStore`, the key middleware an `APIKeyStore`, …); `VerificationStore` is
+// their composition, which `MemoryStore` and the SQL store implement. Every method is atomic on
+// its own. docs/ARCHITECTURE.md, "Storage".
+
+/// Verifications themselves: insert, read, versioned update and the queries over them.
+public protocol VerificationRecordStore: Sendable {
     /// Inserts a new verification with its `created` event (every start is its own verification:
     /// several may be pending for one number and channel). Returns false when nothing was stored.
     func insert(_ verification: Verification, event: VerificationEvent) async throws -> Bool
@@ -92,6 +107,12 @@ public protocol VerificationStore: Sendable {
     /// How many pending verifications point at each of these system numbers.
     func pendingCounts(systemNumbers: [String]) async throws -> [String: Int]
 
+    /// Pending verifications whose `expiresAt` is before `now` (for the expiry sweeper).
+    func expiredPending(now: Date, limit: Int) async throws -> [Verification]
+}
+
+/// Call-in system numbers held per caller (issue 12: one verification per caller and number).
+public protocol SystemNumberHoldStore: Sendable {
     /// The system numbers held for `caller` whose hold has not ended at `now`.
     func systemNumberHolds(caller: String, now: Date) async throws -> [SystemNumberHold]
 
@@ -102,7 +123,10 @@ public protocol VerificationStore: Sendable {
 
     /// Forgets holds that ended at or before `now` (housekeeping; an ended hold blocks nothing).
     func releaseSystemNumberHolds(endedBy now: Date) async throws
+}
 
+/// The send log behind the send limits (README "Security", send limits).
+public protocol SendLogStore: Sendable {
     /// Records one send to a number outside a reservation, without channel or prefix (it counts for
     /// the per-number limit only). The service records every send through `reserveSend`.
     func recordSend(to: String, verificationID: String, at: Date) async throws
@@ -117,23 +141,29 @@ public protocol VerificationStore: Sendable {
     /// Sends to `to` strictly after `since`, oldest first (at most `limit`): a send leaves the
     /// window exactly `sendWindow` seconds later.
     func sends(to: String, since: Date, limit: Int) async throws -> [Date]
+}
 
+/// The audit trail, written with each verification write and read by the API and other nodes.
+public protocol AuditEventStore: Sendable {
     /// The audit trail of one verification, oldest first.
     func events(verificationID: String) async throws -> [VerificationEvent]
 
     /// The audit events of these verifications at or after `since`, oldest first: how a node
     /// learns what other nodes sharing the store did to the verifications its pages follow.
     func events(verificationIDs: [String], since: Date) async throws -> [VerificationEvent]
+}
 
+/// Webhook deliveries (enqueued by `VerificationRecordStore.update`), for the dispatcher.
+public protocol WebhookStore: Sendable {
     /// Webhooks due at `now` (not delivered, not abandoned), oldest first.
     func dueWebhooks(now: Date, limit: Int) async throws -> [WebhookDelivery]
 
     /// Stores a webhook's new delivery state.
     func updateWebhook(_ webhook: WebhookDelivery) async throws
+}
 
-    /// Pending verifications whose `expiresAt` is before `now` (for the expiry sweeper).
-    func expiredPending(now: Date, limit: Int) async throws -> [Verification]
-
+/// Outgoing calls to place again (the retry policy).
+public protocol CallRetryStore: Sendable {
     /// Records that verification `verificationID` is to be called again at `at` (replacing an
     /// earlier time). Kept in the store, so a core restart or another node places the call.
     func scheduleCallRetry(verificationID: String, at: Date) async throws
@@ -141,7 +171,10 @@ public protocol VerificationStore: Sendable {
     /// Takes the call retries due at `now` (at most `limit`, earliest first) and removes them, in
     /// one step: two nodes claiming at once get disjoint sets, so no call is placed twice.
     func claimDueCallRetries(now: Date, limit: Int) async throws -> [String]
+}
 
+/// SMS whose delivery report may still come, for the SMS drivers' ledger.
+public protocol SentSMSStore: Sendable {
     /// Records an SMS sent for `verificationID` under `key` (the SMPP message_id or the Kannel
     /// nonce its delivery reports name), to be claimed at `dueAt`: the report deadline when
     /// `reportRequired`, else the end of its retention. Kept in the store, so a receipt that comes
@@ -157,13 +190,28 @@ public protocol VerificationStore: Sendable {
     /// Takes the sent SMS due at `now` (at most `limit`, earliest first) and removes them, in one
     /// step: two nodes claiming at once get disjoint sets.
     func claimDueSentSMS(now: Date, limit: Int) async throws -> [SentSMS]
+}
 
-    /// Stores an API key record.
+/// API keys, by their SHA-256 (`APIKeys` in VerificationServer is the type that uses them).
+public protocol APIKeyStore: Sendable {
+    /// Stores an API key record; throws when its id or SHA-256 is already stored.
     func insertAPIKey(_ key: APIKeyRecord) async throws
 
-    /// The API key whose SHA-256 is `sha256`.
+    /// The API key whose SHA-256 is `sha256`, revoked or not.
     func apiKey(sha256: [UInt8]) async throws -> APIKeyRecord?
 
-    /// Number of stored API keys.
+    /// Every API key, revoked ones included, oldest first.
+    func apiKeys() async throws -> [APIKeyRecord]
+
+    /// Marks the key `id` revoked at `at`; true when it was valid and is now revoked, false when
+    /// there is no such key or it was revoked already (the first revocation's time stays).
+    func revokeAPIKey(id: String, at: Date) async throws -> Bool
+
+    /// Number of stored API keys, revoked ones included.
     func apiKeyCount() async throws -> Int
 }
+
+/// Persistence of the verification core: every aggregate's store in one. One implementation
+/// (SQLKit) runs on SQLite and PostgreSQL; tests may use `MemoryStore`.
+public protocol VerificationStore: VerificationRecordStore, SystemNumberHoldStore, SendLogStore, AuditEventStore,
+    WebhookStore, CallRetryStore, SentSMSStore, APIKeyStore {}

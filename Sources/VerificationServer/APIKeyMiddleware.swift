@@ -4,43 +4,64 @@ import Synchronization
 import Verification
 
 /// Bearer-token authentication (RFC 6750 §2.1) with the API keys of the store, and the
-/// per-API-key rate limit. Keys are looked up by SHA-256 and cached.
+/// per-API-key rate limit.
+///
+/// Keys found valid are cached for `cacheTTL` seconds (`APIKeys.cacheTTL`, README "Security"), then looked up again: a key revoked with
+/// `verigate api-key revoke` (on any node, or by the CLI beside them) is refused by every node
+/// within `cacheTTL`, with no message between nodes. A lookup on every request would make
+/// revocation immediate but costs a store round trip (a pooled PostgreSQL connection) per API
+/// call; with the cache that is one lookup per key per node every `cacheTTL`. Unknown and revoked
+/// tokens are never cached, so they cannot fill the cache.
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = CoreRequestContext
-    let store: any VerificationStore
+    let keys: APIKeys
     let state: State
     let clock: any VerificationClock
+    let cacheTTL: Double
 
     /// Key cache and limiter, shared by every copy of the middleware.
     final class State: Sendable {
-        let cache = Mutex<[[UInt8]: String]>([:])
+        /// A valid key's id by its SHA-256, and when the store last said it was valid.
+        let cache = Mutex<[[UInt8]: (id: String, checkedAt: Date)]>([:])
         let limiter: Mutex<RateLimiter>
         init(perMinute: Int) { limiter = Mutex(RateLimiter(limit: perMinute, period: 60)) }
     }
 
-    init(store: any VerificationStore, perMinute: Int, clock: any VerificationClock) {
-        self.store = store
+    /// Authenticates against the keys of `store`; `perMinute` requests per key (0: no limit).
+    init(store: any APIKeyStore, perMinute: Int, clock: any VerificationClock, cacheTTL: Double = APIKeys.cacheTTL) {
+        self.keys = APIKeys(store: store, clock: clock)
         self.state = State(perMinute: perMinute)
         self.clock = clock
+        self.cacheTTL = cacheTTL
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let key = request.bearerToken else {
+        guard let token = request.bearerToken else {
             throw unauthorized("A valid API key is required (Authorization: Bearer …).")
         }
-        let digest = Secrets.sha256(key)
-        var keyID = state.cache.withLock { $0[digest] }
-        if keyID == nil, let record = try await store.apiKey(sha256: digest) {
-            keyID = record.id
-            state.cache.withLock { $0[digest] = record.id }
-        }
-        guard let keyID else { throw unauthorized("The API key is not valid.") }
-        if let wait = state.limiter.withLock({ $0.acquire(keyID, now: clock.now()) }) {
+        let now = clock.now()
+        guard let keyID = try await validKeyID(token, now: now) else { throw unauthorized("The API key is not valid.") }
+        if let wait = state.limiter.withLock({ $0.acquire(keyID, now: now) }) {
             throw VerificationError.rateLimited(limit: .apiKey, retryAfter: wait)
         }
         var context = context
         context.apiKeyID = keyID
         return try await next(request, context)
+    }
+
+    /// The id of the valid key `token`: from the cache while its entry is younger than `cacheTTL`,
+    /// else from the store (which refreshes or drops the entry).
+    private func validKeyID(_ token: String, now: Date) async throws -> String? {
+        let digest = Secrets.sha256(token)
+        if let cached = state.cache.withLock({ $0[digest] }), cached.checkedAt <= now, now.timeIntervalSince(cached.checkedAt) < cacheTTL {
+            return cached.id
+        }
+        guard let record = try await keys.authenticate(token) else {
+            state.cache.withLock { _ = $0.removeValue(forKey: digest) }
+            return nil
+        }
+        state.cache.withLock { $0[digest] = (record.id, now) }
+        return record.id
     }
 
     private func unauthorized(_ detail: String) -> Problem {

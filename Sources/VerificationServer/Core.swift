@@ -87,17 +87,17 @@ public final class Core: Sendable {
         Secrets.derive(serverSecret, purpose: "verigate webhook signature v1")
     }
 
+    /// The API keys of this core's store (create, list, revoke).
+    public var apiKeys: APIKeys { APIKeys(store: store, clock: service.clock) }
+
     /// Creates an API key when the store has none, and returns it (to be printed once); nil when keys exist.
     public func bootstrapAPIKey() async throws -> String? {
-        guard try await store.apiKeyCount() == 0 else { return nil }
-        return try await addAPIKey(name: "default")
+        try await apiKeys.bootstrap()
     }
 
     /// Stores a new API key and returns it; only its SHA-256 is kept.
     public func addAPIKey(name: String, key: String = Secrets.makeAPIKey()) async throws -> String {
-        let id = "AK" + SystemRandomSource().bytes(8).map { String(format: "%02x", $0) }.joined()
-        try await store.insertAPIKey(APIKeyRecord(id: id, name: name, sha256: Secrets.sha256(key), createdAt: Date()))
-        return key
+        try await apiKeys.create(name: name, key: key).key
     }
 
     /// The router of the whole HTTP API.

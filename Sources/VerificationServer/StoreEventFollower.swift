@@ -13,7 +13,7 @@ import Verification
 
 /// Reads other nodes' events of followed verifications from the store into the `EventBroker`.
 public struct StoreEventFollower: Service {
-    let store: any VerificationStore
+    let store: any AuditEventStore
     let broker: EventBroker
     /// Seconds between reads: the most an event from another node waits.
     let interval: Double
@@ -39,7 +39,7 @@ public struct StoreEventFollower: Service {
 
     public func run() async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do { try await follow() } catch { logger.warning("store event follow failed", metadata: ["error": "\(error)"]) }
+            do { try await follow() } catch { logger.warning("store.event_follow_failed", metadata: ["error": "\(error)"]) }
             try? await Task.sleep(for: .seconds(interval))
         }
     }

@@ -121,24 +121,6 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-struct APIKey: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "api-key", abstract: "Create an API key and print it once.")
-
-    @OptionGroup var storeOptions: StoreOptions
-
-    @Option(help: "A name for the key (who uses it).")
-    var name: String = "integrator"
-
-    func run() async throws {
-        let logger = Logger(label: "verigate")
-        let store = try await storeOptions.openStore(logger: logger)
-        let core = Core(configuration: CoreConfiguration(), store: store, secret: Array(repeating: 0, count: 32), logger: logger)
-        let key = try await core.addAPIKey(name: name)
-        try await store.shutdown()
-        print(key)
-    }
-}
-
 struct WebhookSecret: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "webhook-secret", abstract: "Print the key (hex) that signs webhooks, for receivers to verify them.")

@@ -13,11 +13,11 @@ public struct SentSMSLedger: Sendable {
     /// message within their validity period, 48 hours by default at most operators).
     public static let retention: Double = 3 * 24 * 3600
 
-    let store: any VerificationStore
+    let store: any SentSMSStore
     /// Seconds a final report may take; nil when none is required.
     public let reportTimeout: Double?
 
-    public init(store: any VerificationStore, reportTimeout: Double?) {
+    public init(store: any SentSMSStore, reportTimeout: Double?) {
         self.store = store
         self.reportTimeout = reportTimeout
     }
@@ -59,7 +59,7 @@ struct SentSMSSweeper: Service {
                 if due.count < 500 { break }
             }
         } catch {
-            logger.warning("sent SMS sweep failed", metadata: ["error": "\(error)"])
+            logger.warning("sms.sent_sweep_failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -70,7 +70,7 @@ struct SentSMSSweeper: Service {
                 outcome: .failed,
                 detail: "no delivery report within \(Self.seconds(ledger.reportTimeout ?? 0)) s (message \(sms.key.prefix(65)))"))
         } catch {
-            logger.warning("receipt timeout not recorded", metadata: ["id": .string(sms.verificationID), "error": "\(error)"])
+            logger.warning("sms.receipt_timeout_not_recorded", metadata: ["id": .string(sms.verificationID), "error": "\(error)"])
         }
     }
 

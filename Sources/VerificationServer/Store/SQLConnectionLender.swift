@@ -70,7 +70,7 @@ where Source.Connection: Sendable {
                 try await db.raw("ROLLBACK").run()
             } catch {
                 // The connection may still hold an open transaction: never hand it out again.
-                logger.warning("ROLLBACK failed; closing the connection", metadata: ["error": "\(String(reflecting: error))"])
+                logger.warning("store.rollback_failed", metadata: ["error": "\(String(reflecting: error))"])
                 try? await connection.close().get()
             }
             pool.releaseConnection(connection, logger: logger)

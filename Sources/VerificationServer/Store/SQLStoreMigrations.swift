@@ -19,7 +19,14 @@ struct SQLStoreMigration: Sendable {
         SQLStoreMigration(version: 3, name: "sent_sms", statements: sentSMS),
         SQLStoreMigration(version: 4, name: "pending_not_unique", statements: pendingNotUnique),
         SQLStoreMigration(version: 5, name: "send_guards", statements: sendGuards),
+        SQLStoreMigration(version: 6, name: "api_key_revocation", statements: apiKeyRevocation),
     ]
+
+    /// Issue 13: `verigate api-key revoke` marks a key revoked instead of deleting it (verifications
+    /// keep naming their key); NULL while the key is valid.
+    private static func apiKeyRevocation(_ backend: SQLStoreBackend) -> [String] {
+        ["ALTER TABLE api_keys ADD COLUMN revoked_at BIGINT"]
+    }
 
     /// Issue 12: every start is its own verification, so the "one pending per number and channel"
     /// index goes. Call-in system numbers are held per caller instead (`system_number_holds`, one

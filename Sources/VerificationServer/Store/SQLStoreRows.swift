@@ -133,12 +133,16 @@ enum SQLStoreRows {
 
     // MARK: api_keys
 
+    /// The columns `apiKey(_:)` reads.
+    static let apiKeyColumns = ["id", "name", "sha256", "created_at", "revoked_at"]
+
     static func apiKey(_ row: any SQLRow) throws -> APIKeyRecord {
         APIKeyRecord(
             id: try row.decode(column: "id", as: String.self),
             name: try row.decode(column: "name", as: String.self),
             sha256: [UInt8](try row.decode(column: "sha256", as: Data.self)),
-            createdAt: SQLTime.date(try row.decode(column: "created_at", as: Int64.self))
+            createdAt: SQLTime.date(try row.decode(column: "created_at", as: Int64.self)),
+            revokedAt: SQLTime.date(try row.decode(column: "revoked_at", as: Int64?.self))
         )
     }
 

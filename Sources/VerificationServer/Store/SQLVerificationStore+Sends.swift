@@ -2,7 +2,7 @@ import Foundation
 import SQLKit
 import Verification
 
-// The send reservation of the SQL store (README "Security", send limits): the per-number limit
+// The send log (SendLogStore). The send reservation of the SQL store (README "Security", send limits): the per-number limit
 // and the prefix and channel guards are counted, and the send recorded with its verification
 // write, in one transaction.
 //
@@ -20,6 +20,23 @@ import Verification
 //   counter row per key, which would need sliding-window bookkeeping; the locks are held only
 //   for a few short statements, and sends (each an SMS or a call) are rare next to reads.
 extension SQLVerificationStore {
+    public func recordSend(to: String, verificationID: String, at: Date) async throws {
+        try await writer.withDatabase { db in
+            try await db.raw("""
+                INSERT INTO sends (to_number, verification_id, at) VALUES (\(bind: to), \(bind: verificationID), \(bind: SQLTime.micros(at)))
+                """).run()
+        }
+    }
+
+    public func sends(to: String, since: Date, limit: Int) async throws -> [Date] {
+        try await reader.withDatabase { db in
+            try await db.raw("""
+                SELECT at FROM sends WHERE to_number = \(bind: to) AND at > \(bind: SQLTime.micros(since))
+                ORDER BY at, id LIMIT \(bind: Int64(max(0, limit)))
+                """).all().map { SQLTime.date(try $0.decode(column: "at", as: Int64.self)) }
+        }
+    }
+
     public func reserveSend(_ write: SendWrite, events: [VerificationEvent], send: SendReservation, guards: SendGuards) async throws -> SendReservationOutcome {
         try await writer.withTransaction(begin: backend.beginWrite) { db in
             if backend == .postgres {

@@ -1,0 +1,34 @@
+import Foundation
+import SQLKit
+import Verification
+
+// The audit trail (AuditEventStore): written inside each verification write, read by the API and
+// by other nodes' StoreEventFollower.
+extension SQLVerificationStore {
+    public func events(verificationID: String) async throws -> [VerificationEvent] {
+        try await reader.withDatabase { db in
+            try await db.raw("""
+                SELECT verification_id, kind, status, at, detail FROM audit_events
+                WHERE verification_id = \(bind: verificationID) ORDER BY at, id
+                """).all().map(SQLStoreRows.event)
+        }
+    }
+
+    public func events(verificationIDs: [String], since: Date) async throws -> [VerificationEvent] {
+        guard !verificationIDs.isEmpty else { return [] }
+        return try await reader.withDatabase { db in
+            try await db.raw("""
+                SELECT verification_id, kind, status, at, detail FROM audit_events
+                WHERE verification_id IN (\(binds: verificationIDs)) AND at >= \(bind: SQLTime.micros(since)) ORDER BY at, id
+                """).all().map(SQLStoreRows.event)
+        }
+    }
+
+    /// Inserts `event` on `db`, inside the caller's transaction (every verification write has one).
+    static func insertEvent(_ event: VerificationEvent, _ db: any SQLDatabase) async throws {
+        try await db.raw(SQLStoreRows.insert(
+            into: "audit_events", columns: ["verification_id", "kind", "status", "at", "detail"],
+            values: [event.verificationID, event.kind.rawValue, event.status.rawValue, SQLTime.micros(event.at), event.detail]
+        )).run()
+    }
+}

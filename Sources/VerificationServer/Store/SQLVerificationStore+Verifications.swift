@@ -1,0 +1,98 @@
+import Foundation
+import SQLKit
+import Verification
+import enum Verification.Channel
+
+// Verifications themselves (VerificationRecordStore): every write is one transaction on the
+// writer, with its audit event (and webhook) — all or nothing; updates are versioned.
+// docs/ARCHITECTURE.md, "Storage".
+extension SQLVerificationStore {
+    public func insert(_ verification: Verification, event: VerificationEvent) async throws -> Bool {
+        try await writer.withTransaction(begin: backend.beginWrite) { db in
+            try await db.raw(SQLStoreRows.insert(
+                into: "verifications", columns: SQLStoreRows.verificationColumns, values: SQLStoreRows.values(verification)
+            )).run()
+            try await Self.insertEvent(event, db)
+        }
+        return true
+    }
+
+    public func verification(id: String) async throws -> Verification? {
+        try await reader.withDatabase { db in
+            try await db.raw("\(unsafeRaw: SQLStoreRows.verificationSelect) WHERE id = \(bind: id)").first()
+                .map(SQLStoreRows.verification)
+        }
+    }
+
+    public func update(_ verification: Verification, event: VerificationEvent, webhook: WebhookDelivery?) async throws -> Bool {
+        try await writer.withTransaction(begin: backend.beginWrite) { db in
+            guard try await Self.updateVersioned(verification, db) else { return false }
+            try await Self.insertEvent(event, db)
+            if let webhook {
+                try await db.raw(SQLStoreRows.upsert(
+                    into: "webhook_deliveries", columns: SQLStoreRows.webhookColumns, values: SQLStoreRows.values(webhook)
+                )).run()
+            }
+            return true
+        }
+    }
+
+    public func pendingCallIn(caller: String, systemNumber: String?) async throws -> [Verification] {
+        let callIn = VerificationChannel.allCases.filter(\.isCallIn).map(\.rawValue)
+        return try await reader.withDatabase { db in
+            var query: SQLQueryString = """
+                \(unsafeRaw: SQLStoreRows.verificationSelect)
+                WHERE to_number = \(bind: caller) AND status = 'pending' AND channel IN (\(binds: callIn))
+                """
+            if let systemNumber {
+                query.appendLiteral(" AND system_number = ")
+                query.appendInterpolation(bind: systemNumber)
+            }
+            query.appendLiteral(" ORDER BY created_at DESC, id DESC")
+            return try await db.raw(query).all().map(SQLStoreRows.verification)
+        }
+    }
+
+    public func pendingCounts(systemNumbers: [String]) async throws -> [String: Int] {
+        guard !systemNumbers.isEmpty else { return [:] }
+        return try await reader.withDatabase { db in
+            var counts: [String: Int] = [:]
+            for row in try await db.raw("""
+                SELECT system_number, COUNT(*) AS pending FROM verifications
+                WHERE status = 'pending' AND system_number IN (\(binds: systemNumbers))
+                GROUP BY system_number
+                """).all() {
+                counts[try row.decode(column: "system_number", as: String.self)] = Int(try row.decode(column: "pending", as: Int64.self))
+            }
+            return counts
+        }
+    }
+
+    public func expiredPending(now: Date, limit: Int) async throws -> [Verification] {
+        try await reader.withDatabase { db in
+            try await db.raw("""
+                \(unsafeRaw: SQLStoreRows.verificationSelect)
+                WHERE status = 'pending' AND expires_at <= \(bind: SQLTime.micros(now))
+                ORDER BY expires_at, id LIMIT \(bind: Int64(max(0, limit)))
+                """).all().map(SQLStoreRows.verification)
+        }
+    }
+
+    /// Writes `verification` over the stored row if its version is `verification.version - 1`;
+    /// false when another writer got there first.
+    static func updateVersioned(_ verification: Verification, _ db: any SQLDatabase) async throws -> Bool {
+        var query: SQLQueryString = "UPDATE verifications SET "
+        let values = SQLStoreRows.values(verification)
+        for (index, column) in SQLStoreRows.verificationColumns.enumerated() where column != "id" {
+            query.appendLiteral(index == 1 ? "" : ", ")
+            query.appendLiteral("\(column) = ")
+            query.appendInterpolation(bind: values[index])
+        }
+        query.appendLiteral(" WHERE id = ")
+        query.appendInterpolation(bind: verification.id)
+        query.appendLiteral(" AND version = ")
+        query.appendInterpolation(bind: Int64(verification.version - 1))
+        query.appendLiteral(" RETURNING id")
+        return try await !db.raw(query).all().isEmpty
+    }
+}
