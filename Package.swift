@@ -108,7 +108,7 @@ var package = Package(
         ),
 
         // MARK: Tests
-        // Helpers shared by test targets (blocking work kept off the cooperative pool).
+        // Helpers shared by test targets (blocking work kept off the cooperative pool, the test SMSC).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], resources: [.copy("Resources")]),
         .testTarget(name: "SIPStackTests", dependencies: ["SIPStack"]),
@@ -116,7 +116,7 @@ var package = Package(
         .testTarget(name: "RTPTests", dependencies: ["RTP", "SDP", "TestSupport"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
-        .testTarget(name: "SMPPTests", dependencies: ["SMPP"]),
+        .testTarget(name: "SMPPTests", dependencies: ["SMPP", "TestSupport"]),
         .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway", "GatewayProtocol", .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
         // Reads Sources/: each target imports only what docs/ARCHITECTURE.md allows.
@@ -132,7 +132,7 @@ var package = Package(
         .testTarget(
             name: "VerificationServerTests",
             dependencies: [
-                "VerificationServer",
+                "VerificationServer", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Testing
+import TestSupport
 @testable import SMPP
 
 /// The ESME client against the smpp34 test SMSC (tests/smsc/smsc.py) over loopback.

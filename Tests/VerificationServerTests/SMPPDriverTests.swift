@@ -5,6 +5,7 @@ import NIOCore
 import SMPP
 import ServiceLifecycle
 import Testing
+import TestSupport
 import Verification
 @testable import VerificationServer
 

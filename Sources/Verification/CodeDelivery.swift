@@ -1,23 +1,15 @@
-import Foundation
-
-/// Time as an input: the service never reads the wall clock itself.
-public protocol VerificationClock: Sendable {
-    func now() -> Date
-}
-
-/// The system wall clock.
-public struct SystemClock: VerificationClock {
-    public init() {}
-    public func now() -> Date { Date() }
-}
-
 /// What a delivery channel is asked to send. `code` is plain text only here, in memory, on its way
 /// to the SMS gateway or the voice gateway; it is never stored or logged.
 public struct CodeMessage: Sendable, Equatable {
+    /// The verification the code belongs to.
     public var verificationID: String
+    /// The number to text or call.
     public var to: PhoneNumber
+    /// How to deliver it (sms, voice_call, dtmf_callout).
     public var channel: Channel
+    /// The code in clear; empty for a repeated dtmf_callout call, which never carries it.
     public var code: String
+    /// The language of the message or the spoken prompts (BCP 47, e.g. `en`).
     public var locale: String
     /// Seconds until the code expires (for "valid for {minutes} minutes").
     public var expiresIn: Double
@@ -25,6 +17,7 @@ public struct CodeMessage: Sendable, Equatable {
     /// so a repeated call has an empty `code` and only this.
     public var codeLength: Int
 
+    /// Makes a message; `codeLength` defaults to the length of `code`.
     public init(verificationID: String, to: PhoneNumber, channel: Channel, code: String, locale: String, expiresIn: Double, codeLength: Int? = nil) {
         self.verificationID = verificationID
         self.to = to
@@ -38,7 +31,9 @@ public struct CodeMessage: Sendable, Equatable {
 
 /// Why a delivery failed, said to the integrator and kept on the verification.
 public struct DeliveryFailure: Error, Sendable, Equatable {
+    /// The reason, as the integrator reads it (never carries the code).
     public var reason: String
+    /// Makes a failure.
     public init(reason: String) { self.reason = reason }
 }
 
@@ -57,16 +52,4 @@ public protocol CodeDelivery: Sendable {
 extension CodeDelivery {
     /// No gateway numbers: only the configured system numbers are used.
     public func gatewaySystemNumbers() async -> [String] { [] }
-}
-
-/// Receives every event after it is stored: the SSE stream, metrics and logs listen here.
-public protocol VerificationEventSink: Sendable {
-    func published(_ event: VerificationEvent, verification: Verification) async
-    /// A send a guard refused (nothing was stored): logs and `/metrics` count it.
-    func sendRefused(_ refusal: SendRefusal) async
-}
-
-extension VerificationEventSink {
-    /// Sinks that only follow stored events ignore refusals.
-    public func sendRefused(_ refusal: SendRefusal) async {}
 }

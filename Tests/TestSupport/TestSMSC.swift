@@ -2,16 +2,21 @@ import Foundation
 import Synchronization
 import Testing
 
-/// Runs tests/smsc/smsc.py (the smpp34-based test SMSC) from the repository's .venv and reads its
-/// JSON-lines events. Missing venv: the test fails when CI=true, is skipped locally.
-struct SMSCExited: Error {}
+/// The test SMSC exited while a test waited for one of its events.
+public struct SMSCExited: Error {}
 
-final class TestSMSC: Sendable {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let python = repository.appendingPathComponent(".venv/bin/python").path
-    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: python) }
+/// Runs tests/smsc/smsc.py (the smpp34-based test SMSC) from the repository's .venv and reads its
+/// JSON-lines events (docs/TESTING.md). Missing venv: the test fails when CI=true, is skipped locally.
+/// Used by SMPPTests (the ESME) and VerificationServerTests (the SMPP driver).
+public final class TestSMSC: Sendable {
+    /// The repository's root folder.
+    public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The venv's Python, which has smpp34.
+    public static let python = repository.appendingPathComponent(".venv/bin/python").path
+    /// True when the venv's Python exists.
+    public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: python) }
     /// Tests run when the venv exists, and always under CI (where a missing venv then fails them).
-    static var shouldRun: Bool { isAvailable || ProcessInfo.processInfo.environment["CI"] == "true" }
+    public static var shouldRun: Bool { isAvailable || ProcessInfo.processInfo.environment["CI"] == "true" }
 
     private let process: Process
     /// The SMSC's stdin: closing it stops the SMSC; lines on it are commands (`release`).
@@ -24,9 +29,11 @@ final class TestSMSC: Sendable {
     }
     private let events = Log()
     /// The SMSC's port (from its "listening" event).
-    var port: Int { events("listening").first?["port"] as? Int ?? 0 }
+    public var port: Int { events("listening").first?["port"] as? Int ?? 0 }
 
-    init(_ arguments: [String]) async throws {
+    /// Starts the SMSC with smsc.py's `arguments` (`--receipts`, `--refuse-bind`, …) and waits
+    /// until it listens.
+    public init(_ arguments: [String]) async throws {
         try #require(Self.isAvailable, "no .venv: run scripts/python-venv.sh (smpp34)")
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.python)
@@ -87,13 +94,13 @@ final class TestSMSC: Sendable {
     }
 
     /// All events so far.
-    var all: [[String: any Sendable]] { events.withLock { $0.lines } }
+    public var all: [[String: any Sendable]] { events.withLock { $0.lines } }
 
     /// Events named `name` so far.
-    func events(_ name: String) -> [[String: any Sendable]] { all.filter { $0["event"] as? String == name } }
+    public func events(_ name: String) -> [[String: any Sendable]] { all.filter { $0["event"] as? String == name } }
 
     /// Waits until `condition` holds over all events so far (re-checked on every new line).
-    func waitUntil(_ condition: @escaping @Sendable ([[String: any Sendable]]) -> Bool) async throws {
+    public func waitUntil(_ condition: @escaping @Sendable ([[String: any Sendable]]) -> Bool) async throws {
         while true {
             let lines = all
             if condition(lines) { return }
@@ -120,22 +127,23 @@ final class TestSMSC: Sendable {
     }
 
     /// Waits for the first event that matches and returns it.
-    func next(where match: @escaping @Sendable ([String: any Sendable]) -> Bool) async throws -> [String: any Sendable] {
+    public func next(where match: @escaping @Sendable ([String: any Sendable]) -> Bool) async throws -> [String: any Sendable] {
         try await waitUntil { $0.contains(where: match) }
         return all.first(where: match) ?? [:]
     }
 
     /// Waits until `count` events named `name` were seen.
-    func wait(for name: String, count: Int) async throws {
+    public func wait(for name: String, count: Int) async throws {
         try await waitUntil { lines in lines.filter { $0["event"] as? String == name }.count >= count }
     }
 
     /// Hands over the receipts `--receipts-with-text` holds (the test's event stream is open).
-    func release() {
+    public func release() {
         try? input.fileHandleForWriting.write(contentsOf: Data("release\n".utf8))
     }
 
-    func stop() {
+    /// Kills the SMSC and waits for it to exit.
+    public func stop() {
         // SIGKILL: the smpp34 runtime keeps running on SIGTERM.
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

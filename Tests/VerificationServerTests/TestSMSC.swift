@@ -1,1 +1,0 @@
-../SMPPTests/TestSMSC.swift
