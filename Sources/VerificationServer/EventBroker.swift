@@ -128,8 +128,8 @@ struct FanOutSink: VerificationEventSink {
 struct LoggingSink: VerificationEventSink {
     let logger: Logger
     func published(_ event: VerificationEvent, verification: Verification) async {
-        logger.info("verification \(event.kind.rawValue)", metadata: [
-            "id": .string(event.verificationID), "channel": .string(verification.channel.rawValue),
+        logger.info("verification.event", metadata: [
+            "event": .string(event.kind.rawValue), "verification": .string(event.verificationID), "channel": .string(verification.channel.rawValue),
             "status": .string(event.status.rawValue),
         ])
     }
@@ -137,7 +137,7 @@ struct LoggingSink: VerificationEventSink {
     /// One warning per refused send, naming the guard; the number only by its prefix (the range a
     /// pumping run walks is what an operator blocks; whole numbers stay out of the logs).
     func sendRefused(_ refusal: SendRefusal) async {
-        logger.warning("send refused", metadata: [
+        logger.warning("verification.send_refused", metadata: [
             "guard": .string(refusal.limit.rawValue), "channel": .string(refusal.channel.rawValue),
             "prefix": .string(refusal.prefix), "id": .string(refusal.verificationID),
             "retry_after": .stringConvertible(Int(refusal.retryAfter.rounded(.up))),

@@ -39,7 +39,7 @@ public struct StoreEventFollower: Service {
 
     public func run() async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do { try await follow() } catch { logger.warning("store event follow failed", metadata: ["error": "\(error)"]) }
+            do { try await follow() } catch { logger.warning("store.event_follow_failed", metadata: ["error": "\(error)"]) }
             try? await Task.sleep(for: .seconds(interval))
         }
     }

@@ -32,7 +32,7 @@ public final class ConsoleSMS: SMSSender {
 
     /// Sends (records) the SMS for `message` (`SMSSender`; the console never fails).
     public func send(_ message: CodeMessage) {
-        logger.info("SMS (console driver)", metadata: ["id": .string(message.verificationID), "to": .string(message.to.e164)])
+        logger.info("sms.sent", metadata: ["driver": "console", "verification": .string(message.verificationID), "to": .string(message.to.e164)])
         guard devMode else { return }
         let entry = Entry(verificationID: message.verificationID, to: message.to.e164, text: templates.render(message), at: Date())
         entries.withLock { e in

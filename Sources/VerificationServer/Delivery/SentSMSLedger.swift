@@ -59,7 +59,7 @@ struct SentSMSSweeper: Service {
                 if due.count < 500 { break }
             }
         } catch {
-            logger.warning("sent SMS sweep failed", metadata: ["error": "\(error)"])
+            logger.warning("sms.ledger_sweep_failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -70,7 +70,7 @@ struct SentSMSSweeper: Service {
                 outcome: .failed,
                 detail: "no delivery report within \(Self.seconds(ledger.reportTimeout ?? 0)) s (message \(sms.key.prefix(65)))"))
         } catch {
-            logger.warning("receipt timeout not recorded", metadata: ["id": .string(sms.verificationID), "error": "\(error)"])
+            logger.warning("sms.receipt_timeout_not_recorded", metadata: ["verification": .string(sms.verificationID), "error": "\(error)"])
         }
     }
 
