@@ -37,6 +37,7 @@ public final class EventBroker: VerificationEventSink, Service, Sendable {
 
     private let state = Mutex(State())
 
+    /// A broker with no subscribers.
     public init() {}
 
     /// A stream of the events of one verification, from `now` on. Ends at shutdown.
@@ -72,6 +73,7 @@ public final class EventBroker: VerificationEventSink, Service, Sendable {
         state.withLock { s in s.subscribers.compactMapValues { $0.values.map(\.since).min() } }
     }
 
+    /// Hands a stored event to the open streams of its verification (each stream gets it once).
     public func published(_ event: VerificationEvent, verification: Verification) async {
         deliver(event, fromStore: false)
     }
@@ -139,7 +141,7 @@ struct LoggingSink: VerificationEventSink {
     func sendRefused(_ refusal: SendRefusal) async {
         logger.warning("verification.send_refused", metadata: [
             "guard": .string(refusal.limit.rawValue), "channel": .string(refusal.channel.rawValue),
-            "prefix": .string(refusal.prefix), "id": .string(refusal.verificationID),
+            "prefix": .string(refusal.prefix), "verification": .string(refusal.verificationID),
             "retry_after": .stringConvertible(Int(refusal.retryAfter.rounded(.up))),
         ])
     }

@@ -17,6 +17,7 @@ public struct SentSMSLedger: Sendable {
     /// Seconds a final report may take; nil when none is required.
     public let reportTimeout: Double?
 
+    /// A ledger over `store`; nil `reportTimeout` records no report deadline.
     public init(store: any VerificationStore, reportTimeout: Double?) {
         self.store = store
         self.reportTimeout = reportTimeout

@@ -31,6 +31,7 @@ public final class WebhookDispatcher: Service, Sendable {
         public var allowPrivateAddresses = false
         /// Resolves callback host names (the system resolver; tests give their own).
         public var resolver: any WebhookResolver = SystemWebhookResolver()
+        /// The defaults: public addresses only, the system resolver.
         public init() {}
     }
 
@@ -42,6 +43,7 @@ public final class WebhookDispatcher: Service, Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 
+    /// Makes a dispatcher over `store`, signing bodies with `secret` (`WebhookSigner`).
     public init(store: any VerificationStore, secret: [UInt8],
                 configuration: Configuration = .init(), clock: any VerificationClock = SystemClock(), logger: Logger) {
         self.store = store
@@ -55,6 +57,7 @@ public final class WebhookDispatcher: Service, Sendable {
     /// Wakes the loop now (a delivery was enqueued).
     public func nudge() { wake.yield() }
 
+    /// Delivers due webhooks until cancelled: when nudged, and on a poll interval for retries and other nodes' work.
     public func run() async throws {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
