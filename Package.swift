@@ -33,15 +33,18 @@ var package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
+        // MARK: Text syntax shared by the parsers (RFC 5234 core rules)
+        .target(name: "ABNF", swiftSettings: strict),
+
         // MARK: SIP
-        .target(name: "SIPMessage", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
-        .target(name: "SIPStack", dependencies: ["SIPMessage", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .target(name: "SIPMessage", dependencies: ["ABNF", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        .target(name: "SIPStack", dependencies: ["ABNF", "SIPMessage", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
 
         // MARK: Media
-        .target(name: "SDP", swiftSettings: strict),
+        .target(name: "SDP", dependencies: ["ABNF"], swiftSettings: strict),
         .target(name: "RTP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
-        .target(name: "Media", dependencies: ["COpus"], swiftSettings: strict),
+        .target(name: "Media", dependencies: ["ABNF", "SDP", "COpus"], swiftSettings: strict),
 
         // MARK: Voice gateway
         .target(name: "GatewayProtocol", swiftSettings: strict),
@@ -61,6 +64,7 @@ var package = Package(
         .target(
             name: "SMPP",
             dependencies: [
+                "ABNF",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,11 +114,12 @@ var package = Package(
         // MARK: Tests
         // Helpers shared by test targets (blocking work kept off the cooperative pool, the test SMSC).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ABNFTests", dependencies: ["ABNF"]),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], resources: [.copy("Resources")]),
         .testTarget(name: "SIPStackTests", dependencies: ["SIPStack"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], resources: [.copy("Resources")]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "SDP", "TestSupport"]),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "SDP", "TestSupport"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "SMPPTests", dependencies: ["SMPP", "TestSupport"]),
         .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway", "GatewayProtocol", .product(name: "NIOEmbedded", package: "swift-nio")]),
@@ -140,10 +145,11 @@ var package = Package(
 )
 
 /// Developer knob for fast iterations: `VERIGATE_TARGETS=SIPMessage,SIPStack swift test` builds only
-/// the named targets and their test targets (list every target they depend on). Unset: everything.
+/// the named targets and their test targets (list every target they depend on; TestSupport and ABNF
+/// are always kept). Unset: everything.
 if let only = Context.environment["VERIGATE_TARGETS"].map({ Set($0.split(separator: ",").map(String.init)) }) {
     package.targets = package.targets.filter { target in
-        only.contains(target.name) || target.name == "TestSupport" || (target.type == .test && only.contains(String(target.name.dropLast(5))))
+        only.contains(target.name) || ["TestSupport", "ABNF"].contains(target.name) || (target.type == .test && only.contains(String(target.name.dropLast(5))))
     }
     package.products = package.products.filter { product in
         let targets = (product as? Product.Library)?.targets ?? (product as? Product.Executable)?.targets ?? []

@@ -99,7 +99,9 @@ public struct HelloOK: Codable, Sendable, Equatable {
     public init(core: String) { self.core = core }
 }
 
-/// How far the caller ID of an inbound call can be trusted (docs/ARCHITECTURE.md "Security model"; RFC 3325 P-Asserted-Identity).
+/// How far the caller ID of an inbound call can be trusted (docs/ARCHITECTURE.md "Security model"; RFC 3325 P-Asserted-Identity),
+/// as the gateway reports it on the wire. The core reads it as the domain's `CallerIDTrust`
+/// (docs/ARCHITECTURE.md "Gateway ↔ core socket").
 public enum CallerTrust: String, Codable, Sendable, Equatable {
     /// From P-Asserted-Identity of a trusted peer (RFC 3325 §9.1).
     case asserted

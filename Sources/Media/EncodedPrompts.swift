@@ -16,7 +16,7 @@ public struct EncodedPrompts: Sendable {
 
     /// Encodes every prompt of `library` with codecs from `makeCodec` (8 kHz PCM codecs: G.711,
     /// or Opus created with `pcmSampleRate: 8000`).
-    public init(library: PromptLibrary, makeCodec: () throws(MediaError) -> any AudioCodec) throws(MediaError) {
+    public init(library: PromptLibrary, makeCodec: () throws(MediaError) -> any AudioTranscoder) throws(MediaError) {
         var frames: [PromptName: [[UInt8]]] = [:]
         var name = ""
         for (prompt, pcm) in library.prompts {

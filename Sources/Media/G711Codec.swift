@@ -1,8 +1,10 @@
-/// G.711 as an ``AudioCodec``: PCMU (payload type 0) or PCMA (8), 8 kHz, 160 bytes per 20 ms
+import SDP
+
+/// G.711 as an ``AudioTranscoder``: PCMU (payload type 0) or PCMA (8), 8 kHz, 160 bytes per 20 ms
 /// (RFC 3551 §4.5.14). Loss is concealed by repeating the last good frame with a fade
 /// (in the spirit of G.711 Appendix I, much simplified): each further lost frame is quieter and
 /// after ``silentAfterFrames`` lost frames in a row the output is silence.
-public struct G711Codec: AudioCodec, Sendable {
+public struct G711Codec: AudioTranscoder, Sendable {
     /// µ-law or A-law.
     public let law: G711.Law
     /// Lost frames in a row after which concealment gives silence.
@@ -20,18 +22,16 @@ public struct G711Codec: AudioCodec, Sendable {
         self.lastFrame = [Int16](repeating: 0, count: 160)
     }
 
-    /// `PCMU` or `PCMA`.
-    public var encodingName: String {
+    /// PCMU or PCMA.
+    public var codec: AudioCodec {
         switch law {
-        case .muLaw: "PCMU"
-        case .aLaw: "PCMA"
+        case .muLaw: .pcmu
+        case .aLaw: .pcma
         }
     }
 
     /// 8000.
     public var pcmSampleRate: Int { 8000 }
-    /// 8000.
-    public var rtpClockRate: Int { 8000 }
     /// 160.
     public var samplesPerFrame: Int { 160 }
     /// 160.

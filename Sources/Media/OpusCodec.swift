@@ -1,12 +1,13 @@
 import COpus
+import SDP
 
-/// Opus (RFC 6716) through libopus as an ``AudioCodec``: mono, 20 ms frames, PCM at 8, 16 or
+/// Opus (RFC 6716) through libopus as an ``AudioTranscoder``: mono, 20 ms frames, PCM at 8, 16 or
 /// 48 kHz (libopus resamples internally), RTP clock 48 kHz (RFC 7587 §4.1), with in-band FEC
 /// (RFC 6716 §2.1.7) and libopus's packet loss concealment.
 ///
 /// A reference type because it owns libopus encoder and decoder state; not `Sendable` — keep
 /// one per call, inside the actor or event loop that runs the call's media.
-public final class OpusCodec: AudioCodec {
+public final class OpusCodec: AudioTranscoder {
     /// Encoder settings (libopus `OPUS_SET_*` ctls).
     public struct Settings: Sendable, Equatable {
         /// Target bitrate in bit/s (libopus `OPUS_SET_BITRATE`); nil leaves libopus's default.
@@ -62,12 +63,10 @@ public final class OpusCodec: AudioCodec {
         }
     }
 
-    /// `opus`.
-    public var encodingName: String { "opus" }
+    /// Opus.
+    public var codec: AudioCodec { .opus }
     /// PCM rate: 8000, 16000 or 48000.
     public let pcmSampleRate: Int
-    /// 48000 (RFC 7587 §4.1).
-    public var rtpClockRate: Int { 48000 }
     /// 20 ms at ``pcmSampleRate``.
     public var samplesPerFrame: Int { pcmSampleRate / 50 }
     /// 1275 bytes: the largest Opus frame (RFC 6716 §3.4 R2).

@@ -1,3 +1,5 @@
+import ABNF
+
 /// A DTMF key carried in a SIP INFO request body (RFC 6086 INFO; the de-facto bodies that
 /// Cisco and most PBXs send). The gateway passes the Content-Type and body; this parses them.
 ///
@@ -24,7 +26,7 @@ public struct SIPInfoDTMF: Sendable, Equatable {
         guard body.count <= Self.maximumBodySize else {
             throw MediaError(.sipInfoMalformed, "INFO body of \(body.count) bytes is over \(Self.maximumBodySize)")
         }
-        let type = contentType.split(separator: ";", maxSplits: 1).first.map { String($0).trimmingSpaces.lowercased() } ?? ""
+        let type = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingWSP.lowercased() } ?? ""
         let text = String(decoding: body, as: UTF8.self)
         switch type {
         case "application/dtmf-relay":
@@ -33,8 +35,8 @@ public struct SIPInfoDTMF: Sendable, Equatable {
             for rawLine in text.split(whereSeparator: \.isNewline) {
                 let parts = rawLine.split(separator: "=", maxSplits: 1)
                 guard parts.count == 2 else { continue }
-                let key = String(parts[0]).trimmingSpaces.lowercased()
-                let value = String(parts[1]).trimmingSpaces
+                let key = parts[0].trimmingWSP.lowercased()
+                let value = parts[1].trimmingWSP
                 switch key {
                 case "signal":
                     guard let d = Self.digit(value) else {
@@ -53,7 +55,9 @@ public struct SIPInfoDTMF: Sendable, Equatable {
             guard let s = signal else { throw MediaError(.sipInfoMalformed, "dtmf-relay body has no Signal line") }
             self.init(digit: s, durationMs: duration)
         case "application/dtmf":
-            let value = text.trimmingSpaces
+            // The key alone on its line; a line break may follow it.
+            let lines = text.split(whereSeparator: \.isNewline).map(\.trimmingWSP).filter { !$0.isEmpty }
+            let value = lines.count == 1 ? lines[0] : text
             guard let d = Self.digit(value) else { throw MediaError(.sipInfoMalformed, "'\(value)' is not a DTMF key") }
             self.init(digit: d)
         default:

@@ -1,3 +1,5 @@
+import ABNF
+
 /// The Opus `a=fmtp` parameters of RFC 7587 §6.1, parsed from and formatted to `key=value;…`.
 ///
 /// Unknown keys are kept in `other` so they survive a round trip. Booleans are `0`/`1`.
@@ -43,8 +45,8 @@ public struct OpusParameters: Equatable, Sendable {
         self.init()
         for item in fmtp.split(separator: ";") {
             let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = pair[0].trimmingSpaces.lowercased()
-            let value = pair.count == 2 ? pair[1].trimmingSpaces : ""
+            let key = pair[0].trimmingSP.lowercased()
+            let value = pair.count == 2 ? pair[1].trimmingSP : ""
             if key.isEmpty { continue }
             func number(_ range: ClosedRange<Int>) throws(SDPError) -> Int {
                 guard let n = Int(value), range.contains(n) else {
@@ -101,11 +103,5 @@ public struct OpusParameters: Equatable, Sendable {
             && lhs.stereo == rhs.stereo && lhs.spropStereo == rhs.spropStereo && lhs.cbr == rhs.cbr
             && lhs.useInbandFEC == rhs.useInbandFEC && lhs.useDTX == rhs.useDTX
             && lhs.other.map(\.key) == rhs.other.map(\.key) && lhs.other.map(\.value) == rhs.other.map(\.value)
-    }
-}
-
-extension Substring {
-    var trimmingSpaces: String {
-        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
     }
 }

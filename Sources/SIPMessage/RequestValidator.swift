@@ -1,6 +1,8 @@
 // The UAS request checks of RFC 3261 §8.2.1–§8.2.3 as a pure function of a request and the
 // server's capabilities. Also the syntax checks a UAS must make before processing (400s).
 
+import ABNF
+
 /// What a server supports, as RFC 3261 §8.2 asks a UAS to check.
 public struct SIPServerCapabilities: Sendable, Hashable {
     /// Methods the server accepts (others: 405 if known, 501 if not, §8.2.1). Goes into Allow.
@@ -209,7 +211,7 @@ public struct RequestValidator: Sendable {
     func checkBody(_ request: SIPRequest) throws(RequestRejection) {
         let h = request.headers
         if let encodings = h[.contentEncoding] {
-            let unknown = encodings.split(separator: ",").map { $0.trimmingSpaces.lowercased() }.filter { $0 != "identity" && !capabilities.acceptedEncodings.contains($0) }
+            let unknown = encodings.split(separator: ",").map { $0.trimmingWSP.lowercased() }.filter { $0 != "identity" && !capabilities.acceptedEncodings.contains($0) }
             if !unknown.isEmpty {
                 throw RequestRejection(.unsupportedMediaType, 415, "Unsupported Media Type", headers: [(.acceptEncoding, (["identity"] + capabilities.acceptedEncodings.sorted()).joined(separator: ", "))])
             }
@@ -268,11 +270,5 @@ public struct ResponseValidator: Sendable {
             return .malformedHeader
         }
         return nil
-    }
-}
-
-extension Substring {
-    var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

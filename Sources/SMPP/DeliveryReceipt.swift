@@ -1,3 +1,5 @@
+import ABNF
+
 /// An SMSC delivery receipt (SMPP 3.4 Appendix B), carried in deliver_sm with esm_class 0x04:
 /// `id:IIIIIIIIII sub:SSS dlvrd:DDD submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:DDDDDDD err:E text:…`.
 public struct DeliveryReceipt: Sendable, Equatable {
@@ -88,7 +90,7 @@ public struct DeliveryReceipt: Sendable, Equatable {
         for (number, entry) in found.enumerated() {
             let stop = number + 1 < found.count ? found[number + 1].start : bytes.count
             guard entry.end <= stop else { continue }
-            values[entry.key] = String(decoding: bytes[entry.end..<stop], as: UTF8.self).trimmingSpaces()
+            values[entry.key] = String(decoding: bytes[entry.end..<stop], as: UTF8.self).trimmingSP
         }
         guard let id = values["id:"], !id.isEmpty else { throw .malformedReceipt("no id") }
         guard let stat = values["stat:"] else { throw .malformedReceipt("no stat") }
@@ -113,14 +115,5 @@ public struct DeliveryReceipt: Sendable, Equatable {
             return receipt
         }
         return try parse(text)
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var slice = Substring(self)
-        while slice.first == " " { slice = slice.dropFirst() }
-        while slice.last == " " { slice = slice.dropLast() }
-        return String(slice)
     }
 }

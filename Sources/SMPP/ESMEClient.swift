@@ -97,7 +97,7 @@ private final class Runner {
     func closed(_ channel: any Channel, _ box: NIOLoopBoundBox<Runner>) {
         guard channel === self.channel else { return }
         self.channel = nil
-        logger.info("smpp link closed")
+        logger.info("smpp.link_closed")
         run(machine.connectionClosed(now: .now()), box)
     }
 
@@ -132,7 +132,7 @@ private final class Runner {
             case .receiptReceived(let receipt):
                 receipts.yield(receipt)
             case .bound(let systemID):
-                logger.info("smpp bound", metadata: ["smsc": "\(systemID)"])
+                logger.info("smpp.bound", metadata: ["smsc": "\(systemID)"])
             case .shutdownCompleted:
                 finished = true
                 for timer in timers.values { timer.cancel() }
@@ -161,7 +161,7 @@ private final class Runner {
                 runner.channel = channel
                 runner.run(runner.machine.connected(now: .now()), box)
             case .failure(let error):
-                runner.logger.info("smpp connect failed", metadata: ["error": "\(error)"])
+                runner.logger.info("smpp.connect_failed", metadata: ["error": "\(error)"])
                 runner.run(runner.machine.connectFailed(now: .now()), box)
             }
         }
@@ -202,7 +202,7 @@ private final class SMPPChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        box.value.logger.warning("smpp link error", metadata: ["error": "\(error)"])
+        box.value.logger.warning("smpp.link_error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }
 }

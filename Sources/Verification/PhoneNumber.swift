@@ -23,6 +23,7 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible 
         case voicemail = "VOICEMAIL", unknown = "UNKNOWN"
     }
 
+    /// The E.164 form.
     public var description: String { e164 }
 
     /// SMS reaches mobile lines (and lines the plan cannot tell from mobile); never fixed lines.

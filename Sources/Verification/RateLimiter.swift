@@ -16,6 +16,7 @@ public struct RateLimiter: Sendable {
     public let maxKeys: Int
     private var buckets: [String: Bucket] = [:]
 
+    /// A limiter allowing `limit` requests per `period` seconds per key, tracking at most `maxKeys` keys.
     public init(limit: Int, period: Double = 60, maxKeys: Int = 100_000) {
         self.limit = limit
         self.period = period

@@ -7,14 +7,18 @@ import Foundation
 
 /// One send about to be made, as the store records it in `sends`.
 public struct SendReservation: Sendable, Equatable {
+    /// The verification the send is for.
     public var verificationID: String
     /// E.164 number the code goes to.
     public var to: String
+    /// The channel it goes by.
     public var channel: Channel
     /// Country code and the first national digits (`PhoneNumber.prefix(length:)`), the per-prefix guard's key.
     public var prefix: String
+    /// When it is made.
     public var at: Date
 
+    /// Makes a reservation.
     public init(verificationID: String, to: String, channel: Channel, prefix: String, at: Date) {
         self.verificationID = verificationID
         self.to = to
@@ -28,6 +32,7 @@ public struct SendReservation: Sendable, Equatable {
 public struct SendGuards: Sendable, Equatable {
     /// Most sends to one number per `numberWindow` seconds (`VerificationLimits.maxSendsPerNumber`).
     public var maxPerNumber: Int
+    /// Window of the per-number guard, seconds.
     public var numberWindow: Double
     /// Most sends to one number prefix per `guardWindow`; 0 = off.
     public var maxPerPrefix: Int
@@ -36,6 +41,7 @@ public struct SendGuards: Sendable, Equatable {
     /// Window of the prefix and channel guards (seconds): one hour.
     public var guardWindow: Double
 
+    /// Makes guards; 0 turns the prefix or channel guard off.
     public init(maxPerNumber: Int, numberWindow: Double, maxPerPrefix: Int = 0, maxPerChannel: Int = 0, guardWindow: Double = 3_600) {
         self.maxPerNumber = maxPerNumber
         self.numberWindow = numberWindow
@@ -67,6 +73,7 @@ public enum SendWrite: Sendable, Equatable {
     /// Update (like `update`): a conflict when the stored version is not `version - 1`.
     case update(Verification)
 
+    /// The verification the write stores.
     public var verification: Verification {
         switch self {
         case .insert(let v), .update(let v): v
@@ -87,12 +94,18 @@ public enum SendReservationOutcome: Sendable, Equatable {
 /// A send a guard refused, for the logs and `/metrics` (`VerificationEventSink.sendRefused`).
 /// Carries the number's prefix, never the whole number.
 public struct SendRefusal: Sendable, Equatable {
+    /// The guard that refused.
     public var limit: VerificationError.RateLimit
+    /// The channel of the refused send.
     public var channel: Channel
+    /// Country code and first national digits of the number (never the whole number).
     public var prefix: String
+    /// The verification whose send was refused.
     public var verificationID: String
+    /// Seconds until the guard lets a send through again.
     public var retryAfter: Double
 
+    /// Makes a refusal.
     public init(limit: VerificationError.RateLimit, channel: Channel, prefix: String, verificationID: String, retryAfter: Double) {
         self.limit = limit
         self.channel = channel

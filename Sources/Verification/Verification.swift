@@ -9,16 +9,23 @@ public struct Verification: Sendable, Equatable, Codable {
     public var to: String
     /// ISO region of `to`.
     public var region: String
+    /// How the code is delivered or the number proven.
     public var channel: Channel
+    /// Where the verification stands.
     public var status: VerificationStatus
     /// BCP 47 locale of messages and prompts ("en", "zh-TW").
     public var locale: String
+    /// Digits in the code (or keys a dtmf channel asks for).
     public var codeLength: Int
     /// MAC of the current code; nil where no code was issued yet (missed call, call-in before the call).
     public var codeMAC: [UInt8]?
+    /// When it was started.
     public var createdAt: Date
+    /// When it last changed.
     public var updatedAt: Date
+    /// After this it can no longer be approved.
     public var expiresAt: Date
+    /// When a code was last sent or a call last placed; nil before the first.
     public var lastSentAt: Date?
     /// How many times the code was sent (or the call placed).
     public var sendCount: Int
@@ -35,6 +42,7 @@ public struct Verification: Sendable, Equatable, Codable {
     /// Optimistic-concurrency version: every stored update increments it.
     public var version: Int
 
+    /// Makes a verification as the service stores it.
     public init(
         id: String, to: String, region: String, channel: Channel, status: VerificationStatus = .pending,
         locale: String, codeLength: Int, codeMAC: [UInt8]?, createdAt: Date, expiresAt: Date,
@@ -82,14 +90,18 @@ public struct VerificationEvent: Sendable, Equatable, Codable {
         case channelFallback = "channel_fallback"
     }
 
+    /// The verification the event belongs to.
     public var verificationID: String
+    /// What happened.
     public var kind: Kind
     /// Status after the event.
     public var status: VerificationStatus
+    /// When it happened.
     public var at: Date
     /// Free text for operators (e.g. failure reason, call progress); never a code.
     public var detail: String?
 
+    /// Makes an event.
     public init(verificationID: String, kind: Kind, status: VerificationStatus, at: Date, detail: String? = nil) {
         self.verificationID = verificationID
         self.kind = kind

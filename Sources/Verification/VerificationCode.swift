@@ -10,7 +10,9 @@ public protocol RandomSource: Sendable {
 
 /// The system CSPRNG.
 public struct SystemRandomSource: RandomSource {
+    /// The system CSPRNG.
     public init() {}
+    /// 64 random bits from `SystemRandomNumberGenerator`.
     public func next() -> UInt64 {
         var g = SystemRandomNumberGenerator()
         return g.next()

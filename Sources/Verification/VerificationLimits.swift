@@ -44,5 +44,6 @@ public struct VerificationLimits: Sendable, Equatable {
                    maxPerChannel: maxSendsPerChannel[channel] ?? 0, guardWindow: 3_600)
     }
 
+    /// The defaults (README.md "Configuration").
     public init() {}
 }

@@ -2,6 +2,7 @@
 public struct VerificationPolicy: Sendable, Equatable {
     /// ISO region for numbers typed without a country code ("TW").
     public var defaultRegion: String
+    /// Code lengths, lifetimes, attempts and send limits.
     public var limits: VerificationLimits
     /// Channels this server offers.
     public var enabledChannels: Set<Channel>
@@ -45,6 +46,7 @@ public struct VerificationPolicy: Sendable, Equatable {
         return out
     }
 
+    /// Makes a policy; the defaults are README.md's.
     public init(
         defaultRegion: String = "TW", limits: VerificationLimits = .init(),
         enabledChannels: Set<Channel> = Set(Channel.allCases), systemNumbers: [String] = [],
@@ -76,6 +78,8 @@ public struct VerificationPolicy: Sendable, Equatable {
 
 /// A configuration value that cannot be used, with the words to show the operator.
 public struct ConfigurationProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong, for the operator.
     public let description: String
+    /// Makes a problem.
     public init(_ description: String) { self.description = description }
 }

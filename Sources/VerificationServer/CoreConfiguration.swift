@@ -6,9 +6,11 @@ public struct CoreConfiguration: Sendable {
     public var httpHost: String = "127.0.0.1"
     /// HTTP listen port.
     public var httpPort: Int = 8080
+    /// The domain's policy: channels, limits, locales, caller-ID trust.
     public var policy: VerificationPolicy = .init()
     /// Dev mode keeps the SMS outbox at `/dev/outbox`; production mode never shows a code.
     public var devMode: Bool = true
+    /// The SMS texts per locale.
     public var smsTemplates: SMSTemplates = .init()
     /// The SMS gateway codes are sent through (`console` by default).
     public var smsDriver: SMSDriver = .console
@@ -40,5 +42,6 @@ public struct CoreConfiguration: Sendable {
     /// answers records no code (`--voice-call-keypress`).
     public var voiceCallKeypress: Bool = true
 
+    /// The defaults (README.md "Configuration").
     public init() {}
 }

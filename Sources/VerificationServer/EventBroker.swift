@@ -37,6 +37,7 @@ public final class EventBroker: VerificationEventSink, Service, Sendable {
 
     private let state = Mutex(State())
 
+    /// A broker with no subscribers.
     public init() {}
 
     /// A stream of the events of one verification, from `now` on. Ends at shutdown.
@@ -72,6 +73,7 @@ public final class EventBroker: VerificationEventSink, Service, Sendable {
         state.withLock { s in s.subscribers.compactMapValues { $0.values.map(\.since).min() } }
     }
 
+    /// Hands a stored event to the open streams of its verification (each stream gets it once).
     public func published(_ event: VerificationEvent, verification: Verification) async {
         deliver(event, fromStore: false)
     }
@@ -128,8 +130,8 @@ struct FanOutSink: VerificationEventSink {
 struct LoggingSink: VerificationEventSink {
     let logger: Logger
     func published(_ event: VerificationEvent, verification: Verification) async {
-        logger.info("verification \(event.kind.rawValue)", metadata: [
-            "id": .string(event.verificationID), "channel": .string(verification.channel.rawValue),
+        logger.info("verification.event", metadata: [
+            "event": .string(event.kind.rawValue), "verification": .string(event.verificationID), "channel": .string(verification.channel.rawValue),
             "status": .string(event.status.rawValue),
         ])
     }
@@ -137,9 +139,9 @@ struct LoggingSink: VerificationEventSink {
     /// One warning per refused send, naming the guard; the number only by its prefix (the range a
     /// pumping run walks is what an operator blocks; whole numbers stay out of the logs).
     func sendRefused(_ refusal: SendRefusal) async {
-        logger.warning("send refused", metadata: [
+        logger.warning("verification.send_refused", metadata: [
             "guard": .string(refusal.limit.rawValue), "channel": .string(refusal.channel.rawValue),
-            "prefix": .string(refusal.prefix), "id": .string(refusal.verificationID),
+            "prefix": .string(refusal.prefix), "verification": .string(refusal.verificationID),
             "retry_after": .stringConvertible(Int(refusal.retryAfter.rounded(.up))),
         ])
     }

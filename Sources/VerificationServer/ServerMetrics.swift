@@ -6,11 +6,13 @@ import Verification
 /// The Prometheus metrics of the core, on a registry of its own (served at `/metrics`):
 /// starts, approvals and failures by channel, check results, request latency histograms.
 public final class ServerMetrics: VerificationEventSink, Sendable {
+    /// The registry `/metrics` renders.
     public let registry: PrometheusCollectorRegistry
     /// Run before each rendering: collectors that bring counters kept elsewhere up to date (the
     /// voice gateway's, in `verigate serve`).
     private let collectors = Mutex<[@Sendable () -> Void]>([])
 
+    /// Makes the core's metrics on `registry`.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
     }
@@ -24,6 +26,7 @@ public final class ServerMetrics: VerificationEventSink, Sendable {
         registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "verigate", metricName: name, unitName: "total", helpText: help), labels: labels)
     }
 
+    /// Counts the event by kind and channel.
     public func published(_ event: VerificationEvent, verification: Verification) async {
         let channel = [("channel", verification.channel.rawValue)]
         switch event.kind {

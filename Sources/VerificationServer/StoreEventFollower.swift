@@ -37,6 +37,7 @@ public struct StoreEventFollower: Service {
         }
     }
 
+    /// Follows until cancelled, one read every interval (a failed read is logged and retried).
     public func run() async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do { try await follow() } catch { logger.warning("store.event_follow_failed", metadata: ["error": "\(error)"]) }

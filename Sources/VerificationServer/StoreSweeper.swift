@@ -15,7 +15,7 @@ public struct StoreSweeper: Service {
 
     /// One pass.
     public func sweep() async {
-        do { try await service.expireDue() } catch { logger.warning("expiry sweep failed: \(error)") }
+        do { try await service.expireDue() } catch { logger.warning("store.expiry_sweep_failed", metadata: ["error": "\(error)"]) }
         do {
             for (id, result) in try await service.placeDueCallRetries() {
                 switch result {

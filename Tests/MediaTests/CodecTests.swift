@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Media
+import SDP
 
 /// Power of `x` at `frequency` relative to its total power (1 = all energy in that tone).
 func toneShare(_ x: [Int16], frequency: Double, sampleRate: Double) -> Double {
@@ -132,23 +133,21 @@ func errorPower(_ a: ArraySlice<Int16>, _ b: ArraySlice<Int16>) -> Double {
         #expect(fecError < plcError / 2, "FEC \(fecError) vs PLC \(plcError)")
     }
 
-    @Test func rfc7587Parameters() {
-        let p = OpusParameters(fmtp: "maxplaybackrate=16000; sprop-maxcapturerate=16000;useinbandfec=1; stereo=0;maxaveragebitrate=20000;bogus=3;usedtx=1")
-        #expect(p.maxPlaybackRate == 16000)
-        #expect(p.spropMaxCaptureRate == 16000)
-        #expect(p.useInbandFEC)
-        #expect(p.useDTX)
-        #expect(!p.stereo)
-        #expect(p.maxAverageBitrate == 20000)
+    /// RFC 7587 §7.1: the encoder honours the receiver's `a=fmtp` as the SDP target parses it.
+    @Test func rfc7587Parameters() throws {
+        let p = try OpusParameters(fmtp: "maxplaybackrate=16000; sprop-maxcapturerate=16000;useinbandfec=1; stereo=0;maxaveragebitrate=20000;bogus=3;usedtx=1")
         let s = p.encoderSettings()
         #expect(s.maxBandwidth == .wideband)
         #expect(s.bitrate == 20000)
-        #expect(s.inbandFEC && s.dtx)
-        #expect(OpusParameters(fmtp: p.fmtp) == p)
-        #expect(OpusParameters().fmtp == "")
-        // Defaults (RFC 7587 §6.1) and out-of-range values ignored.
-        let d = OpusParameters(fmtp: "maxplaybackrate=96000;maxaveragebitrate=1")
-        #expect(d == OpusParameters())
-        #expect(OpusParameters(fmtp: "useinbandfec=0").encoderSettings().inbandFEC == false)
+        #expect(s.inbandFEC && s.dtx && !s.constantBitrate)
+        // A cap above our bitrate leaves it; cbr=1 asks for constant bitrate.
+        let loose = try OpusParameters(fmtp: "maxaveragebitrate=64000;cbr=1").encoderSettings()
+        #expect(loose.bitrate == OpusCodec.Settings().bitrate)
+        #expect(loose.constantBitrate)
+        // Absent parameters take the RFC 7587 §6.1 defaults: full band, no FEC, no DTX.
+        let defaults = OpusParameters().encoderSettings()
+        #expect(defaults.maxBandwidth == .fullband)
+        #expect(!defaults.inbandFEC && !defaults.dtx)
+        #expect(try OpusParameters(fmtp: "useinbandfec=0").encoderSettings().inbandFEC == false)
     }
 }

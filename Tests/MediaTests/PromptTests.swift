@@ -95,7 +95,7 @@ let promptsDirectory = URL(fileURLWithPath: #filePath)
 
     @Test func opusPromptsDecodeToSpeech() throws {
         let lib = catalog.library(for: "zh-TW")
-        let encoded = try EncodedPrompts(library: lib) { () throws(MediaError) -> any AudioCodec in try OpusCodec(pcmSampleRate: 8000) }
+        let encoded = try EncodedPrompts(library: lib) { () throws(MediaError) -> any AudioTranscoder in try OpusCodec(pcmSampleRate: 8000) }
         #expect(encoded.encodingName == "opus")
         var player = encoded.player(for: try PromptComposer().codeReadout("59"))
         var decoder = try OpusCodec(pcmSampleRate: 8000)

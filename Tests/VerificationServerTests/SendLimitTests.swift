@@ -268,7 +268,7 @@ struct SendLimitTests {
             }
         }
         // One warning per refusal, naming the guard and the prefix, never the whole number.
-        let refusals = log.records.filter { $0.message == "send refused" }
+        let refusals = log.records.filter { $0.message == "verification.send_refused" }
         #expect(refusals.count == 20)
         #expect(refusals.allSatisfy { $0.metadata["guard"] == "sends_per_prefix" && $0.metadata["prefix"] == "+886975000" && $0.metadata["channel"] == "sms" })
         #expect(!refusals.contains { $0.metadata.values.contains { $0.contains("+8869750000") } })

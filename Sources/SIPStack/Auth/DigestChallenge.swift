@@ -1,5 +1,6 @@
 // DigestChallenge: a WWW-Authenticate / Proxy-Authenticate Digest challenge (RFC 7616 §3.3, RFC 3261 §22.4).
 
+import ABNF
 import SIPMessage
 
 /// A Digest challenge (RFC 7616 §3.3; in SIP RFC 3261 §22.1, §20.44, §20.27 and RFC 8760 §2.3).
@@ -51,7 +52,7 @@ public struct DigestChallenge: Sendable, Equatable {
         self.nonce = nonce
         self.opaque = parameters["opaque"]
         self.algorithmToken = parameters["algorithm"]
-        self.qopOptions = parameters["qop"].map { $0.split(separator: ",").map { $0.trimmingSpaces().lowercased() } } ?? []
+        self.qopOptions = parameters["qop"].map { $0.split(separator: ",").map { $0.trimmingWSP.lowercased() } } ?? []
         self.stale = parameters["stale"]?.lowercased() == "true"
     }
 
@@ -63,11 +64,5 @@ public struct DigestChallenge: Sendable, Equatable {
         if !qopOptions.isEmpty { pairs.append(("qop", qopOptions.joined(separator: ","))) }
         if stale { pairs.append(("stale", "TRUE")) }
         return DigestParameters(pairs).headerValue(quoted: ["realm", "nonce", "opaque", "qop"])
-    }
-}
-
-extension Substring {
-    func trimmingSpaces() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

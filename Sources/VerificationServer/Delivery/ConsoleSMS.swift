@@ -10,9 +10,13 @@ import Verification
 public final class ConsoleSMS: SMSSender {
     /// One message in the outbox.
     public struct Entry: Sendable, Codable, Equatable {
+        /// The verification the SMS is for.
         public var verificationID: String
+        /// The E.164 number it went to.
         public var to: String
+        /// The text as rendered (carries the code: dev mode only).
         public var text: String
+        /// When it was sent.
         public var at: Date
         enum CodingKeys: String, CodingKey { case verificationID = "verification_id", to, text, at }
     }
@@ -23,6 +27,7 @@ public final class ConsoleSMS: SMSSender {
     private let templates: SMSTemplates
     private let logger: Logger
 
+    /// A console driver; in dev mode it keeps the last `keep` messages for `/dev/outbox`.
     public init(devMode: Bool, templates: SMSTemplates, logger: Logger, keep: Int = 200) {
         self.devMode = devMode
         self.templates = templates
@@ -32,7 +37,7 @@ public final class ConsoleSMS: SMSSender {
 
     /// Sends (records) the SMS for `message` (`SMSSender`; the console never fails).
     public func send(_ message: CodeMessage) {
-        logger.info("SMS (console driver)", metadata: ["id": .string(message.verificationID), "to": .string(message.to.e164)])
+        logger.info("sms.sent", metadata: ["driver": "console", "verification": .string(message.verificationID), "to": .string(message.to.e164)])
         guard devMode else { return }
         let entry = Entry(verificationID: message.verificationID, to: message.to.e164, text: templates.render(message), at: Date())
         entries.withLock { e in
@@ -57,11 +62,13 @@ public struct ChannelRouter: CodeDelivery {
     /// voice_call: the gateway says the code only after a key press (issue 12; `--voice-call-keypress`).
     public var voiceCallKeypress = true
 
+    /// Delivery through `sms` for SMS and the attached gateways for calls.
     public init(sms: any SMSSender, gateways: GatewayRegistry = GatewayRegistry()) {
         self.sms = sms
         self.gateways = gateways
     }
 
+    /// The system numbers the attached gateways announced.
     public func gatewaySystemNumbers() async -> [String] { gateways.systemNumbers() }
 
     /// SMS always; a call channel when an attached gateway serves it.
@@ -72,6 +79,7 @@ public struct ChannelRouter: CodeDelivery {
         }
     }
 
+    /// Sends the SMS or asks a gateway to place the call; throws `DeliveryFailure`.
     public func deliver(_ message: CodeMessage) async throws {
         switch message.channel {
         case .sms:

@@ -63,7 +63,7 @@ public final class KannelSMS: SMSSender {
         let waitsForReport = configuration.dlrMask & 3 != 0 && request.url.contains("dlr-url=")
         if waitsForReport, let ledger {
             do { try await ledger.sent(nonce, verificationID: message.verificationID) } catch {
-                logger.warning("sent SMS not recorded: its report deadline is not kept", metadata: ["id": .string(message.verificationID), "error": "\(error)"])
+                logger.warning("sms.sent_not_recorded", metadata: ["driver": "kannel", "verification": .string(message.verificationID), "error": "\(error)"])
             }
         }
         let status: UInt
@@ -74,17 +74,17 @@ public final class KannelSMS: SMSSender {
             body = String(buffer: try await response.body.collect(upTo: 4096))
         } catch {
             if waitsForReport { _ = try? await ledger?.settled(nonce) }
-            logger.warning("kannel unreachable", metadata: ["id": .string(message.verificationID), "error": "\(error)"])
+            logger.warning("sms.kannel_unreachable", metadata: ["verification": .string(message.verificationID), "error": "\(error)"])
             throw DeliveryFailure(reason: "kannel unreachable: \(error)")
         }
         let answer = body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)
         guard (200..<300).contains(Int(status)) else {
             if waitsForReport { _ = try? await ledger?.settled(nonce) }
-            logger.warning("kannel refused", metadata: ["id": .string(message.verificationID), "status": "\(status)", "answer": "\(answer)"])
+            logger.warning("sms.kannel_refused", metadata: ["verification": .string(message.verificationID), "status": "\(status)", "answer": "\(answer)"])
             // Kannel's answer, only when it cannot be the message (`KannelDLR.answerSummary`).
             throw DeliveryFailure(reason: "kannel refused (HTTP \(status))" + (KannelDLR.answerSummary(String(answer)).map { ": \($0)" } ?? ""))
         }
-        logger.info("SMS (kannel driver)", metadata: ["id": .string(message.verificationID), "to": .string(message.to.e164), "m": .string(nonce)])
+        logger.info("sms.sent", metadata: ["driver": "kannel", "verification": .string(message.verificationID), "to": .string(message.to.e164), "m": .string(nonce)])
     }
 
     /// Percent-encodes a query value: everything but RFC 3986 unreserved characters.

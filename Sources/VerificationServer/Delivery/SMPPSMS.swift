@@ -54,14 +54,14 @@ public final class SMPPSMS: SMSSender, Service {
             do {
                 messageID = try await client.submit(sm)
             } catch let failure as ESMEFailure {
-                logger.warning("smpp submit failed", metadata: ["id": .string(message.verificationID), "reason": "\(failure)"])
+                logger.warning("sms.smpp_submit_failed", metadata: ["verification": .string(message.verificationID), "reason": "\(failure)"])
                 throw DeliveryFailure(reason: "smpp: \(failure)")
             }
-            logger.info("SMS (smpp driver)", metadata: ["id": .string(message.verificationID), "to": .string(message.to.e164), "message_id": .string(messageID)])
+            logger.info("sms.sent", metadata: ["driver": "smpp", "verification": .string(message.verificationID), "to": .string(message.to.e164), "message_id": .string(messageID)])
             guard let ledger else { continue }
             do { try await ledger.sent(messageID, verificationID: message.verificationID) } catch {
-                logger.warning("sent SMS not recorded: its receipt will not be matched", metadata: [
-                    "id": .string(message.verificationID), "message_id": .string(messageID), "error": "\(error)"])
+                logger.warning("sms.sent_not_recorded", metadata: [
+                    "driver": "smpp", "verification": .string(message.verificationID), "message_id": .string(messageID), "error": "\(error)"])
             }
             if let orphan = orphans.withLock({ $0.take(messageID) }) { await matched(orphan, to: message.verificationID) }
         }
@@ -100,7 +100,7 @@ public final class SMPPSMS: SMSSender, Service {
                 return
             }
         } catch {
-            logger.warning("receipt lookup failed", metadata: ["message_id": .string(receipt.messageID), "error": "\(error)"])
+            logger.warning("sms.receipt_lookup_failed", metadata: ["message_id": .string(receipt.messageID), "error": "\(error)"])
         }
         orphans.withLock { $0.add(receipt) }
     }
@@ -109,7 +109,7 @@ public final class SMPPSMS: SMSSender, Service {
     func matched(_ receipt: DeliveryReceipt, to id: String) async {
         if receipt.state != .enroute {
             do { try await ledger?.settled(receipt.messageID) } catch {
-                logger.warning("receipt not settled", metadata: ["message_id": .string(receipt.messageID), "error": "\(error)"])
+                logger.warning("sms.receipt_not_settled", metadata: ["message_id": .string(receipt.messageID), "error": "\(error)"])
             }
         }
         reportsFeed.yield((id, Self.report(receipt)))
@@ -120,7 +120,7 @@ public final class SMPPSMS: SMSSender, Service {
         guard let ledger else { return }
         let (waiting, expired) = orphans.withLock { $0.drain(now: now) }
         for receipt in expired {
-            logger.warning("receipt for an unknown message dropped", metadata: ["message_id": .string(receipt.messageID)])
+            logger.warning("sms.receipt_dropped", metadata: ["message_id": .string(receipt.messageID)])
         }
         for (receipt, since) in waiting {
             if let owner = try? await ledger.owner(receipt.messageID) {

@@ -2,13 +2,16 @@ import Verification
 
 /// SMS texts per locale with `{code}`, `{minutes}` and `{brand}`.
 public struct SMSTemplates: Sendable, Equatable {
+    /// The name `{brand}` stands for.
     public var brand: String
+    /// The text per locale (BCP 47).
     public var templates: [String: String]
     /// When set (a host such as `example.com`), a last line `@example.com #123456` in the
     /// origin-bound one-time code format (WICG "Origin-bound one-time codes delivered via SMS")
     /// lets browsers and phones fill the code in by themselves.
     public var otpOrigin: String?
 
+    /// Makes templates; the defaults are English and Traditional Chinese.
     public init(brand: String = "Verigate", templates: [String: String] = SMSTemplates.defaults, otpOrigin: String? = nil) {
         self.brand = brand
         self.templates = templates

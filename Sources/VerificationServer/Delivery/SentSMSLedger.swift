@@ -17,6 +17,7 @@ public struct SentSMSLedger: Sendable {
     /// Seconds a final report may take; nil when none is required.
     public let reportTimeout: Double?
 
+    /// A ledger over `store`; nil `reportTimeout` records no report deadline.
     public init(store: any SentSMSStore, reportTimeout: Double?) {
         self.store = store
         self.reportTimeout = reportTimeout
@@ -59,7 +60,7 @@ struct SentSMSSweeper: Service {
                 if due.count < 500 { break }
             }
         } catch {
-            logger.warning("sms.sent_sweep_failed", metadata: ["error": "\(error)"])
+            logger.warning("sms.ledger_sweep_failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -70,7 +71,7 @@ struct SentSMSSweeper: Service {
                 outcome: .failed,
                 detail: "no delivery report within \(Self.seconds(ledger.reportTimeout ?? 0)) s (message \(sms.key.prefix(65)))"))
         } catch {
-            logger.warning("sms.receipt_timeout_not_recorded", metadata: ["id": .string(sms.verificationID), "error": "\(error)"])
+            logger.warning("sms.receipt_timeout_not_recorded", metadata: ["verification": .string(sms.verificationID), "error": "\(error)"])
         }
     }
 

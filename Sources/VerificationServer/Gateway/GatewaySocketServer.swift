@@ -174,7 +174,10 @@ public struct GatewaySocketServer: Service {
         }
     }
 
-    /// The core's name for a trust level.
+    /// The one mapping from the wire's `CallerTrust` (GatewayProtocol: what the gateway reports in
+    /// `inbound_call` and `call_proven`) to the domain's `CallerIDTrust` (what the policy accepts per
+    /// channel, `--caller-id-trust`). Two types because the domain imports no gateway protocol and
+    /// the gateway no domain (docs/ARCHITECTURE.md "Gateway ↔ core socket"); the cases match one for one.
     static func trust(_ trust: CallerTrust) -> CallerIDTrust {
         switch trust {
         case .asserted: .asserted

@@ -20,6 +20,7 @@ public struct PageTicket: Sendable, Codable, Equatable {
     /// the page offers and switches to. Nil (a ticket of an older version): the verification's own channel.
     public var channels: [String]?
 
+    /// Makes a ticket.
     public init(id: String, ref: String, exp: Int, redirect: String? = nil, code: String? = nil, channels: [String]? = nil) {
         self.id = id
         self.ref = ref
@@ -79,6 +80,7 @@ public struct ResultToken: Sendable, Codable, Equatable {
     /// Not valid after, Unix seconds.
     public var exp: Int
 
+    /// Makes the result.
     public init(id: String, ref: String, to: String, channel: String, status: String, iat: Int, exp: Int) {
         v = 1
         self.id = id

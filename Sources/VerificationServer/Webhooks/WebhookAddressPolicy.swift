@@ -14,6 +14,7 @@ public enum WebhookAddressPolicy {
         public var name: String
         /// The range in CIDR notation, e.g. `127.0.0.0/8`.
         public var range: String
+        /// The name and the range, e.g. `loopback (127.0.0.0/8)`.
         public var description: String { "\(name) (\(range))" }
     }
 

@@ -31,6 +31,7 @@ public final class WebhookDispatcher: Service, Sendable {
         public var allowPrivateAddresses = false
         /// Resolves callback host names (the system resolver; tests give their own).
         public var resolver: any WebhookResolver = SystemWebhookResolver()
+        /// The defaults: public addresses only, the system resolver.
         public init() {}
     }
 
@@ -42,6 +43,7 @@ public final class WebhookDispatcher: Service, Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 
+    /// Makes a dispatcher over `store`, signing bodies with `secret` (`WebhookSigner`).
     public init(store: any WebhookStore, secret: [UInt8],
                 configuration: Configuration = .init(), clock: any VerificationClock = SystemClock(), logger: Logger) {
         self.store = store
@@ -55,6 +57,7 @@ public final class WebhookDispatcher: Service, Sendable {
     /// Wakes the loop now (a delivery was enqueued).
     public func nudge() { wake.yield() }
 
+    /// Delivers due webhooks until cancelled: when nudged, and on a poll interval for retries and other nodes' work.
     public func run() async throws {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -102,13 +105,13 @@ public final class WebhookDispatcher: Service, Sendable {
             let delay = Self.backoff(afterAttempt: next.attempts, jitter: Double.random(in: 0.8...1.2))
             if permanent || now.timeIntervalSince(webhook.createdAt) + delay > configuration.retryWindow {
                 next.abandonedAt = now
-                logger.warning("webhook.abandoned", metadata: ["id": .string(webhook.id), "verification": .string(webhook.verificationID), "attempts": "\(next.attempts)", "error": .string(reason)])
+                logger.warning("webhook.abandoned", metadata: ["webhook": .string(webhook.id), "verification": .string(webhook.verificationID), "attempts": "\(next.attempts)", "error": .string(reason)])
             } else {
                 next.nextAttemptAt = now.addingTimeInterval(delay)
             }
         }
         do { try await store.updateWebhook(next) } catch {
-            logger.error("webhook.state_not_stored", metadata: ["id": .string(webhook.id), "error": "\(error)"])
+            logger.error("webhook.state_not_stored", metadata: ["webhook": .string(webhook.id), "error": "\(error)"])
         }
         if case .success = outcome { return true }
         return false
@@ -129,7 +132,7 @@ public final class WebhookDispatcher: Service, Sendable {
         switch await destination(host: host) {
         case .success(let override): pinned = override
         case .failure(let refusal):
-            logger.warning("webhook.destination_refused", metadata: ["id": .string(webhook.id), "verification": .string(webhook.verificationID), "reason": .string(refusal.reason)])
+            logger.warning("webhook.destination_refused", metadata: ["webhook": .string(webhook.id), "verification": .string(webhook.verificationID), "reason": .string(refusal.reason)])
             return .failure(refusal.reason, permanent: refusal.permanent)
         }
         let body = Array(webhook.body.utf8)

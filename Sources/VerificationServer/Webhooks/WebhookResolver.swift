@@ -13,11 +13,14 @@ public protocol WebhookResolver: Sendable {
 public struct SystemWebhookResolver: WebhookResolver {
     /// The lookup failed: `gai_strerror`'s text.
     public struct LookupFailed: Error, CustomStringConvertible {
+        /// The resolver's message.
         public var description: String
     }
 
+    /// The system resolver.
     public init() {}
 
+    /// Every address `getaddrinfo` gives for `host` (4 or 16 bytes each); throws `LookupFailed`.
     public func addresses(of host: String) async throws -> [[UInt8]] {
         try await NIOThreadPool.singleton.runIfActive { try Self.lookup(host) }
     }

@@ -13,6 +13,7 @@ public struct WebhookSigner: Sendable {
 
     private let key: SymmetricKey
 
+    /// A signer keyed with `secret`.
     public init(secret: [UInt8]) { key = SymmetricKey(data: secret) }
 
     /// The header value for `body` signed at `timestamp` (unix seconds).

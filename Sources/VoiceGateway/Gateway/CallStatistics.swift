@@ -35,6 +35,7 @@ public final class CallStatistics: Sendable {
 
     private let counts = Mutex(Counts())
 
+    /// All counts at zero.
     public init() {}
 
     func inbound(_ kind: Inbound) { counts.withLock { $0.inbound[kind, default: 0] += 1 } }

@@ -9,6 +9,7 @@ import Synchronization
 
 /// Exports a gateway's `CallStatistics` and `MediaStatistics` to a Prometheus registry.
 public final class GatewayMetrics: Sendable {
+    /// The registry the gateway's `/metrics` renders.
     public let registry: PrometheusCollectorRegistry
     let calls: CallStatistics
     let media: MediaStatistics?
@@ -37,6 +38,7 @@ public final class GatewayMetrics: Sendable {
     /// Buckets of the per-call interarrival jitter histogram, seconds.
     static let jitterBuckets: [Double] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2]
 
+    /// Registers the call counters and, when the gateway answers calls, the media counters on `registry`.
     public init(registry: PrometheusCollectorRegistry, calls: CallStatistics, media: MediaStatistics?) {
         self.registry = registry
         self.calls = calls

@@ -18,6 +18,7 @@ public final class VoiceGatewayService: Sendable {
     let configuration: GatewayConfiguration
     /// Prompts, RTP ports and codecs for answered calls; nil: the gateway only rejects and rings.
     public let media: GatewayMedia?
+    /// The gateway's logger (`gateway.*` events).
     public let logger: Logger
     /// What became of the calls (for metrics).
     public let calls = CallStatistics()

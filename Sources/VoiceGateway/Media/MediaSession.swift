@@ -113,7 +113,7 @@ private final class MediaRunner {
     private var sender: RTPSender
     private var filter: RTPSourceFilter
     private var events: TelephoneEventReceiver?
-    private var decoder: any Media.AudioCodec
+    private var decoder: any AudioTranscoder
     private var detector = DTMFDetector()
     private var playback: Playback?
     private var closed = false

@@ -41,15 +41,19 @@ public final class MediaStatistics: Sendable {
         public var maxLatenessMicroseconds: Int
         /// Media sessions open now, and the most at once.
         public var openSessions: Int
+        /// The most media sessions open at once.
         public var peakSessions: Int
         /// Sessions closed.
         public var closedSessions: Int = 0
         /// RTP packets accepted from the negotiated source, lost on the way (RFC 3550 A.3, by
         /// sequence number), and dropped as coming from a stranger.
         public var packetsReceived: Int = 0
+        /// RTP packets lost on the way (RFC 3550 A.3).
         public var packetsLost: Int = 0
+        /// RTP packets dropped as coming from a stranger (not the negotiated source).
         public var strangerPackets: Int = 0
 
+        /// The counters as one log line of `key=value` pairs.
         public var description: String {
             "packets_sent=\(packetsSent) late=\(latePackets) skipped=\(skippedPackets) max_lateness_ms=\(Double(maxLatenessMicroseconds) / 1_000) peak_sessions=\(peakSessions)"
                 + " received=\(packetsReceived) lost=\(packetsLost) strangers=\(strangerPackets)"

@@ -23,13 +23,13 @@ public final class PromptStore: Sendable {
         let key = "\(resolved)/\(codec.rawValue)"
         if let hit = cache.withLock({ $0[key] }) { return hit }
         let library = catalog.library(for: resolved)
-        let prompts = try EncodedPrompts(library: library) { () throws(MediaError) -> any Media.AudioCodec in try Self.makeCodec(codec) }
+        let prompts = try EncodedPrompts(library: library) { () throws(MediaError) -> any AudioTranscoder in try Self.makeCodec(codec) }
         cache.withLock { $0[key] = prompts }
         return prompts
     }
 
     /// A codec instance for one call's direction.
-    static func makeCodec(_ codec: SDP.AudioCodec) throws(MediaError) -> any Media.AudioCodec {
+    static func makeCodec(_ codec: SDP.AudioCodec) throws(MediaError) -> any AudioTranscoder {
         switch codec {
         case .pcmu: G711Codec(law: .muLaw)
         case .pcma: G711Codec(law: .aLaw)

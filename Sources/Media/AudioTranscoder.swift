@@ -1,16 +1,18 @@
-/// A voice codec as the gateway's media path sees it: 20 ms of 16-bit mono PCM in, one RTP
-/// payload out, and back; with loss concealment. Implemented by ``G711Codec`` and ``OpusCodec``.
+import SDP
+
+/// The encoder and decoder of one ``SDP/AudioCodec`` as the gateway's media path sees it: 20 ms
+/// of 16-bit mono PCM in, one RTP payload out, and back; with loss concealment. Implemented by
+/// ``G711Codec`` and ``OpusCodec``. Which codec it is (its RTP name and clock rate, RFC 3551
+/// Table 4, RFC 7587 §4.1) is the SDP target's ``SDP/AudioCodec``, named once there.
 ///
 /// All calls write into caller-provided buffers so the per-packet path allocates nothing.
 /// Decoding never throws: a payload the codec cannot decode is counted in ``decodeErrors`` and
 /// concealed instead.
-public protocol AudioCodec {
-    /// The SDP encoding name (RFC 3551 §6: `PCMU`, `PCMA`; RFC 7587: `opus`).
-    var encodingName: String { get }
+public protocol AudioTranscoder {
+    /// The codec this encodes and decodes.
+    var codec: AudioCodec { get }
     /// The sample rate of the PCM this codec takes and gives, Hz.
     var pcmSampleRate: Int { get }
-    /// The RTP timestamp clock rate, Hz (8000 for G.711; 48000 for Opus, RFC 7587 §4.1).
-    var rtpClockRate: Int { get }
     /// PCM samples in one 20 ms frame at ``pcmSampleRate``.
     var samplesPerFrame: Int { get }
     /// The largest payload ``encode(_:into:)`` writes for one frame.
@@ -29,7 +31,13 @@ public protocol AudioCodec {
     mutating func recoverLost(usingNext payload: UnsafeRawBufferPointer, into pcm: UnsafeMutableBufferPointer<Int16>) -> Int
 }
 
-extension AudioCodec {
+extension AudioTranscoder {
+    /// The SDP encoding name (RFC 3551 §6: `PCMU`, `PCMA`; RFC 7587 §7: `opus`).
+    public var encodingName: String { codec.encodingName }
+
+    /// The RTP timestamp clock rate, Hz (8000 for G.711; 48000 for Opus, RFC 7587 §4.1).
+    public var rtpClockRate: Int { codec.clockRate }
+
     /// Encodes one frame from an array (convenience; allocates the result).
     public mutating func encode(_ pcm: [Int16]) throws(MediaError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: maxPayloadSize)
