@@ -6,7 +6,8 @@ import SIPMessage
 extension InviteSession {
     /// Outgoing: sends the INVITE and starts the ring time (§13.2.1).
     public mutating func start(ringTime: Duration) -> [Action] {
-        guard direction == .outgoing, state == .inviting else { return [] }
+        guard direction == .outgoing, state == .inviting, !isStarted else { return [] }
+        isStarted = true
         return [.sendINVITE, .startTimer(.ringTime, after: ringTime)]
     }
 

@@ -42,6 +42,8 @@ public struct InviteSession: Sendable, Equatable {
     public let localContact: SIPNameAddress
     /// Outgoing: whether credentials are at hand for a 401/407 (§22.2), and not used yet.
     var canRetryWithCredentials: Bool
+    /// Outgoing: whether `start(ringTime:)` sent the INVITE already.
+    var isStarted = false
     /// Incoming: the INVITE, for the UAS dialog (§12.1.1).
     let incomingINVITE: SIPRequest?
     /// Incoming: our To tag (§8.2.6.2).

@@ -32,7 +32,8 @@ public final class SIPCall: Sendable {
     /// The SDP offer of an incoming INVITE (empty when it had none).
     public var offer: ByteBuffer { request.body }
 
-    /// Incoming: sends 180 Ringing (or another provisional status, with early media SDP for 183).
+    /// Incoming: sends 180 Ringing (or another provisional status 101–199, with early media SDP for
+    /// 183; others are ignored), creating the early dialog (RFC 3261 §13.3.1.1).
     public func ring(statusCode: Int = 180, sdp: ByteBuffer? = nil) {
         endpoint.eventLoop.execute { self.endpoint.provisional(self.key, statusCode: statusCode, sdp: sdp) }
     }
