@@ -23,6 +23,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// Every key, revoked ones included, oldest first (then by id).
     public func apiKeys() async throws -> [APIKeyRecord] {
         try await reader.withDatabase { db in
             try await db.raw("""
@@ -31,6 +32,8 @@ extension SQLVerificationStore {
         }
     }
 
+    /// Sets `revoked_at` if it is NULL, in one UPDATE … RETURNING: of two revocations racing on
+    /// any node, one returns true and the first time stays.
     public func revokeAPIKey(id: String, at: Date) async throws -> Bool {
         try await writer.withDatabase { db in
             try await !db.raw("""
