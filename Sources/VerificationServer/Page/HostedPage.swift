@@ -123,7 +123,7 @@ extension Core {
             case .invalidRequest:
                 return try await renderVerify(token: token, ticket: ticket, locale: locale, error: strings["invalid_code"], status: .badRequest)
             case .invalidNumber, .countryNotAllowed, .channelDisabled, .cannotReceiveSMS, .numberTypeNotAllowed, .rateLimited, .notFound, .noGateway,
-                 .deliveryFailed, .wrongChannel, .noSystemNumber:
+                 .deliveryFailed, .wrongChannel, .noSystemNumber, .conflict:
                 return try await renderVerify(token: token, ticket: ticket, locale: locale, error: Self.message(error, strings),
                                               status: Self.status(error), retryAfter: Self.retryAfter(error))
             }
@@ -364,7 +364,7 @@ extension Core {
         case .maxAttemptsReached: strings["max_attempts_reached"]
         case .notPending(let s): strings[s.rawValue]
         case .deliveryFailed: strings["failed"]
-        case .invalidRequest: strings["error"]
+        case .invalidRequest, .conflict: strings["error"]
         case .notFound: strings["invalid_link"]
         }
     }
