@@ -95,7 +95,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as DecodingError {
             return Problem(status: .badRequest, code: "invalid_request", detail: Self.describe(error)).response()
         } catch {
-            logger.error("request failed", metadata: ["path": .string(request.uri.path), "error": .string(String(describing: type(of: error)))])
+            logger.error("http.request_failed", metadata: ["path": .string(request.uri.path), "error": .string(String(describing: type(of: error)))])
             return Problem(status: .internalServerError, code: "internal", detail: "Internal error.").response()
         }
     }

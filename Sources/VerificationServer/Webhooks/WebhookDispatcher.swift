@@ -66,7 +66,7 @@ public final class WebhookDispatcher: Service, Sendable {
                 }
                 for await _ in wakes {
                     if Task.isShuttingDownGracefully { break }
-                    do { _ = try await deliverDue() } catch { logger.warning("webhook poll failed", metadata: ["error": "\(error)"]) }
+                    do { _ = try await deliverDue() } catch { logger.warning("webhook.poll_failed", metadata: ["error": "\(error)"]) }
                 }
                 group.cancelAll()
             }
@@ -102,13 +102,13 @@ public final class WebhookDispatcher: Service, Sendable {
             let delay = Self.backoff(afterAttempt: next.attempts, jitter: Double.random(in: 0.8...1.2))
             if permanent || now.timeIntervalSince(webhook.createdAt) + delay > configuration.retryWindow {
                 next.abandonedAt = now
-                logger.warning("webhook abandoned", metadata: ["id": .string(webhook.id), "verification": .string(webhook.verificationID), "attempts": "\(next.attempts)", "error": .string(reason)])
+                logger.warning("webhook.abandoned", metadata: ["id": .string(webhook.id), "verification": .string(webhook.verificationID), "attempts": "\(next.attempts)", "error": .string(reason)])
             } else {
                 next.nextAttemptAt = now.addingTimeInterval(delay)
             }
         }
         do { try await store.updateWebhook(next) } catch {
-            logger.error("webhook state not stored", metadata: ["id": .string(webhook.id), "error": "\(error)"])
+            logger.error("webhook.state_not_stored", metadata: ["id": .string(webhook.id), "error": "\(error)"])
         }
         if case .success = outcome { return true }
         return false
@@ -120,16 +120,14 @@ public final class WebhookDispatcher: Service, Sendable {
     }
 
     private func post(_ webhook: WebhookDelivery, at now: Date) async -> Outcome {
-        guard let url = URL(string: webhook.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              let host = url.host, !host.isEmpty
-        else {
+        guard let host = HTTPURL(webhook.url)?.host else {
             return .failure("callback URL is not an http(s) URL", permanent: true)
         }
         let pinned: [String: String]
         switch await destination(host: host) {
         case .success(let override): pinned = override
         case .failure(let refusal):
-            logger.warning("webhook destination refused", metadata: ["id": .string(webhook.id), "verification": .string(webhook.verificationID), "reason": .string(refusal.reason)])
+            logger.warning("webhook.destination_refused", metadata: ["id": .string(webhook.id), "verification": .string(webhook.verificationID), "reason": .string(refusal.reason)])
             return .failure(refusal.reason, permanent: refusal.permanent)
         }
         let body = Array(webhook.body.utf8)
