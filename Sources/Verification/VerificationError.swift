@@ -19,6 +19,10 @@ public enum VerificationError: Error, Sendable, Equatable {
     /// Every system number of the pool is held for another verification of this caller (a
     /// call-in number is shown for one verification of a caller at a time); retry after this many seconds.
     case noSystemNumber(retryAfter: Double)
+    /// The verification (or the caller's system-number hold) kept changing under this request:
+    /// every optimistic write lost the version to a concurrent one. Nothing was changed by it;
+    /// the request may be repeated.
+    case conflict
 
     /// Which limit refused a request.
     public enum RateLimit: String, Sendable, Equatable {
@@ -50,6 +54,7 @@ public enum VerificationError: Error, Sendable, Equatable {
         case .deliveryFailed: "delivery_failed"
         case .wrongChannel: "wrong_channel"
         case .noSystemNumber: "no_system_number"
+        case .conflict: "conflict"
         }
     }
 
@@ -59,7 +64,7 @@ public enum VerificationError: Error, Sendable, Equatable {
         switch self {
         case .rateLimited(_, let after), .noSystemNumber(let after): Swift.max(1, Int(after.rounded(.up)))
         case .invalidNumber, .countryNotAllowed, .channelDisabled, .cannotReceiveSMS, .numberTypeNotAllowed, .invalidRequest,
-             .notFound, .expired, .maxAttemptsReached, .notPending, .noGateway, .deliveryFailed, .wrongChannel: nil
+             .notFound, .expired, .maxAttemptsReached, .notPending, .noGateway, .deliveryFailed, .wrongChannel, .conflict: nil
         }
     }
 
@@ -83,6 +88,7 @@ public enum VerificationError: Error, Sendable, Equatable {
         case .wrongChannel(let c): "The \(c.rawValue) channel is not checked with a typed code."
         case .noSystemNumber(let after):
             "No system number is free for this number now; retry in \(Int(after.rounded(.up))) s."
+        case .conflict: "The verification was changed by concurrent requests meanwhile; nothing was done, repeat the request."
         }
     }
 }

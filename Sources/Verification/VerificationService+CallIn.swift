@@ -104,11 +104,9 @@ extension VerificationService {
         next.lastSentAt = now
         next.sendCount += 1
         next.updatedAt = now
-        next.version += 1
         let event = VerificationEvent(verificationID: v.id, kind: .sent, status: .pending, at: now, detail: "voice_callin")
-        guard try await store.update(next, event: event, webhook: nil) else { return nil }
-        await events.published(event, verification: next)
-        return (next, code)
+        guard let issued = try await commit(next, event: event) else { return nil }
+        return (issued, code)
     }
 }
 
@@ -119,16 +117,15 @@ extension VerificationService {
     /// (a call that failed after it was approved is worth an audit line; the usual end of a missed
     /// call is not worth a write). Nothing happens for an unknown one.
     public func recordCallProgress(id: String, detail: String, evenIfFinished: Bool = false) async throws {
-        for _ in 0..<8 {
-            guard var v = try await store.verification(id: id), v.status == .pending || evenIfFinished else { return }
-            let now = clock.now()
-            v.updatedAt = now
-            v.version += 1
-            let event = VerificationEvent(verificationID: id, kind: .callProgress, status: v.status, at: now, detail: detail)
-            if try await store.update(v, event: event, webhook: nil) {
-                await events.published(event, verification: v)
-                return
+        do {
+            _ = try await optimistically(attempts: 8) { () async throws -> Bool? in
+                guard var v = try await store.verification(id: id), v.status == .pending || evenIfFinished else { return false }
+                v.updatedAt = clock.now()
+                let event = VerificationEvent(verificationID: id, kind: .callProgress, status: v.status, at: v.updatedAt, detail: detail)
+                return try await commit(v, event: event) == nil ? nil : true
             }
+        } catch VerificationError.conflict {
+            // Progress is an audit line: one that keeps losing the version race is left out, not an error.
         }
     }
 }

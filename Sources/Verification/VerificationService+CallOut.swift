@@ -61,26 +61,28 @@ extension VerificationService {
     /// no longer pending, or `limits.maxCalls` reached. A refused send fails the verification.
     @discardableResult
     public func retryCall(id: String) async throws -> Bool {
-        for _ in 0..<8 {
-            guard var v = try await store.verification(id: id), v.status == .pending,
-                  v.channel == .voiceCall || v.channel == .dtmfCallOut, v.sendCount < policy.limits.maxCalls else { return false }
-            let now = clock.now()
-            guard v.expiresAt > now else { return false }
-            let number = try PhoneNumber(parsing: v.to, defaultRegion: v.region)
-            var code = ""
-            if v.channel == .voiceCall {
-                // The last code was never heard; a new one, so no old one stays valid.
-                code = VerificationCode.generate(length: v.codeLength, random: random)
-                v.codeMAC = hasher.mac(id: v.id, code: code)
-            }
-            v.version += 1
+        do {
+            return try await optimistically(attempts: 8) { () async throws -> Bool? in
+                guard var v = try await store.verification(id: id), v.status == .pending,
+                      v.channel == .voiceCall || v.channel == .dtmfCallOut, v.sendCount < policy.limits.maxCalls else { return false }
+                let now = clock.now()
+                guard v.expiresAt > now else { return false }
+                let number = try PhoneNumber(parsing: v.to, defaultRegion: v.region)
+                var code = ""
+                if v.channel == .voiceCall {
+                    // The last code was never heard; a new one, so no old one stays valid.
+                    code = VerificationCode.generate(length: v.codeLength, random: random)
+                    v.codeMAC = hasher.mac(id: v.id, code: code)
+                }
             let event = VerificationEvent(verificationID: v.id, kind: .resent, status: .pending, at: now, detail: "call retry \(v.sendCount + 1) of \(policy.limits.maxCalls)")
             // The call is reserved (send limits checked, send recorded) with the new code, then placed.
             v = markedSent(v, at: now)
-            guard try await reserve(.update(v), auditEvents: [event, sentEvent(v, at: now)], number: number, now: now) else { continue }
-            _ = try await deliver(v, number: number, code: code, now: now)
+            guard let reserved = try await commitSend(v, auditEvents: [event, sentEvent(v, at: now)], number: number, now: now) else { return nil }
+            _ = try await deliver(reserved, number: number, code: code, now: now)
             return true
+            }
+        } catch VerificationError.conflict {
+            return false
         }
-        return false
     }
 }

@@ -25,23 +25,25 @@ extension VerificationService {
             return .refused(reason: "caller ID is not a phone number")
         }
         let systemNumber = (try? PhoneNumber(parsing: called, defaultRegion: policy.defaultRegion))?.e164
-        for _ in 0..<8 {
-            guard let v = try await store.verification(id: id) else { return .refused(reason: "unknown verification") }
-            guard v.status == .pending else { return .refused(reason: "not pending (\(v.status.rawValue))") }
-            guard v.channel == .missedCall else { return .refused(reason: "\(v.channel.rawValue) is not approved by a call's proof") }
-            guard v.to == callerNumber.e164 else { return .refused(reason: "another caller") }
-            guard let systemNumber, v.systemNumber == systemNumber else { return .refused(reason: "another system number") }
-            guard policy.accepts(trust, for: v.channel) else { return .refused(reason: "caller ID \(trust.rawValue) not accepted for \(v.channel.rawValue)") }
-            let now = clock.now()
-            if v.expiresAt <= now {
-                _ = try await finish(v, status: .expired, kind: .expired, at: now)
-                return .refused(reason: "expired")
+        do {
+            return try await optimistically(attempts: 8) { () async throws -> CallProofResult? in
+                guard let v = try await store.verification(id: id) else { return .refused(reason: "unknown verification") }
+                guard v.status == .pending else { return .refused(reason: "not pending (\(v.status.rawValue))") }
+                guard v.channel == .missedCall else { return .refused(reason: "\(v.channel.rawValue) is not approved by a call's proof") }
+                guard v.to == callerNumber.e164 else { return .refused(reason: "another caller") }
+                guard let systemNumber, v.systemNumber == systemNumber else { return .refused(reason: "another system number") }
+                guard policy.accepts(trust, for: v.channel) else { return .refused(reason: "caller ID \(trust.rawValue) not accepted for \(v.channel.rawValue)") }
+                let now = clock.now()
+                if v.expiresAt <= now {
+                    _ = try await finish(v, status: .expired, kind: .expired, at: now)
+                    return .refused(reason: "expired")
+                }
+                // nil: a concurrent writer won, read again.
+                return try await finish(v, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.rawValue)), proven by ACK")
+                    .map(CallProofResult.approved)
             }
-            if let approved = try await finish(v, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.rawValue)), proven by ACK") {
-                return .approved(approved)
-            }
-            // A concurrent writer won: read again.
+        } catch VerificationError.conflict {
+            return .refused(reason: "kept changing")
         }
-        return .refused(reason: "kept changing")
     }
 }

@@ -26,7 +26,7 @@ extension VerificationService {
         }
     }
 
-    /// `v` with one more send at `now` (the caller has set its version for the write).
+    /// `v` with one more send at `now` (`commitSend` writes it as the next version).
     func markedSent(_ v: Verification, at now: Date) -> Verification {
         var next = v
         next.lastSentAt = now
@@ -93,14 +93,8 @@ extension VerificationService {
         let at = clock.now()
         var moved = markedSent(current, at: at)
         moved.channel = channel
-        moved.version += 1
         let event = VerificationEvent(verificationID: v.id, kind: .channelFallback, status: .pending, at: at,
                                       detail: "\(v.channel.rawValue) failed (\(reason)); trying \(channel.rawValue)")
-        do {
-            guard try await reserve(.update(moved), auditEvents: [event, sentEvent(moved, at: at)], number: number, now: at) else { return nil }
-        } catch {
-            return nil
-        }
-        return moved
+        return try? await commitSend(moved, auditEvents: [event, sentEvent(moved, at: at)], number: number, now: at)
     }
 }

@@ -123,7 +123,7 @@ public struct VerificationService: Sendable {
     /// resend interval and the per-number send limit. Not pending: `expired`,
     /// `max_attempts_reached` or `not_pending`; not visible to `access`: `not_found`.
     public func resend(id: String, access: VerificationAccess = .capability) async throws -> StartResult {
-        for _ in 0..<8 {
+        try await optimistically {
             let v = try await verification(id: id, access: access)
             switch v.status {
             case .pending: break
@@ -136,12 +136,11 @@ public struct VerificationService: Sendable {
             let number: PhoneNumber
             do {
                 number = try PhoneNumber(parsing: v.to, defaultRegion: v.region)
-            } catch {
+            } catch let error as PhoneNumberError {
                 throw VerificationError.invalidNumber(reason: error.reason)
             }
-            if let result = try await resend(v, number: number, now: clock.now()) { return result }
+            return try await resend(v, number: number, now: clock.now())
         }
-        throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
     }
 
     private func create(_ request: StartRequest, number: PhoneNumber, length: Int, now: Date) async throws -> StartResult {
@@ -162,12 +161,12 @@ public struct VerificationService: Sendable {
             // Stored with its send reserved (limits checked in the same write), then delivered.
             v = markedSent(v, at: now)
             guard try await reserve(.insert(v), auditEvents: [created, sentEvent(v, at: now)], number: number, now: now) else {
-                throw VerificationError.invalidRequest("The verification could not be stored; retry.")
+                throw VerificationError.conflict
             }
             v = try await deliver(v, number: number, code: code, now: now, fallbacks: request.fallbackChannels)
         } else {
             guard try await store.insert(v, event: created) else {
-                throw VerificationError.invalidRequest("The verification could not be stored; retry.")
+                throw VerificationError.conflict
             }
             await events.published(created, verification: v)
         }
@@ -187,19 +186,18 @@ public struct VerificationService: Sendable {
         var v = existing
         v.codeMAC = hasher.mac(id: v.id, code: code)
         v.updatedAt = now
-        v.version += 1
         let event = VerificationEvent(verificationID: v.id, kind: .resent, status: .pending, at: now)
         if sendsSomething(v.channel) {
             // The new code, the last-sent time and the send are one versioned write with the
             // limits checked inside it: of concurrent resends one wins the version, and the
             // others re-read and meet the resend interval or the send limits.
             v = markedSent(v, at: now)
-            guard try await reserve(.update(v), auditEvents: [event, sentEvent(v, at: now)], number: number, now: now) else { return nil }
-            v = try await deliver(v, number: number, code: code, now: now)
+            guard let reserved = try await commitSend(v, auditEvents: [event, sentEvent(v, at: now)], number: number, now: now) else { return nil }
+            v = try await deliver(reserved, number: number, code: code, now: now)
         } else {
             v.lastSentAt = now
-            guard try await store.update(v, event: event, webhook: nil) else { return nil }
-            await events.published(event, verification: v)
+            guard let written = try await commit(v, event: event) else { return nil }
+            v = written
         }
         return StartResult(verification: v, code: v.channel.showsCodeOnPage ? code : nil, resent: true)
     }
@@ -210,24 +208,18 @@ public struct VerificationService: Sendable {
     /// arrive fails a still-pending verification with the report as the reason.
     @discardableResult
     public func recordDeliveryReport(id: String, _ report: DeliveryReport) async throws -> Verification {
-        for _ in 0..<16 {
+        try await optimistically {
             guard let v = try await store.verification(id: id) else { throw VerificationError.notFound }
             let now = clock.now()
             if report.outcome == .failed, v.status == .pending {
-                if let done = try await fail(v, reason: "delivery report: \(report.detail)", at: now) { return done }
-                continue
+                return try await fail(v, reason: "delivery report: \(report.detail)", at: now)
             }
             var next = v
             next.updatedAt = now
-            next.version += 1
             let event = VerificationEvent(verificationID: id, kind: .deliveryReport, status: v.status, at: now,
                                           detail: "\(report.outcome.rawValue): \(report.detail)")
-            if try await store.update(next, event: event, webhook: nil) {
-                await events.published(event, verification: next)
-                return next
-            }
+            return try await commit(next, event: event)
         }
-        throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
     }
 
     /// The system numbers users may call: the configured ones and those the attached gateways answer.
@@ -251,7 +243,7 @@ public struct VerificationService: Sendable {
     /// taken in the store (`holdSystemNumber`), atomically against other starts and other nodes.
     private func holdSystemNumber(caller: String, verificationID: String, until: Date, now: Date, replacing: String?) async throws -> String {
         let numbers = await systemNumbers()
-        for _ in 0..<8 {
+        return try await optimistically(attempts: 8) {
             let holds = try await store.systemNumberHolds(caller: caller, now: now)
             let blocking = holds.filter { $0.verificationID != replacing }
             let taken = Set(blocking.map(\.systemNumber))
@@ -270,9 +262,8 @@ public struct VerificationService: Sendable {
                 pick = candidates[Int(random.uniform(below: UInt64(candidates.count)))]
             }
             let hold = SystemNumberHold(systemNumber: pick, verificationID: verificationID, until: until)
-            if try await store.holdSystemNumber(hold, caller: caller, now: now, replacing: replacing) { return pick }
+            return try await store.holdSystemNumber(hold, caller: caller, now: now, replacing: replacing) ? pick : nil
         }
-        throw VerificationError.invalidRequest("Too much contention on this number; retry.")
     }
 
     /// Channels whose code exists from the start (the voice call-in code is made when the user calls).
@@ -292,12 +283,11 @@ public struct VerificationService: Sendable {
         guard code.utf8.count >= VerificationCode.lengths.lowerBound, code.utf8.count <= VerificationCode.lengths.upperBound,
               code.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
         else { throw VerificationError.invalidRequest("code must be 4 to 10 digits.") }
-        for _ in 0..<16 {
+        return try await optimistically {
             guard let v = try await store.verification(id: id), access.permits(v) else { throw VerificationError.notFound }
             guard v.channel.isCheckedOnWeb else { throw VerificationError.wrongChannel(v.channel) }
-            if let result = try await applyCheck(v, code: code) { return result }
+            return try await applyCheck(v, code: code)
         }
-        throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
     }
 
     /// Checks digits keyed on a phone (channels `dtmf_callout`, `dtmf_callin`), reported by the gateway.
@@ -308,7 +298,7 @@ public struct VerificationService: Sendable {
     /// `id`, the verification the call was routed to (the one holding that system number for the
     /// caller, see `inboundCall`), never against a sibling the caller did not aim at.
     public func checkKeyed(id: String, digits: String) async throws -> Verification {
-        for _ in 0..<16 {
+        try await optimistically {
             guard var v = try await store.verification(id: id) else { throw VerificationError.notFound }
             guard v.channel.showsCodeOnPage else { throw VerificationError.wrongChannel(v.channel) }
             if v.channel == .dtmfCallIn, v.status == .pending, !(v.codeMAC.map { hasher.matches(id: v.id, code: digits, stored: $0) } ?? false) {
@@ -321,9 +311,8 @@ public struct VerificationService: Sendable {
                     v = keyed
                 }
             }
-            if let result = try await applyCheck(v, code: digits) { return result }
+            return try await applyCheck(v, code: digits)
         }
-        throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
     }
 
     /// One check against the stored MAC; nil when a concurrent writer won (the caller re-reads).
@@ -349,12 +338,9 @@ public struct VerificationService: Sendable {
             return try await finish(next, status: .maxAttemptsReached, kind: .maxAttemptsReached, at: now)
         }
         next.updatedAt = now
-        next.version += 1
         let event = VerificationEvent(verificationID: v.id, kind: .checkFailed, status: .pending, at: now,
                                       detail: "attempt \(next.checkAttempts) of \(policy.limits.maxCheckAttempts)")
-        guard try await store.update(next, event: event, webhook: nil) else { return nil }
-        await events.published(event, verification: next)
-        return next
+        return try await commit(next, event: event)
     }
 
     // MARK: Cancel, expire, read
@@ -362,22 +348,20 @@ public struct VerificationService: Sendable {
     /// The verification with this id; a pending one past its expiry is expired first. One that
     /// `access` may not see is `not_found`, exactly as an unknown id.
     public func verification(id: String, access: VerificationAccess = .capability) async throws -> Verification {
-        let v = try await stored(id: id, access: access)
-        if v.status == .pending, v.expiresAt <= clock.now() {
-            if let expired = try await finish(v, status: .expired, kind: .expired, at: clock.now()) { return expired }
-            return try await verification(id: id, access: access)
+        try await optimistically {
+            let v = try await stored(id: id, access: access)
+            guard v.status == .pending, v.expiresAt <= clock.now() else { return v }
+            return try await finish(v, status: .expired, kind: .expired, at: clock.now())
         }
-        return v
     }
 
     /// Cancels a pending verification.
     public func cancel(id: String, access: VerificationAccess = .capability) async throws -> Verification {
-        for _ in 0..<16 {
+        try await optimistically {
             let v = try await verification(id: id, access: access)
             guard v.status == .pending else { throw VerificationError.notPending(v.status) }
-            if let done = try await finish(v, status: .canceled, kind: .canceled, at: clock.now()) { return done }
+            return try await finish(v, status: .canceled, kind: .canceled, at: clock.now())
         }
-        throw VerificationError.invalidRequest("Too much contention on this verification; retry.")
     }
 
     /// Expires pending verifications past their time; returns how many. Run periodically so the
@@ -410,32 +394,5 @@ public struct VerificationService: Sendable {
         guard await delivery.isAvailable(channel) else {
             throw channel.needsVoiceGateway ? VerificationError.noGateway : VerificationError.channelDisabled(channel)
         }
-    }
-
-    /// Ends `v` as failed with `reason` (kept on the verification and its audit event); nil when
-    /// it changed meanwhile.
-    @discardableResult
-    func fail(_ v: Verification, reason: String, at now: Date? = nil) async throws -> Verification? {
-        var failed = v
-        failed.failureReason = reason
-        return try await finish(failed, status: .failed, kind: .failed, at: now ?? clock.now(), detail: reason)
-    }
-
-    /// Moves `v` to a final status with its event and webhook; nil if a concurrent writer won.
-    @discardableResult
-    func finish(_ v: Verification, status: VerificationStatus, kind: VerificationEvent.Kind, at now: Date, detail: String? = nil) async throws -> Verification? {
-        var next = v
-        next.status = status
-        next.updatedAt = now
-        next.version += 1
-        if status != .failed { next.failureReason = nil }
-        let event = VerificationEvent(verificationID: v.id, kind: kind, status: status, at: now, detail: detail)
-        let webhook = next.callbackURL.map { url in
-            WebhookDelivery(id: "WH" + random.bytes(12).map { String(format: "%02x", $0) }.joined(),
-                            verificationID: v.id, url: url, body: WebhookBody.json(next, event: event), createdAt: now)
-        }
-        guard try await store.update(next, event: event, webhook: webhook) else { return nil }
-        await events.published(event, verification: next)
-        return next
     }
 }

@@ -41,7 +41,7 @@ public struct Problem: Error, Sendable, Codable, Equatable {
         "invalid_number", "country_not_allowed", "channel_disabled", "number_cannot_receive_sms", "number_type_not_allowed", "invalid_request",
         "rate_limited", "not_found", "expired", "max_attempts_reached", "not_pending", "no_gateway",
         "delivery_failed", "wrong_channel", "unauthorized", "payload_too_large", "method_not_allowed",
-        "unsupported_media_type", "internal", "no_system_number",
+        "unsupported_media_type", "internal", "no_system_number", "conflict",
     ]
 
     /// The problem for a domain error.
@@ -53,7 +53,7 @@ public struct Problem: Error, Sendable, Codable, Equatable {
             self.init(status: .tooManyRequests, code: error.code, detail: error.detail, retryAfter: error.retryAfterSeconds, limit: limit.rawValue)
         case .notFound:
             self.init(status: .notFound, code: error.code, detail: error.detail)
-        case .expired, .maxAttemptsReached, .notPending, .wrongChannel:
+        case .expired, .maxAttemptsReached, .notPending, .wrongChannel, .conflict:
             self.init(status: .conflict, code: error.code, detail: error.detail)
         case .noGateway:
             self.init(status: .serviceUnavailable, code: error.code, detail: error.detail)
@@ -95,7 +95,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as DecodingError {
             return Problem(status: .badRequest, code: "invalid_request", detail: Self.describe(error)).response()
         } catch {
-            logger.error("request failed", metadata: ["path": .string(request.uri.path), "error": .string(String(describing: type(of: error)))])
+            logger.error("http.request_failed", metadata: ["path": .string(request.uri.path), "error": .string(String(describing: type(of: error)))])
             return Problem(status: .internalServerError, code: "internal", detail: "Internal error.").response()
         }
     }

@@ -187,7 +187,7 @@ struct CoreOptions: ParsableArguments {
         guard demoStarts > 0 else { throw ConfigurationError("--demo-starts must be positive") }
         c.demoStartsPerVisitor = demoStarts
         if !publicURL.isEmpty {
-            guard let u = URL(string: publicURL), ["http", "https"].contains(u.scheme ?? ""), u.host != nil else {
+            guard HTTPURL(publicURL) != nil else {
                 throw ConfigurationError("--public-url must be an absolute http or https URL")
             }
             c.publicURL = publicURL
@@ -265,7 +265,7 @@ struct CoreOptions: ParsableArguments {
         case "console":
             return .console
         case "kannel":
-            guard let url = URL(string: kannelURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            guard HTTPURL(kannelURL) != nil else {
                 throw ConfigurationError("--kannel-url must be an http(s) URL")
             }
             guard !kannelUsername.isEmpty else { throw ConfigurationError("--kannel-username is required with --sms-driver kannel") }

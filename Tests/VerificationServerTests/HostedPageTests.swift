@@ -289,7 +289,7 @@ import Verification
         let v = Verification(id: "VE" + String(repeating: "b", count: 32), to: "+886975000888", region: "TW", channel: .sms,
                              locale: "en", codeLength: 6, codeMAC: nil, createdAt: past, expiresAt: past.addingTimeInterval(600))
         _ = try await t.store.insert(v, event: VerificationEvent(verificationID: v.id, kind: .created, status: .pending, at: past))
-        let token = t.core.makeTicket(v, ref: v.id, redirect: "https://shop.example/", code: nil)
+        let token = t.core.page.makeTicket(v, ref: v.id, redirect: "https://shop.example/", code: nil)
         try await t.app().test(.router) { client in
             try await client.execute(uri: "/v/\(token)?lang=zh-TW", method: .get) { r in
                 #expect(r.status == .ok)
@@ -317,7 +317,7 @@ import Verification
                              locale: "en", codeLength: 4, codeMAC: nil, createdAt: now, expiresAt: now.addingTimeInterval(600),
                              systemNumber: channel.isCallIn ? "+886229996666" : nil)
         _ = try await t.store.insert(v, event: VerificationEvent(verificationID: v.id, kind: .created, status: .pending, at: now))
-        let token = t.core.makeTicket(v, ref: v.id, redirect: nil, code: "2407")
+        let token = t.core.page.makeTicket(v, ref: v.id, redirect: nil, code: "2407")
         try await t.app().test(.router) { client in
             try await client.execute(uri: "/v/\(token)?lang=en", method: .get) { r in
                 #expect(r.status == .ok)

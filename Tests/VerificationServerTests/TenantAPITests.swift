@@ -285,7 +285,7 @@ import Verification
                 #expect(r.status == .seeOther)
                 return try Self.locationPath(r.headers[.location])
             }
-            let ticket = try #require(t.core.ticket(String(next.dropFirst("/v/".count))))
+            let ticket = try #require(t.core.page.ticket(String(next.dropFirst("/v/".count))))
             #expect(ticket.id != ref && ticket.ref == ref)
             #expect(try await Self.call(client, .get, "/v1/verifications/\(ref)", key: t.key).1.buffer.json["status"] as? String == "canceled")
             let code = try #require(t.sentCode(ticket.id))
@@ -312,7 +312,7 @@ import Verification
                 #expect(r.status == .seeOther)
                 return try Self.locationPath(r.headers[.location])
             }
-            #expect(t.core.ticket(String(next.dropFirst("/v/".count)))?.id == id)
+            #expect(t.core.page.ticket(String(next.dropFirst("/v/".count)))?.id == id)
             #expect(try await Self.call(client, .get, "/v1/verifications/\(id)", key: t.key).1.buffer.json["send_count"] as? Int == 2)
             #expect(try await Self.call(client, .get, "/v1/verifications/\(otherID)", key: keyB).1.buffer.json["send_count"] as? Int == 1)
         }
@@ -329,7 +329,7 @@ import Verification
             let mineID = try #require(mine.1.buffer.json["id"] as? String)
             let v = try #require(await t.store.verification(id: mineID))
             // A ticket (made by the server only) pairing a verification with another key's start.
-            let token = t.core.makeTicket(v, ref: theirID, redirect: "https://shop.example/ok", code: nil)
+            let token = t.core.page.makeTicket(v, ref: theirID, redirect: "https://shop.example/ok", code: nil)
             let code = try #require(t.sentCode(mineID))
             try await client.execute(uri: "/v/\(token)/check", method: .post, headers: Self.form, body: "code=\(code)&lang=en".buffer) { r in
                 #expect(r.status == .ok)

@@ -1,34 +1,67 @@
 import Foundation
 import Hummingbird
 import NIOCore
-import Synchronization
 import Verification
 
-/// State of the hosted page shared by its handlers: the ticket key, the templates and the demo
-/// limiter.
+/// State of the hosted page shared by its handlers and the API's hosted starts: the ticket key,
+/// the templates and the demo limiter.
 final class HostedPageState: Sendable {
+    /// How long a page ticket outlives its verification, so the page can still show the outcome.
+    static let ticketGrace: Double = 600
     /// Key of the page tickets (HKDF of the server secret, RFC 5869).
     let ticketKey: [UInt8]
     let renderer = PageRenderer()
     /// Demo starts per visitor (client IP).
-    let demoLimiter: Mutex<RateLimiter>
+    let demoLimiter: SharedRateLimiter
+    /// The clock tickets expire by.
+    let clock: any VerificationClock
 
-    init(serverSecret: [UInt8], configuration: CoreConfiguration) {
+    init(serverSecret: [UInt8], configuration: CoreConfiguration, clock: any VerificationClock) {
         ticketKey = Secrets.derive(serverSecret, purpose: "verigate page ticket v1")
-        demoLimiter = Mutex(RateLimiter(limit: configuration.demoStartsPerVisitor, period: configuration.demoPeriod))
+        demoLimiter = SharedRateLimiter(limit: configuration.demoStartsPerVisitor, period: configuration.demoPeriod)
+        self.clock = clock
+    }
+
+    /// A sealed page ticket for `v`, valid until its expiry plus `ticketGrace`; `channels` are
+    /// those the page may offer (the start's `channel` and `channels`).
+    func makeTicket(_ v: Verification, ref: String, redirect: String?, code: String?, channels: [VerificationChannel]) -> String {
+        makeTicket(v, ref: ref, redirect: redirect, code: code, channels: channels.map(\.rawValue))
+    }
+
+    /// A sealed page ticket for `v` offering the channels named `channels` (nil: the ticket's own).
+    func makeTicket(_ v: Verification, ref: String, redirect: String?, code: String?, channels: [String]? = nil) -> String {
+        PageTicket(id: v.id, ref: ref, exp: Int(v.expiresAt.timeIntervalSince1970 + Self.ticketGrace), redirect: redirect,
+                   code: v.channel.showsCodeOnPage ? code : nil, channels: channels).seal(key: ticketKey)
+    }
+
+    /// The ticket sealed in `token`; nil when it is forged, damaged or expired.
+    func ticket(_ token: String) -> PageTicket? {
+        PageTicket.open(token, key: ticketKey, now: clock.now())
     }
 }
 
 /// The hosted verification page: server-rendered HTML forms (swift-mustache) plus `page.js` for
 /// the countdown and the live result over SSE. A page is authorised by its sealed ticket in the
 /// path (`/v/{token}`), never by an API key.
-extension Core {
-    /// How long a page ticket outlives its verification, so the page can still show the outcome.
-    static let ticketGrace: Double = 600
+struct HostedPageController: Sendable {
     /// Lifetime of a result token handed to the integrator.
     static let resultLifetime: Double = 300
 
-    func addPageRoutes(to router: Router<CoreRequestContext>) {
+    let service: VerificationService
+    let configuration: CoreConfiguration
+    let page: HostedPageState
+    /// Starts per client IP (shared with the API's starts).
+    let startLimiter: SharedRateLimiter
+    /// The console outbox, shown on the demo page in dev mode.
+    let sms: ConsoleSMS
+    /// Key of the signed `verigate_result` (the webhook key).
+    let webhookSecret: [UInt8]
+    let eventStream: VerificationEventStream
+
+    /// The page's routes at their absolute paths: assets, `/v/{token}` and its actions, and in
+    /// demo mode the start form (`/`, `/demo`).
+    var endpoints: RouteCollection<CoreRequestContext> {
+        let router = RouteCollection(context: CoreRequestContext.self)
         router.get("/assets/:file") { _, context in
             let file = try context.parameters.require("file")
             let (bytes, type): ([UInt8], String) = switch file {
@@ -49,23 +82,24 @@ extension Core {
         router.get("/v/:token") { request, context in
             let token = try context.parameters.require("token")
             let locale = self.locale(request, form: nil)
-            guard let ticket = self.ticket(token) else { return self.invalidLink(locale: locale, token: token) }
+            guard let ticket = self.page.ticket(token) else { return self.invalidLink(locale: locale, token: token) }
             return try await self.renderVerify(token: token, ticket: ticket, locale: locale)
         }
         router.get("/v/:token/events") { _, context in
-            guard let ticket = self.ticket(try context.parameters.require("token")) else { throw HTTPError(.notFound) }
-            return try await self.events(id: ticket.id, access: .capability)
+            guard let ticket = self.page.ticket(try context.parameters.require("token")) else { throw HTTPError(.notFound) }
+            return try await self.eventStream.response(id: ticket.id, access: .capability)
         }
         router.get("/v/:token/done") { request, context in
             let token = try context.parameters.require("token")
             let locale = self.locale(request, form: nil)
-            guard let ticket = self.ticket(token) else { return self.invalidLink(locale: locale, token: token) }
+            guard let ticket = self.page.ticket(token) else { return self.invalidLink(locale: locale, token: token) }
             let v = try await self.service.verification(id: ticket.id)
             guard v.status == .approved else { return self.seeOther("/v/\(token)?lang=\(locale)") }
             return try await self.approved(v, token: token, ticket: ticket, locale: locale)
         }
         router.post("/v/:token/check") { request, context in try await self.pageCheck(request, context: context) }
         router.post("/v/:token/send") { request, context in try await self.pageSend(request, context: context) }
+        return router
     }
 
     // MARK: Handlers
@@ -82,13 +116,13 @@ extension Core {
             return html(Self.status(error), page.renderer.render("start", view), retryAfter: Self.retryAfter(error))
         }
         guard let channel else { return await fail(.channelDisabled(.sms)) }
-        if let wait = page.demoLimiter.withLock({ $0.acquire(context.clientIP, now: service.clock.now()) }) {
+        if let wait = page.demoLimiter.acquire(context.clientIP, now: service.clock.now()) {
             return await fail(.rateLimited(limit: .clientIP, retryAfter: wait))
         }
         do {
             let result = try await service.start(StartRequest(to: number, channel: channel, locale: locale))
             // The demo visitor is the integrator: every enabled channel stays allowed (offered while deliverable).
-            let token = makeTicket(result.verification, ref: result.verification.id, redirect: nil, code: result.code,
+            let token = page.makeTicket(result.verification, ref: result.verification.id, redirect: nil, code: result.code,
                                    channels: VerificationChannel.allCases.filter(configuration.policy.enabledChannels.contains))
             return seeOther("/v/\(token)?lang=\(locale)")
         } catch let error as VerificationError {
@@ -101,7 +135,7 @@ extension Core {
         let token = try context.parameters.require("token")
         let form = try await FormBody.read(request)
         let locale = self.locale(request, form: form)
-        guard let ticket = ticket(token) else { return invalidLink(locale: locale, token: token) }
+        guard let ticket = page.ticket(token) else { return invalidLink(locale: locale, token: token) }
         let code = (form["code"] ?? "").filter { !$0.isWhitespace && $0 != "-" }
         let strings = PageStrings.forLocale(locale)
         do {
@@ -123,7 +157,7 @@ extension Core {
             case .invalidRequest:
                 return try await renderVerify(token: token, ticket: ticket, locale: locale, error: strings["invalid_code"], status: .badRequest)
             case .invalidNumber, .countryNotAllowed, .channelDisabled, .cannotReceiveSMS, .numberTypeNotAllowed, .rateLimited, .notFound, .noGateway,
-                 .deliveryFailed, .wrongChannel, .noSystemNumber:
+                 .deliveryFailed, .wrongChannel, .noSystemNumber, .conflict:
                 return try await renderVerify(token: token, ticket: ticket, locale: locale, error: Self.message(error, strings),
                                               status: Self.status(error), retryAfter: Self.retryAfter(error))
             }
@@ -138,7 +172,7 @@ extension Core {
         let token = try context.parameters.require("token")
         let form = try await FormBody.read(request)
         let locale = self.locale(request, form: form)
-        guard let ticket = ticket(token) else { return invalidLink(locale: locale, token: token) }
+        guard let ticket = page.ticket(token) else { return invalidLink(locale: locale, token: token) }
         let current = try await service.verification(id: ticket.id)
         let strings = PageStrings.forLocale(locale)
         let allowed = ticket.allowedChannels(current: current.channel)
@@ -146,12 +180,12 @@ extension Core {
             guard let channel = form["channel"].flatMap(VerificationChannel.init(rawValue:)) else { throw VerificationError.channelDisabled(current.channel) }
             // A forged form naming a channel the integrator did not allow is refused like a disabled one.
             guard allowed.contains(channel) else { throw VerificationError.channelDisabled(channel) }
-            if let wait = startLimiter.withLock({ $0.acquire(context.clientIP, now: service.clock.now()) }) {
+            if let wait = startLimiter.acquire(context.clientIP, now: service.clock.now()) {
                 throw VerificationError.rateLimited(limit: .clientIP, retryAfter: wait)
             }
             if channel == current.channel, current.status == .pending {
                 let result = try await service.resend(id: current.id)
-                let next = makeTicket(result.verification, ref: ticket.ref, redirect: ticket.redirect,
+                let next = page.makeTicket(result.verification, ref: ticket.ref, redirect: ticket.redirect,
                                       code: result.code ?? ticket.code, channels: ticket.channels)
                 return seeOther("/v/\(next)?lang=\(locale)")
             }
@@ -161,7 +195,7 @@ extension Core {
             if current.status == .pending {
                 _ = try? await service.cancel(id: current.id)
             }
-            let next = makeTicket(result.verification, ref: ticket.ref, redirect: ticket.redirect, code: result.code,
+            let next = page.makeTicket(result.verification, ref: ticket.ref, redirect: ticket.redirect, code: result.code,
                                   channels: ticket.channels)
             return seeOther("/v/\(next)?lang=\(locale)")
         } catch let error as VerificationError {
@@ -184,7 +218,7 @@ extension Core {
     /// `verigate_result` is signed, so a result can only ever name a verification of its own start.
     func sameChain(_ v: Verification, ref: String) async throws -> Bool {
         if v.id == ref { return true }
-        guard let start = try await store.verification(id: ref) else { return false }
+        guard let start = try await service.store.verification(id: ref) else { return false }
         return start.to == v.to && start.apiKeyID == v.apiKeyID && start.createdAt <= v.createdAt
     }
 
@@ -198,23 +232,6 @@ extension Core {
             return String(redirect[..<hash]) + separator + "verigate_result=" + token + String(redirect[hash...])
         }
         return redirect + separator + "verigate_result=" + token
-    }
-
-    // MARK: Tickets
-
-    /// A sealed page ticket for `v`, valid until its expiry plus `ticketGrace`; `channels` are
-    /// those the page may offer (the start's `channel` and `channels`).
-    func makeTicket(_ v: Verification, ref: String, redirect: String?, code: String?, channels: [VerificationChannel]) -> String {
-        makeTicket(v, ref: ref, redirect: redirect, code: code, channels: channels.map(\.rawValue))
-    }
-
-    func makeTicket(_ v: Verification, ref: String, redirect: String?, code: String?, channels: [String]? = nil) -> String {
-        PageTicket(id: v.id, ref: ref, exp: Int(v.expiresAt.timeIntervalSince1970 + Self.ticketGrace), redirect: redirect,
-                   code: v.channel.showsCodeOnPage ? code : nil, channels: channels).seal(key: page.ticketKey)
-    }
-
-    func ticket(_ token: String) -> PageTicket? {
-        PageTicket.open(token, key: page.ticketKey, now: service.clock.now())
     }
 
     // MARK: Views
@@ -364,7 +381,7 @@ extension Core {
         case .maxAttemptsReached: strings["max_attempts_reached"]
         case .notPending(let s): strings[s.rawValue]
         case .deliveryFailed: strings["failed"]
-        case .invalidRequest: strings["error"]
+        case .invalidRequest, .conflict: strings["error"]
         case .notFound: strings["invalid_link"]
         }
     }

@@ -123,9 +123,7 @@ public final class WebhookDispatcher: Service, Sendable {
     }
 
     private func post(_ webhook: WebhookDelivery, at now: Date) async -> Outcome {
-        guard let url = URL(string: webhook.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              let host = url.host, !host.isEmpty
-        else {
+        guard let host = HTTPURL(webhook.url)?.host else {
             return .failure("callback URL is not an http(s) URL", permanent: true)
         }
         let pinned: [String: String]

@@ -1,0 +1,69 @@
+// The one write path of the verification flows: every change to a stored verification is its
+// next version, written with its audit event (and webhook) in one store write, then published
+// (docs/ARCHITECTURE.md "Optimistic concurrency"). A write that loses the version to another
+// writer (another request, another node) is tried again on a fresh read; one that keeps losing
+// is `conflict` (HTTP 409), never a wrong answer.
+
+import Foundation
+
+extension VerificationService {
+    /// How often a flow re-reads and tries again after losing a version race before it answers
+    /// `VerificationError.conflict`.
+    public static let commitAttempts = 16
+
+    /// Runs `attempt` (read, decide, write) until it returns a value; nil means another writer
+    /// changed the verification first, and it runs again on a fresh read, at most `attempts`
+    /// times. Errors `attempt` throws end it at once. Throws `VerificationError.conflict` when
+    /// every attempt lost.
+    func optimistically<T>(attempts: Int = commitAttempts, _ attempt: () async throws -> T?) async throws -> T {
+        for _ in 0..<attempts {
+            if let result = try await attempt() { return result }
+        }
+        throw VerificationError.conflict
+    }
+
+    /// Writes `changed` (a verification as read, then changed) as its next version with `event`
+    /// and `webhook`, and publishes the event. Returns the written verification; nil when the
+    /// stored one is no longer the version read (the caller re-reads, see `optimistically`).
+    @discardableResult
+    func commit(_ changed: Verification, event: VerificationEvent, webhook: WebhookDelivery? = nil) async throws -> Verification? {
+        var next = changed
+        next.version += 1
+        guard try await store.update(next, event: event, webhook: webhook) else { return nil }
+        await events.published(event, verification: next)
+        return next
+    }
+
+    /// Writes `changed` (as read, then changed and marked sent, see `markedSent`) as its next
+    /// version with its send reserved (`reserve`): nil when another writer changed it first;
+    /// throws `rateLimited` when a send guard refuses.
+    func commitSend(_ changed: Verification, auditEvents: [VerificationEvent], number: PhoneNumber, now: Date) async throws -> Verification? {
+        var next = changed
+        next.version += 1
+        return try await reserve(.update(next), auditEvents: auditEvents, number: number, now: now) ? next : nil
+    }
+
+    /// Ends `v` as failed with `reason` (kept on the verification and its audit event); nil when
+    /// it changed meanwhile.
+    @discardableResult
+    func fail(_ v: Verification, reason: String, at now: Date? = nil) async throws -> Verification? {
+        var failed = v
+        failed.failureReason = reason
+        return try await finish(failed, status: .failed, kind: .failed, at: now ?? clock.now(), detail: reason)
+    }
+
+    /// Moves `v` to a final status with its event and webhook; nil if a concurrent writer won.
+    @discardableResult
+    func finish(_ v: Verification, status: VerificationStatus, kind: VerificationEvent.Kind, at now: Date, detail: String? = nil) async throws -> Verification? {
+        var next = v
+        next.status = status
+        next.updatedAt = now
+        if status != .failed { next.failureReason = nil }
+        let event = VerificationEvent(verificationID: v.id, kind: kind, status: status, at: now, detail: detail)
+        let webhook = next.callbackURL.map { url in
+            WebhookDelivery(id: "WH" + random.bytes(12).map { String(format: "%02x", $0) }.joined(),
+                            verificationID: v.id, url: url, body: WebhookBody.json(next, event: event), createdAt: now)
+        }
+        return try await commit(next, event: event, webhook: webhook)
+    }
+}
