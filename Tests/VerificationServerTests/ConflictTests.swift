@@ -59,7 +59,9 @@ import Verification
         func sentSMSOwner(key: String) async throws -> String? { await inner.sentSMSOwner(key: key) }
         func settleSentSMS(key: String) async throws -> String? { await inner.settleSentSMS(key: key) }
         func claimDueSentSMS(now: Date, limit: Int) async throws -> [SentSMS] { await inner.claimDueSentSMS(now: now, limit: limit) }
-        func insertAPIKey(_ key: APIKeyRecord) async throws { await inner.insertAPIKey(key) }
+        func insertAPIKey(_ key: APIKeyRecord) async throws { try await inner.insertAPIKey(key) }
+        func apiKeys() async throws -> [APIKeyRecord] { try await inner.apiKeys() }
+        func revokeAPIKey(id: String, at: Date) async throws -> Bool { try await inner.revokeAPIKey(id: id, at: at) }
         func apiKey(sha256: [UInt8]) async throws -> APIKeyRecord? { await inner.apiKey(sha256: sha256) }
         func apiKeyCount() async throws -> Int { await inner.apiKeyCount() }
     }
