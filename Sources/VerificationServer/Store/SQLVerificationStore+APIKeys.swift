@@ -6,6 +6,7 @@ import Verification
 // `revoked_at` set (migration 6), so verifications still name their key; `APIKeyMiddleware`
 // refuses it.
 extension SQLVerificationStore {
+    /// `APIKeyStore.insertAPIKey(_:)`, in SQL.
     public func insertAPIKey(_ key: APIKeyRecord) async throws {
         try await writer.withDatabase { db in
             try await db.raw(SQLStoreRows.insert(
@@ -15,6 +16,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `APIKeyStore.apiKey(sha256:)`, in SQL.
     public func apiKey(sha256: [UInt8]) async throws -> APIKeyRecord? {
         try await reader.withDatabase { db in
             try await db.raw("""
@@ -42,6 +44,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `APIKeyStore.apiKeyCount()`, in SQL.
     public func apiKeyCount() async throws -> Int {
         try await reader.withDatabase { db in
             Int(try await db.raw("SELECT COUNT(*) AS n FROM api_keys").first()?.decode(column: "n", as: Int64.self) ?? 0)

@@ -4,6 +4,7 @@ import Verification
 
 // Outgoing calls to place again (CallRetryStore), claimed once across nodes by claimDue.
 extension SQLVerificationStore {
+    /// `CallRetryStore.scheduleCallRetry(verificationID:at:)`, in SQL.
     public func scheduleCallRetry(verificationID: String, at: Date) async throws {
         try await writer.withDatabase { db in
             try await db.raw("""
@@ -13,6 +14,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `CallRetryStore.claimDueCallRetries(now:limit:)`, in SQL.
     public func claimDueCallRetries(now: Date, limit: Int) async throws -> [String] {
         try await claimDue(from: "call_retries", key: "verification_id", now: now, limit: limit)
             .map { try $0.decode(column: "verification_id", as: String.self) }

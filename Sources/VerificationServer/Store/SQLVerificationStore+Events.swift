@@ -5,6 +5,7 @@ import Verification
 // The audit trail (AuditEventStore): written inside each verification write, read by the API and
 // by other nodes' StoreEventFollower.
 extension SQLVerificationStore {
+    /// `AuditEventStore.events(verificationID:)`, in SQL.
     public func events(verificationID: String) async throws -> [VerificationEvent] {
         try await reader.withDatabase { db in
             try await db.raw("""
@@ -14,6 +15,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `AuditEventStore.events(verificationIDs:since:)`, in SQL.
     public func events(verificationIDs: [String], since: Date) async throws -> [VerificationEvent] {
         guard !verificationIDs.isEmpty else { return [] }
         return try await reader.withDatabase { db in

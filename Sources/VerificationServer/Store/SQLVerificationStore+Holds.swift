@@ -5,6 +5,7 @@ import Verification
 // Call-in system numbers held per caller (SystemNumberHoldStore): one row per caller and number
 // in system_number_holds, taken by one upsert so that of two nodes racing for a number one wins.
 extension SQLVerificationStore {
+    /// `SystemNumberHoldStore.systemNumberHolds(caller:now:)`, in SQL.
     public func systemNumberHolds(caller: String, now: Date) async throws -> [SystemNumberHold] {
         try await reader.withDatabase { db in
             try await db.raw("""
@@ -19,6 +20,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `SystemNumberHoldStore.holdSystemNumber(_:caller:now:replacing:)`, in SQL.
     public func holdSystemNumber(_ hold: SystemNumberHold, caller: String, now: Date, replacing: String?) async throws -> Bool {
         // One statement: insert, or take over a hold that ended or belongs to `replacing`
         // (SQLite ≥ 3.35 and PostgreSQL: upsert with a WHERE on the update, and RETURNING).
@@ -35,6 +37,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `SystemNumberHoldStore.releaseSystemNumberHolds(endedBy:)`, in SQL.
     public func releaseSystemNumberHolds(endedBy now: Date) async throws {
         try await writer.withDatabase { db in
             try await db.raw("DELETE FROM system_number_holds WHERE held_until <= \(bind: SQLTime.micros(now))").run()

@@ -20,6 +20,7 @@ import Verification
 //   counter row per key, which would need sliding-window bookkeeping; the locks are held only
 //   for a few short statements, and sends (each an SMS or a call) are rare next to reads.
 extension SQLVerificationStore {
+    /// `SendLogStore.recordSend(to:verificationID:at:)`, in SQL.
     public func recordSend(to: String, verificationID: String, at: Date) async throws {
         try await writer.withDatabase { db in
             try await db.raw("""
@@ -28,6 +29,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `SendLogStore.sends(to:since:limit:)`, in SQL.
     public func sends(to: String, since: Date, limit: Int) async throws -> [Date] {
         try await reader.withDatabase { db in
             try await db.raw("""
@@ -37,6 +39,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `SendLogStore.reserveSend(_:events:send:guards:)`, in SQL.
     public func reserveSend(_ write: SendWrite, events: [VerificationEvent], send: SendReservation, guards: SendGuards) async throws -> SendReservationOutcome {
         try await writer.withTransaction(begin: backend.beginWrite) { db in
             if backend == .postgres {

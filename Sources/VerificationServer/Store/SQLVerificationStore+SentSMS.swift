@@ -5,6 +5,7 @@ import Verification
 // SMS whose delivery report may still come (SentSMSStore): message key → verification, claimed
 // once across nodes at its due time by claimDue.
 extension SQLVerificationStore {
+    /// `SentSMSStore.recordSentSMS(key:verificationID:dueAt:reportRequired:)`, in SQL.
     public func recordSentSMS(key: String, verificationID: String, dueAt: Date, reportRequired: Bool) async throws {
         try await writer.withDatabase { db in
             try await db.raw("""
@@ -16,6 +17,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `SentSMSStore.sentSMSOwner(key:)`, in SQL.
     public func sentSMSOwner(key: String) async throws -> String? {
         try await reader.withDatabase { db in
             try await db.raw("SELECT verification_id FROM sent_sms WHERE message_key = \(bind: key)").first()
@@ -23,6 +25,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `SentSMSStore.settleSentSMS(key:)`, in SQL.
     public func settleSentSMS(key: String) async throws -> String? {
         try await writer.withDatabase { db in
             try await db.raw("DELETE FROM sent_sms WHERE message_key = \(bind: key) RETURNING verification_id").first()
@@ -30,6 +33,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `SentSMSStore.claimDueSentSMS(now:limit:)`, in SQL.
     public func claimDueSentSMS(now: Date, limit: Int) async throws -> [SentSMS] {
         try await claimDue(from: "sent_sms", key: "message_key", returning: ["verification_id", "report_required"], now: now, limit: limit)
             .map { row in

@@ -7,6 +7,7 @@ import enum Verification.Channel
 // writer, with its audit event (and webhook) — all or nothing; updates are versioned.
 // docs/ARCHITECTURE.md, "Storage".
 extension SQLVerificationStore {
+    /// `VerificationRecordStore.insert(_:event:)`, in SQL.
     public func insert(_ verification: Verification, event: VerificationEvent) async throws -> Bool {
         try await writer.withTransaction(begin: backend.beginWrite) { db in
             try await db.raw(SQLStoreRows.insert(
@@ -17,6 +18,7 @@ extension SQLVerificationStore {
         return true
     }
 
+    /// `VerificationRecordStore.verification(id:)`, in SQL.
     public func verification(id: String) async throws -> Verification? {
         try await reader.withDatabase { db in
             try await db.raw("\(unsafeRaw: SQLStoreRows.verificationSelect) WHERE id = \(bind: id)").first()
@@ -24,6 +26,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `VerificationRecordStore.update(_:event:webhook:)`, in SQL.
     public func update(_ verification: Verification, event: VerificationEvent, webhook: WebhookDelivery?) async throws -> Bool {
         try await writer.withTransaction(begin: backend.beginWrite) { db in
             guard try await Self.updateVersioned(verification, db) else { return false }
@@ -37,6 +40,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `VerificationRecordStore.pendingCallIn(caller:systemNumber:)`, in SQL.
     public func pendingCallIn(caller: String, systemNumber: String?) async throws -> [Verification] {
         let callIn = VerificationChannel.allCases.filter(\.isCallIn).map(\.rawValue)
         return try await reader.withDatabase { db in
@@ -53,6 +57,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `VerificationRecordStore.pendingCounts(systemNumbers:)`, in SQL.
     public func pendingCounts(systemNumbers: [String]) async throws -> [String: Int] {
         guard !systemNumbers.isEmpty else { return [:] }
         return try await reader.withDatabase { db in
@@ -68,6 +73,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `VerificationRecordStore.expiredPending(now:limit:)`, in SQL.
     public func expiredPending(now: Date, limit: Int) async throws -> [Verification] {
         try await reader.withDatabase { db in
             try await db.raw("""

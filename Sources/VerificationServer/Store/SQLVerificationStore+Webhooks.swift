@@ -5,6 +5,7 @@ import Verification
 // Webhook deliveries (WebhookStore): enqueued by update in the same transaction, then retried by
 // the WebhookDispatcher until delivered or abandoned.
 extension SQLVerificationStore {
+    /// `WebhookStore.dueWebhooks(now:limit:)`, in SQL.
     public func dueWebhooks(now: Date, limit: Int) async throws -> [WebhookDelivery] {
         try await reader.withDatabase { db in
             try await db.raw("""
@@ -15,6 +16,7 @@ extension SQLVerificationStore {
         }
     }
 
+    /// `WebhookStore.updateWebhook(_:)`, in SQL.
     public func updateWebhook(_ webhook: WebhookDelivery) async throws {
         try await writer.withDatabase { db in
             try await db.raw(SQLStoreRows.upsert(
