@@ -1,3 +1,6 @@
+// The options of `verigate serve`/`core`, typed as OptionValues.swift describes (its header says why
+// typed ArgumentParser values and one environment reader, not swift-configuration).
+
 import ArgumentParser
 import Foundation
 import Logging

@@ -31,7 +31,9 @@ import VerificationServer
 /// Why an option's text is not a value of its type, said as what the option accepts
 /// ("must be one of trace, debug, …"). ArgumentParser prints it after the flag's name.
 struct OptionValueError: Error, CustomStringConvertible {
+    /// What the option accepts, or what is wrong with the value.
     let description: String
+    /// An error saying `description`.
     init(_ description: String) { self.description = description }
 }
 
@@ -76,6 +78,7 @@ enum Settings {
 protocol OptionChoice: OptionValue, CaseIterable, RawRepresentable<String> {}
 
 extension OptionChoice {
+    /// The case whose raw value is `text`; any other word throws the list of cases.
     init(option text: String) throws(OptionValueError) {
         guard let value = Self(rawValue: text) else {
             throw OptionValueError("must be \(listing(Self.allCases.map(\.rawValue)))")
@@ -92,25 +95,33 @@ func listing(_ words: [String]) -> String {
 
 // MARK: Words
 
+/// Paths, names, secrets: any text.
 extension String: OptionValue {
+    /// `text` as it is.
     init(option text: String) { self = text }
 }
 
+/// Counts and limits (their ranges are checked where they are used, naming the flag).
 extension Int: OptionValue {
+    /// A whole number, spaces around it ignored.
     init(option text: String) throws(OptionValueError) {
         guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else { throw OptionValueError("must be a whole number") }
         self = value
     }
 }
 
+/// Rates (`--smpp-rate`).
 extension Double: OptionValue {
+    /// A finite number, spaces around it ignored.
     init(option text: String) throws(OptionValueError) {
         guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else { throw OptionValueError("must be a number") }
         self = value
     }
 }
 
+/// Switches read from a variable (`VERIGATE_ALLOW_PRIVATE_WEBHOOKS` of the flag `--allow-private-webhooks`).
 extension Bool: OptionValue {
+    /// 1, true, yes or on; 0, false, no or off (any case).
     init(option text: String) throws(OptionValueError) {
         switch text.lowercased() {
         case "1", "true", "yes", "on": self = true
@@ -143,6 +154,7 @@ enum SMSDriverKind: String, OptionChoice {
 
 /// `--smpp-packing`: GSM 03.38 septets as they are, or packed 8 in 7 octets.
 extension SMSEncoder.GSMPacking: OptionValue {
+    /// `unpacked` or `packed`.
     init(option text: String) throws(OptionValueError) {
         guard let value = Self(rawValue: text) else { throw OptionValueError("must be unpacked or packed") }
         self = value
@@ -157,8 +169,10 @@ struct Seconds: OptionValue, Equatable, CustomStringConvertible {
     /// The duration in seconds.
     let value: TimeInterval
 
+    /// `value` seconds.
     init(_ value: TimeInterval) { self.value = value }
 
+    /// `30`, `1.5`, `250ms`, `30s`, `10m`, `1h`; a negative, unknown unit or other text throws.
     init(option text: String) throws(OptionValueError) {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(suffix: String, seconds: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3_600)]
@@ -170,6 +184,7 @@ struct Seconds: OptionValue, Equatable, CustomStringConvertible {
         value = count * (unit?.seconds ?? 1)
     }
 
+    /// `600.0 s`.
     var description: String { "\(value) s" }
 }
 
@@ -178,8 +193,10 @@ struct Seconds: OptionValue, Equatable, CustomStringConvertible {
 struct HostPort: OptionValue, Equatable, CustomStringConvertible {
     /// The host, without brackets.
     let host: String
+    /// The port, 0 (any free port) to 65535.
     let port: Int
 
+    /// `host` (without brackets) and `port`.
     init(host: String, port: Int) {
         self.host = host
         self.port = port
@@ -195,14 +212,18 @@ struct HostPort: OptionValue, Equatable, CustomStringConvertible {
         self.init(host: host, port: port)
     }
 
+    /// `host:port`, an IPv6 host in brackets.
     var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// `--sip-address`: a listen address, or `off` for no voice gateway.
 enum SIPListen: OptionValue, Equatable {
+    /// No voice gateway in this process.
     case off
+    /// UDP and TCP on this address, replacing sip.conf's `bind`.
     case address(HostPort)
 
+    /// `off`, else `host:port`.
     init(option text: String) throws(OptionValueError) {
         if text == "off" { self = .off; return }
         guard text.contains(":") else { throw OptionValueError("must be off or host:port (an IPv6 host in brackets, [::1]:5060)") }
@@ -214,8 +235,10 @@ enum SIPListen: OptionValue, Equatable {
 
 /// A region libphonenumber knows, ISO 3166 alpha-2 (`TW`, `US`), in upper case.
 struct Region: OptionValue, Equatable, CustomStringConvertible {
+    /// The alpha-2 code, upper case.
     let code: String
 
+    /// A known region's code, any case; anything else throws.
     init(option text: String) throws(OptionValueError) {
         let code = text.trimmingCharacters(in: .whitespaces).uppercased()
         guard code.count == 2, PhoneNumber.countryCode(forRegion: code) != nil else {
@@ -224,13 +247,16 @@ struct Region: OptionValue, Equatable, CustomStringConvertible {
         self.code = code
     }
 
+    /// The code.
     var description: String { code }
 }
 
 /// `--allowed-regions`: regions separated by commas; empty for none besides the default region.
 struct RegionList: OptionValue, Equatable {
+    /// The regions' codes, upper case.
     let regions: Set<String>
 
+    /// `US,JP`; every entry must be a known region.
     init(option text: String) throws(OptionValueError) {
         var regions = Set<String>()
         for name in text.split(separator: ",") where !name.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -242,13 +268,16 @@ struct RegionList: OptionValue, Equatable {
 
 /// `--channels`: channels separated by commas.
 struct ChannelList: OptionValue, Equatable {
+    /// The channels named.
     let channels: Set<Channel>
 
     /// Every channel.
     static let all = ChannelList(channels: Set(Channel.allCases))
 
+    /// These channels.
     init(channels: Set<Channel>) { self.channels = channels }
 
+    /// `sms,voice_call`; an unknown name throws the list of channels.
     init(option text: String) throws(OptionValueError) {
         var channels = Set<Channel>()
         for name in text.split(separator: ",") {
@@ -263,8 +292,10 @@ struct ChannelList: OptionValue, Equatable {
 
 /// `--line-types`: the line types each channel may reach (`VerificationPolicy.parseLineTypes`).
 struct LineTypeRules: OptionValue {
+    /// The allowed line types of each channel named.
     let rules: [Channel: Set<PhoneNumber.LineType>]
 
+    /// `sms=mobile;voice_call=any`.
     init(option text: String) throws(OptionValueError) {
         do { rules = try VerificationPolicy.parseLineTypes(text) } catch { throw OptionValueError(error.description) }
     }
@@ -273,8 +304,10 @@ struct LineTypeRules: OptionValue {
 /// `--caller-id-trust`: the caller-ID trust each call-in method accepts
 /// (`VerificationPolicy.parseCallerIDTrust`).
 struct CallerIDTrustRules: OptionValue {
+    /// The accepted trust levels of each call-in method named.
     let rules: [Channel: Set<CallerIDTrust>]
 
+    /// `missed_call=asserted;dtmf_callin=asserted,unverified`.
     init(option text: String) throws(OptionValueError) {
         do { rules = try VerificationPolicy.parseCallerIDTrust(text) } catch { throw OptionValueError(error.description) }
     }
@@ -283,13 +316,16 @@ struct CallerIDTrustRules: OptionValue {
 /// `--channel-sends-per-hour`: one count for every sending channel, or `sms=1000;voice_call=500`
 /// (`VerificationPolicy.parseChannelBudgets`; channels not named keep their default).
 struct ChannelBudgets: OptionValue {
+    /// Sends per hour of each sending channel, 0 for no budget.
     let budgets: [Channel: Int]
 
     /// The defaults, `VerificationLimits.defaultChannelBudgets`.
     static let defaults = ChannelBudgets(budgets: VerificationLimits.defaultChannelBudgets)
 
+    /// These budgets.
     init(budgets: [Channel: Int]) { self.budgets = budgets }
 
+    /// `1000`, or `sms=1000;voice_call=500`.
     init(option text: String) throws(OptionValueError) {
         do { budgets = try VerificationPolicy.parseChannelBudgets(text, defaults: VerificationLimits.defaultChannelBudgets) } catch {
             throw OptionValueError(error.description)
