@@ -63,13 +63,13 @@ enum Settings {
 
     /// An option's value: its flag when given, else `VERIGATE_<name>`, else `fallback`.
     static func resolve<Value: OptionValue>(_ flag: Value?, _ name: String, default fallback: Value) throws(ConfigurationError) -> Value {
-        if let flag { return flag }
-        return try value(name) ?? fallback
+        try resolve(flag, name) ?? fallback
     }
 
-    /// An option without a default: its flag when given, else `VERIGATE_<name>`, else nil.
+    /// An option without a default: its flag when given, else `VERIGATE_<name>`, else nil. An
+    /// empty text flag (`--secret-file ""`) counts as not given, as an empty variable does.
     static func resolve<Value: OptionValue>(_ flag: Value?, _ name: String) throws(ConfigurationError) -> Value? {
-        if let flag { return flag }
+        if let flag, (flag as? String)?.isEmpty != true { return flag }
         return try value(name)
     }
 }

@@ -99,7 +99,7 @@ struct CommandLineConfigurationTests {
         ])
     }
 
-    @Test("Good values start verigate core: the flag wins over its variable (even a bad one), the variable over the default")
+    @Test("Good values start verigate core: the flag wins over its variable (even a bad one), the variable over the default, an empty flag is not given")
     func goodValuesStart() async throws {
         guard let verigate = CoreGatewayApartTests.binary() else { return }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-good-\(UUID().uuidString.prefix(8))")
@@ -108,6 +108,7 @@ struct CommandLineConfigurationTests {
         let core = try PeerProcess(verigate, [
             "core", "--http-address", "127.0.0.1:0", "--data-dir", directory.path, "--log-level", "info", "--mode", "dev",
             "--call-retry-delay", "1m", "--sms-receipt-timeout", "90s", "--caller-id-trust", "dtmf_callin=asserted,unverified",
+            "--gateway-socket", "",
         ], name: "good-values", environment: [
             "VERIGATE_LOG_LEVEL": "bogus", "VERIGATE_MODE": "production", "VERIGATE_DEFAULT_REGION": "us", "VERIGATE_DEMO": "off",
             "VERIGATE_CODE_TTL": "10m", "VERIGATE_RESEND_INTERVAL": "1.5", "VERIGATE_ALLOW_PRIVATE_WEBHOOKS": "no",
@@ -119,6 +120,8 @@ struct CommandLineConfigurationTests {
         // --mode dev over VERIGATE_MODE=production; VERIGATE_DEFAULT_REGION=us and VERIGATE_DEMO=off over the defaults (TW, on in dev).
         let line = output.split(separator: "\n").first { $0.contains("core.serving") }.map(String.init) ?? ""
         #expect(line.contains("mode=dev") && line.contains("region=US") && line.contains("demo=off"), "\(line)")
+        // An empty --gateway-socket is not given: the default beside the data.
+        #expect(line.contains("gateway_socket=\(directory.appendingPathComponent("gateway.sock").path)"), "\(line)")
     }
 
     @Test("VERIGATE_DB_POOL=lots and --db-pool 0 are refused; VERIGATE_DB_POOL=3 opens 3 connections")
