@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import Hummingbird
 import Logging
 import SMPP
@@ -18,15 +17,25 @@ struct Verigate: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 
     /// Unblocks SIGTERM and SIGINT first: a parent (the Swift test runner, some supervisors) may
-    /// have left them blocked, and graceful shutdown listens for them. Then ArgumentParser's run.
+    /// have left them blocked, and graceful shutdown listens for them. Then ArgumentParser's parse
+    /// (a refused value exits 78, EX_CONFIG) and run.
     static func main() async {
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        var command: any ParsableCommand
+        do { command = try parseAsRoot() } catch {
+            // A flag value its type refuses (`--log-level bogus`), like any command line verigate
+            // cannot use, is a configuration mistake: exit 78 as for the ones found later.
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Self.exit(withError: ExitCode(78))
+            }
+            exit(withError: error)
+        }
         do {
-            var command = try parseAsRoot()
             if var asynchronous = command as? AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
@@ -38,60 +47,44 @@ struct Verigate: AsyncParsableCommand {
     }
 }
 
-/// Reads `VERIGATE_<NAME>` from the environment.
-func env(_ name: String) -> String? {
-    ProcessInfo.processInfo.environment["VERIGATE_" + name].flatMap { $0.isEmpty ? nil : $0 }
-}
-
-/// Reads a numeric `VERIGATE_<NAME>`, else `fallback`. A value that is not a number of that type
-/// (`VERIGATE_CODE_TTL=10m`) is not replaced by the default in silence: it is kept in
-/// `EnvironmentErrors`, which the commands check before they start (exit 78).
-func env<Number: LosslessStringConvertible & Numeric>(_ name: String, _ fallback: Number) -> Number {
-    guard let text = env(name) else { return fallback }
-    if let value = Number(text.trimmingCharacters(in: .whitespaces)) { return value }
-    EnvironmentErrors.record("VERIGATE_\(name) must be \(Number.self == Int.self ? "a whole number" : "a number"), not \"\(text)\"")
-    return fallback
-}
-
-/// Environment variables that could not be read, for `check()` to refuse.
-enum EnvironmentErrors {
-    private static let messages = Mutex<[String]>([])
-
-    static func record(_ message: String) {
-        messages.withLock { $0.append(message) }
-    }
-
-    /// Throws the first unreadable variable's message, if any.
-    static func check() throws(ConfigurationError) {
-        if let first = messages.withLock({ $0.first }) { throw ConfigurationError(first) }
-    }
-}
-
 /// Options shared by the commands that open the store.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "Folder for the SQLite database and the generated secret (env VERIGATE_DATA_DIR).")
-    var dataDir: String = env("DATA_DIR") ?? "./data"
+    @Option(help: "Folder for the SQLite database and the generated secret (env VERIGATE_DATA_DIR). Default: ./data.")
+    var dataDir: String?
 
     @Option(help: "Database: a SQLite file path or sqlite:// URL, or postgres://user@host:port/db (env VERIGATE_DATABASE_URL). Default: <data-dir>/verigate.db.")
-    var databaseURL: String = env("DATABASE_URL") ?? ""
+    var databaseURL: String?
 
-    @Option(help: "Database connections: SQLite read connections besides its one writer, or PostgreSQL connections (env VERIGATE_DB_POOL). Default: 8.")
+    @Option(help: "Database connections, 1-1000: SQLite read connections besides its one writer, or PostgreSQL connections (env VERIGATE_DB_POOL). Default: 8.", transform: Int.init(option:))
     var dbPool: Int?
 
-    var resolvedDatabaseURL: String { databaseURL.isEmpty ? (dataDir as NSString).appendingPathComponent("verigate.db") : databaseURL }
+    /// The data folder: `--data-dir`, `VERIGATE_DATA_DIR`, else `./data`.
+    func dataDirectory() throws(ConfigurationError) -> String {
+        try Settings.resolve(dataDir, "DATA_DIR", default: "./data")
+    }
+
+    /// The database: `--database-url`, `VERIGATE_DATABASE_URL`, else `<data-dir>/verigate.db`.
+    func resolvedDatabaseURL() throws(ConfigurationError) -> String {
+        if let url = try Settings.resolve(databaseURL, "DATABASE_URL") { return url }
+        return (try dataDirectory() as NSString).appendingPathComponent("verigate.db")
+    }
+
+    /// The secret file: `flag` (a command's `--secret-file`), `VERIGATE_SECRET_FILE`, else `<data-dir>/secret`.
+    func secretPath(flag: String?) throws(ConfigurationError) -> String {
+        if let path = try Settings.resolve(flag, "SECRET_FILE") { return path }
+        return (try dataDirectory() as NSString).appendingPathComponent("secret")
+    }
 
     /// Opens the store these options name; a bad pool size or unreadable variable exits with 78.
     func openStore(logger: Logger) async throws -> SQLVerificationStore {
-        // Read here, not as the option's default: an optional option cannot have one.
-        let dbPool = dbPool ?? env("DB_POOL").map { _ in env("DB_POOL", 0) }
+        let (url, dbPool): (String, Int?)
         do {
-            try EnvironmentErrors.check()
+            (url, dbPool) = (try resolvedDatabaseURL(), try Settings.resolve(self.dbPool, "DB_POOL"))
             if let dbPool, !(1...1_000).contains(dbPool) { throw ConfigurationError("--db-pool must be 1 to 1000, not \(dbPool)") }
         } catch {
             configurationFailed("\(error)", logger: logger)
         }
-        return try await SQLVerificationStore.open(
-            url: resolvedDatabaseURL, configuration: .init(poolSize: dbPool), logger: logger)
+        return try await SQLVerificationStore.open(url: url, configuration: .init(poolSize: dbPool), logger: logger)
     }
 }
 
@@ -102,17 +95,26 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var gatewayOptions: GatewayOptions
     @OptionGroup var log: LogOptions
 
-    @Option(help: "SIP listen address host:port for UDP and TCP (overrides sip.conf's bind), or off for no voice gateway (env VERIGATE_SIP_ADDRESS). Default: sip.conf's bind, else 127.0.0.1:5060.")
-    var sipAddress: String = env("SIP_ADDRESS") ?? ""
+    @Option(help: "SIP listen address host:port for UDP and TCP (overrides sip.conf's bind), or off for no voice gateway (env VERIGATE_SIP_ADDRESS). Default: sip.conf's bind, else 127.0.0.1:5060.", transform: SIPListen.init(option:))
+    var sipAddress: SIPListen?
 
     func run() async throws {
         let logger = log.logger()
         // Read sip.conf before anything starts, so a mistake in it stops the process at once.
-        let conf: SIPConf? = sipAddress == "off" ? nil : gatewayOptions.load(region: core.defaultRegion, sipAddress: sipAddress.isEmpty ? nil : sipAddress, logger: logger)
+        let (listen, region): (SIPListen?, Region)
+        do { (listen, region) = (try Settings.resolve(sipAddress, "SIP_ADDRESS"), try core.region()) } catch {
+            configurationFailed("\(error)", logger: logger)
+        }
+        let conf: SIPConf?
+        switch listen {
+        case .off: conf = nil
+        case .address(let address): conf = gatewayOptions.load(region: region.code, sipAddress: address, logger: logger)
+        case nil: conf = gatewayOptions.load(region: region.code, sipAddress: nil, logger: logger)
+        }
         try await core.run(logger: logger) { socket, metrics in
             guard let conf else { return [] }
-            let runner = try await GatewayRunner.start(conf: conf, coreSocket: socket, promptsDirectory: gatewayOptions.prompts,
-                                                       journal: gatewayOptions.journalPath(socket: socket), logger: logger)
+            let runner = try await GatewayRunner.start(conf: conf, coreSocket: socket, promptsDirectory: gatewayOptions.promptsDirectory(logger: logger),
+                                                       journal: gatewayOptions.journalPath(socket: socket, logger: logger), logger: logger)
             // One /metrics: the gateway's counters join the core's.
             let gatewayMetrics = GatewayMetrics(registry: metrics.registry, calls: runner.gateway.calls, media: runner.gateway.media?.statistics)
             metrics.addCollector { gatewayMetrics.collect() }
@@ -128,10 +130,14 @@ struct WebhookSecret: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     @Option(help: "Secret file (env VERIGATE_SECRET_FILE). Default: <data-dir>/secret.")
-    var secretFile: String = env("SECRET_FILE") ?? ""
+    var secretFile: String?
 
     func run() async throws {
-        let secret = try Secrets.loadOrCreateSecret(at: secretFile.isEmpty ? (storeOptions.dataDir as NSString).appendingPathComponent("secret") : secretFile)
+        let path: String
+        do { path = try storeOptions.secretPath(flag: secretFile) } catch {
+            configurationFailed("\(error)", logger: Logger(label: "verigate"))
+        }
+        let secret = try Secrets.loadOrCreateSecret(at: path)
         print(Core.webhookSecret(serverSecret: secret).map { String(format: "%02x", $0) }.joined())
     }
 }

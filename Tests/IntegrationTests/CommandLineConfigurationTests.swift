@@ -4,36 +4,131 @@ import FoundationNetworking
 #endif
 import Testing
 
-/// `verigate`'s numeric options and variables: a value that is not a number, or out of range, stops
-/// the command with exit status 78 and names the variable, instead of running on the default.
-@Suite("verigate refuses unreadable numbers in its environment and options")
+/// `verigate`'s options are typed (issue 13): a value its type cannot hold, from the flag or from its
+/// `VERIGATE_*` variable, stops the command with exit status 78 and a message naming the flag or
+/// variable and what it accepts, instead of running on the default. Flag > variable > default.
+@Suite("verigate refuses option values it cannot use, from flags and from VERIGATE_* variables")
 struct CommandLineConfigurationTests {
-    /// Runs `verigate arguments` with `environment` in a fresh data directory; its status and output.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String)? {
+    /// Runs `verigate arguments` with `environment` (in a fresh `--data-dir` when `dataDirectory`);
+    /// its status and output.
+    static func run(_ arguments: [String], environment: [String: String] = [:], dataDirectory: Bool = true) async throws -> (status: Int32, output: String)? {
         guard let verigate = CoreGatewayApartTests.binary() else { return nil }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-cli-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let process = try PeerProcess(verigate, arguments + ["--data-dir", directory.path], name: "cli", environment: environment)
+        let process = try PeerProcess(verigate, arguments + (dataDirectory ? ["--data-dir", directory.path] : []), name: "cli", environment: environment)
+        // A command that should have stopped but serves is killed (status 9), not waited for.
+        _ = try await eventuallyTrue { !process.process.isRunning }
+        if process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
         let status = await process.exitStatus()
         let output = process.tail()
         await process.stop()
         return (status, output)
     }
 
-    @Test("VERIGATE_CODE_TTL=10m stops verigate core with 78, naming the variable")
-    func notANumber() async throws {
-        guard let (status, output) = try await Self.run(
-            ["core", "--http-address", "127.0.0.1:0", "--log-level", "warning"], environment: ["VERIGATE_CODE_TTL": "10m"]) else { return }
-        #expect(status == 78, "\(output)")
-        #expect(output.contains("VERIGATE_CODE_TTL must be a number, not \"10m\""), "\(output)")
+    /// Runs each case and expects exit 78 with its message in the output.
+    static func expectRefused(_ cases: [(arguments: [String], environment: [String: String], message: String)], dataDirectory: Bool = true) async throws {
+        for (arguments, environment, message) in cases {
+            guard let (status, output) = try await run(arguments, environment: environment, dataDirectory: dataDirectory) else { return }
+            #expect(status == 78, "\(arguments) \(environment): \(output)")
+            #expect(output.contains(message), "\(arguments) \(environment): \(output)")
+        }
+    }
+
+    static let core = ["core", "--http-address", "127.0.0.1:0"]
+    static let levels = "trace, debug, info, notice, warning, error or critical"
+
+    @Test("--log-level bogus and VERIGATE_LOG_LEVEL=bogus stop verigate with 78, naming the flag or variable and the levels")
+    func logLevel() async throws {
+        try await Self.expectRefused([
+            (Self.core + ["--log-level", "bogus"], [:], "The value 'bogus' is invalid for '--log-level <log-level>': must be \(Self.levels)"),
+            (Self.core, ["VERIGATE_LOG_LEVEL": "bogus"], "The value 'bogus' is invalid for VERIGATE_LOG_LEVEL: must be \(Self.levels)"),
+        ])
+        // The gateway reads the same option.
+        try await Self.expectRefused([
+            (["gateway", "--core-socket", "/nonexistent/gw.sock"], ["VERIGATE_LOG_LEVEL": "loud"], "The value 'loud' is invalid for VERIGATE_LOG_LEVEL"),
+        ], dataDirectory: false)
+    }
+
+    @Test("A bad choice (--caller-id-trust missed_call=maybe, --mode, --sms-driver, --demo, --channels) stops verigate core with 78, naming what it accepts")
+    func choices() async throws {
+        try await Self.expectRefused([
+            (Self.core + ["--caller-id-trust", "missed_call=maybe"], [:],
+             "The value 'missed_call=maybe' is invalid for '--caller-id-trust <caller-id-trust>': caller ID trust: maybe is not asserted or unverified"),
+            (Self.core, ["VERIGATE_CALLER_ID_TRUST": "sms=asserted"],
+             "The value 'sms=asserted' is invalid for VERIGATE_CALLER_ID_TRUST: caller ID trust: sms=asserted must be missed_call, voice_callin or dtmf_callin = levels"),
+            (Self.core + ["--mode", "prod"], [:], "The value 'prod' is invalid for '--mode <mode>': must be dev or production"),
+            (Self.core, ["VERIGATE_SMS_DRIVER": "twilio"], "The value 'twilio' is invalid for VERIGATE_SMS_DRIVER: must be console, kannel or smpp"),
+            (Self.core, ["VERIGATE_DEMO": "yes"], "The value 'yes' is invalid for VERIGATE_DEMO: must be on or off"),
+            (Self.core + ["--channels", "sms,fax"], [:], "The value 'sms,fax' is invalid for '--channels <channels>': fax is not a channel"),
+            (Self.core, ["VERIGATE_SMPP_PACKING": "tight"], "The value 'tight' is invalid for VERIGATE_SMPP_PACKING: must be unpacked or packed"),
+            (Self.core + ["--default-region", "XX"], [:], "The value 'XX' is invalid for '--default-region <default-region>': XX is not a region libphonenumber knows"),
+            (Self.core, ["VERIGATE_ALLOWED_REGIONS": "US,Mars"], "The value 'US,Mars' is invalid for VERIGATE_ALLOWED_REGIONS: Mars is not a region"),
+        ])
+    }
+
+    @Test("A bad duration (--code-ttl soon, VERIGATE_CALL_RETRY_DELAY=-5, VERIGATE_CODE_TTL=ten, --sms-receipt-timeout 5 min) stops verigate core with 78")
+    func durations() async throws {
+        let accepted = "must be a duration of 0 or more: seconds, or a number with ms, s, m or h"
+        try await Self.expectRefused([
+            (Self.core + ["--code-ttl", "soon"], [:], "The value 'soon' is invalid for '--code-ttl <code-ttl>': \(accepted)"),
+            (Self.core, ["VERIGATE_CALL_RETRY_DELAY": "-5"], "The value '-5' is invalid for VERIGATE_CALL_RETRY_DELAY: \(accepted)"),
+            (Self.core, ["VERIGATE_CODE_TTL": "ten"], "The value 'ten' is invalid for VERIGATE_CODE_TTL: \(accepted)"),
+            (Self.core + ["--sms-receipt-timeout", "5 min"], [:], "The value '5 min' is invalid for '--sms-receipt-timeout <sms-receipt-timeout>': \(accepted)"),
+            (Self.core + ["--code-ttl", "0s"], [:], "--code-ttl must be more than 0"),
+        ])
+    }
+
+    @Test("A bad port (gateway --metrics-address 127.0.0.1:99999, VERIGATE_GATEWAY_METRICS_ADDRESS, serve --sip-address, --http-address) stops verigate with 78")
+    func ports() async throws {
+        try await Self.expectRefused([
+            (["gateway", "--core-socket", "/nonexistent/gw.sock", "--metrics-address", "127.0.0.1:99999"], [:],
+             "The value '127.0.0.1:99999' is invalid for '--metrics-address <metrics-address>': port 99999 is not a port number, 0 to 65535"),
+            (["gateway", "--core-socket", "/nonexistent/gw.sock"], ["VERIGATE_GATEWAY_METRICS_ADDRESS": "127.0.0.1:http"],
+             "The value '127.0.0.1:http' is invalid for VERIGATE_GATEWAY_METRICS_ADDRESS: port http is not a port number, 0 to 65535"),
+            (["gateway", "--core-socket", "/nonexistent/gw.sock", "--metrics-address", "metrics.example:9090"], [:],
+             "--metrics-address needs a literal IP address, got metrics.example"),
+        ], dataDirectory: false)
+        try await Self.expectRefused([
+            (["serve", "--http-address", "127.0.0.1:0", "--sip-address", "127.0.0.1:65536"], [:],
+             "The value '127.0.0.1:65536' is invalid for '--sip-address <sip-address>': port 65536 is not a port number, 0 to 65535"),
+            (["serve", "--http-address", "127.0.0.1:0"], ["VERIGATE_SIP_ADDRESS": "5060"],
+             "The value '5060' is invalid for VERIGATE_SIP_ADDRESS: must be off or host:port"),
+            (["core"], ["VERIGATE_HTTP_ADDRESS": "127.0.0.1:80800"], "The value '127.0.0.1:80800' is invalid for VERIGATE_HTTP_ADDRESS: port 80800 is not a port number"),
+            (Self.core + ["--smpp-address", "smsc:0"], [:], "--smpp-address needs a port 1 to 65535, not 0"),
+        ])
+    }
+
+    @Test("Good values start verigate core: the flag wins over its variable (even a bad one), the variable over the default, an empty flag is not given")
+    func goodValuesStart() async throws {
+        guard let verigate = CoreGatewayApartTests.binary() else { return }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-good-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let core = try PeerProcess(verigate, [
+            "core", "--http-address", "127.0.0.1:0", "--data-dir", directory.path, "--log-level", "info", "--mode", "dev",
+            "--call-retry-delay", "1m", "--sms-receipt-timeout", "90s", "--caller-id-trust", "dtmf_callin=asserted,unverified",
+            "--gateway-socket", "",
+        ], name: "good-values", environment: [
+            "VERIGATE_LOG_LEVEL": "bogus", "VERIGATE_MODE": "production", "VERIGATE_DEFAULT_REGION": "us", "VERIGATE_DEMO": "off",
+            "VERIGATE_CODE_TTL": "10m", "VERIGATE_RESEND_INTERVAL": "1.5", "VERIGATE_ALLOW_PRIVATE_WEBHOOKS": "no",
+        ])
+        let serving = try await eventuallyTrue { core.tail().contains("core.serving") || !core.process.isRunning }
+        let output = core.tail()
+        await core.stop()
+        #expect(serving && output.contains("core.serving"), "\(output)")
+        // --mode dev over VERIGATE_MODE=production; VERIGATE_DEFAULT_REGION=us and VERIGATE_DEMO=off over the defaults (TW, on in dev).
+        let line = output.split(separator: "\n").first { $0.contains("core.serving") }.map(String.init) ?? ""
+        #expect(line.contains("mode=dev") && line.contains("region=US") && line.contains("demo=off"), "\(line)")
+        // An empty --gateway-socket is not given: the default beside the data.
+        #expect(line.contains("gateway_socket=\(directory.appendingPathComponent("gateway.sock").path)"), "\(line)")
     }
 
     @Test("VERIGATE_DB_POOL=lots and --db-pool 0 are refused; VERIGATE_DB_POOL=3 opens 3 connections")
     func databasePool() async throws {
         guard let (status, output) = try await Self.run(["api-key"], environment: ["VERIGATE_DB_POOL": "lots"]) else { return }
         #expect(status == 78, "\(output)")
-        #expect(output.contains("VERIGATE_DB_POOL must be a whole number, not \"lots\""), "\(output)")
+        #expect(output.contains("The value 'lots' is invalid for VERIGATE_DB_POOL: must be a whole number"), "\(output)")
         guard let (zeroStatus, zeroOutput) = try await Self.run(["api-key", "--db-pool", "0"]) else { return }
         #expect(zeroStatus == 78, "\(zeroOutput)")
         #expect(zeroOutput.contains("--db-pool must be 1 to 1000, not 0"), "\(zeroOutput)")
@@ -42,28 +137,23 @@ struct CommandLineConfigurationTests {
         #expect(okOutput.contains("pool=3"), "\(okOutput)")
     }
 
-    @Test("VERIGATE_VOICE_CALL_KEYPRESS=maybe is refused with 78, naming the choices")
+    @Test("VERIGATE_VOICE_CALL_KEYPRESS=maybe is refused with 78, naming the variable and the choices")
     func voiceCallKeypress() async throws {
-        guard let (status, output) = try await Self.run(
-            ["core", "--http-address", "127.0.0.1:0", "--log-level", "warning"], environment: ["VERIGATE_VOICE_CALL_KEYPRESS": "maybe"]) else { return }
-        #expect(status == 78, "\(output)")
-        #expect(output.contains("--voice-call-keypress must be on or off, got 'maybe'"), "\(output)")
+        try await Self.expectRefused([
+            (Self.core, ["VERIGATE_VOICE_CALL_KEYPRESS": "maybe"], "The value 'maybe' is invalid for VERIGATE_VOICE_CALL_KEYPRESS: must be on or off"),
+        ])
     }
 
     @Test("--line-types, --channel-sends-per-hour and --prefix-length are parsed strictly: a bad value stops verigate core with 78")
     func sendGuardOptions() async throws {
-        let core = ["core", "--http-address", "127.0.0.1:0", "--log-level", "warning"]
-        for (arguments, environment, message) in [
-            (["--line-types", "sms=cellphone"], [:], "--line-types: line types: cellphone is not any or one of"),
-            ([], ["VERIGATE_LINE_TYPES": "fax=mobile"], "--line-types: line types: fax=mobile must be channel=type,type"),
-            ([], ["VERIGATE_CHANNEL_SENDS_PER_HOUR": "sms=lots"], "--channel-sends-per-hour: channel budget: lots is not a count of 0 or more"),
-            (["--prefix-length", "0"], [:], "--prefix-length must be 1 to 12"),
-            ([], ["VERIGATE_PREFIX_SENDS_PER_HOUR": "many"], "VERIGATE_PREFIX_SENDS_PER_HOUR must be a whole number, not \"many\""),
-        ] as [([String], [String: String], String)] {
-            guard let (status, output) = try await Self.run(core + arguments, environment: environment) else { return }
-            #expect(status == 78, "\(arguments) \(environment): \(output)")
-            #expect(output.contains(message), "\(output)")
-        }
+        try await Self.expectRefused([
+            (Self.core + ["--line-types", "sms=cellphone"], [:], "The value 'sms=cellphone' is invalid for '--line-types <line-types>': line types: cellphone is not any or one of"),
+            (Self.core, ["VERIGATE_LINE_TYPES": "fax=mobile"], "The value 'fax=mobile' is invalid for VERIGATE_LINE_TYPES: line types: fax=mobile must be channel=type,type"),
+            (Self.core, ["VERIGATE_CHANNEL_SENDS_PER_HOUR": "sms=lots"], "invalid for VERIGATE_CHANNEL_SENDS_PER_HOUR: channel budget: lots is not a count of 0 or more"),
+            (Self.core + ["--prefix-length", "0"], [:], "--prefix-length must be 1 to 12"),
+            (Self.core, ["VERIGATE_PREFIX_SENDS_PER_HOUR": "many"], "The value 'many' is invalid for VERIGATE_PREFIX_SENDS_PER_HOUR: must be a whole number"),
+            (Self.core + ["--kannel-dlr-mask", "64"], [:], "--kannel-dlr-mask must be 0 to 31, not 64"),
+        ])
     }
 }
 
@@ -90,7 +180,7 @@ struct SafeDefaultsTests {
             ["core", "--mode", "production", "--http-address", "127.0.0.1:0", "--metrics-token", "a-token-of-16-chars+"],
             environment: ["VERIGATE_ALLOW_PRIVATE_WEBHOOKS": "maybe"]) else { return }
         #expect(flagStatus == 78, "\(flagOutput)")
-        #expect(flagOutput.contains("VERIGATE_ALLOW_PRIVATE_WEBHOOKS must be 1 or 0"), "\(flagOutput)")
+        #expect(flagOutput.contains("The value 'maybe' is invalid for VERIGATE_ALLOW_PRIVATE_WEBHOOKS: must be 1 or 0"), "\(flagOutput)")
     }
 
     @Test("verigate gateway --metrics-address 0.0.0.0 without --metrics-token stops with 78")
