@@ -6,7 +6,7 @@ public struct CodeMessage: Sendable, Equatable {
     /// The number to text or call.
     public var to: PhoneNumber
     /// How to deliver it (sms, voice_call, dtmf_callout).
-    public var channel: Channel
+    public var channel: VerificationMethod
     /// The code in clear; empty for a repeated dtmf_callout call, which never carries it.
     public var code: String
     /// The language of the message or the spoken prompts (BCP 47, e.g. `en`).
@@ -18,7 +18,7 @@ public struct CodeMessage: Sendable, Equatable {
     public var codeLength: Int
 
     /// Makes a message; `codeLength` defaults to the length of `code`.
-    public init(verificationID: String, to: PhoneNumber, channel: Channel, code: String, locale: String, expiresIn: Double, codeLength: Int? = nil) {
+    public init(verificationID: String, to: PhoneNumber, channel: VerificationMethod, code: String, locale: String, expiresIn: Double, codeLength: Int? = nil) {
         self.verificationID = verificationID
         self.to = to
         self.channel = channel
@@ -37,11 +37,11 @@ public struct DeliveryFailure: Error, Sendable, Equatable {
     public init(reason: String) { self.reason = reason }
 }
 
-/// Channel delivery is a protocol: SMS drivers (console, Kannel, SMPP) and the voice gateway
+/// VerificationMethod delivery is a protocol: SMS drivers (console, Kannel, SMPP) and the voice gateway
 /// implement it; the service picks by channel.
 public protocol CodeDelivery: Sendable {
     /// The channel can be used now (a voice gateway is attached, an SMS driver is configured).
-    func isAvailable(_ channel: Channel) async -> Bool
+    func isAvailable(_ channel: VerificationMethod) async -> Bool
     /// Sends the code (SMS) or places the call (voice). Throws `DeliveryFailure`.
     func deliver(_ message: CodeMessage) async throws
     /// System numbers (E.164) the attached voice gateways answer, besides the configured ones

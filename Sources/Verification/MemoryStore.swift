@@ -7,7 +7,7 @@ public actor MemoryStore: VerificationStore {
     private var audit: [String: [VerificationEvent]] = [:]
     private var sendLog: [String: [Date]] = [:]
     /// Sends reserved through `reserveSend`, for the prefix and channel guards.
-    private var guardedSends: [(at: Date, channel: Channel, prefix: String)] = []
+    private var guardedSends: [(at: Date, channel: VerificationMethod, prefix: String)] = []
     private var webhooks: [String: WebhookDelivery] = [:]
     private var keys: [APIKeyRecord] = []
     private var callRetries: [String: Date] = [:]

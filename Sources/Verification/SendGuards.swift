@@ -12,14 +12,14 @@ public struct SendReservation: Sendable, Equatable {
     /// E.164 number the code goes to.
     public var to: String
     /// The channel it goes by.
-    public var channel: Channel
+    public var channel: VerificationMethod
     /// Country code and the first national digits (`PhoneNumber.prefix(length:)`), the per-prefix guard's key.
     public var prefix: String
     /// When it is made.
     public var at: Date
 
     /// Makes a reservation.
-    public init(verificationID: String, to: String, channel: Channel, prefix: String, at: Date) {
+    public init(verificationID: String, to: String, channel: VerificationMethod, prefix: String, at: Date) {
         self.verificationID = verificationID
         self.to = to
         self.channel = channel
@@ -97,7 +97,7 @@ public struct SendRefusal: Sendable, Equatable {
     /// The guard that refused.
     public var limit: VerificationError.RateLimit
     /// The channel of the refused send.
-    public var channel: Channel
+    public var channel: VerificationMethod
     /// Country code and first national digits of the number (never the whole number).
     public var prefix: String
     /// The verification whose send was refused.
@@ -106,7 +106,7 @@ public struct SendRefusal: Sendable, Equatable {
     public var retryAfter: Double
 
     /// Makes a refusal.
-    public init(limit: VerificationError.RateLimit, channel: Channel, prefix: String, verificationID: String, retryAfter: Double) {
+    public init(limit: VerificationError.RateLimit, channel: VerificationMethod, prefix: String, verificationID: String, retryAfter: Double) {
         self.limit = limit
         self.channel = channel
         self.prefix = prefix
@@ -138,20 +138,20 @@ extension VerificationPolicy {
     /// Whether `channel` may be used for a number of line type `type`: outgoing channels allow
     /// `allowedLineTypes[channel]` (default `LineType.defaultAllowed`); call-in channels allow every
     /// type unless configured (the caller pays the call, and the number is the caller's own).
-    public func allows(_ type: PhoneNumber.LineType, for channel: Channel) -> Bool {
+    public func allows(_ type: PhoneNumber.LineType, for channel: VerificationMethod) -> Bool {
         if let allowed = allowedLineTypes[channel] { return allowed.contains(type) }
         return channel.isCallIn || PhoneNumber.LineType.defaultAllowed.contains(type)
     }
 
     /// Parses `sms=mobile,fixed_line_or_mobile;voice_call=mobile,fixed_line` (the `--line-types` form;
     /// `any` allows every type). Channels not named keep their default.
-    public static func parseLineTypes(_ text: String) throws(ConfigurationProblem) -> [Channel: Set<PhoneNumber.LineType>] {
+    public static func parseLineTypes(_ text: String) throws(ConfigurationProblem) -> [VerificationMethod: Set<PhoneNumber.LineType>] {
         let all = PhoneNumber.LineType.allCases
-        var out: [Channel: Set<PhoneNumber.LineType>] = [:]
+        var out: [VerificationMethod: Set<PhoneNumber.LineType>] = [:]
         for entry in text.split(separator: ";") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, let channel = Channel(rawValue: parts[0]) else {
-                throw ConfigurationProblem("line types: \(entry) must be channel=type,type (channels: \(Channel.allCases.map(\.rawValue).joined(separator: ", ")))")
+            guard parts.count == 2, let channel = VerificationMethod(rawValue: parts[0]) else {
+                throw ConfigurationProblem("line types: \(entry) must be channel=type,type (channels: \(VerificationMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             guard out[channel] == nil else { throw ConfigurationProblem("line types: \(channel.rawValue) is listed twice") }
             var types = Set<PhoneNumber.LineType>()
@@ -172,17 +172,17 @@ extension VerificationPolicy {
 
     /// Parses the per-channel hourly budgets: `1000` (every sending channel) or
     /// `sms=1000;voice_call=200` (channels not named keep their default); 0 turns a budget off.
-    public static func parseChannelBudgets(_ text: String, defaults: [Channel: Int]) throws(ConfigurationProblem) -> [Channel: Int] {
+    public static func parseChannelBudgets(_ text: String, defaults: [VerificationMethod: Int]) throws(ConfigurationProblem) -> [VerificationMethod: Int] {
         var out = defaults
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let all = Int(trimmed) {
             guard all >= 0 else { throw ConfigurationProblem("channel budget: \(trimmed) must be 0 or more") }
-            for channel in Channel.allCases where !channel.isCallIn { out[channel] = all }
+            for channel in VerificationMethod.allCases where !channel.isCallIn { out[channel] = all }
             return out
         }
         for entry in trimmed.split(separator: ";") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, let channel = Channel(rawValue: parts[0]), !channel.isCallIn else {
+            guard parts.count == 2, let channel = VerificationMethod(rawValue: parts[0]), !channel.isCallIn else {
                 throw ConfigurationProblem("channel budget: \(entry) must be sms, voice_call or dtmf_callout = sends per hour")
             }
             guard let n = Int(parts[1]), n >= 0 else { throw ConfigurationProblem("channel budget: \(parts[1]) is not a count of 0 or more") }

@@ -10,7 +10,7 @@ public struct Verification: Sendable, Equatable, Codable {
     /// ISO region of `to`.
     public var region: String
     /// How the code is delivered or the number proven.
-    public var channel: Channel
+    public var channel: VerificationMethod
     /// Where the verification stands.
     public var status: VerificationStatus
     /// BCP 47 locale of messages and prompts ("en", "zh-TW").
@@ -44,7 +44,7 @@ public struct Verification: Sendable, Equatable, Codable {
 
     /// Makes a verification as the service stores it.
     public init(
-        id: String, to: String, region: String, channel: Channel, status: VerificationStatus = .pending,
+        id: String, to: String, region: String, channel: VerificationMethod, status: VerificationStatus = .pending,
         locale: String, codeLength: Int, codeMAC: [UInt8]?, createdAt: Date, expiresAt: Date,
         lastSentAt: Date? = nil, sendCount: Int = 0, checkAttempts: Int = 0, systemNumber: String? = nil,
         callbackURL: String? = nil, apiKeyID: String? = nil, failureReason: String? = nil, version: Int = 1

@@ -3,10 +3,10 @@
 public enum VerificationError: Error, Sendable, Equatable {
     case invalidNumber(reason: String)
     case countryNotAllowed(region: String)
-    case channelDisabled(Channel)
+    case channelDisabled(VerificationMethod)
     case cannotReceiveSMS
     /// The number's line type (libphonenumber's) is not allowed for the channel (`--line-types`).
-    case numberTypeNotAllowed(PhoneNumber.LineType, Channel)
+    case numberTypeNotAllowed(PhoneNumber.LineType, VerificationMethod)
     case invalidRequest(String)
     case rateLimited(limit: RateLimit, retryAfter: Double)
     case notFound
@@ -15,7 +15,7 @@ public enum VerificationError: Error, Sendable, Equatable {
     case notPending(VerificationStatus)
     case noGateway
     case deliveryFailed(reason: String, verificationID: String)
-    case wrongChannel(Channel)
+    case wrongChannel(VerificationMethod)
     /// Every system number of the pool is held for another verification of this caller (a
     /// call-in number is shown for one verification of a caller at a time); retry after this many seconds.
     case noSystemNumber(retryAfter: Double)

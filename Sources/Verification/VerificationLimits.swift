@@ -20,7 +20,7 @@ public struct VerificationLimits: Sendable, Equatable {
     /// Most sends per hour on each sending channel, all numbers together (a missing or 0 entry is
     /// off). Defaults: 1,000 SMS and 500 of each call channel an hour: a bound on what a pumping run
     /// spread over many prefixes can cost, above a normal deployment's peak.
-    public var maxSendsPerChannel: [Channel: Int] = VerificationLimits.defaultChannelBudgets
+    public var maxSendsPerChannel: [VerificationMethod: Int] = VerificationLimits.defaultChannelBudgets
     /// Requests per minute per API key (0 = unlimited).
     public var perAPIKeyPerMinute: Int = 600
     /// Verification starts per minute per client IP (0 = unlimited).
@@ -36,10 +36,10 @@ public struct VerificationLimits: Sendable, Equatable {
     public var callRetryDelay: Double = 30
 
     /// The default hourly budgets of `maxSendsPerChannel`.
-    public static let defaultChannelBudgets: [Channel: Int] = [.sms: 1_000, .voiceCall: 500, .dtmfCallOut: 500]
+    public static let defaultChannelBudgets: [VerificationMethod: Int] = [.sms: 1_000, .voiceCall: 500, .dtmfCallOut: 500]
 
     /// The counting limits a send on `channel` must pass (`VerificationStore.reserveSend`).
-    public func sendGuards(for channel: Channel) -> SendGuards {
+    public func sendGuards(for channel: VerificationMethod) -> SendGuards {
         SendGuards(maxPerNumber: maxSendsPerNumber, numberWindow: sendWindow, maxPerPrefix: maxSendsPerPrefix,
                    maxPerChannel: maxSendsPerChannel[channel] ?? 0, guardWindow: 3_600)
     }

@@ -5,7 +5,7 @@ public struct VerificationPolicy: Sendable, Equatable {
     /// Code lengths, lifetimes, attempts and send limits.
     public var limits: VerificationLimits
     /// Channels this server offers.
-    public var enabledChannels: Set<Channel>
+    public var enabledChannels: Set<VerificationMethod>
     /// System numbers (E.164) users call for the call-in channels; verifications spread over them.
     public var systemNumbers: [String]
     /// Locale when the request names none.
@@ -15,22 +15,22 @@ public struct VerificationPolicy: Sendable, Equatable {
     /// Caller-ID trust levels each call-in channel accepts; a channel not listed accepts asserted
     /// only (RFC 3325: a spoofable From header must not prove a number). Operators whose trunk sends
     /// no P-Asserted-Identity may accept `unverified` for a method knowingly.
-    public var acceptedCallerIDTrust: [Channel: Set<CallerIDTrust>] = [:]
+    public var acceptedCallerIDTrust: [VerificationMethod: Set<CallerIDTrust>] = [:]
     /// Line types each channel may reach (`--line-types`); a channel not listed keeps its default
     /// (see `allows(_:for:)`): mobile and fixed lines for the outgoing channels, any for call-in.
-    public var allowedLineTypes: [Channel: Set<PhoneNumber.LineType>] = [:]
+    public var allowedLineTypes: [VerificationMethod: Set<PhoneNumber.LineType>] = [:]
 
     /// Whether `channel` accepts caller ID learned as `trust` (withheld never proves a number).
-    public func accepts(_ trust: CallerIDTrust, for channel: Channel) -> Bool {
+    public func accepts(_ trust: CallerIDTrust, for channel: VerificationMethod) -> Bool {
         trust != .withheld && (acceptedCallerIDTrust[channel] ?? [.asserted]).contains(trust)
     }
 
     /// Parses `missed_call=asserted;dtmf_callin=asserted,unverified` (the `--caller-id-trust` form).
-    public static func parseCallerIDTrust(_ text: String) throws(ConfigurationProblem) -> [Channel: Set<CallerIDTrust>] {
-        var out: [Channel: Set<CallerIDTrust>] = [:]
+    public static func parseCallerIDTrust(_ text: String) throws(ConfigurationProblem) -> [VerificationMethod: Set<CallerIDTrust>] {
+        var out: [VerificationMethod: Set<CallerIDTrust>] = [:]
         for entry in text.split(separator: ";") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
             let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, let channel = Channel(rawValue: parts[0]), channel.isCallIn else {
+            guard parts.count == 2, let channel = VerificationMethod(rawValue: parts[0]), channel.isCallIn else {
                 throw ConfigurationProblem("caller ID trust: \(entry) must be missed_call, voice_callin or dtmf_callin = levels")
             }
             var levels = Set<CallerIDTrust>()
@@ -49,7 +49,7 @@ public struct VerificationPolicy: Sendable, Equatable {
     /// Makes a policy; the defaults are README.md's.
     public init(
         defaultRegion: String = "TW", limits: VerificationLimits = .init(),
-        enabledChannels: Set<Channel> = Set(Channel.allCases), systemNumbers: [String] = [],
+        enabledChannels: Set<VerificationMethod> = Set(VerificationMethod.allCases), systemNumbers: [String] = [],
         defaultLocale: String = "en", supportedLocales: [String] = ["en", "zh-TW"]
     ) {
         self.defaultRegion = defaultRegion.uppercased()

@@ -40,7 +40,7 @@ extension VerificationService {
     /// With `commit: false` (the caller's address is not proven yet) nothing is approved nor issued.
     public func inboundCall(caller: String?, region: String?, called: String, trust: CallerIDTrust, deadline: Date? = nil, commit: Bool = true) async throws -> CallInDecision {
         guard let caller, trust != .withheld else { return .reject(reason: "caller ID withheld") }
-        guard Channel.allCases.contains(where: { $0.isCallIn && policy.accepts(trust, for: $0) }) else { return .reject(reason: "caller ID \(trust.rawValue) not accepted") }
+        guard VerificationMethod.allCases.contains(where: { $0.isCallIn && policy.accepts(trust, for: $0) }) else { return .reject(reason: "caller ID \(trust.rawValue) not accepted") }
         guard let callerNumber = try? PhoneNumber(parsing: caller, defaultRegion: region ?? policy.defaultRegion) else {
             return .reject(reason: "caller ID is not a phone number")
         }
@@ -54,7 +54,7 @@ extension VerificationService {
         // live verification is left here. Several (a page switching method, or rows older than the
         // holds) are never guessed between for missed_call and voice_callin; for dtmf_callin the
         // keyed code says which (`checkKeyed`).
-        var refused: Channel?
+        var refused: VerificationMethod?
         var live: [Verification] = []
         for candidate in candidates {
             if candidate.expiresAt <= now {

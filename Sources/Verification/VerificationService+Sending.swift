@@ -6,12 +6,12 @@ import Foundation
 
 extension VerificationService {
     /// Refuses a number whose libphonenumber line type `channel` may not reach (`--line-types`).
-    func checkLineType(_ number: PhoneNumber, for channel: Channel) throws(VerificationError) {
+    func checkLineType(_ number: PhoneNumber, for channel: VerificationMethod) throws(VerificationError) {
         guard policy.allows(number.type, for: channel) else { throw .numberTypeNotAllowed(number.type, channel) }
     }
 
     /// Channels that send something to the number (and so count against the send limits).
-    func sendsSomething(_ channel: Channel) -> Bool {
+    func sendsSomething(_ channel: VerificationMethod) -> Bool {
         switch channel {
         case .sms, .voiceCall, .dtmfCallOut: true
         case .voiceCallIn, .missedCall, .dtmfCallIn: false
@@ -19,7 +19,7 @@ extension VerificationService {
     }
 
     /// Channels that may stand in for each other: both send a secret code that is typed on the web.
-    static func canFallBack(_ channel: Channel) -> Bool {
+    static func canFallBack(_ channel: VerificationMethod) -> Bool {
         switch channel {
         case .sms, .voiceCall: true
         case .voiceCallIn, .missedCall, .dtmfCallOut, .dtmfCallIn: false
@@ -65,7 +65,7 @@ extension VerificationService {
     /// attempt the phone's owner may have been charged or bothered by) and moves the verification
     /// to the next of `fallbacks` that is available and allowed, itself a new reserved send, or
     /// fails it with the reason.
-    func deliver(_ v: Verification, number: PhoneNumber, code: String, now: Date, fallbacks: [Channel] = []) async throws -> Verification {
+    func deliver(_ v: Verification, number: PhoneNumber, code: String, now: Date, fallbacks: [VerificationMethod] = []) async throws -> Verification {
         let message = CodeMessage(verificationID: v.id, to: number, channel: v.channel, code: code, locale: v.locale,
                                   expiresIn: v.expiresAt.timeIntervalSince(now), codeLength: v.codeLength)
         do {
@@ -88,7 +88,7 @@ extension VerificationService {
     /// Moves a pending verification to another channel after a failed delivery (same id, same code)
     /// and reserves the send on it, in one write; nil when it is no longer pending, the write
     /// conflicts (a pending one exists on that channel) or a guard refuses the send.
-    private func fallBack(_ v: Verification, to channel: Channel, number: PhoneNumber, reason: String, now: Date) async throws -> Verification? {
+    private func fallBack(_ v: Verification, to channel: VerificationMethod, number: PhoneNumber, reason: String, now: Date) async throws -> Verification? {
         guard let current = try await store.verification(id: v.id), current.status == .pending else { return nil }
         let at = clock.now()
         var moved = markedSent(current, at: at)

@@ -3,20 +3,20 @@ import Foundation
 /// A start request, as the API received it.
 public struct StartRequest: Sendable, Equatable {
     public var to: String
-    public var channel: Channel
+    public var channel: VerificationMethod
     public var locale: String?
     public var codeLength: Int?
     public var callbackURL: String?
     public var apiKeyID: String?
     /// Channels to move to, in order, when delivery on `channel` fails at start (`"channels": ["sms", "voice_call"]`).
     /// Only channels that send a secret code (`sms`, `voice_call`) may be fallbacks.
-    public var fallbackChannels: [Channel]
+    public var fallbackChannels: [VerificationMethod]
     /// The verification a hosted-page ticket switches away from (its own earlier start, same number):
     /// the only other verification whose call-in system number this one may take over.
     public var replacing: String?
 
-    public init(to: String, channel: Channel, locale: String? = nil, codeLength: Int? = nil, callbackURL: String? = nil, apiKeyID: String? = nil,
-                fallbackChannels: [Channel] = [], replacing: String? = nil) {
+    public init(to: String, channel: VerificationMethod, locale: String? = nil, codeLength: Int? = nil, callbackURL: String? = nil, apiKeyID: String? = nil,
+                fallbackChannels: [VerificationMethod] = [], replacing: String? = nil) {
         self.to = to
         self.channel = channel
         self.fallbackChannels = fallbackChannels
@@ -267,7 +267,7 @@ public struct VerificationService: Sendable {
     }
 
     /// Channels whose code exists from the start (the voice call-in code is made when the user calls).
-    private func issuesCodeAtStart(_ channel: Channel) -> Bool {
+    private func issuesCodeAtStart(_ channel: VerificationMethod) -> Bool {
         switch channel {
         case .sms, .voiceCall, .dtmfCallOut, .dtmfCallIn: true
         case .voiceCallIn, .missedCall: false
@@ -390,7 +390,7 @@ public struct VerificationService: Sendable {
     }
 
     /// Refuses a channel no gateway or driver serves right now: `no_gateway` for the voice channels.
-    private func requireAvailable(_ channel: Channel) async throws {
+    private func requireAvailable(_ channel: VerificationMethod) async throws {
         guard await delivery.isAvailable(channel) else {
             throw channel.needsVoiceGateway ? VerificationError.noGateway : VerificationError.channelDisabled(channel)
         }

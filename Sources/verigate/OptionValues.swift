@@ -269,20 +269,20 @@ struct RegionList: OptionValue, Equatable {
 /// `--channels`: channels separated by commas.
 struct ChannelList: OptionValue, Equatable {
     /// The channels named.
-    let channels: Set<Channel>
+    let channels: Set<VerificationMethod>
 
     /// Every channel.
-    static let all = ChannelList(channels: Set(Channel.allCases))
+    static let all = ChannelList(channels: Set(VerificationMethod.allCases))
 
     /// These channels.
-    init(channels: Set<Channel>) { self.channels = channels }
+    init(channels: Set<VerificationMethod>) { self.channels = channels }
 
     /// `sms,voice_call`; an unknown name throws the list of channels.
     init(option text: String) throws(OptionValueError) {
-        var channels = Set<Channel>()
+        var channels = Set<VerificationMethod>()
         for name in text.split(separator: ",") {
-            guard let channel = Channel(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw OptionValueError("\(name) is not a channel: \(listing(Channel.allCases.map(\.rawValue)))")
+            guard let channel = VerificationMethod(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw OptionValueError("\(name) is not a channel: \(listing(VerificationMethod.allCases.map(\.rawValue)))")
             }
             channels.insert(channel)
         }
@@ -293,7 +293,7 @@ struct ChannelList: OptionValue, Equatable {
 /// `--line-types`: the line types each channel may reach (`VerificationPolicy.parseLineTypes`).
 struct LineTypeRules: OptionValue {
     /// The allowed line types of each channel named.
-    let rules: [Channel: Set<PhoneNumber.LineType>]
+    let rules: [VerificationMethod: Set<PhoneNumber.LineType>]
 
     /// `sms=mobile;voice_call=any`.
     init(option text: String) throws(OptionValueError) {
@@ -305,7 +305,7 @@ struct LineTypeRules: OptionValue {
 /// (`VerificationPolicy.parseCallerIDTrust`).
 struct CallerIDTrustRules: OptionValue {
     /// The accepted trust levels of each call-in method named.
-    let rules: [Channel: Set<CallerIDTrust>]
+    let rules: [VerificationMethod: Set<CallerIDTrust>]
 
     /// `missed_call=asserted;dtmf_callin=asserted,unverified`.
     init(option text: String) throws(OptionValueError) {
@@ -317,13 +317,13 @@ struct CallerIDTrustRules: OptionValue {
 /// (`VerificationPolicy.parseChannelBudgets`; channels not named keep their default).
 struct ChannelBudgets: OptionValue {
     /// Sends per hour of each sending channel, 0 for no budget.
-    let budgets: [Channel: Int]
+    let budgets: [VerificationMethod: Int]
 
     /// The defaults, `VerificationLimits.defaultChannelBudgets`.
     static let defaults = ChannelBudgets(budgets: VerificationLimits.defaultChannelBudgets)
 
     /// These budgets.
-    init(budgets: [Channel: Int]) { self.budgets = budgets }
+    init(budgets: [VerificationMethod: Int]) { self.budgets = budgets }
 
     /// `1000`, or `sms=1000;voice_call=500`.
     init(option text: String) throws(OptionValueError) {

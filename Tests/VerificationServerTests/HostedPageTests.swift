@@ -309,8 +309,8 @@ import Verification
 
     /// Call-in methods render from the verification's data: the system number as a tel: link and,
     /// for the keyed channel, the code to key. (They start only once a voice gateway is attached.)
-    @Test(arguments: [VerificationChannel.dtmfCallIn, .missedCall, .voiceCallIn, .dtmfCallOut])
-    func callMethodsRenderWhatToDo(channel: VerificationChannel) async throws {
+    @Test(arguments: [VerificationMethod.dtmfCallIn, .missedCall, .voiceCallIn, .dtmfCallOut])
+    func callMethodsRenderWhatToDo(channel: VerificationMethod) async throws {
         let t = try await TestCore()
         let now = Date()
         let v = Verification(id: "VE" + String(repeating: "a", count: 32), to: "+886975000888", region: "TW", channel: channel,

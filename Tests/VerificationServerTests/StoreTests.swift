@@ -91,7 +91,7 @@ enum StoreFixtures {
     }
 
     static func verification(
-        id: String = newID(), to: String = "+886975000888", channel: Channel = .sms, createdAt: Date = t0,
+        id: String = newID(), to: String = "+886975000888", channel: VerificationMethod = .sms, createdAt: Date = t0,
         expiresAt: Date = at(600), systemNumber: String? = nil
     ) -> Verification {
         Verification(
@@ -325,7 +325,7 @@ struct StoreTests {
     func pendingCounts(backend: SQLStoreBackend) async throws {
         try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             let s1 = "+886227208881", s2 = "+886227208882", s3 = "+886227208883"
-            let rows: [(String, Channel, String)] = [
+            let rows: [(String, VerificationMethod, String)] = [
                 ("+886975000001", .voiceCallIn, s1), ("+886975000002", .voiceCallIn, s1), ("+886975000003", .missedCall, s2),
                 ("+886975000004", .dtmfCallIn, s1), ("+886975000005", .missedCall, s3),
             ]

@@ -21,7 +21,7 @@ import Verification
             configure(&$0)
         }
         let (writer, sink) = NIOAsyncChannelOutboundWriter<ByteBuffer>.makeTestingWriter()
-        _ = t.core.gateways.add(channels: VerificationChannel.allCases.map(\.rawValue), writer: GatewayWriter(outbound: writer))
+        _ = t.core.gateways.add(channels: VerificationMethod.allCases.map(\.rawValue), writer: GatewayWriter(outbound: writer))
         let other = try await t.core.addAPIKey(name: "tenant B")
         return (t, other, sink)
     }
@@ -45,8 +45,8 @@ import Verification
         try await client.execute(uri: uri, method: method, headers: auth(key), body: body.buffer) { r in (Int(r.status.code), String(buffer: r.body)) }
     }
 
-    @Test("another API key gets 404 not_found, byte for byte as for an unknown id, on every route; its start is a new verification", arguments: VerificationChannel.allCases)
-    func anotherKeyGetsNotFound(channel: VerificationChannel) async throws {
+    @Test("another API key gets 404 not_found, byte for byte as for an unknown id, on every route; its start is a new verification", arguments: VerificationMethod.allCases)
+    func anotherKeyGetsNotFound(channel: VerificationMethod) async throws {
         let (t, keyB, sink) = try await Self.core()
         _ = sink
         try await t.app().test(.router) { client in
@@ -250,11 +250,11 @@ import Verification
             let page = try Self.pagePath(started.1)
             try await client.execute(uri: page + "?lang=en", method: .get) { r in
                 let html = String(buffer: r.body)
-                for other in VerificationChannel.allCases where other != .sms {
+                for other in VerificationMethod.allCases where other != .sms {
                     #expect(!html.contains(#"value="\#(other.rawValue)""#), "\(other) was not allowed at start")
                 }
             }
-            for forged in VerificationChannel.allCases where forged != .sms {
+            for forged in VerificationMethod.allCases where forged != .sms {
                 try await client.execute(uri: page + "/send", method: .post, headers: Self.form, body: "channel=\(forged.rawValue)&lang=en".buffer) { r in
                     #expect(r.status == .badRequest, "\(forged)")
                     #expect(r.headers[.location] == nil)

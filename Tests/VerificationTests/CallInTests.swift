@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Call-in channels: the core's decision on a call to a system number")
 struct CallInTests {
-    private func start(_ h: Harness, _ channel: Channel, to number: String = "0975000888") async throws -> StartResult {
+    private func start(_ h: Harness, _ channel: VerificationMethod, to number: String = "0975000888") async throws -> StartResult {
         try await h.service.start(StartRequest(to: number, channel: channel))
     }
 

@@ -5,14 +5,14 @@ import Testing
 
 /// Fails every delivery on the channels in `failing`; records the rest.
 final class PerChannelDelivery: CodeDelivery {
-    let failing: Set<Channel>
-    let available: Set<Channel>
+    let failing: Set<VerificationMethod>
+    let available: Set<VerificationMethod>
     let sent = Mutex<[CodeMessage]>([])
-    init(failing: Set<Channel>, available: Set<Channel> = Set(Channel.allCases)) {
+    init(failing: Set<VerificationMethod>, available: Set<VerificationMethod> = Set(VerificationMethod.allCases)) {
         self.failing = failing
         self.available = available
     }
-    func isAvailable(_ channel: Channel) async -> Bool { available.contains(channel) }
+    func isAvailable(_ channel: VerificationMethod) async -> Bool { available.contains(channel) }
     func deliver(_ message: CodeMessage) async throws {
         if failing.contains(message.channel) { throw DeliveryFailure(reason: "\(message.channel.rawValue) gateway refused") }
         sent.withLock { $0.append(message) }

@@ -136,7 +136,7 @@ import Testing
 
     @Test func onlyDTMFChannelsReturnTheCode() async throws {
         let h = Harness()
-        for (i, channel) in Channel.allCases.enumerated() {
+        for (i, channel) in VerificationMethod.allCases.enumerated() {
             let r = try await h.service.start(StartRequest(to: "+88697500088\(i)", channel: channel))
             #expect((r.code != nil) == (channel == .dtmfCallOut || channel == .dtmfCallIn), "\(channel)")
             #expect((r.verification.systemNumber != nil) == channel.isCallIn, "\(channel)")
@@ -157,7 +157,7 @@ import Testing
 
     @Test func voiceChannelsWithoutGatewayFailCleanly() async throws {
         let h = Harness(gateway: false)
-        for channel in Channel.allCases where channel.needsVoiceGateway {
+        for channel in VerificationMethod.allCases where channel.needsVoiceGateway {
             await #expect(throws: VerificationError.noGateway) {
                 _ = try await h.service.start(StartRequest(to: "0975000888", channel: channel))
             }

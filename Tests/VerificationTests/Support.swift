@@ -39,7 +39,7 @@ final class RecordingDelivery: CodeDelivery, @unchecked Sendable {
     let gatewayAttached: Bool
     init(gatewayAttached: Bool = true) { self.gatewayAttached = gatewayAttached }
     var sent: [CodeMessage] { lock.withLock { _sent } }
-    func isAvailable(_ channel: Channel) async -> Bool { channel.needsVoiceGateway ? gatewayAttached : true }
+    func isAvailable(_ channel: VerificationMethod) async -> Bool { channel.needsVoiceGateway ? gatewayAttached : true }
     func deliver(_ message: CodeMessage) async throws {
         if let reason = failWith { throw DeliveryFailure(reason: reason) }
         lock.withLock { _sent.append(message) }

@@ -9,13 +9,13 @@ import Testing
 struct TenantTests {
     /// Numbers that can take every channel (mobile, so SMS too), one per channel so the per-number
     /// send limit of one test does not meet another's.
-    static let numbers: [Channel: String] = [
+    static let numbers: [VerificationMethod: String] = [
         .sms: "0975000801", .voiceCall: "0975000802", .voiceCallIn: "0975000803",
         .missedCall: "0975000804", .dtmfCallOut: "0975000805", .dtmfCallIn: "0975000806",
     ]
 
-    @Test("another key cannot read, check, cancel, resend or list the events of a verification; its start is a new one", arguments: Channel.allCases)
-    func anotherKeySeesNothing(channel: Channel) async throws {
+    @Test("another key cannot read, check, cancel, resend or list the events of a verification; its start is a new one", arguments: VerificationMethod.allCases)
+    func anotherKeySeesNothing(channel: VerificationMethod) async throws {
         let h = Harness()
         let number = try #require(Self.numbers[channel])
         let a = try await h.service.start(StartRequest(to: number, channel: channel, apiKeyID: "AKvictim"))
@@ -47,8 +47,8 @@ struct TenantTests {
         #expect(try await h.service.cancel(id: id, access: .apiKey("AKvictim")).status == .canceled)
     }
 
-    @Test("two end users of one key: the second start is a new verification and leaves the first alone", arguments: Channel.allCases)
-    func twoUsersOfOneKey(channel: Channel) async throws {
+    @Test("two end users of one key: the second start is a new verification and leaves the first alone", arguments: VerificationMethod.allCases)
+    func twoUsersOfOneKey(channel: VerificationMethod) async throws {
         let h = Harness()
         let number = try #require(Self.numbers[channel])
         let first = try await h.service.start(StartRequest(to: number, channel: channel, apiKeyID: "AKshop"))
@@ -96,7 +96,7 @@ struct TenantTests {
         #expect(attacker.verification.systemNumber != victim.verification.systemNumber)
         // Both numbers of the pool are held for this caller now: a third start (any key, any call-in channel) is refused.
         h.clock.advance(100)
-        for channel in [Channel.missedCall, .voiceCallIn, .dtmfCallIn] {
+        for channel in [VerificationMethod.missedCall, .voiceCallIn, .dtmfCallIn] {
             await #expect(throws: VerificationError.noSystemNumber(retryAfter: 500)) {
                 _ = try await h.service.start(StartRequest(to: "0975000888", channel: channel, apiKeyID: "AKattacker"))
             }

@@ -96,17 +96,17 @@ struct VerificationController: Sendable {
 
     /// The start's channels, first the one to use: `channel`, or `channels` as an ordered list
     /// (a first channel and its fallbacks), or both when `channels` begins with `channel`.
-    static func channels(_ body: StartBody) throws -> [VerificationChannel] {
+    static func channels(_ body: StartBody) throws -> [VerificationMethod] {
         let names: [String]
         switch (body.channel, body.channels) {
         case (let one?, nil): names = [one]
-        case (nil, let list?) where !list.isEmpty && list.count <= VerificationChannel.allCases.count: names = list
-        case (let one?, let list?) where list.first == one && list.count <= VerificationChannel.allCases.count: names = list
+        case (nil, let list?) where !list.isEmpty && list.count <= VerificationMethod.allCases.count: names = list
+        case (let one?, let list?) where list.first == one && list.count <= VerificationMethod.allCases.count: names = list
         default: throw VerificationError.invalidRequest("Give `channel`, or `channels` as an ordered list of one or more channels.")
         }
         return try names.map { name in
-            guard let channel = VerificationChannel(rawValue: name) else {
-                throw VerificationError.invalidRequest("Unknown channel `\(name)`; use one of \(VerificationChannel.allCases.map(\.rawValue).joined(separator: ", ")).")
+            guard let channel = VerificationMethod(rawValue: name) else {
+                throw VerificationError.invalidRequest("Unknown channel `\(name)`; use one of \(VerificationMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
             }
             return channel
         }

@@ -72,7 +72,7 @@ public struct ChannelRouter: CodeDelivery {
     public func gatewaySystemNumbers() async -> [String] { gateways.systemNumbers() }
 
     /// SMS always; a call channel when an attached gateway serves it.
-    public func isAvailable(_ channel: Channel) async -> Bool {
+    public func isAvailable(_ channel: VerificationMethod) async -> Bool {
         switch channel {
         case .sms: true
         case .voiceCallIn, .missedCall, .dtmfCallIn, .voiceCall, .dtmfCallOut: gateways.serves(channel)

@@ -8,7 +8,7 @@ import Verification
 /// used and hands it the outgoing calls (`originate`), spread round robin over the gateways.
 public final class GatewayRegistry: Sendable {
     private struct Gateway: Sendable {
-        var channels: Set<Channel>
+        var channels: Set<VerificationMethod>
         var systemNumbers: [String]
         var writer: GatewayWriter?
     }
@@ -23,7 +23,7 @@ public final class GatewayRegistry: Sendable {
     /// `systemNumbers` are kept only when they are E.164 numbers (`PhoneNumber`), normalized.
     func add(channels: [String], systemNumbers: [String] = [], writer: GatewayWriter? = nil) -> Int {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
-        let set = Set(channels.compactMap(Channel.init(rawValue:)))
+        let set = Set(channels.compactMap(VerificationMethod.init(rawValue:)))
         let numbers = systemNumbers.compactMap { $0.hasPrefix("+") ? (try? PhoneNumber(parsing: $0, defaultRegion: "ZZ"))?.e164 : nil }
         connected.withLock { $0[id] = Gateway(channels: set, systemNumbers: numbers, writer: writer) }
         return id
@@ -42,7 +42,7 @@ public final class GatewayRegistry: Sendable {
 
     /// Sends `originate` to a gateway serving `channel`; throws `DeliveryFailure` when none is attached
     /// or the write fails.
-    func originate(_ request: Originate, channel: Channel) async throws {
+    func originate(_ request: Originate, channel: VerificationMethod) async throws {
         let writers = connected.withLock { gateways in
             gateways.sorted { $0.key < $1.key }.compactMap { $0.value.channels.contains(channel) ? $0.value.writer : nil }
         }
@@ -61,7 +61,7 @@ public final class GatewayRegistry: Sendable {
     }
 
     /// Whether some connected gateway serves `channel`.
-    public func serves(_ channel: Channel) -> Bool {
+    public func serves(_ channel: VerificationMethod) -> Bool {
         connected.withLock { gateways in gateways.values.contains { $0.channels.contains(channel) } }
     }
 

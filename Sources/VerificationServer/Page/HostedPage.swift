@@ -24,7 +24,7 @@ final class HostedPageState: Sendable {
 
     /// A sealed page ticket for `v`, valid until its expiry plus `ticketGrace`; `channels` are
     /// those the page may offer (the start's `channel` and `channels`).
-    func makeTicket(_ v: Verification, ref: String, redirect: String?, code: String?, channels: [VerificationChannel]) -> String {
+    func makeTicket(_ v: Verification, ref: String, redirect: String?, code: String?, channels: [VerificationMethod]) -> String {
         makeTicket(v, ref: ref, redirect: redirect, code: code, channels: channels.map(\.rawValue))
     }
 
@@ -109,7 +109,7 @@ struct HostedPageController: Sendable {
         let form = try await FormBody.read(request)
         let locale = self.locale(request, form: form)
         let number = form["to"] ?? ""
-        let channel = form["channel"].flatMap(VerificationChannel.init(rawValue:))
+        let channel = form["channel"].flatMap(VerificationMethod.init(rawValue:))
         func fail(_ error: VerificationError) async -> Response {
             let strings = PageStrings.forLocale(locale)
             let view = await startView(locale: locale, path: "/", number: number, channel: channel, error: Self.message(error, strings))
@@ -123,7 +123,7 @@ struct HostedPageController: Sendable {
             let result = try await service.start(StartRequest(to: number, channel: channel, locale: locale))
             // The demo visitor is the integrator: every enabled channel stays allowed (offered while deliverable).
             let token = page.makeTicket(result.verification, ref: result.verification.id, redirect: nil, code: result.code,
-                                   channels: VerificationChannel.allCases.filter(configuration.policy.enabledChannels.contains))
+                                   channels: VerificationMethod.allCases.filter(configuration.policy.enabledChannels.contains))
             return seeOther("/v/\(token)?lang=\(locale)")
         } catch let error as VerificationError {
             return await fail(error)
@@ -177,7 +177,7 @@ struct HostedPageController: Sendable {
         let strings = PageStrings.forLocale(locale)
         let allowed = ticket.allowedChannels(current: current.channel)
         do {
-            guard let channel = form["channel"].flatMap(VerificationChannel.init(rawValue:)) else { throw VerificationError.channelDisabled(current.channel) }
+            guard let channel = form["channel"].flatMap(VerificationMethod.init(rawValue:)) else { throw VerificationError.channelDisabled(current.channel) }
             // A forged form naming a channel the integrator did not allow is refused like a disabled one.
             guard allowed.contains(channel) else { throw VerificationError.channelDisabled(channel) }
             if let wait = startLimiter.acquire(context.clientIP, now: service.clock.now()) {
@@ -242,10 +242,10 @@ struct HostedPageController: Sendable {
     }
 
     /// Channels the page offers: enabled, deliverable now, and with a system number where one is needed.
-    private func offeredChannels() async -> [VerificationChannel] {
-        var offered: [VerificationChannel] = []
+    private func offeredChannels() async -> [VerificationMethod] {
+        var offered: [VerificationMethod] = []
         let noSystemNumber = await service.systemNumbers().isEmpty
-        for channel in VerificationChannel.allCases where configuration.policy.enabledChannels.contains(channel) {
+        for channel in VerificationMethod.allCases where configuration.policy.enabledChannels.contains(channel) {
             if channel.isCallIn, noSystemNumber { continue }
             if await service.delivery.isAvailable(channel) { offered.append(channel) }
         }
@@ -260,7 +260,7 @@ struct HostedPageController: Sendable {
         return ["lang": locale, "t": strings.table, "languages": languages, "state": state]
     }
 
-    private func startView(locale: String, path: String, number: String, channel: VerificationChannel?, error: String?) async -> [String: Any] {
+    private func startView(locale: String, path: String, number: String, channel: VerificationMethod?, error: String?) async -> [String: Any] {
         let strings = PageStrings.forLocale(locale)
         let offered = await offeredChannels()
         let chosen = channel.flatMap { offered.contains($0) ? $0 : nil } ?? offered.first

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Verification
 
 /// The capability in a hosted page's URL (`/v/{token}`): which verification the visitor may see,
 /// check and resend, until when, where to go on approval, and the code to show for the keyed
@@ -31,9 +32,9 @@ public struct PageTicket: Sendable, Codable, Equatable {
     }
 
     /// The channels this page may offer (see `channels`), for a verification now on `current`.
-    public func allowedChannels(current: VerificationChannel) -> [VerificationChannel] {
+    public func allowedChannels(current: VerificationMethod) -> [VerificationMethod] {
         guard let channels else { return [current] }
-        return channels.compactMap(VerificationChannel.init(rawValue:))
+        return channels.compactMap(VerificationMethod.init(rawValue:))
     }
 
     /// The token: base64url (RFC 4648 §5, unpadded) of nonce ‖ ciphertext ‖ tag.

@@ -1,7 +1,7 @@
 import Foundation
 import SQLKit
 import Verification
-import enum Verification.Channel
+import enum Verification.VerificationMethod
 
 /// Instants as stored: `BIGINT` microseconds since 1970-01-01 UTC (see `SQLStoreMigration`).
 enum SQLTime {
@@ -49,7 +49,7 @@ enum SQLStoreRows {
 
     static func verification(_ row: any SQLRow) throws -> Verification {
         let channelRaw = try row.decode(column: "channel", as: String.self)
-        guard let channel = VerificationChannel(rawValue: channelRaw) else {
+        guard let channel = VerificationMethod(rawValue: channelRaw) else {
             throw SQLStoreError.invalidStoredValue(column: "channel", value: channelRaw)
         }
         var v = Verification(

@@ -1,7 +1,7 @@
 import Foundation
 import SQLKit
 import Verification
-import enum Verification.Channel
+import enum Verification.VerificationMethod
 
 // Verifications themselves (VerificationRecordStore): every write is one transaction on the
 // writer, with its audit event (and webhook) — all or nothing; updates are versioned.
@@ -42,7 +42,7 @@ extension SQLVerificationStore {
 
     /// `VerificationRecordStore.pendingCallIn(caller:systemNumber:)`, in SQL.
     public func pendingCallIn(caller: String, systemNumber: String?) async throws -> [Verification] {
-        let callIn = VerificationChannel.allCases.filter(\.isCallIn).map(\.rawValue)
+        let callIn = VerificationMethod.allCases.filter(\.isCallIn).map(\.rawValue)
         return try await reader.withDatabase { db in
             var query: SQLQueryString = """
                 \(unsafeRaw: SQLStoreRows.verificationSelect)

@@ -1,5 +1,5 @@
 /// The six ways Verigate proves that a person holds a phone number (README.md, "The six methods").
-public enum Channel: String, CaseIterable, Codable, Sendable, Hashable {
+public enum VerificationMethod: String, CaseIterable, Codable, Sendable, Hashable {
     /// Method A: the core sends the code by SMS; the user types it on the web page.
     case sms
     /// Method B: the gateway calls the number and reads the code aloud, twice.

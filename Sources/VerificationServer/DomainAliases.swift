@@ -1,4 +1,0 @@
-import Verification
-
-/// The domain's `Channel`, named apart from NIO's `Channel` for files that import both.
-public typealias VerificationChannel = Channel
