@@ -9,7 +9,7 @@ struct StoreFixture {
     let service: VerificationService
 
     struct NoDelivery: CodeDelivery {
-        func isAvailable(_ channel: Channel) async -> Bool { true }
+        func isAvailable(_ channel: VerificationMethod) async -> Bool { true }
         func deliver(_ message: CodeMessage) async throws {}
     }
 
