@@ -23,8 +23,8 @@ struct APIKeyMiddleware: RouterMiddleware {
     final class State: Sendable {
         /// A valid key's id by its SHA-256, and when the store last said it was valid.
         let cache = Mutex<[[UInt8]: (id: String, checkedAt: Date)]>([:])
-        let limiter: Mutex<RateLimiter>
-        init(perMinute: Int) { limiter = Mutex(RateLimiter(limit: perMinute, period: 60)) }
+        let limiter: SharedRateLimiter
+        init(perMinute: Int) { limiter = SharedRateLimiter(limit: perMinute, period: 60) }
     }
 
     /// Authenticates against the keys of `store`; `perMinute` requests per key (0: no limit).
@@ -41,7 +41,7 @@ struct APIKeyMiddleware: RouterMiddleware {
         }
         let now = clock.now()
         guard let keyID = try await validKeyID(token, now: now) else { throw unauthorized("The API key is not valid.") }
-        if let wait = state.limiter.withLock({ $0.acquire(keyID, now: now) }) {
+        if let wait = state.limiter.acquire(keyID, now: now) {
             throw VerificationError.rateLimited(limit: .apiKey, retryAfter: wait)
         }
         var context = context

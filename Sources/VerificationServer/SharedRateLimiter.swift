@@ -3,7 +3,7 @@ import Synchronization
 import Verification
 
 /// A `RateLimiter` shared by concurrent request handlers (the per-client-IP start limit of the
-/// API and the page, the page's demo limit): the value behind a lock.
+/// API and the page, the page's demo limit, the per-API-key limit): the value behind a lock.
 final class SharedRateLimiter: Sendable {
     private let limiter: Mutex<RateLimiter>
 
