@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SQLKit
+import Synchronization
 import Testing
 import Verification
 @testable import VerificationServer
@@ -512,6 +513,59 @@ struct StoreTests {
             try await storeB.shutdown()
             #expect(try await store.appliedMigrations() == versions)
         }
+    }
+
+    @Test("a migration runner waits only for runners of its own schema (the advisory lock is per schema)", .timeLimit(.minutes(1)))
+    func migrationLockPerSchema() async throws {
+        // PostgreSQL only: SQLite has one database per file and no advisory locks.
+        guard storeBackends.contains(.postgres) else { return }
+        let versions = SQLStoreMigration.all.map(\.version)
+        let a = try TestDatabase(.postgres)
+        let b = try TestDatabase(.postgres)
+        let storeA = try await a.open()
+        let keyA = SQLStoreMigrator.advisoryLockKey(schema: a.configuration.postgresSchema)
+        #expect(keyA != SQLStoreMigrator.advisoryLockKey(schema: b.configuration.postgresSchema))
+        #expect(keyA == SQLStoreMigrator.advisoryLockKey(schema: a.configuration.postgresSchema))
+        try await storeA.withRawDatabase { db in
+            // As if a node of deployment A were migrating right now.
+            try await db.raw("SELECT pg_advisory_lock(\(bind: keyA))").run()
+            // Deployment B migrates meanwhile: it finishes, never shows up waiting for the lock.
+            let finishedB = Mutex(false)
+            let openB = Task {
+                defer { finishedB.withLock { $0 = true } }
+                return try await b.open()
+            }
+            while true {
+                if try await waitersOnLock(db, keyA) > 0 {
+                    Issue.record("deployment B's migration waits for deployment A's lock")
+                    try await db.raw("SELECT pg_advisory_unlock(\(bind: keyA))").run()
+                    _ = try? await openB.value
+                    return
+                }
+                if finishedB.withLock({ $0 }) { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let storeB = try await openB.value
+            #expect(try await storeB.appliedMigrations() == versions)
+            await b.destroy(storeB)
+            // A second node of A waits for the lock: PostgreSQL shows its request not granted.
+            let secondA = Task { try await a.open() }
+            while try await waitersOnLock(db, keyA) == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            try await db.raw("SELECT pg_advisory_unlock(\(bind: keyA))").run()
+            let storeA2 = try await secondA.value
+            #expect(try await storeA2.appliedMigrations() == versions)
+            try await storeA2.shutdown()
+        }
+        await a.destroy(storeA)
+    }
+
+    /// Sessions waiting for the advisory lock `key` (PostgreSQL shows a bigint key as classid/objid).
+    private func waitersOnLock(_ db: any SQLDatabase, _ key: Int64) async throws -> Int {
+        let rows = try await db.raw("""
+            SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+            AND ((classid::bigint << 32) | objid::bigint) = \(bind: key)
+            """).all()
+        return try rows.first?.decode(column: "n", as: Int.self) ?? 0
     }
 
     @Test("everything stored survives closing and reopening the database", arguments: storeBackends)

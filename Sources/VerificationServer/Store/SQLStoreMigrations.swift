@@ -176,11 +176,26 @@ struct SQLStoreMigration: Sendable {
 }
 
 /// Applies `SQLStoreMigration.all` at start. Safe when several nodes start at once: on PostgreSQL a
-/// session advisory lock serializes the runners; on SQLite the whole run is one `BEGIN IMMEDIATE`
-/// transaction. Each runner re-reads `schema_migrations` under the lock, so reruns are no-ops.
+/// session advisory lock serializes the runners of one schema; on SQLite the whole run is one
+/// `BEGIN IMMEDIATE` transaction. Each runner re-reads `schema_migrations` under the lock, so reruns
+/// are no-ops.
 enum SQLStoreMigrator {
-    /// Advisory lock key: "VERIGATE" in ASCII.
+    /// Advisory lock key of the default schema: "VERIGATE" in ASCII (the key every release used).
     static let advisoryLockKey: Int64 = 0x5645_5249_4741_5445
+
+    /// The advisory lock key of the runners migrating `schema` (nil: the connection's default).
+    /// Deployments in other schemas of one database never wait for each other's migrations;
+    /// nodes of one deployment share the key. A schema's key is "VERIGATE" mixed with the FNV-1a
+    /// hash of its name, so it is the same in every process and release.
+    static func advisoryLockKey(schema: String?) -> Int64 {
+        guard let schema else { return advisoryLockKey }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in schema.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Int64(bitPattern: hash ^ UInt64(bitPattern: advisoryLockKey))
+    }
 
     static func migrate(
         lender: any SQLDatabaseLender, backend: SQLStoreBackend, postgresSchema: String?, now: Int64
@@ -191,8 +206,9 @@ enum SQLStoreMigrator {
                 try await applyPending(db, backend: backend, now: now)
             }
         case .postgres:
+            let lockKey = advisoryLockKey(schema: postgresSchema)
             try await lender.withDatabase { db in
-                try await db.raw("SELECT pg_advisory_lock(\(bind: advisoryLockKey))").run()
+                try await db.raw("SELECT pg_advisory_lock(\(bind: lockKey))").run()
                 do {
                     if let postgresSchema {
                         try await db.raw("CREATE SCHEMA IF NOT EXISTS \(ident: postgresSchema)").run()
@@ -206,10 +222,10 @@ enum SQLStoreMigrator {
                         throw error
                     }
                 } catch {
-                    try? await db.raw("SELECT pg_advisory_unlock(\(bind: advisoryLockKey))").run()
+                    try? await db.raw("SELECT pg_advisory_unlock(\(bind: lockKey))").run()
                     throw error
                 }
-                try await db.raw("SELECT pg_advisory_unlock(\(bind: advisoryLockKey))").run()
+                try await db.raw("SELECT pg_advisory_unlock(\(bind: lockKey))").run()
             }
         }
     }
