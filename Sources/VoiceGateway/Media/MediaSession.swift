@@ -69,11 +69,6 @@ public final class MediaSession: Sendable {
         }
     }
 
-    /// RTP packets sent so far.
-    public var packetsSent: Int {
-        get async { (try? await channel.eventLoop.submit { self.box.value?.packetsSent ?? 0 }.get()) ?? 0 }
-    }
-
     /// Plays `player` to the end (or until `stopPlayback()`/`close()`), one packet per ptime.
     public func play(_ player: PromptPlayer) async {
         let promise = channel.eventLoop.makePromise(of: Void.self)
@@ -118,7 +113,7 @@ private final class MediaRunner {
     private var playback: Playback?
     private var closed = false
     /// Packets sent, received (accepted) and dropped as coming from a stranger.
-    private(set) var packetsSent = 0
+    private var packetsSent = 0
     private var packetsReceived = 0
     private var strangerPackets = 0
     /// Punctuality of what this session sent, added to `statistics` once, at close.

@@ -198,8 +198,11 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
         if let drop = configuration.dropOutbound, drop(message) { return }
         var buffer = ByteBufferAllocator().buffer(capacity: 1_024)
         message.write(to: &buffer)
-        let candidates = transports.filter { $0.transportProtocol == peer.transport }
-        guard let transport = candidates.first(where: { $0.localAddress.protocol == peer.address.protocol }) ?? candidates.first else {
+        // The transport of the peer's protocol and address family, else any of its protocol; no
+        // array is made per message.
+        let transports = self.transports
+        guard let transport = transports.first(where: { $0.transportProtocol == peer.transport && $0.localAddress.protocol == peer.address.protocol })
+                ?? transports.first(where: { $0.transportProtocol == peer.transport }) else {
             logger.warning("sip.send.no_transport", metadata: ["peer": "\(peer)"])
             return
         }
