@@ -78,11 +78,11 @@ var package = Package(
             cxxSettings: [.unsafeFlags(["-std=c++17"])],
             linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("stdc++")]
         ),
-        .target(name: "Verification", dependencies: ["CPhoneNumber", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .target(name: "Verification", dependencies: ["ABNF", "CPhoneNumber", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .target(
             name: "VerificationServer",
             dependencies: [
-                "Verification", "GatewayProtocol",
+                "ABNF", "Verification", "GatewayProtocol",
                 "SMPP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SQLKit", package: "sql-kit"),
@@ -103,7 +103,7 @@ var package = Package(
         .executableTarget(
             name: "verigate",
             dependencies: [
-                "VerificationServer", "VoiceGateway",
+                "ABNF", "VerificationServer", "VoiceGateway",
                 "SMPP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

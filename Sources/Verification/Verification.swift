@@ -1,3 +1,4 @@
+import ABNF
 import Foundation
 
 /// One verification of one phone number over one channel. Codes are never kept in plain text:
@@ -72,7 +73,7 @@ public struct Verification: Sendable, Equatable, Codable {
 
     /// A new verification id from the CSPRNG.
     public static func makeID(random: any RandomSource) -> String {
-        "VE" + random.bytes(16).map { String(format: "%02x", $0) }.joined()
+        "VE" + random.bytes(16).hexEncoded
     }
 }
 

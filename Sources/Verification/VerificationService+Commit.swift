@@ -4,6 +4,7 @@
 // writer (another request, another node) is tried again on a fresh read; one that keeps losing
 // is `conflict` (HTTP 409), never a wrong answer.
 
+import ABNF
 import Foundation
 
 extension VerificationService {
@@ -61,7 +62,7 @@ extension VerificationService {
         if status != .failed { next.failureReason = nil }
         let event = VerificationEvent(verificationID: v.id, kind: kind, status: status, at: now, detail: detail)
         let webhook = next.callbackURL.map { url in
-            WebhookDelivery(id: "WH" + random.bytes(12).map { String(format: "%02x", $0) }.joined(),
+            WebhookDelivery(id: "WH" + random.bytes(12).hexEncoded,
                             verificationID: v.id, url: url, body: WebhookBody.json(next, event: event), createdAt: now)
         }
         return try await commit(next, event: event, webhook: webhook)

@@ -1,3 +1,4 @@
+import ABNF
 import Foundation
 import Verification
 
@@ -32,7 +33,7 @@ public struct APIKeys: Sendable {
               !trimmed.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) else {
             throw APIKeyError.invalidName(name)
         }
-        let id = "AK" + SystemRandomSource().bytes(8).map { String(format: "%02x", $0) }.joined()
+        let id = "AK" + SystemRandomSource().bytes(8).hexEncoded
         let record = APIKeyRecord(id: id, name: trimmed, sha256: Secrets.sha256(key), createdAt: clock.now())
         try await store.insertAPIKey(record)
         return (key, record)

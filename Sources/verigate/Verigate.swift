@@ -1,3 +1,4 @@
+import ABNF
 import ArgumentParser
 import Foundation
 import Hummingbird
@@ -138,6 +139,6 @@ struct WebhookSecret: AsyncParsableCommand {
             configurationFailed("\(error)", logger: Logger(label: "verigate"))
         }
         let secret = try Secrets.loadOrCreateSecret(at: path)
-        print(Core.webhookSecret(serverSecret: secret).map { String(format: "%02x", $0) }.joined())
+        print(Core.webhookSecret(serverSecret: secret).hexEncoded)
     }
 }

@@ -24,7 +24,7 @@ struct LayeringTests {
         "RTP": ["NIOCore", "CSRTP"],
         "Media": ["ABNF", "SDP", "COpus"],
         "GatewayProtocol": [],
-        "Verification": ["CPhoneNumber", "Crypto"],
+        "Verification": ["ABNF", "CPhoneNumber", "Crypto"],
     ]
 
     /// Shells: anything but these.

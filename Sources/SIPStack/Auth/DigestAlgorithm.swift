@@ -1,6 +1,7 @@
 // DigestAlgorithm: the hash functions of HTTP Digest (RFC 7616 §3.2, §3.4.2) as used by SIP (RFC 8760).
 // Hashing comes from swift-crypto; the Digest arithmetic around it is a few lines no library offers.
 
+import ABNF
 import Crypto
 
 /// A Digest algorithm (RFC 7616 §3.2; RFC 8760 §2.2 for SIP). SHA-512-256 is not offered because
@@ -45,20 +46,11 @@ public enum DigestAlgorithm: String, Sendable, Hashable, CaseIterable {
     /// H(data) as lowercase hex (RFC 7616 §3.4.1).
     public func hash(_ text: String) -> String {
         switch self {
-        case .md5, .md5Session: Self.hex(Insecure.MD5.hash(data: Array(text.utf8)))
-        case .sha256, .sha256Session: Self.hex(SHA256.hash(data: Array(text.utf8)))
+        case .md5, .md5Session: Insecure.MD5.hash(data: Array(text.utf8)).hexEncoded
+        case .sha256, .sha256Session: SHA256.hash(data: Array(text.utf8)).hexEncoded
         }
     }
 
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in digest {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }
 
 /// The Digest response computation of RFC 7616 §3.4.1–3.4.3 (qop=auth) and RFC 2069 (no qop).

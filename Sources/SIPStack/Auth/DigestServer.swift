@@ -1,6 +1,7 @@
 // DigestServer: challenging and verifying Digest credentials (RFC 3261 §22.1–22.4, RFC 7616 §3.3–3.5,
 // RFC 8760 §2.3) with nonces that expire and cannot be replayed. Time and randomness are inputs.
 
+import ABNF
 import Crypto
 
 /// The outcome of checking credentials (RFC 7616 §3.5, RFC 3261 §22.4).
@@ -65,7 +66,7 @@ public struct DigestServer: Sendable {
         withUnsafeBytes(of: Self.millis(now).bigEndian) { body.append(contentsOf: $0) }
         withUnsafeBytes(of: generator.next() as UInt64) { body.append(contentsOf: $0) }
         let mac = HMAC<SHA256>.authenticationCode(for: body, using: key)
-        return DigestAlgorithm.hex(body + Array(mac).prefix(16))
+        return (body + Array(mac).prefix(16)).hexEncoded
     }
 
     /// The challenges for a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate), one per algorithm, sharing
@@ -124,7 +125,7 @@ public struct DigestServer: Sendable {
     }
 
     private func issuedMillis(of nonce: String) -> Int64? {
-        guard let bytes = Self.unhex(nonce), bytes.count == 32 else { return nil }
+        guard nonce.utf8.count == 64, let bytes = nonce.hexDecoded else { return nil }
         let body = Array(bytes[0..<16])
         let mac = Array(HMAC<SHA256>.authenticationCode(for: body, using: key)).prefix(16)
         guard Self.constantTimeEqual(Array(mac), Array(bytes[16..<32])) else { return nil }
@@ -136,28 +137,7 @@ public struct DigestServer: Sendable {
         return seconds &* 1000 &+ attoseconds / 1_000_000_000_000_000
     }
 
-    static func unhex(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count.isMultiple(of: 2), digits.count <= 256 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
-    }
 
-    private static func nibble(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 
     static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
         constantTimeEqual(Array(lhs.utf8), Array(rhs.utf8))

@@ -1,3 +1,4 @@
+import ABNF
 import Crypto
 import Foundation
 import SMPP
@@ -21,7 +22,7 @@ public struct KannelDLR: Sendable {
     /// The token of message `nonce` of verification `id`.
     public func token(id: String, nonce: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array("\(id)|\(nonce)".utf8), using: key)
-        return mac.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return mac.prefix(16).hexEncoded
     }
 
     /// True when `token` is the token of (`id`, `nonce`); compared in constant time.

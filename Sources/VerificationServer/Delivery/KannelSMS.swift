@@ -1,3 +1,4 @@
+import ABNF
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -57,7 +58,7 @@ public final class KannelSMS: SMSSender {
 
     /// `SMSSender`: one `sendsms` GET; a non-2xx answer or no answer is a `DeliveryFailure` with Kannel's reason.
     public func send(_ message: CodeMessage) async throws {
-        let nonce = SystemRandomSource().bytes(8).map { String(format: "%02x", $0) }.joined()
+        let nonce = SystemRandomSource().bytes(8).hexEncoded
         let request = HTTPClientRequest(url: sendURL(message, nonce: nonce))
         // Before the request: the report may come back before Kannel's answer does.
         let waitsForReport = configuration.dlrMask & 3 != 0 && request.url.contains("dlr-url=")

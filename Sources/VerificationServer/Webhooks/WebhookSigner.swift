@@ -1,3 +1,4 @@
+import ABNF
 import Crypto
 import Foundation
 
@@ -18,7 +19,7 @@ public struct WebhookSigner: Sendable {
 
     /// The header value for `body` signed at `timestamp` (unix seconds).
     public func signature(body: [UInt8], timestamp: Int) -> String {
-        "t=\(timestamp),v1=" + Self.hex(Array(HMAC<SHA256>.authenticationCode(for: Self.message(body, timestamp), using: key)))
+        "t=\(timestamp),v1=" + HMAC<SHA256>.authenticationCode(for: Self.message(body, timestamp), using: key).hexEncoded
     }
 
     /// Why a signature was refused.
@@ -36,7 +37,7 @@ public struct WebhookSigner: Sendable {
             guard kv.count == 2 else { throw .malformedHeader }
             switch kv[0] {
             case "t": timestamp = Int(kv[1])
-            case "v1": if let mac = unhex(kv[1]) { macs.append(mac) }
+            case "v1": if kv[1].utf8.count <= 128, let mac = kv[1].hexDecoded { macs.append(mac) }
             default: continue
             }
         }
@@ -51,18 +52,5 @@ public struct WebhookSigner: Sendable {
 
     private static func message(_ body: [UInt8], _ timestamp: Int) -> [UInt8] { Array("\(timestamp).".utf8) + body }
 
-    private static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
-    private static func unhex(_ s: String) -> [UInt8]? {
-        let u = Array(s.utf8)
-        guard u.count % 2 == 0, u.count <= 128 else { return nil }
-        var out: [UInt8] = []
-        var i = 0
-        while i < u.count {
-            guard let b = UInt8(String(decoding: u[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            out.append(b)
-            i += 2
-        }
-        return out
-    }
 }
