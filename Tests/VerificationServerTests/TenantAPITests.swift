@@ -46,6 +46,22 @@ import Verification
         try await client.execute(uri: uri, method: method, headers: auth(key), body: body.buffer) { r in (Int(r.status.code), String(buffer: r.body)) }
     }
 
+    /// Every route of verification `id`, called with `key`, answers 404 `not_found` byte for byte as
+    /// for an id nobody has: the answer does not tell that the id exists.
+    static func expectHiddenOnEveryRoute(_ client: some TestClientProtocol, id: String, from key: String) async throws {
+        let unknown = "VE" + String(repeating: "0", count: 32)
+        for (method, suffix, payload) in [
+            (HTTPRequest.Method.get, "", ""), (.post, "/checks", #"{"code":"123456"}"#), (.post, "/cancel", ""),
+            (.post, "/resend", ""), (.get, "/events", ""),
+        ] {
+            let hidden = try await call(client, method, "/v1/verifications/\(id)\(suffix)", key: key, body: payload)
+            let nobodys = try await call(client, method, "/v1/verifications/\(unknown)\(suffix)", key: key, body: payload)
+            #expect(hidden.0 == 404, "\(method) \(suffix): \(hidden.1)")
+            #expect(hidden.1 == nobodys.1, "\(method) \(suffix): the answer must not tell that the id exists")
+            #expect(hidden.1.buffer.json["code"] as? String == "not_found")
+        }
+    }
+
     @Test("another API key gets 404 not_found, byte for byte as for an unknown id, on every route; its start is a new verification", arguments: VerificationMethod.allCases)
     func anotherKeyGetsNotFound(channel: VerificationMethod) async throws {
         let (t, keyB, sink) = try await Self.core()
@@ -55,17 +71,7 @@ import Verification
             #expect(status == 201, "\(body)")
             let a = try #require(body.buffer.json["id"] as? String)
             let systemA = body.buffer.json["system_number"] as? String
-            let unknown = "VE" + String(repeating: "0", count: 32)
-            for (method, suffix, payload) in [
-                (HTTPRequest.Method.get, "", ""), (.post, "/checks", #"{"code":"123456"}"#), (.post, "/cancel", ""),
-                (.post, "/resend", ""), (.get, "/events", ""),
-            ] {
-                let theirs = try await Self.call(client, method, "/v1/verifications/\(a)\(suffix)", key: keyB, body: payload)
-                let nobodys = try await Self.call(client, method, "/v1/verifications/\(unknown)\(suffix)", key: keyB, body: payload)
-                #expect(theirs.0 == 404, "\(method) \(suffix): \(theirs.1)")
-                #expect(theirs.1 == nobodys.1, "\(method) \(suffix): the answer must not tell that the id exists")
-                #expect(theirs.1.buffer.json["code"] as? String == "not_found")
-            }
+            try await Self.expectHiddenOnEveryRoute(client, id: a, from: keyB)
             // B starts the same number on the same channel: a new verification; A's is untouched.
             let before = try await Self.call(client, .get, "/v1/verifications/\(a)", key: t.key)
             let (statusB, bodyB) = try await Self.call(client, .post, "/v1/verifications", key: keyB, body: #"{"to":"+886975000888","channel":"\#(channel.rawValue)"}"#)
@@ -97,17 +103,8 @@ import Verification
             }
             let id = try #require(t.core.sms.outbox.last?.verificationID, "the demo start sent its SMS")
             #expect(try await t.core.service.verification(id: id).apiKeyID == nil)
-            let unknown = "VE" + String(repeating: "0", count: 32)
             for key in [t.key, keyB] {
-                for (method, suffix, payload) in [
-                    (HTTPRequest.Method.get, "", ""), (.post, "/checks", #"{"code":"123456"}"#), (.post, "/cancel", ""),
-                    (.post, "/resend", ""), (.get, "/events", ""),
-                ] {
-                    let demo = try await Self.call(client, method, "/v1/verifications/\(id)\(suffix)", key: key, body: payload)
-                    let nobodys = try await Self.call(client, method, "/v1/verifications/\(unknown)\(suffix)", key: key, body: payload)
-                    #expect(demo.0 == 404, "\(method) \(suffix): \(demo.1)")
-                    #expect(demo.1 == nobodys.1, "\(method) \(suffix): the answer must not tell that the id exists")
-                }
+                try await Self.expectHiddenOnEveryRoute(client, id: id, from: key)
             }
             #expect(try await t.core.service.verification(id: id).status == .pending, "no key's request changed it")
         }
