@@ -4,7 +4,7 @@
 /// whole in message_payload (SMPP 3.4 §5.3.2.32).
 public struct SMSEncoder: Sendable, Equatable {
     /// How GSM 03.38 septets go into short_message.
-    public enum GSMPacking: String, Sendable, Equatable {
+    public enum GSMPacking: String, Sendable, Equatable, CaseIterable {
         /// One septet per octet (the usual SMPP "SMSC default alphabet").
         case unpacked
         /// Septets packed 8 into 7 octets.

@@ -152,14 +152,8 @@ enum SMSDriverKind: String, OptionChoice {
     case console, kannel, smpp
 }
 
-/// `--smpp-packing`: GSM 03.38 septets as they are, or packed 8 in 7 octets.
-extension SMSEncoder.GSMPacking: OptionValue {
-    /// `unpacked` or `packed`.
-    init(option text: String) throws(OptionValueError) {
-        guard let value = Self(rawValue: text) else { throw OptionValueError("must be unpacked or packed") }
-        self = value
-    }
-}
+/// `--smpp-packing`: GSM 03.38 septets as they are (`unpacked`), or packed 8 in 7 octets (`packed`).
+extension SMSEncoder.GSMPacking: OptionChoice {}
 
 // MARK: Durations and addresses
 
