@@ -3,6 +3,7 @@
 // a SIPConf, refusing anything it does not understand with the line that holds it.
 
 import NIOCore
+import RTP
 import SDP
 import SIPMessage
 
@@ -168,6 +169,15 @@ struct SIPConfParser {
                 }
             case "advertised_host":
                 conf.advertisedHost = try value.isEmpty ? nil : hostName(value, line, key: entry.key)
+            case "sip_external_address":
+                if value.isEmpty { (conf.sipExternalHost, conf.sipExternalPort) = (nil, nil); break }
+                (conf.sipExternalHost, conf.sipExternalPort) = try externalHostPort(value, line, key: entry.key)
+            case "rtp_external_address":
+                if value.isEmpty { conf.media.rtpExternalAddress = nil; break }
+                guard let address = try? SocketAddress(ipAddress: value, port: 0), address.ipAddress != "0.0.0.0", address.ipAddress != "::" else {
+                    throw error(.badValue, line, "rtp_external_address must be the literal public IPv4 or IPv6 address SDP announces (not a wildcard), got '\(value)'")
+                }
+                conf.media.rtpExternalAddress = value
             case "user_agent":
                 guard !value.isEmpty, value.count <= 128, value.allSatisfy({ $0.isASCII && !$0.isNewline }) else {
                     throw error(.badValue, line, "user_agent must be 1-128 ASCII characters")
@@ -274,6 +284,11 @@ struct SIPConfParser {
             case "region": peer.region = try region(entry.value, entry.line)
             case "use_rpid": peer.useRemotePartyID = try bool(entry.value, entry.line, key: entry.key)
             case "trust_from": peer.trustFrom = try bool(entry.value, entry.line, key: entry.key)
+            case "media_latching":
+                guard let latching = RTPLatching(rawValue: entry.value.lowercased()) else {
+                    throw error(.badValue, entry.line, "media_latching must be no, signalling or yes, got '\(entry.value)'")
+                }
+                peer.mediaLatching = latching
             case "approve_on":
                 guard let proof = ApprovalProof(rawValue: entry.value.lowercased()) else {
                     throw error(.badValue, entry.line, "approve_on must be invite or ack, got '\(entry.value)'")
@@ -355,6 +370,39 @@ struct SIPConfParser {
             throw error(.badValue, line, "\(key) must be a host name or IP address, got '\(value)'")
         }
         return value
+    }
+
+    /// `host`, `host:port` or `[v6]:port` where host is a name or literal IP (sent-by, RFC 3261
+    /// §20.42); the port nil when absent.
+    func externalHostPort(_ value: String, _ line: Int, key: String) throws(SIPConfError) -> (String, Int?) {
+        var host = value
+        var portText: Substring?
+        if value.hasPrefix("[") {
+            guard let close = value.firstIndex(of: "]") else { throw error(.badValue, line, "\(key) '\(value)': missing ']'") }
+            host = String(value[value.index(after: value.startIndex)..<close])
+            let rest = value[value.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.first == ":" else { throw error(.badValue, line, "\(key) '\(value)': expected [address]:port") }
+                portText = rest.dropFirst()
+            }
+            guard (try? SocketAddress(ipAddress: host, port: 0))?.protocol == .inet6 else {
+                throw error(.badValue, line, "\(key) '\(value)': brackets hold an IPv6 address")
+            }
+        } else if value.filter({ $0 == ":" }).count == 1, let colon = value.firstIndex(of: ":") {
+            host = String(value[..<colon])
+            portText = value[value.index(after: colon)...]
+        } else if value.contains(":") {
+            throw error(.badValue, line, "\(key) '\(value)': write an IPv6 address in brackets, e.g. [2001:db8::1]:5060")
+        }
+        var port: Int?
+        if let portText {
+            guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(portText), (1...65_535).contains(number) else {
+                throw error(.badValue, line, "\(key) '\(value)': the port must be 1-65535")
+            }
+            port = number
+        }
+        if host == "0.0.0.0" || host == "::" { throw error(.badValue, line, "\(key) must be the public address, not a wildcard, got '\(value)'") }
+        return (try hostName(host, line, key: key), port)
     }
 
     /// `host:port`, `[v6]:port`, or an address alone (port 5060, RFC 3261 §19.1.2).

@@ -23,7 +23,7 @@ extension VoiceGatewayService {
         guard let port = media.ports.allocate() else {
             return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: 503)
         }
-        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.host, port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
+        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.announcedHost, port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
         let offer = session.makeOffer()
         let call: SIPCall
         do {
@@ -65,7 +65,8 @@ extension VoiceGatewayService {
             let description = try SDPParser().parse(bytes: answer.readableBytesView)
             let audio = try session.negotiate(answer: description, to: offer)
             rtp = try await MediaSession.open(host: media.host, port: port, audio: audio, allocator: media.ports,
-                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), statistics: media.statistics, logger: logger)
+                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), latching: configuration.mediaLatching(for: call.remote.address),
+                                                  signalling: call.remote.address, statistics: media.statistics, logger: logger)
         } catch {
             media.ports.release(port)
             logger.warning("gateway.originate.bad_answer", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])

@@ -229,6 +229,10 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
 
     private func localHostPort(_ transport: SIPTransportProtocol) -> (String, Int) {
         let address = transports.first { $0.transportProtocol == transport }?.localAddress
+        if let external = configuration.externalHost {
+            // Behind NAT: the public address that forwards to us (sip_external_address).
+            return (external, configuration.externalPort ?? address?.port ?? 5060)
+        }
         let ip = address?.ipAddress ?? "127.0.0.1"
         let wildcard = ip == "0.0.0.0" || ip == "::"
         let host = wildcard ? (configuration.advertisedHost ?? "127.0.0.1") : ip

@@ -12,6 +12,11 @@ public struct SIPEndpointConfiguration: Sendable {
     public var tcp: [SocketAddress]
     /// The host put in Via and Contact when a listen address is a wildcard (0.0.0.0, ::).
     public var advertisedHost: String?
+    /// The host (name or literal IP) put in Via sent-by and Contact instead of the bound address,
+    /// whatever it is, for a gateway behind NAT (§18.2.1, §8.1.1.8; sip.conf `sip_external_address`).
+    public var externalHost: String?
+    /// The port put there with `externalHost`; nil: the bound port.
+    public var externalPort: Int?
     /// T1, T2, T4 (§17.1.1.1).
     public var timers: SIPTimers
     /// Message size, header count and line length limits (parser).
@@ -52,7 +57,7 @@ public struct SIPEndpointConfiguration: Sendable {
     /// Loopback UDP and TCP on `port` (5060 by default).
     public init(
         udp: [SocketAddress]? = nil, tcp: [SocketAddress]? = nil, port: Int = 5060, advertisedHost: String? = nil,
-        timers: SIPTimers = .rfc3261, parserLimits: SIPParserLimits = SIPParserLimits(),
+        externalHost: String? = nil, externalPort: Int? = nil, timers: SIPTimers = .rfc3261, parserLimits: SIPParserLimits = SIPParserLimits(),
         capabilities: SIPServerCapabilities = SIPEndpointConfiguration.gatewayCapabilities,
         maxCalls: Int = 1_000, retryAfterSeconds: Int = 5, maxTransactionsPerSource: Int = 4_096, maxTransactions: Int = 65_536,
         tcpIdleTimeout: Duration = .seconds(300), maxTCPConnections: Int = 1_024, tryingDelay: Duration = .milliseconds(200),
@@ -62,6 +67,8 @@ public struct SIPEndpointConfiguration: Sendable {
         self.udp = udp ?? [loopback]
         self.tcp = tcp ?? [loopback]
         self.advertisedHost = advertisedHost
+        self.externalHost = externalHost
+        self.externalPort = externalPort
         self.timers = timers
         self.parserLimits = parserLimits
         self.capabilities = capabilities
