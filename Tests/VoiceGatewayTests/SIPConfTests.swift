@@ -66,7 +66,7 @@ struct SIPConfTests {
     func exampleDocumentsEveryKey() throws {
         let text = try String(contentsOf: Self.example, encoding: .utf8)
         let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        for key in SIPConf.generalKeys + SIPConf.peerKeys {
+        for key in SIPConf.generalKeys + SIPConf.peerKeys + SIPConf.trunkKeys {
             let documented = lines.contains { line in
                 let body = line.hasPrefix(";") || line.hasPrefix("#") ? String(line.dropFirst()) : line
                 return body.split(separator: "=", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } == key

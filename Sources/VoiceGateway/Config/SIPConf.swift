@@ -65,6 +65,10 @@ public struct SIPConf: Sendable, Equatable {
     public var outboundCallerID: String = "verigate"
     /// Peer sections, in file order (the first match wins).
     public var peers: [GatewayPeer] = [GatewayPeer(name: "loopback", networks: [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!], trusted: true)]
+    /// Trunk sections, in file order (each also in `peers`, for inbound matching and trust).
+    public var trunks: [Trunk] = []
+    /// Outbound routes (`route = +886 -> trunk, trunk`), in file order.
+    public var routes: [OutboundRoute] = []
 
     /// The defaults.
     public init() {}
@@ -82,7 +86,7 @@ public struct SIPConf: Sendable, Equatable {
         "max_calls", "retry_after", "max_transactions_per_source", "max_transactions", "max_tcp_connections", "tcp_idle_timeout",
         "rtp_start", "rtp_end", "rtp_address", "disallow", "allow", "language", "max_wrong_codes", "first_digit_timeout", "inter_digit_timeout",
         "system_number", "region", "use_rpid", "missed_call_ring_time", "missed_call_reject", "no_verification_reject", "core_timeout",
-        "outbound_target", "outbound_caller_id",
+        "outbound_target", "outbound_caller_id", "route",
     ]
     /// The keys of a peer section.
     public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching"]
@@ -122,10 +126,13 @@ public struct SIPConf: Sendable, Equatable {
 
     /// The gateway's configuration: trusted networks are those of the trusted peers.
     public var gatewayConfiguration: GatewayConfiguration {
-        GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             name: name, trustedPeers: peers.filter(\.trusted).flatMap(\.networks), region: region, useRemotePartyID: useRemotePartyID,
             missedCallRingTime: missedCallRingTime, missedCallRejectStatus: missedCallRejectStatus, noVerificationStatus: noVerificationStatus,
             coreTimeout: coreTimeout, outboundTarget: outboundTarget, outboundCallerID: outboundCallerID, peers: peers, systemNumbers: systemNumbers)
+        configuration.trunks = trunks
+        configuration.routes = routes
+        return configuration
     }
 
     /// The host of the first bind address (for RTP when `rtp_address` is not set).

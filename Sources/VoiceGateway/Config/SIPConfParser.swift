@@ -50,9 +50,17 @@ struct SIPConfParser {
         var peers: [GatewayPeer] = []
         var owners: [IPNetwork: String] = [:]
         for section in sections where section.name.lowercased() != "general" {
+            if Self.isTrunk(section) {
+                // A trunk is also a peer: its host addresses are its source addresses (SIPConfParser+Trunk.swift).
+                let found = try trunk(section, region: generalRegion ?? conf.region, useRemotePartyID: generalRPID ?? conf.useRemotePartyID)
+                conf.trunks.append(found.trunk)
+                peers.append(found.peer)
+                continue
+            }
             let found = try peer(section, region: generalRegion ?? conf.region, useRemotePartyID: generalRPID ?? conf.useRemotePartyID, owners: &owners)
             peers.append(found)
         }
+        conf.routes = try routes(sections.first(where: { $0.name.lowercased() == "general" }))
         // A file with no peer sections trusts nobody; the defaults' loopback peer is only for no file.
         conf.peers = peers
         return conf
@@ -139,7 +147,7 @@ struct SIPConfParser {
         var rtpStart = conf.media.rtpPorts.lowerBound
         var rtpEnd = conf.media.rtpPorts.upperBound
         for entry in section.entries {
-            let isList = ["bind", "transport", "allow", "system_number", "disallow"].contains(entry.key)
+            let isList = ["bind", "transport", "allow", "system_number", "disallow", "route"].contains(entry.key)
             if !isList, let first = seen[entry.key] {
                 throw error(.duplicate, entry.line, "'\(entry.key)' already set at line \(first)")
             }
@@ -236,6 +244,7 @@ struct SIPConfParser {
             case "core_timeout": conf.coreTimeout = try duration(value, line, key: entry.key, in: .milliseconds(100)...(.seconds(60)))
             case "outbound_target": conf.outboundTarget = try value.isEmpty ? nil : outboundTarget(value, line)
             case "outbound_caller_id": conf.outboundCallerID = try token(value, line, key: entry.key, extra: "+-_.")
+            case "route": break  // read once the trunks are known (SIPConfParser+Trunk.swift)
             default:
                 throw error(.unknownKey, line, "unknown key '\(entry.key)' in [\(section.name)]; known: \(SIPConf.generalKeys.joined(separator: ", "))")
             }
@@ -256,10 +265,10 @@ struct SIPConfParser {
     /// belong to two peers.
     func peer(_ section: Section, region defaultRegion: String, useRemotePartyID defaultRPID: Bool, owners: inout [IPNetwork: String]) throws(SIPConfError) -> GatewayPeer {
         guard let type = section.entries.first(where: { $0.key == "type" }) else {
-            throw error(.unknownSection, section.line, "section [\(section.name)] is neither [general] nor a peer (add type = peer)")
+            throw error(.unknownSection, section.line, "section [\(section.name)] is neither [general] nor a peer or trunk (add type = peer or type = trunk)")
         }
         guard type.value.lowercased() == "peer" else {
-            throw error(.unsupported, type.line, "type must be peer (users, friends and registrations are not supported), got '\(type.value)'")
+            throw error(.unsupported, type.line, "type must be peer or trunk (users, friends and registrations are not supported), got '\(type.value)'")
         }
         var peer = GatewayPeer(name: section.name, networks: [], trusted: false, region: defaultRegion, useRemotePartyID: defaultRPID)
         var seen: [String: Int] = [:]
