@@ -17,7 +17,10 @@ int cares_channel_create(ares_channel *channel, const char *servers, int timeout
     if (library_status != ARES_SUCCESS) return library_status;
     struct ares_options options;
     memset(&options, 0, sizeof options);
-    options.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+    // NOCHECKRESP: hand SERVFAIL and REFUSED to the caller (as ARES_ESERVFAIL, ARES_EREFUSED)
+    // instead of trying "the next server", of which there is one; c-ares 1.18 would report them as
+    // ARES_ECONNREFUSED.
+    options.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
     options.timeout = timeout_ms;
     options.tries = tries;
     options.ndomains = 0;
