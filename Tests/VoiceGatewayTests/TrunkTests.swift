@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RTP
 import SIPMessage
 import Testing
 @testable import VoiceGateway
@@ -27,6 +28,7 @@ struct TrunkTests {
         trusted = yes
         trust_from = yes
         approve_on = invite
+        media_latching = signalling
         inbound_region = TW
         number_format = national
         called_number = diversion
@@ -67,6 +69,8 @@ struct TrunkTests {
         #expect(gateway.trunk(for: fromTrunk)?.name == "ipauth")
         let policy = gateway.callerPolicy(for: fromTrunk)
         #expect(policy.trusted && policy.trustFrom && policy.approveOn == .invite && policy.region == "TW")
+        #expect(gateway.mediaLatching(for: fromTrunk) == .signallingSource)
+        #expect(try gateway.mediaLatching(for: SocketAddress(ipAddress: "2001:db8::1", port: 5060)) == .off)
         #expect(try gateway.trunk(for: SocketAddress(ipAddress: "2001:db8::1", port: 5060))?.name == "flowroute")
         #expect(try gateway.trunk(for: SocketAddress(ipAddress: "192.0.2.11", port: 5060)) == nil)
         #expect(try !gateway.callerPolicy(for: SocketAddress(ipAddress: "2001:db8::1", port: 5060)).trusted)
@@ -98,6 +102,7 @@ struct TrunkTests {
         ("[t]\ntype = trunk\nhost = 192.0.2.1\ncalled_number = from\n", .badValue, 4, "called_number must be request_uri, to or diversion"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\ntrusted = maybe\n", .badValue, 4, "trusted must be yes or no"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\napprove_on = bye\n", .badValue, 4, "approve_on must be invite or ack"),
+        ("[t]\ntype = trunk\nhost = 192.0.2.1\nmedia_latching = maybe\n", .badValue, 4, "media_latching must be no, signalling or yes"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\npassword = x\n", .missingKey, 4, "a password needs username"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nusername = u\n", .missingKey, 4, "username needs password"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nusername = u\npassword = x\npassword_file = /p\n", .duplicate, 6, "password or password_file, not both"),

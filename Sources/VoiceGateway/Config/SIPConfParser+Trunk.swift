@@ -5,13 +5,14 @@
 
 import Foundation
 import NIOCore
+import RTP
 
 extension SIPConf {
     /// The keys of a trunk section.
     public static let trunkKeys: [String] = [
         "type", "host", "transport", "username", "password", "password_file", "auth_username", "realm", "from_user", "from_domain",
         "outbound_proxy", "number_format", "tech_prefix", "inbound_region", "called_number", "trusted", "trust_from", "approve_on",
-        "use_rpid", "register", "register_expiry", "qualify",
+        "use_rpid", "media_latching", "register", "register_expiry", "qualify",
     ]
 }
 
@@ -85,6 +86,12 @@ extension SIPConfParser {
         if let (text, line) = value("approve_on") {
             guard let proof = ApprovalProof(rawValue: text.lowercased()) else { throw error(.badValue, line, "approve_on must be invite or ack, got '\(text)'") }
             peer.approveOn = proof
+        }
+        if let (text, line) = value("media_latching") {
+            guard let latching = RTPLatching(rawValue: text.lowercased()) else {
+                throw error(.badValue, line, "media_latching must be no, signalling or yes, got '\(text)'")
+            }
+            peer.mediaLatching = latching
         }
         try credentials(section, into: &trunk, value: value)
         if let (text, line) = value("from_user") { trunk.fromUser = try token(text, line, key: "from_user", extra: "+-_.*#") }
