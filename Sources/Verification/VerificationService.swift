@@ -2,11 +2,17 @@ import Foundation
 
 /// A start request, as the API received it.
 public struct StartRequest: Sendable, Equatable {
+    /// The number to verify as given (E.164 or national, parsed with the policy's default region).
     public var to: String
+    /// How to deliver or take the code (README "The six methods").
     public var channel: VerificationMethod
+    /// The language of the message or call (e.g. `zh-TW`); nil or unsupported means the policy's default.
     public var locale: String?
+    /// Digits in the code, 4 to 10; nil means the policy's `limits.codeLength`.
     public var codeLength: Int?
+    /// Where status changes are POSTed as signed webhooks (README "Webhooks"); nil for none.
     public var callbackURL: String?
+    /// The id of the API key that started it: its tenant. Nil for a start without a key (the hosted page's demo).
     public var apiKeyID: String?
     /// Channels to move to, in order, when delivery on `channel` fails at start (`"channels": ["sms", "voice_call"]`).
     /// Only channels that send a secret code (`sms`, `voice_call`) may be fallbacks.
@@ -15,6 +21,7 @@ public struct StartRequest: Sendable, Equatable {
     /// the only other verification whose call-in system number this one may take over.
     public var replacing: String?
 
+    /// A start request; nil options take the policy's defaults.
     public init(to: String, channel: VerificationMethod, locale: String? = nil, codeLength: Int? = nil, callbackURL: String? = nil, apiKeyID: String? = nil,
                 fallbackChannels: [VerificationMethod] = [], replacing: String? = nil) {
         self.to = to
@@ -30,6 +37,7 @@ public struct StartRequest: Sendable, Equatable {
 
 /// What a start answers: the verification, plus the code for the channels that show it on the page.
 public struct StartResult: Sendable, Equatable {
+    /// The verification as stored after the start or resend.
     public var verification: Verification
     /// Only for `dtmf_callout` and `dtmf_callin`; nil for every other channel.
     public var code: String?
@@ -59,14 +67,22 @@ public enum VerificationAccess: Sendable, Equatable {
 /// The verification flows (README "The six methods"): start, resend, check, cancel, expire. Holds no
 /// mutable state; all state is in the store, so several core nodes may share one database.
 public struct VerificationService: Sendable {
+    /// Regions, channels, limits and locales the flows enforce.
     public let policy: VerificationPolicy
+    /// Where all state is kept (shared by the core nodes).
     public let store: any VerificationStore
+    /// Sends codes and places calls (SMS drivers, voice gateways).
     public let delivery: any CodeDelivery
+    /// Told of every status change (the live SSE streams, metrics).
     public let events: any VerificationEventSink
+    /// Hashes codes with the server secret: the store keeps no code in clear.
     public let hasher: CodeHasher
+    /// The time the flows use (a fixed clock in tests).
     public let clock: any VerificationClock
+    /// Source of codes and ids (seeded in tests).
     public let random: any RandomSource
 
+    /// A service over these parts; `secret` keys the code hashes (`CodeHasher`).
     public init(
         policy: VerificationPolicy, store: any VerificationStore, delivery: any CodeDelivery,
         events: any VerificationEventSink, secret: [UInt8],

@@ -2,19 +2,28 @@ import Foundation
 
 /// A webhook POST waiting to be delivered (kept in the store so a restart loses none).
 public struct WebhookDelivery: Sendable, Equatable, Codable {
+    /// The delivery's own id (one per status change to POST).
     public var id: String
+    /// The verification whose status change this reports.
     public var verificationID: String
+    /// The `callback_url` to POST to (README "Webhooks").
     public var url: String
     /// The JSON body, exactly as it will be signed and sent.
     public var body: String
+    /// When the delivery was enqueued (with the status change).
     public var createdAt: Date
+    /// POSTs tried so far; 0 until the first attempt.
     public var attempts: Int
+    /// When the next attempt is due (the creation time at first, then per the retry backoff).
     public var nextAttemptAt: Date
+    /// When a POST was accepted (2xx); nil while not delivered.
     public var deliveredAt: Date?
     /// Set when the delivery was abandoned (retry window over).
     public var abandonedAt: Date?
+    /// Why the last attempt failed; nil before any attempt and after a success.
     public var lastError: String?
 
+    /// A new delivery, due at once: no attempts yet, `nextAttemptAt` = `createdAt`.
     public init(id: String, verificationID: String, url: String, body: String, createdAt: Date) {
         self.id = id
         self.verificationID = verificationID
@@ -30,11 +39,13 @@ public struct WebhookDelivery: Sendable, Equatable, Codable {
 public struct SentSMS: Sendable, Equatable {
     /// The SMPP message_id or Kannel nonce.
     public var key: String
+    /// The verification the SMS was sent for.
     public var verificationID: String
     /// True when the report was required by `dueAt` (the verification fails without it); false
     /// when the record only ended its retention.
     public var reportRequired: Bool
 
+    /// A sent SMS as claimed from the store.
     public init(key: String, verificationID: String, reportRequired: Bool) {
         self.key = key
         self.verificationID = verificationID
@@ -45,10 +56,14 @@ public struct SentSMS: Sendable, Equatable {
 /// A call-in system number held for one caller: shown for `verificationID`, not to be shown for
 /// another verification of the same caller before `until` (that verification's expiry).
 public struct SystemNumberHold: Sendable, Equatable {
+    /// The held system number (E.164), the one the caller is told to call.
     public var systemNumber: String
+    /// The verification the number is shown for.
     public var verificationID: String
+    /// End of the hold: that verification's expiry.
     public var until: Date
 
+    /// A hold of `systemNumber` for `verificationID` until `until`.
     public init(systemNumber: String, verificationID: String, until: Date) {
         self.systemNumber = systemNumber
         self.verificationID = verificationID

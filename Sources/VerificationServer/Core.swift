@@ -46,6 +46,9 @@ public final class Core: Sendable {
     /// The hosted page's ticket key, templates and demo limiter.
     let page: HostedPageState
 
+    /// Wires the core from `configuration`: SMS driver, webhooks, gateway registry, sweeper and
+    /// service. `secret` is the server secret every key is derived from (HKDF). Starts nothing:
+    /// `services()` lists what to run.
     public init(
         configuration: CoreConfiguration, store: any VerificationStore, secret: [UInt8], logger: Logger,
         clock: any VerificationClock = SystemClock(), random: any RandomSource = SystemRandomSource(),

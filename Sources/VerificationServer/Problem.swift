@@ -6,10 +6,15 @@ import Verification
 
 /// An RFC 9457 problem document. `code` is a stable machine-readable string.
 public struct Problem: Error, Sendable, Codable, Equatable {
+    /// URI naming the problem type: `https://verigate.dev/problems/` + `code` (RFC 9457, Section 3.1.1).
     public var type: String
+    /// Short summary: the HTTP status's reason phrase (RFC 9457, Section 3.1.3).
     public var title: String
+    /// The HTTP status code, as sent on the response (RFC 9457, Section 3.1.2).
     public var status: Int
+    /// What went wrong in this request, for a human (RFC 9457, Section 3.1.4).
     public var detail: String
+    /// The stable machine-readable code, one of `codes` (listed in `openapi.yaml`).
     public var code: String
     /// Seconds to wait, for `rate_limited` and `no_system_number` (also sent as `Retry-After`).
     public var retryAfter: Int?
@@ -25,6 +30,7 @@ public struct Problem: Error, Sendable, Codable, Equatable {
         case verificationID = "verification_id"
     }
 
+    /// A problem with `type` and `title` derived from `code` and `status`; the optional fields are omitted from the JSON when nil.
     public init(status: HTTPResponse.Status, code: String, detail: String, retryAfter: Int? = nil, limit: String? = nil, verificationID: String? = nil) {
         self.type = "https://verigate.dev/problems/\(code)"
         self.title = status.reasonPhrase

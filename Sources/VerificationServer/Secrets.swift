@@ -51,6 +51,8 @@ public enum Secrets {
 
 /// A configuration mistake, said in one sentence at start.
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    /// The mistake, in one sentence naming the setting.
     public let description: String
+    /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }
