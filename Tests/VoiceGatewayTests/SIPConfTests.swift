@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SDP
+import SIPStack
 import Testing
 @testable import VoiceGateway
 
@@ -54,6 +55,18 @@ struct SIPConfTests {
         #expect(empty.peers.isEmpty)
         #expect(empty.gatewayConfiguration.trustedPeers.isEmpty)
         #expect(empty.bind == conf.bind)
+    }
+
+    @Test("session_timers, session_expires, min_se (RFC 4028) reach the endpoint; a Session-Expires below min_se is refused with its line")
+    func sessionTimerKeys() throws {
+        #expect(SIPConf().endpointConfiguration.sessionTimer == SessionTimer.Settings(sessionExpires: 1_800, minSE: 90))
+        let short = try SIPConf.parse("[general]\nsession_expires = 4\nmin_se = 4s\n")
+        #expect(short.endpointConfiguration.sessionTimer == SessionTimer.Settings(sessionExpires: 4, minSE: 4))
+        #expect(try SIPConf.parse("[general]\nsession_timers = no\n").endpointConfiguration.sessionTimer == nil)
+        let below = try #require(failure("[general]\nmin_se = 120\nsession_expires = 90\n"))
+        #expect(below.line == 3 && below.code == .badValue && below.message.contains("below min_se"))
+        let fraction = try #require(failure("[general]\nmin_se = 1500ms\n"))
+        #expect(fraction.line == 2 && fraction.message.contains("whole seconds"))
     }
 
     @Test("sip.conf.example parses to exactly the defaults")

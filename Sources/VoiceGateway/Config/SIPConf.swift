@@ -4,6 +4,7 @@
 import Foundation
 import NIOCore
 import SDP
+import SIPStack
 
 /// Everything sip.conf sets. `SIPConf()` holds the defaults: loopback only, which is what
 /// `SIPEndpointConfiguration()` and `GatewayConfiguration()` give.
@@ -63,6 +64,9 @@ public struct SIPConf: Sendable, Equatable {
     public var outboundTarget: String?
     /// From user of outgoing calls (`outbound_caller_id`).
     public var outboundCallerID: String = "verigate"
+    /// RFC 4028 session timers (`session_timers`, `session_expires`, `min_se`); nil when
+    /// `session_timers = no`.
+    public var sessionTimer: SessionTimer.Settings? = SessionTimer.Settings()
     /// Peer sections, in file order (the first match wins).
     public var peers: [GatewayPeer] = [GatewayPeer(name: "loopback", networks: [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!], trusted: true)]
     /// Trunk sections, in file order (each also in `peers`, for inbound matching and trust).
@@ -86,7 +90,7 @@ public struct SIPConf: Sendable, Equatable {
         "max_calls", "retry_after", "max_transactions_per_source", "max_transactions", "max_tcp_connections", "tcp_idle_timeout",
         "rtp_start", "rtp_end", "rtp_address", "disallow", "allow", "language", "max_wrong_codes", "first_digit_timeout", "inter_digit_timeout",
         "system_number", "region", "use_rpid", "missed_call_ring_time", "missed_call_reject", "no_verification_reject", "core_timeout",
-        "outbound_target", "outbound_caller_id", "route",
+        "outbound_target", "outbound_caller_id", "route", "session_timers", "session_expires", "min_se",
     ]
     /// The keys of a peer section.
     public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching"]
@@ -121,7 +125,8 @@ public struct SIPConf: Sendable, Equatable {
         SIPEndpointConfiguration(
             udp: transports.contains(.udp) ? bind : [], tcp: transports.contains(.tcp) ? bind : [], advertisedHost: advertisedHost,
             externalHost: sipExternalHost, externalPort: sipExternalPort, maxCalls: maxCalls, retryAfterSeconds: retryAfterSeconds, maxTransactionsPerSource: maxTransactionsPerSource,
-            maxTransactions: maxTransactions, tcpIdleTimeout: tcpIdleTimeout, maxTCPConnections: maxTCPConnections, userAgent: userAgent)
+            maxTransactions: maxTransactions, tcpIdleTimeout: tcpIdleTimeout, maxTCPConnections: maxTCPConnections, userAgent: userAgent,
+            sessionTimer: sessionTimer)
     }
 
     /// The gateway's configuration: trusted networks are those of the trusted peers.

@@ -6,6 +6,7 @@ import NIOCore
 import RTP
 import SDP
 import SIPMessage
+import SIPStack
 
 /// One use: `parse(_:)`.
 struct SIPConfParser {
@@ -146,6 +147,9 @@ struct SIPConfParser {
         var lists: Set<String> = []
         var rtpStart = conf.media.rtpPorts.lowerBound
         var rtpEnd = conf.media.rtpPorts.upperBound
+        var sessionTimersOn = conf.sessionTimer != nil
+        var sessionExpires = conf.sessionTimer?.sessionExpires ?? SessionTimer.Settings().sessionExpires
+        var minSE = conf.sessionTimer?.minSE ?? SessionTimer.Settings().minSE
         for entry in section.entries {
             let isList = ["bind", "transport", "allow", "system_number", "disallow", "route"].contains(entry.key)
             if !isList, let first = seen[entry.key] {
@@ -245,6 +249,9 @@ struct SIPConfParser {
             case "outbound_target": conf.outboundTarget = try value.isEmpty ? nil : outboundTarget(value, line)
             case "outbound_caller_id": conf.outboundCallerID = try token(value, line, key: entry.key, extra: "+-_.")
             case "route": break  // read once the trunks are known (SIPConfParser+Trunk.swift)
+            case "session_timers": sessionTimersOn = try bool(value, line, key: entry.key)
+            case "session_expires": sessionExpires = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)
+            case "min_se": minSE = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)
             default:
                 throw error(.unknownKey, line, "unknown key '\(entry.key)' in [\(section.name)]; known: \(SIPConf.generalKeys.joined(separator: ", "))")
             }
@@ -254,6 +261,11 @@ struct SIPConfParser {
             throw error(.badValue, seen["rtp_end"] ?? seen["rtp_start"] ?? section.line, "rtp_start (\(rtpStart)) to rtp_end (\(rtpEnd)) holds no even RTP port with its RTCP port")
         }
         conf.media.rtpPorts = rtpStart...rtpEnd
+        // RFC 4028 §4, §5: the interval we ask for is never below the smallest we accept.
+        guard sessionExpires >= minSE else {
+            throw error(.badValue, seen["session_expires"] ?? seen["min_se"] ?? section.line, "session_expires (\(sessionExpires)s) is below min_se (\(minSE)s)")
+        }
+        conf.sessionTimer = sessionTimersOn ? SessionTimer.Settings(sessionExpires: sessionExpires, minSE: minSE) : nil
         guard !conf.bind.isEmpty else { throw error(.badValue, seen["bind"] ?? section.line, "bind lists no address") }
         guard !conf.transports.isEmpty else { throw error(.badValue, seen["transport"] ?? section.line, "transport lists no transport") }
         guard !conf.media.codecs.isEmpty else { throw error(.badValue, seen["allow"] ?? seen["disallow"] ?? section.line, "no codec allowed (add allow = pcmu,pcma)") }
@@ -339,6 +351,13 @@ struct SIPConfParser {
             throw error(.badValue, line, "\(key) must be a duration like 1500ms or 2s, from \(range.lowerBound) to \(range.upperBound), got '\(value)'")
         }
         return result
+    }
+
+    /// Whole seconds (`90` or `90s`) in `range`, as RFC 4028's delta-seconds.
+    func wholeSeconds(_ value: String, _ line: Int, key: String, in range: ClosedRange<Int>) throws(SIPConfError) -> Int {
+        let parsed = try duration(value.allSatisfy(\.isNumber) ? value + "s" : value, line, key: key, in: .seconds(range.lowerBound)...(.seconds(range.upperBound)))
+        guard parsed.components.attoseconds == 0 else { throw error(.badValue, line, "\(key) must be whole seconds (RFC 4028 §4), got '\(value)'") }
+        return Int(parsed.components.seconds)
     }
 
     func bool(_ value: String, _ line: Int, key: String) throws(SIPConfError) -> Bool {
