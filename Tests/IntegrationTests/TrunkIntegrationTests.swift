@@ -133,4 +133,52 @@ struct TrunkIntegrationTests {
         #expect(trail.contains("call answered") && !trail.contains { $0.contains("503") }, "the 503 is not the call's outcome: \(trail)")
         await stack.stop()
     }
+
+    @Test("voice_call over a route whose first trunk cannot be reached (TCP, nobody listening): the transport error passes the call to the second trunk at once",
+          .timeLimit(.minutes(1)))
+    func outboundFailoverOnTransportError() async throws {
+        guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        let closedPort = try Peers.freeTCPPort()
+        let upPort = try Peers.freeUDPPort()
+        let conf = """
+            [general]
+            route = +886 -> gone, up
+            [gone]
+            type = trunk
+            host = 127.0.0.1:\(closedPort)
+            transport = tcp
+            [up]
+            type = trunk
+            host = 127.0.0.1:\(upPort)
+            number_format = e164_no_plus
+
+            """
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_270...34_330), firstDigitTimeout: .seconds(8))
+        let stack = try await MissedCallTests.Stack(media: media, configure: try Self.apply(conf))
+        let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-trunk-out-\(UUID().uuidString.prefix(8)).log")
+        defer { try? FileManager.default.removeItem(at: trace) }
+        let up = try PeerProcess(
+            "/usr/bin/sipp",
+            ["-sf", Peers.repository.appendingPathComponent("sipp/uas-voice.xml").path, "-i", "127.0.0.1", "-p", "\(upPort)", "-mp", "0",
+             "-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file", trace.path],
+            name: "sipp-trunk-up"
+        )
+        #expect(try await eventuallyTrue { Peers.udpPortIsBound(upPort) })
+        let began = ContinuousClock.now
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        #expect(try await eventuallyTrue {
+            try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains("call answered")
+        })
+        // The refused connection fails the first attempt at once (RFC 3261 §18.4), not after Timer B (32 s).
+        #expect(ContinuousClock.now - began < .seconds(10), "the second trunk answered \(ContinuousClock.now - began) after the start")
+        let status = await up.exitStatus()
+        #expect(status == 0, "\(up.tail())")
+        await up.stop()
+        let messages = (try? String(contentsOf: trace, encoding: .utf8)) ?? ""
+        #expect(messages.contains("INVITE sip:886975000888@127.0.0.1:\(upPort) SIP/2.0"), "the second trunk got E.164 without +: \(messages.prefix(1_500))")
+        #expect(try await eventuallyTrue {
+            try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains("call ended: completed")
+        })
+        await stack.stop()
+    }
 }
