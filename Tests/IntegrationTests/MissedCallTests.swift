@@ -209,8 +209,8 @@ struct TestCore {
 }
 
 /// Waits (polling every 20 ms, at most 30 s) until `condition` holds; returns whether it did.
-func eventuallyTrue(_ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + .seconds(30)
+func eventuallyTrue(within limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
         try await Task.sleep(for: .milliseconds(20))

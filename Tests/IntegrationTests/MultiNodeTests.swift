@@ -42,10 +42,12 @@ struct MultiNodeTests {
             let process = try PeerProcess(verigate, [
                 "core", "--data-dir", directory.appendingPathComponent(name).path, "--database-url", database, "--secret-file", secret,
                 "--http-address", "127.0.0.1:\(port)", "--gateway-socket", directory.appendingPathComponent("\(name).sock").path,
-                "--demo", "off", "--log-level", "warning",
+                "--demo", "off", "--log-level", "info",
             ], name: "node-\(name)")
             let base = "http://127.0.0.1:\(port)"
-            let up = try await eventuallyTrue {
+            // A loaded CI machine (every suite starts at once, each store test opening its own
+            // pool) has taken over 30 s to bring a debug core up; its log says how far it got.
+            let up = try await eventuallyTrue(within: .seconds(120)) {
                 guard let (_, response) = try? await URLSession.shared.data(from: URL(string: base + "/healthz")!) else { return false }
                 return (response as? HTTPURLResponse)?.statusCode == 200
             }
