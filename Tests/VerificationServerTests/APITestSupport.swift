@@ -13,14 +13,16 @@ struct TestCore {
     let store: MemoryStore
 
     /// A core on `store` (a new one by default; two cores on one store are two nodes).
-    init(store: MemoryStore = MemoryStore(), configure: (inout CoreConfiguration) -> Void = { _ in }) async throws {
+    /// `clock` is the core's (`StoppedClock` for a test that reads exact waits).
+    init(store: MemoryStore = MemoryStore(), clock: any VerificationClock = SystemClock(),
+         configure: (inout CoreConfiguration) -> Void = { _ in }) async throws {
         var config = CoreConfiguration()
         config.policy = VerificationPolicy(systemNumbers: ["+886229996666"])
         configure(&config)
         self.store = store
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        core = Core(configuration: config, store: store, secret: Array(repeating: 9, count: 32), logger: logger)
+        core = Core(configuration: config, store: store, secret: Array(repeating: 9, count: 32), logger: logger, clock: clock)
         // The first core on a store gets the bootstrap key; a second one (another node) adds its own.
         if let first = try await core.bootstrapAPIKey() { key = first } else { key = try await core.addAPIKey(name: "second node") }
     }
