@@ -48,10 +48,12 @@ var package = Package(
 
         // MARK: Voice gateway
         .target(name: "GatewayProtocol", swiftSettings: strict),
+        // c-ares for RFC 3263 server location (why c-ares: Sources/CAres/include/CAres.h).
+        .target(name: "CAres", linkerSettings: [.linkedLibrary("cares")]),
         .target(
             name: "VoiceGateway",
             dependencies: [
-                "SIPMessage", "SIPStack", "GatewayProtocol", "SDP", "RTP", "Media",
+                "SIPMessage", "SIPStack", "GatewayProtocol", "SDP", "RTP", "Media", "CAres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -12,7 +12,7 @@ public struct SIPHeaderName: Hashable, Sendable, CustomStringConvertible, Expres
         case pAssertedIdentity, pPreferredIdentity, privacy, remotePartyID
         case authorization, wwwAuthenticate, proxyAuthenticate, proxyAuthorization, authenticationInfo
         case subject, contentEncoding, event, allowEvents, referTo, referredBy, sessionExpires, expires
-        case date, userAgent, server, minExpires, retryAfter, contentDisposition, timestamp, warning
+        case date, userAgent, server, minExpires, retryAfter, contentDisposition, timestamp, warning, minSE
 
         var canonical: String {
             switch self {
@@ -57,6 +57,7 @@ public struct SIPHeaderName: Hashable, Sendable, CustomStringConvertible, Expres
             case .userAgent: "User-Agent"
             case .server: "Server"
             case .minExpires: "Min-Expires"
+            case .minSE: "Min-SE"
             case .retryAfter: "Retry-After"
             case .contentDisposition: "Content-Disposition"
             case .timestamp: "Timestamp"
@@ -100,7 +101,7 @@ public struct SIPHeaderName: Hashable, Sendable, CustomStringConvertible, Expres
             case 3: if eq("via") { return .via }
             case 4: if eq("from") { return .from }; if eq("cseq") { return .cseq }; if eq("date") { return .date }
             case 5: if eq("route") { return .route }; if eq("allow") { return .allow }; if eq("event") { return .event }
-            case 6: if eq("accept") { return .accept }; if eq("server") { return .server }
+            case 6: if eq("accept") { return .accept }; if eq("server") { return .server }; if eq("min-se") { return .minSE }
             case 7: if eq("call-id") { return .callID }; if eq("contact") { return .contact }; if eq("require") { return .require }; if eq("privacy") { return .privacy }; if eq("subject") { return .subject }; if eq("expires") { return .expires }; if eq("warning") { return .warning }
             case 8: if eq("refer-to") { return .referTo }
             case 9: if eq("supported") { return .supported }; if eq("timestamp") { return .timestamp }
@@ -224,6 +225,8 @@ public struct SIPHeaderName: Hashable, Sendable, CustomStringConvertible, Expres
     public static let server = SIPHeaderName(known: .server)
     /// Min-Expires, RFC 3261 §20.23.
     public static let minExpires = SIPHeaderName(known: .minExpires)
+    /// Min-SE, RFC 4028 §5.
+    public static let minSE = SIPHeaderName(known: .minSE)
     /// Retry-After, RFC 3261 §20.33.
     public static let retryAfter = SIPHeaderName(known: .retryAfter)
     /// Content-Disposition, RFC 3261 §20.11.

@@ -98,6 +98,11 @@ extension SIPHeaders {
     public func pPreferredIdentity() throws(SIPParseError) -> [SIPNameAddress] { try addresses(.pPreferredIdentity) }
     /// Remote-Party-ID values (draft-ietf-sip-privacy-04: name-addr with `party`, `screen`, `privacy`).
     public func remotePartyID() throws(SIPParseError) -> [SIPNameAddress] { try addresses(.remotePartyID) }
+    /// Diversion values, most recent redirection first (RFC 5806 §4): each is the party that
+    /// diverted the call (a trunk's DID that forwarded to us).
+    public func diversion() throws(SIPParseError) -> [SIPNameAddress] { try addresses(SIPHeaderName("Diversion")) }
+    /// History-Info entries in order (RFC 7044 §4): the first is the target originally requested.
+    public func historyInfo() throws(SIPParseError) -> [SIPNameAddress] { try addresses(SIPHeaderName("History-Info")) }
 
     /// Require option tags (§20.32).
     public func require() throws(SIPParseError) -> [String] { try tokens(.require) }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import RTP
 import SIPStack
 import Testing
 import Verification
@@ -27,7 +28,8 @@ struct MissedCallTests {
         /// `trustFrom`: loopback vouches for its From (sip.conf `trust_from = yes`), so test phones
         /// that send no P-Asserted-Identity are `asserted`; CallerProofTests turns it off.
         init(ringTime: Duration = .milliseconds(1_500), media: GatewayMedia? = nil, outboundTarget: String? = nil, timers: SIPTimers = .rfc3261,
-             trustFrom: Bool = true, voiceCallKeypress: Bool = true) async throws {
+             trustFrom: Bool = true, voiceCallKeypress: Bool = true, mediaLatching: RTPLatching = .off,
+             configure: (inout GatewayConfiguration) -> Void = { _ in }) async throws {
             var policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
             policy.limits.resendInterval = 0
             policy.limits.callRetryDelay = 0.3
@@ -38,8 +40,9 @@ struct MissedCallTests {
             let server = core.gatewaySocketServer(path: socket)
             let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
             endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback], timers: timers), logger: logger)
-            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: .test(ringTime: ringTime, outboundTarget: outboundTarget, trustFrom: trustFrom),
-                                          media: media, logger: logger)
+            var configuration = GatewayConfiguration.test(ringTime: ringTime, outboundTarget: outboundTarget, trustFrom: trustFrom, mediaLatching: mediaLatching)
+            configure(&configuration)
+            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: configuration, media: media, logger: logger)
             let gateway = gateway
             let sweeper = core.sweeper
             tasks = Task {
@@ -172,8 +175,9 @@ extension GatewayConfiguration {
     /// Loopback is a trusted peer; with `trustFrom` it vouches for From too (test phones send no
     /// P-Asserted-Identity). Approval over UDP waits for the ACK, as by default.
     static func test(name: String = "gateway", ringTime: Duration = .milliseconds(1_500), outboundTarget: String? = nil,
-                     systemNumbers: [String] = [], trustFrom: Bool = true) -> GatewayConfiguration {
-        let loopback = GatewayPeer(name: "loopback", networks: [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!], trusted: true, trustFrom: trustFrom)
+                     systemNumbers: [String] = [], trustFrom: Bool = true, mediaLatching: RTPLatching = .off) -> GatewayConfiguration {
+        var loopback = GatewayPeer(name: "loopback", networks: [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!], trusted: true, trustFrom: trustFrom)
+        loopback.mediaLatching = mediaLatching
         return GatewayConfiguration(name: name, missedCallRingTime: ringTime, coreTimeout: .seconds(15), outboundTarget: outboundTarget,
                                     peers: [loopback], systemNumbers: systemNumbers)
     }

@@ -125,8 +125,17 @@ final class PeerProcess: @unchecked Sendable {
         try process.run()
     }
 
-    /// Waits for the process to exit (off the cooperative pool) and returns its status.
-    func exitStatus() async -> Int32 { await process.exitStatus() }
+    /// Waits for the process to exit (off the cooperative pool) and returns its status. A cancelled
+    /// wait (a test's time limit) kills the process, so a peer that ignores its own timeout cannot
+    /// hold the test for ever.
+    func exitStatus() async -> Int32 {
+        let process = process
+        return await withTaskCancellationHandler {
+            await process.exitStatus()
+        } onCancel: {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+    }
 
     /// The last lines of its output.
     func tail(_ lines: Int = 40) -> String {

@@ -152,26 +152,17 @@ import Testing
     let natted = try! SocketAddress(ipAddress: "127.0.0.1", port: 51234)
     let stranger = try! SocketAddress(ipAddress: "127.0.0.9", port: 40000)
 
-    @Test func nonSymmetricAcceptsOnlyTheAnnouncedAddress() {
-        var filter = RTPSourceFilter(expected: peer, symmetric: false)
+    @Test func withoutLatchingAcceptsOnlyTheAnnouncedAddress() {
+        var filter = RTPSourceFilter(expected: peer, latching: .off)
         #expect(filter.packetReceived(from: natted, ssrc: 1) == .accept)  // same IP, other port
         #expect(filter.packetReceived(from: stranger, ssrc: 1) == .dropUnexpectedSource)
         #expect(filter.droppedUnexpectedSource == 1)
         #expect(filter.latchedAddress == nil)
-    }
-
-    @Test func symmetricLatchesOntoFirstSource() {
-        var filter = RTPSourceFilter(expected: peer, symmetric: true)
-        #expect(filter.packetReceived(from: natted, ssrc: 1) == .latched(natted))
-        #expect(filter.packetReceived(from: natted, ssrc: 1) == .accept)
-        #expect(filter.packetReceived(from: peer, ssrc: 1) == .dropUnexpectedSource)
-        #expect(filter.packetReceived(from: stranger, ssrc: 1) == .dropUnexpectedSource)
-        #expect(filter.droppedUnexpectedSource == 2)
-        #expect(filter.latchedAddress == natted)
+        #expect(filter.destination == peer)
     }
 
     @Test func foreignSSRCDroppedInterleavedButPersistentChangeAccepted() {
-        var filter = RTPSourceFilter(expected: peer, symmetric: false, ssrcSwitchPackets: 3)
+        var filter = RTPSourceFilter(expected: peer, ssrcSwitchPackets: 3)
         #expect(filter.packetReceived(from: peer, ssrc: 10) == .accept)
         // An injected stream interleaved with ours never takes over.
         for _ in 0..<5 {

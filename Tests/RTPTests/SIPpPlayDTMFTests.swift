@@ -43,7 +43,7 @@ import Glibc
         try sip.send(LoopbackSIP.response(to: invite, status: "200 OK", body: answer.description.text, contactPort: sip.port), to: peer)
 
         let announced = try SocketAddress(ipAddress: answer.audio.remoteAddress, port: Int(answer.audio.remotePort))
-        var filter = RTPSourceFilter(expected: announced, symmetric: true)
+        var filter = RTPSourceFilter(expected: announced, latching: .anySource)
         var receiver = TelephoneEventReceiver(payloadType: telephoneEvent)
         var digits = ""
         while digits.count < 4 {

@@ -60,7 +60,7 @@ struct SessionClock {
             case .startTimer(let timer, let after): deadlines[timer] = now + after
             case .cancelTimer(let timer): deadlines[timer] = nil
             case .end: deadlines = [:]
-            case .sendINVITE, .retryWithCredentials, .sendCANCEL, .sendACK, .resendACK, .sendBYE, .sendProvisional, .sendAnswer,
+            case .sendINVITE, .retryWithCredentials, .retryWithSessionInterval, .sendSessionRefresh, .sendCANCEL, .sendACK, .resendACK, .sendBYE, .sendProvisional, .sendAnswer,
                  .sendFinalResponse, .stopSuccessRetransmission, .report:
                 break
             }

@@ -32,6 +32,22 @@ struct EndpointDeterministicTests {
         await rig.stop()
     }
 
+    /// A transport error (§17.1.1.2, §18.4): when the INVITE cannot be sent (a TCP dial refused), the
+    /// transport reports it and the call ends at once with `.transportError`: no retransmission, no
+    /// wait for Timer B, nothing left behind.
+    @Test func failedSendEndsTheCallWithATransportError() async throws {
+        let rig = try await DeterministicRig.start()
+        try await rig.transport.makeUnreachable(rig.phone)
+        let call = try await rig.endpoint.call(rig.phoneURI, from: rig.caller, sdp: testSDP, ringTimeout: .seconds(600))
+        await rig.loop.run()
+        // Not a moment of the clock has passed: Timer B (32 s) cannot have ended the call.
+        try #require(try await rig.statistics() == .idle, "the failed send ended the call and its transaction")
+        #expect(await collect(call) == [.ended(.transportError)])
+        await rig.advance(rig.timers.timerB)
+        #expect(try await rig.transport.takeSent().isEmpty, "the dropped INVITE is not retransmitted, and no CANCEL follows")
+        await rig.stop()
+    }
+
     /// Timer H (§17.2.1): our failure response to an INVITE, never ACKed, is resent on Timer G (T1
     /// doubling to T2) and the call and its transaction are freed at 64·T1 with `.timeout`.
     @Test func timerHFreesACallWhoseRejectionIsNeverAcknowledged() async throws {

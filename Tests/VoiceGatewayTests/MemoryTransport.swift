@@ -49,6 +49,9 @@ final class MemoryTransport: SIPTransport {
     let loop: NIOAsyncTestingEventLoop
     private let outbox: NIOLoopBoundBox<[Wire]>
     private let sink: NIOLoopBoundBox<(any SIPTransportSink)?>
+    /// Addresses sends to which fail, as a TCP dial to a closed port does: the message is dropped and
+    /// the sink hears `sendFailed` on a later loop turn (as the TCP transport reports it).
+    private let unreachable: NIOLoopBoundBox<Set<SocketAddress>>
 
     init(_ transportProtocol: SIPTransportProtocol = .udp, localAddress: SocketAddress, loop: NIOAsyncTestingEventLoop) {
         self.transportProtocol = transportProtocol
@@ -56,7 +59,16 @@ final class MemoryTransport: SIPTransport {
         self.loop = loop
         self.outbox = NIOLoopBoundBox.makeBoxSendingValue([], eventLoop: loop)
         self.sink = NIOLoopBoundBox.makeEmptyBox(eventLoop: loop)
+        self.unreachable = NIOLoopBoundBox.makeBoxSendingValue([], eventLoop: loop)
     }
+
+    /// Makes every later send to `address` fail (see `unreachable`).
+    func makeUnreachable(_ address: SocketAddress) async throws {
+        try await loop.executeInContext { _ = self.unreachable.value.insert(address) }
+    }
+
+    /// The error a failed send reports.
+    struct Refused: Error {}
 
     /// Connects the transport to the endpoint (the opener `SIPEndpoint.start` calls).
     func attach(_ sink: any SIPTransportSink) async throws {
@@ -64,6 +76,11 @@ final class MemoryTransport: SIPTransport {
     }
 
     func send(_ buffer: ByteBuffer, to address: SocketAddress) {
+        if unreachable.value.contains(address) {
+            let peer = SIPPeer(transportProtocol, address)
+            loop.execute { self.sink.value?.sendFailed(to: peer, error: Refused()) }
+            return
+        }
         outbox.value.append(Wire(bytes: buffer, to: address))
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SDP
+import SIPStack
 import Testing
 @testable import VoiceGateway
 
@@ -56,6 +57,18 @@ struct SIPConfTests {
         #expect(empty.bind == conf.bind)
     }
 
+    @Test("session_timers, session_expires, min_se (RFC 4028) reach the endpoint; a Session-Expires below min_se is refused with its line")
+    func sessionTimerKeys() throws {
+        #expect(SIPConf().endpointConfiguration.sessionTimer == SessionTimer.Settings(sessionExpires: 1_800, minSE: 90))
+        let short = try SIPConf.parse("[general]\nsession_expires = 4\nmin_se = 4s\n")
+        #expect(short.endpointConfiguration.sessionTimer == SessionTimer.Settings(sessionExpires: 4, minSE: 4))
+        #expect(try SIPConf.parse("[general]\nsession_timers = no\n").endpointConfiguration.sessionTimer == nil)
+        let below = try #require(failure("[general]\nmin_se = 120\nsession_expires = 90\n"))
+        #expect(below.line == 3 && below.code == .badValue && below.message.contains("below min_se"))
+        let fraction = try #require(failure("[general]\nmin_se = 1500ms\n"))
+        #expect(fraction.line == 2 && fraction.message.contains("whole seconds"))
+    }
+
     @Test("sip.conf.example parses to exactly the defaults")
     func exampleIsDefaults() throws {
         let conf = try SIPConf.load(path: Self.example.path)
@@ -66,7 +79,7 @@ struct SIPConfTests {
     func exampleDocumentsEveryKey() throws {
         let text = try String(contentsOf: Self.example, encoding: .utf8)
         let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        for key in SIPConf.generalKeys + SIPConf.peerKeys {
+        for key in SIPConf.generalKeys + SIPConf.peerKeys + SIPConf.trunkKeys {
             let documented = lines.contains { line in
                 let body = line.hasPrefix(";") || line.hasPrefix("#") ? String(line.dropFirst()) : line
                 return body.split(separator: "=", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } == key

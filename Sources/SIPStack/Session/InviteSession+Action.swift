@@ -1,6 +1,8 @@
 // What an InviteSession asks its shell to do, what it reports, and why a session ends
 // (RFC 3261 §13 INVITE, §9 CANCEL, §15 BYE, §17.2.1 the ACK of a failure, §22.2 authentication).
 
+import SIPMessage
+
 extension InviteSession {
     /// What the session asks its shell to do. The session holds no transport: the shell builds the
     /// messages (fresh branches, Via, Contact, bodies) and runs the transactions that carry them.
@@ -10,6 +12,14 @@ extension InviteSession {
         /// Outgoing: answer the 401/407 just received with a new INVITE carrying credentials, in a new
         /// client transaction (§22.2, §8.1.3.5); at most once per call.
         case retryWithCredentials
+        /// Outgoing: the 422 just received (RFC 4028 §6) is answered with a new INVITE whose
+        /// Session-Expires and Min-SE are `sessionTimerSettings` (the 422's Min-SE), in a new client
+        /// transaction (§7.4 of RFC 4028 via RFC 3261 §8.1.3.5); at most once per call.
+        case retryWithSessionInterval
+        /// Send a session refresh (RFC 4028 §7.4) in the dialog with this method (UPDATE without SDP,
+        /// or re-INVITE with our SDP), carrying `SessionTimer.refreshHeaders`; report its final
+        /// response with `refreshResponseReceived(_:)`.
+        case sendSessionRefresh(SIPMethod)
         /// Outgoing: CANCEL the pending INVITE in a client transaction of its own (§9.1).
         case sendCANCEL
         /// Outgoing: send the ACK for the 2xx just received, built from `dialog` (§13.2.2.4).
@@ -44,6 +54,10 @@ extension InviteSession {
         /// Outgoing: how long the callee may ring before we CANCEL (§9.1; the TU's choice, §13.2.1
         /// suggests an Expires-like limit).
         case ringTime
+        /// We are the refresher: send the next session refresh (RFC 4028 §7.4, half the interval).
+        case sessionRefresh
+        /// No refresh came in time: the session expired, send BYE (RFC 4028 §10).
+        case sessionExpiry
     }
 
     /// What the application hears about, besides the end.

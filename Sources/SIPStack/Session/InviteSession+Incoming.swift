@@ -30,7 +30,7 @@ extension InviteSession {
             return [.sendFinalResponse(statusCode: 400, reasonPhrase: "Missing Contact")] + end(.rejected(statusCode: 400))
         }
         state = .confirmed
-        return [.sendAnswer]
+        return [.sendAnswer] + startSessionTimer()
     }
 
     /// Incoming: the application rejects the call before answering (§13.3.1.3).

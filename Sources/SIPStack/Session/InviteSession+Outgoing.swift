@@ -59,6 +59,15 @@ extension InviteSession {
                 return [.retryWithCredentials]
             }
             return end(.failed(statusCode: statusCode, reason: response.reasonPhrase))
+        case 422:
+            // RFC 4028 §7.4: retry once with the peer's Min-SE as Session-Expires and Min-SE.
+            if canRetryAfter422, !isEnding, let settings = sessionTimerSettings, let raised = SessionTimer.settings(after: response, previous: settings) {
+                canRetryAfter422 = false
+                sessionTimerSettings = raised
+                state = .inviting
+                return [.retryWithSessionInterval]
+            }
+            return end(.failed(statusCode: statusCode, reason: response.reasonPhrase))
         default:
             if statusCode == 487, case .terminating(let reason, _) = state { return end(reason) }
             return end(.failed(statusCode: statusCode, reason: response.reasonPhrase))
@@ -107,6 +116,7 @@ extension InviteSession {
             return actions + [.sendBYE]
         }
         state = .confirmed
-        return actions + [.report(.answered)]
+        if let settings = sessionTimerSettings { sessionTimer = SessionTimer.negotiated(byAnswer: response, settings: settings) }
+        return actions + [.report(.answered)] + startSessionTimer()
     }
 }

@@ -50,11 +50,21 @@ public struct InviteSession: Sendable, Equatable {
     let localTag: String?
     /// Incoming: a final failure response ends the session only at its ACK or Timer H (§17.2.1).
     var awaitsFailureACK = false
+    /// The session timer (RFC 4028) once negotiated: by the incoming INVITE, or the 2xx to ours.
+    public internal(set) var sessionTimer: SessionTimer?
+    /// Our session-timer wishes (RFC 4028 §7.1, §9); nil when session timers are off. Outgoing: what
+    /// the INVITE carries, raised to the peer's Min-SE after a 422 (§7.4 of RFC 4028).
+    public internal(set) var sessionTimerSettings: SessionTimer.Settings?
+    /// Outgoing: whether a 422 may still be answered with one retry (RFC 4028 §7.4).
+    var canRetryAfter422 = true
 
     /// An outgoing session (UAC, §13.2); `start(ringTime:)` sends the INVITE. With `hasCredentials`,
     /// one 401/407 is answered with credentials (§22.2).
-    public init(outgoingWithCredentials hasCredentials: Bool, localContact: SIPNameAddress) {
+    /// With `sessionTimer` settings the INVITE offers a session timer (RFC 4028 §7.1) and one 422 is
+    /// retried with the peer's Min-SE (RFC 4028 §7.4).
+    public init(outgoingWithCredentials hasCredentials: Bool, localContact: SIPNameAddress, sessionTimer: SessionTimer.Settings? = nil) {
         self.direction = .outgoing
+        self.sessionTimerSettings = sessionTimer
         self.state = .inviting
         self.localContact = localContact
         self.canRetryWithCredentials = hasCredentials
@@ -62,9 +72,13 @@ public struct InviteSession: Sendable, Equatable {
         self.localTag = nil
     }
 
-    /// An incoming session (UAS, §13.3) for `invite`, answered with our To tag `localTag`.
-    public init(incoming invite: SIPRequest, localTag: String, localContact: SIPNameAddress) {
+    /// An incoming session (UAS, §13.3) for `invite`, answered with our To tag `localTag`. With
+    /// `sessionTimer` settings, the timer `SessionTimer.negotiate` gives for the INVITE runs from the
+    /// answer (RFC 4028 §9); the shell answers 422 itself when it says `.tooSmall`.
+    public init(incoming invite: SIPRequest, localTag: String, localContact: SIPNameAddress, sessionTimer: SessionTimer.Settings? = nil) {
         self.direction = .incoming
+        self.sessionTimerSettings = sessionTimer
+        if let sessionTimer, case .active(let timer) = SessionTimer.negotiate(invite, settings: sessionTimer) { self.sessionTimer = timer }
         self.state = .inviting
         self.localContact = localContact
         self.canRetryWithCredentials = false
@@ -100,7 +114,7 @@ public struct InviteSession: Sendable, Equatable {
         case (_, .confirmed):
             guard dialog != nil else { return end(reason) }
             state = .terminating(reason, .byeSent)
-            return (direction == .incoming ? [.stopSuccessRetransmission] : []) + [.sendBYE]
+            return (direction == .incoming ? [.stopSuccessRetransmission] : []) + stopSessionTimer() + [.sendBYE]
         case (_, .terminating), (_, .terminated):
             return []
         }

@@ -11,6 +11,9 @@ public struct MediaSettings: Sendable, Equatable {
     /// The literal IP RTP binds to and SDP announces (RFC 8866 §5.7 `c=`); nil: the first SIP bind
     /// address, or 127.0.0.1 when that is a wildcard.
     public var rtpAddress: String?
+    /// The literal IP SDP announces instead, for a gateway behind NAT (`rtp_external_address`; RFC
+    /// 8866 §5.7); RTP still binds to the address above. Nil: announce the bound one.
+    public var rtpExternalAddress: String?
     /// Codecs offered and accepted, most preferred first (RFC 3264 §5.1).
     public var codecs: [SDP.AudioCodec]
     /// Prompt locale for calls whose verification names none (`en` or `zh-TW`).
@@ -46,7 +49,8 @@ public struct MediaSettings: Sendable, Equatable {
         let wildcard = sipHost == "0.0.0.0" || sipHost == "::"
         var media = try GatewayMedia(
             promptsDirectory: promptsDirectory, ports: RTPPortAllocator(range: rtpPorts), host: rtpAddress ?? (wildcard ? "127.0.0.1" : sipHost),
-            codecs: codecs, maxWrongCodesPerCall: maxWrongCodesPerCall, firstDigitTimeout: firstDigitTimeout, interDigitTimeout: interDigitTimeout)
+            codecs: codecs, maxWrongCodesPerCall: maxWrongCodesPerCall, firstDigitTimeout: firstDigitTimeout, interDigitTimeout: interDigitTimeout,
+            externalAddress: rtpExternalAddress)
         if promptLocale != "en" {
             media.prompts = try PromptStore(directory: promptsDirectory, defaultLocale: promptLocale)
         }

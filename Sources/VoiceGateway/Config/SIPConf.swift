@@ -4,6 +4,7 @@
 import Foundation
 import NIOCore
 import SDP
+import SIPStack
 
 /// Everything sip.conf sets. `SIPConf()` holds the defaults: loopback only, which is what
 /// `SIPEndpointConfiguration()` and `GatewayConfiguration()` give.
@@ -24,6 +25,11 @@ public struct SIPConf: Sendable, Equatable {
     public var transports: [Transport] = [.udp, .tcp]
     /// Host put in Via and Contact when a bind address is a wildcard (`advertised_host`).
     public var advertisedHost: String?
+    /// Host (name or literal IP) and optional port put in Via sent-by and Contact instead of the
+    /// bound ones, for a gateway behind NAT (`sip_external_address`; RFC 3261 §18.2.1, §8.1.1.8).
+    public var sipExternalHost: String?
+    /// The port of `sip_external_address`; nil: the bound port.
+    public var sipExternalPort: Int?
     /// Sent in User-Agent and Server (`user_agent`).
     public var userAgent: String = "Verigate"
     /// Calls at once before 503 (`max_calls`; RFC 3261 §21.5.4).
@@ -58,8 +64,15 @@ public struct SIPConf: Sendable, Equatable {
     public var outboundTarget: String?
     /// From user of outgoing calls (`outbound_caller_id`).
     public var outboundCallerID: String = "verigate"
+    /// RFC 4028 session timers (`session_timers`, `session_expires`, `min_se`); nil when
+    /// `session_timers = no`.
+    public var sessionTimer: SessionTimer.Settings? = SessionTimer.Settings()
     /// Peer sections, in file order (the first match wins).
     public var peers: [GatewayPeer] = [GatewayPeer(name: "loopback", networks: [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!], trusted: true)]
+    /// Trunk sections, in file order (each also in `peers`, for inbound matching and trust).
+    public var trunks: [Trunk] = []
+    /// Outbound routes (`route = +886 -> trunk, trunk`), in file order.
+    public var routes: [OutboundRoute] = []
 
     /// The defaults.
     public init() {}
@@ -73,14 +86,14 @@ public struct SIPConf: Sendable, Equatable {
 
     /// The keys of `[general]`.
     public static let generalKeys: [String] = [
-        "name", "bind", "transport", "advertised_host", "user_agent",
+        "name", "bind", "transport", "advertised_host", "sip_external_address", "rtp_external_address", "user_agent",
         "max_calls", "retry_after", "max_transactions_per_source", "max_transactions", "max_tcp_connections", "tcp_idle_timeout",
         "rtp_start", "rtp_end", "rtp_address", "disallow", "allow", "language", "max_wrong_codes", "first_digit_timeout", "inter_digit_timeout",
         "system_number", "region", "use_rpid", "missed_call_ring_time", "missed_call_reject", "no_verification_reject", "core_timeout",
-        "outbound_target", "outbound_caller_id",
+        "outbound_target", "outbound_caller_id", "route", "session_timers", "session_expires", "min_se",
     ]
     /// The keys of a peer section.
-    public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on"]
+    public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching"]
 
     /// Reads and parses the file at `path` (at most `maxFileSize` bytes, UTF-8); `defaults` holds
     /// what keys the file leaves out take.
@@ -111,16 +124,20 @@ public struct SIPConf: Sendable, Equatable {
     public var endpointConfiguration: SIPEndpointConfiguration {
         SIPEndpointConfiguration(
             udp: transports.contains(.udp) ? bind : [], tcp: transports.contains(.tcp) ? bind : [], advertisedHost: advertisedHost,
-            maxCalls: maxCalls, retryAfterSeconds: retryAfterSeconds, maxTransactionsPerSource: maxTransactionsPerSource,
-            maxTransactions: maxTransactions, tcpIdleTimeout: tcpIdleTimeout, maxTCPConnections: maxTCPConnections, userAgent: userAgent)
+            externalHost: sipExternalHost, externalPort: sipExternalPort, maxCalls: maxCalls, retryAfterSeconds: retryAfterSeconds, maxTransactionsPerSource: maxTransactionsPerSource,
+            maxTransactions: maxTransactions, tcpIdleTimeout: tcpIdleTimeout, maxTCPConnections: maxTCPConnections, userAgent: userAgent,
+            sessionTimer: sessionTimer)
     }
 
     /// The gateway's configuration: trusted networks are those of the trusted peers.
     public var gatewayConfiguration: GatewayConfiguration {
-        GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             name: name, trustedPeers: peers.filter(\.trusted).flatMap(\.networks), region: region, useRemotePartyID: useRemotePartyID,
             missedCallRingTime: missedCallRingTime, missedCallRejectStatus: missedCallRejectStatus, noVerificationStatus: noVerificationStatus,
             coreTimeout: coreTimeout, outboundTarget: outboundTarget, outboundCallerID: outboundCallerID, peers: peers, systemNumbers: systemNumbers)
+        configuration.trunks = trunks
+        configuration.routes = routes
+        return configuration
     }
 
     /// The host of the first bind address (for RTP when `rtp_address` is not set).

@@ -3,8 +3,10 @@
 // a SIPConf, refusing anything it does not understand with the line that holds it.
 
 import NIOCore
+import RTP
 import SDP
 import SIPMessage
+import SIPStack
 
 /// One use: `parse(_:)`.
 struct SIPConfParser {
@@ -49,9 +51,17 @@ struct SIPConfParser {
         var peers: [GatewayPeer] = []
         var owners: [IPNetwork: String] = [:]
         for section in sections where section.name.lowercased() != "general" {
+            if Self.isTrunk(section) {
+                // A trunk is also a peer: its host addresses are its source addresses (SIPConfParser+Trunk.swift).
+                let found = try trunk(section, region: generalRegion ?? conf.region, useRemotePartyID: generalRPID ?? conf.useRemotePartyID)
+                conf.trunks.append(found.trunk)
+                peers.append(found.peer)
+                continue
+            }
             let found = try peer(section, region: generalRegion ?? conf.region, useRemotePartyID: generalRPID ?? conf.useRemotePartyID, owners: &owners)
             peers.append(found)
         }
+        conf.routes = try routes(sections.first(where: { $0.name.lowercased() == "general" }))
         // A file with no peer sections trusts nobody; the defaults' loopback peer is only for no file.
         conf.peers = peers
         return conf
@@ -137,8 +147,11 @@ struct SIPConfParser {
         var lists: Set<String> = []
         var rtpStart = conf.media.rtpPorts.lowerBound
         var rtpEnd = conf.media.rtpPorts.upperBound
+        var sessionTimersOn = conf.sessionTimer != nil
+        var sessionExpires = conf.sessionTimer?.sessionExpires ?? SessionTimer.Settings().sessionExpires
+        var minSE = conf.sessionTimer?.minSE ?? SessionTimer.Settings().minSE
         for entry in section.entries {
-            let isList = ["bind", "transport", "allow", "system_number", "disallow"].contains(entry.key)
+            let isList = ["bind", "transport", "allow", "system_number", "disallow", "route"].contains(entry.key)
             if !isList, let first = seen[entry.key] {
                 throw error(.duplicate, entry.line, "'\(entry.key)' already set at line \(first)")
             }
@@ -168,6 +181,15 @@ struct SIPConfParser {
                 }
             case "advertised_host":
                 conf.advertisedHost = try value.isEmpty ? nil : hostName(value, line, key: entry.key)
+            case "sip_external_address":
+                if value.isEmpty { (conf.sipExternalHost, conf.sipExternalPort) = (nil, nil); break }
+                (conf.sipExternalHost, conf.sipExternalPort) = try externalHostPort(value, line, key: entry.key)
+            case "rtp_external_address":
+                if value.isEmpty { conf.media.rtpExternalAddress = nil; break }
+                guard let address = try? SocketAddress(ipAddress: value, port: 0), address.ipAddress != "0.0.0.0", address.ipAddress != "::" else {
+                    throw error(.badValue, line, "rtp_external_address must be the literal public IPv4 or IPv6 address SDP announces (not a wildcard), got '\(value)'")
+                }
+                conf.media.rtpExternalAddress = value
             case "user_agent":
                 guard !value.isEmpty, value.count <= 128, value.allSatisfy({ $0.isASCII && !$0.isNewline }) else {
                     throw error(.badValue, line, "user_agent must be 1-128 ASCII characters")
@@ -226,6 +248,10 @@ struct SIPConfParser {
             case "core_timeout": conf.coreTimeout = try duration(value, line, key: entry.key, in: .milliseconds(100)...(.seconds(60)))
             case "outbound_target": conf.outboundTarget = try value.isEmpty ? nil : outboundTarget(value, line)
             case "outbound_caller_id": conf.outboundCallerID = try token(value, line, key: entry.key, extra: "+-_.")
+            case "route": break  // read once the trunks are known (SIPConfParser+Trunk.swift)
+            case "session_timers": sessionTimersOn = try bool(value, line, key: entry.key)
+            case "session_expires": sessionExpires = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)
+            case "min_se": minSE = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)
             default:
                 throw error(.unknownKey, line, "unknown key '\(entry.key)' in [\(section.name)]; known: \(SIPConf.generalKeys.joined(separator: ", "))")
             }
@@ -235,6 +261,11 @@ struct SIPConfParser {
             throw error(.badValue, seen["rtp_end"] ?? seen["rtp_start"] ?? section.line, "rtp_start (\(rtpStart)) to rtp_end (\(rtpEnd)) holds no even RTP port with its RTCP port")
         }
         conf.media.rtpPorts = rtpStart...rtpEnd
+        // RFC 4028 §4, §5: the interval we ask for is never below the smallest we accept.
+        guard sessionExpires >= minSE else {
+            throw error(.badValue, seen["session_expires"] ?? seen["min_se"] ?? section.line, "session_expires (\(sessionExpires)s) is below min_se (\(minSE)s)")
+        }
+        conf.sessionTimer = sessionTimersOn ? SessionTimer.Settings(sessionExpires: sessionExpires, minSE: minSE) : nil
         guard !conf.bind.isEmpty else { throw error(.badValue, seen["bind"] ?? section.line, "bind lists no address") }
         guard !conf.transports.isEmpty else { throw error(.badValue, seen["transport"] ?? section.line, "transport lists no transport") }
         guard !conf.media.codecs.isEmpty else { throw error(.badValue, seen["allow"] ?? seen["disallow"] ?? section.line, "no codec allowed (add allow = pcmu,pcma)") }
@@ -246,10 +277,10 @@ struct SIPConfParser {
     /// belong to two peers.
     func peer(_ section: Section, region defaultRegion: String, useRemotePartyID defaultRPID: Bool, owners: inout [IPNetwork: String]) throws(SIPConfError) -> GatewayPeer {
         guard let type = section.entries.first(where: { $0.key == "type" }) else {
-            throw error(.unknownSection, section.line, "section [\(section.name)] is neither [general] nor a peer (add type = peer)")
+            throw error(.unknownSection, section.line, "section [\(section.name)] is neither [general] nor a peer or trunk (add type = peer or type = trunk)")
         }
         guard type.value.lowercased() == "peer" else {
-            throw error(.unsupported, type.line, "type must be peer (users, friends and registrations are not supported), got '\(type.value)'")
+            throw error(.unsupported, type.line, "type must be peer or trunk (users, friends and registrations are not supported), got '\(type.value)'")
         }
         var peer = GatewayPeer(name: section.name, networks: [], trusted: false, region: defaultRegion, useRemotePartyID: defaultRPID)
         var seen: [String: Int] = [:]
@@ -274,6 +305,11 @@ struct SIPConfParser {
             case "region": peer.region = try region(entry.value, entry.line)
             case "use_rpid": peer.useRemotePartyID = try bool(entry.value, entry.line, key: entry.key)
             case "trust_from": peer.trustFrom = try bool(entry.value, entry.line, key: entry.key)
+            case "media_latching":
+                guard let latching = RTPLatching(rawValue: entry.value.lowercased()) else {
+                    throw error(.badValue, entry.line, "media_latching must be no, signalling or yes, got '\(entry.value)'")
+                }
+                peer.mediaLatching = latching
             case "approve_on":
                 guard let proof = ApprovalProof(rawValue: entry.value.lowercased()) else {
                     throw error(.badValue, entry.line, "approve_on must be invite or ack, got '\(entry.value)'")
@@ -317,6 +353,13 @@ struct SIPConfParser {
         return result
     }
 
+    /// Whole seconds (`90` or `90s`) in `range`, as RFC 4028's delta-seconds.
+    func wholeSeconds(_ value: String, _ line: Int, key: String, in range: ClosedRange<Int>) throws(SIPConfError) -> Int {
+        let parsed = try duration(value.allSatisfy(\.isNumber) ? value + "s" : value, line, key: key, in: .seconds(range.lowerBound)...(.seconds(range.upperBound)))
+        guard parsed.components.attoseconds == 0 else { throw error(.badValue, line, "\(key) must be whole seconds (RFC 4028 §4), got '\(value)'") }
+        return Int(parsed.components.seconds)
+    }
+
     func bool(_ value: String, _ line: Int, key: String) throws(SIPConfError) -> Bool {
         switch value.lowercased() {
         case "yes", "true", "on", "1": return true
@@ -355,6 +398,39 @@ struct SIPConfParser {
             throw error(.badValue, line, "\(key) must be a host name or IP address, got '\(value)'")
         }
         return value
+    }
+
+    /// `host`, `host:port` or `[v6]:port` where host is a name or literal IP (sent-by, RFC 3261
+    /// §20.42); the port nil when absent.
+    func externalHostPort(_ value: String, _ line: Int, key: String) throws(SIPConfError) -> (String, Int?) {
+        var host = value
+        var portText: Substring?
+        if value.hasPrefix("[") {
+            guard let close = value.firstIndex(of: "]") else { throw error(.badValue, line, "\(key) '\(value)': missing ']'") }
+            host = String(value[value.index(after: value.startIndex)..<close])
+            let rest = value[value.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.first == ":" else { throw error(.badValue, line, "\(key) '\(value)': expected [address]:port") }
+                portText = rest.dropFirst()
+            }
+            guard (try? SocketAddress(ipAddress: host, port: 0))?.protocol == .inet6 else {
+                throw error(.badValue, line, "\(key) '\(value)': brackets hold an IPv6 address")
+            }
+        } else if value.filter({ $0 == ":" }).count == 1, let colon = value.firstIndex(of: ":") {
+            host = String(value[..<colon])
+            portText = value[value.index(after: colon)...]
+        } else if value.contains(":") {
+            throw error(.badValue, line, "\(key) '\(value)': write an IPv6 address in brackets, e.g. [2001:db8::1]:5060")
+        }
+        var port: Int?
+        if let portText {
+            guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(portText), (1...65_535).contains(number) else {
+                throw error(.badValue, line, "\(key) '\(value)': the port must be 1-65535")
+            }
+            port = number
+        }
+        if host == "0.0.0.0" || host == "::" { throw error(.badValue, line, "\(key) must be the public address, not a wildcard, got '\(value)'") }
+        return (try hostName(host, line, key: key), port)
     }
 
     /// `host:port`, `[v6]:port`, or an address alone (port 5060, RFC 3261 §19.1.2).

@@ -39,7 +39,7 @@ extension VoiceGatewayService {
             call.reject(statusCode: 503, headers: [(.retryAfter, "5")])
             return nil
         }
-        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.host, port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
+        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.announcedHost, port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
         let answer: SDPAnswer
         do {
             answer = try session.answer(offer)
@@ -50,7 +50,8 @@ extension VoiceGatewayService {
         }
         do {
             let rtp = try await MediaSession.open(host: media.host, port: port, audio: answer.audio, allocator: media.ports,
-                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), statistics: media.statistics, logger: logger)
+                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), latching: configuration.mediaLatching(for: call.remote.address),
+                                                  signalling: call.remote.address, statistics: media.statistics, logger: logger)
             call.answer(sdp: ByteBuffer(string: answer.description.text))
             return rtp
         } catch {

@@ -29,6 +29,10 @@ public struct GatewayConfiguration: Sendable {
     public var peers: [GatewayPeer]
     /// The system numbers (E.164) callers dial, from sip.conf (to be reported to the core).
     public var systemNumbers: [String]
+    /// Trunks (sip.conf `type = trunk`), in file order; each also has a peer in `peers` by its name.
+    public var trunks: [Trunk] = []
+    /// Outbound routes (sip.conf `route`); the longest matching prefix wins, else `outboundTarget`.
+    public var routes: [OutboundRoute] = []
 
     /// The defaults: loopback trusted, region TW, 1.5 s ring then 603, 404 when nothing is pending.
     public init(

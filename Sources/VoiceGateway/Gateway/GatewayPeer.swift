@@ -2,6 +2,7 @@
 // trusted, and which region their national numbers belong to.
 
 import NIOCore
+import RTP
 
 /// What proves an inbound call's caller is really at the address its INVITE came from, before a
 /// call-in verification is approved (or a code said) on its caller ID.
@@ -33,6 +34,9 @@ public struct GatewayPeer: Sendable, Equatable {
     /// What proves the round trip before approval (sip.conf `approve_on`); nil: the ACK over UDP,
     /// the INVITE over TCP (see `ApprovalProof`).
     public var approveOn: ApprovalProof?
+    /// Whose RTP is heard and where ours goes when it does not come from the SDP's address (sip.conf
+    /// `media_latching`, RFC 4961); `.off` by default.
+    public var mediaLatching: RTPLatching = .off
 
     /// Makes a peer.
     public init(name: String, networks: [IPNetwork], trusted: Bool = false, region: String = "TW", useRemotePartyID: Bool = false,
@@ -48,6 +52,13 @@ public struct GatewayPeer: Sendable, Equatable {
 
     /// Whether a packet from `address` comes from this peer.
     public func matches(_ address: SocketAddress) -> Bool { networks.contains { $0.contains(address) } }
+}
+
+extension GatewayConfiguration {
+    /// The media latching of calls with a SIP peer at `address`: the first matching peer's, else off.
+    public func mediaLatching(for address: SocketAddress) -> RTPLatching {
+        peers.first { $0.matches(address) }?.mediaLatching ?? .off
+    }
 }
 
 /// How the gateway reads and proves the caller ID of calls from one source.

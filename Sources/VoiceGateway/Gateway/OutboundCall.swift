@@ -10,62 +10,79 @@ import SDP
 import SIPMessage
 
 extension VoiceGatewayService {
-    /// Places and runs one outgoing call.
+    /// Places and runs one outgoing call: along the number's route (README "Connecting a trunk"),
+    /// the next trunk when one answers 503 or 408, times out or cannot be reached before ringing.
     func originate(_ request: Originate) async {
         calls.originated()
         let callID = "originate-\(request.verificationID)"
-        guard let media, let template = configuration.outboundTarget,
-              let uri = try? SIPAnyURI(parsing: template.replacingOccurrences(of: "{number}", with: request.number))
-        else {
+        let attempts = configuration.outboundAttempts(for: request.number)
+        guard let media, !attempts.isEmpty else {
             logger.error("gateway.originate.unconfigured", metadata: ["verification": "\(request.verificationID)"])
             return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: nil)
         }
         guard let port = media.ports.allocate() else {
             return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: 503)
         }
-        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.host, port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
+        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.announcedHost, port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
         let offer = session.makeOffer()
-        let call: SIPCall
-        do {
-            var host = media.host
-            if host.contains(":") { host = "[\(host)]" }
-            let from = try SIPNameAddress(parsing: "<sip:\(configuration.outboundCallerID)@\(host)>")
-            call = try await endpoint.call(uri, from: from, sdp: ByteBuffer(string: offer.text), ringTimeout: .seconds(request.ringSeconds))
-            began(callID: call.callID, verificationID: request.verificationID)
-        } catch {
-            media.ports.release(port)
-            logger.error("gateway.originate.failed", metadata: ["verification": "\(request.verificationID)", "error": "\(error)"])
-            return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: nil)
-        }
-        // Ringing until answered or ended; the rest of the events belong to the dialogue.
-        var answer: ByteBuffer?
-        var end: SIPCallEnd?
-        var rang = false
-        for await event in call.events {
-            switch event {
-            case .progress(let status) where (180...183).contains(status) && !rang:
-                rang = true
-                reportProgress(call, verificationID: request.verificationID, state: .ringing)
-            case .answered(let sdp):
-                answer = sdp
-            case .ended(let reason):
-                end = reason
-            case .progress, .confirmed, .info, .reinvited:
+        var placed: (call: SIPCall, answer: ByteBuffer)?
+        var last: (call: SIPCall?, end: SIPCallEnd?) = (nil, nil)
+        for (index, attempt) in attempts.enumerated() {
+            let call: SIPCall
+            do {
+                var host = attempt.fromDomain ?? media.host
+                if host.contains(":") { host = "[\(host)]" }
+                let from = try SIPNameAddress(parsing: "<sip:\(attempt.fromUser)@\(host)>")
+                call = try await endpoint.call(attempt.uri, from: from, sdp: ByteBuffer(string: offer.text), destination: attempt.destination,
+                                               credentials: attempt.credentials, ringTimeout: .seconds(request.ringSeconds))
+            } catch {
+                logger.error("gateway.originate.failed", metadata: ["verification": "\(request.verificationID)", "trunk": "\(attempt.trunk ?? "-")", "error": "\(error)"])
+                last = (nil, nil)
+                continue
+            }
+            // Ringing until answered or ended; the rest of the events belong to the dialogue.
+            var answer: ByteBuffer?
+            var end: SIPCallEnd?
+            var rang = false
+            for await event in call.events {
+                switch event {
+                case .progress(let status) where (180...183).contains(status) && !rang:
+                    rang = true
+                    began(callID: call.callID, verificationID: request.verificationID)
+                    reportProgress(call, verificationID: request.verificationID, state: .ringing)
+                case .answered(let sdp):
+                    answer = sdp
+                case .ended(let reason):
+                    end = reason
+                case .progress, .confirmed, .info, .reinvited:
+                    break
+                }
+                if answer != nil || end != nil { break }
+            }
+            if let answer {
+                if !rang { began(callID: call.callID, verificationID: request.verificationID) }
+                placed = (call, answer)
                 break
             }
-            if answer != nil || end != nil { break }
+            last = (call, end ?? .transportError)
+            // Failover only before the callee's phone rang: after that the call was delivered.
+            guard !rang, index + 1 < attempts.count, GatewayConfiguration.triesNextTrunk(after: end ?? .transportError) else { break }
+            logger.warning("gateway.originate.failover", metadata: [
+                "verification": "\(request.verificationID)", "trunk": "\(attempt.trunk ?? "-")", "next": "\(attempts[index + 1].trunk ?? "-")", "end": "\(end ?? .transportError)",
+            ])
         }
-        guard let answer else {
+        guard let (call, answer) = placed else {
             media.ports.release(port)
-            let (reason, status) = Self.outcome(of: end ?? .transportError)
-            return report(call, verificationID: request.verificationID, reason: reason, sipStatus: status)
+            let (reason, status) = last.end.map(Self.outcome(of:)) ?? (.failed, nil)
+            return report(callID: last.call?.callID ?? callID, verificationID: request.verificationID, reason: reason, sipStatus: status)
         }
         let rtp: MediaSession
         do {
             let description = try SDPParser().parse(bytes: answer.readableBytesView)
             let audio = try session.negotiate(answer: description, to: offer)
             rtp = try await MediaSession.open(host: media.host, port: port, audio: audio, allocator: media.ports,
-                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), statistics: media.statistics, logger: logger)
+                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), latching: configuration.mediaLatching(for: call.remote.address),
+                                                  signalling: call.remote.address, statistics: media.statistics, logger: logger)
         } catch {
             media.ports.release(port)
             logger.warning("gateway.originate.bad_answer", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])

@@ -42,7 +42,7 @@ public final class VoiceGatewayService: Sendable {
         self.configuration = configuration
         self.media = media
         self.logger = logger
-        self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels(withMedia: media != nil, outbound: configuration.outboundTarget != nil),
+        self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels(withMedia: media != nil, outbound: configuration.outboundTarget != nil || !configuration.routes.isEmpty),
                              systemNumbers: configuration.systemNumbers, journal: journal, logger: logger)
     }
 
@@ -69,15 +69,25 @@ public final class VoiceGatewayService: Sendable {
         // Trust, region, Remote-Party-ID, From and approval proof per peer (sip.conf peer sections), else the general ones.
         let policy = configuration.callerPolicy(for: call.remote.address)
         let identity = CallerIdentity(request: call.request, peerTrusted: policy.trusted, useRemotePartyID: policy.useRemotePartyID, trustFrom: policy.trustFrom)
-        guard let called = CallerIdentity.calledNumber(of: call.request) else {
+        // From a trunk: the called number where the trunk puts it, both numbers as E.164 whatever
+        // the trunk's format (README "Connecting a trunk").
+        let trunk = configuration.trunk(for: call.remote.address)
+        guard let received = trunk.map({ $0.rawCalledNumber(of: call.request) }) ?? CallerIdentity.calledNumber(of: call.request) else {
             calls.inbound(.noCalledNumber)
             call.reject(statusCode: 404)
             return await drain(call)
         }
+        var called = received
+        var caller = identity.number
+        if let trunk {
+            called = TrunkNumbers.inbound(received, techPrefix: trunk.techPrefix, region: trunk.region)
+            caller = caller.map { TrunkNumbers.inbound($0, techPrefix: nil, region: trunk.region) }
+            logger.debug("gateway.call.trunk", metadata: ["call-id": "\(call.callID)", "trunk": "\(trunk.name)", "called": "\(received)", "normalised": "\(called)"])
+        }
         // Over UDP the INVITE's source can be forged: unless the peer is configured otherwise, the
         // core commits nothing until the ACK of our final response proves the round trip.
         let awaitsProof = policy.proof(reliableTransport: call.remote.transport.isReliable) == .ack
-        let question = InboundCall(callID: call.callID, caller: identity.number, region: policy.region, called: called, trust: identity.trust,
+        let question = InboundCall(callID: call.callID, caller: caller, region: policy.region, called: called, trust: identity.trust,
                                    timeoutMilliseconds: Int(configuration.coreTimeout.nanoseconds / 1_000_000), awaitsProof: awaitsProof ? true : nil)
         let decision: CallDecision
         do {

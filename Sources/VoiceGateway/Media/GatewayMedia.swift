@@ -11,8 +11,13 @@ public struct GatewayMedia: Sendable {
     public var prompts: PromptStore
     /// RTP ports.
     public var ports: RTPPortAllocator
-    /// The IP RTP binds to and SDP announces (a literal address).
+    /// The IP RTP binds to and, without `externalAddress`, SDP announces (a literal address).
     public var host: String
+    /// The IP SDP announces (RFC 8866 §5.7 `c=`) when the gateway is behind NAT (sip.conf
+    /// `rtp_external_address`): the public address that forwards to `host`. Nil: `host`.
+    public var externalAddress: String?
+    /// The IP put in our SDP's `c=` and `o=` lines: `externalAddress`, else `host`.
+    public var announcedHost: String { externalAddress ?? host }
     /// Codecs offered/accepted, in order of preference.
     public var codecs: [SDP.AudioCodec]
     /// Wrong codes one call may key before it ends politely.
@@ -32,8 +37,9 @@ public struct GatewayMedia: Sendable {
     public init(
         promptsDirectory: URL, ports: RTPPortAllocator = RTPPortAllocator(), host: String = "127.0.0.1", codecs: [SDP.AudioCodec] = [.pcmu, .pcma],
         maxWrongCodesPerCall: Int = 3, firstDigitTimeout: Duration = .seconds(10), interDigitTimeout: Duration = .seconds(4),
-        keypressPrompts: Int = 3, keypressWait: Duration = .seconds(4)
+        keypressPrompts: Int = 3, keypressWait: Duration = .seconds(4), externalAddress: String? = nil
     ) throws {
+        self.externalAddress = externalAddress
         self.keypressPrompts = keypressPrompts
         self.keypressWait = keypressWait
         self.prompts = try PromptStore(directory: promptsDirectory)

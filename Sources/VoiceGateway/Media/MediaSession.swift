@@ -1,8 +1,11 @@
 // MediaSession: one call's RTP stream (RFC 3550) on SwiftNIO: prompts sent as 20 ms packets on
 // their deadlines (RTPPacer), and keys heard three ways — RFC 4733 telephone-events, in-band tones
-// (Goertzel detector on the decoded audio) — delivered in arrival order. RTP from any address but
-// the one the SDP named is dropped. The pure parts (packets, pacing, filters, detectors, codecs)
-// live in the RTP and Media targets; this is the thin shell.
+// (Goertzel detector on the decoded audio) — delivered in arrival order. Which sources are heard
+// and where our RTP goes is the `RTPSourceFilter`'s decision (the SDP's address, or the latched one,
+// RFC 4961). The socket is never `connect`ed: the kernel would drop a latchable source's packets.
+// A destination the socket cannot send to (another family, off loopback from loopback) is not
+// written to at all, since a failed send would close the socket. The pure parts (packets, pacing,
+// filters, detectors, codecs) live in the RTP and Media targets; this is the thin shell.
 
 import Logging
 import Media
@@ -44,9 +47,11 @@ public final class MediaSession: Sendable {
     }
 
     /// Binds `port` on `host` and starts receiving. Throws when the remote address is not an IP.
+    /// `latching` and `signalling` (the SIP peer's address) decide which sources are heard and where
+    /// our RTP goes (`RTPSourceFilter`, RFC 4961).
     public static func open(
         host: String, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, eventLoop: EventLoop,
-        statistics: MediaStatistics? = nil, logger: Logger
+        latching: RTPLatching = .off, signalling: SocketAddress? = nil, statistics: MediaStatistics? = nil, logger: Logger
     ) async throws -> MediaSession {
         let remote = try SocketAddress(ipAddress: audio.remoteAddress, port: Int(audio.remotePort))
         let box = NIOLoopBoundBox<MediaRunner?>.makeEmptyBox(eventLoop: eventLoop)
@@ -59,7 +64,8 @@ public final class MediaSession: Sendable {
         do {
             // Made on the loop, where it stays; datagrams that came before are dropped, as before a bind.
             try await eventLoop.submit {
-                box.value = try MediaRunner(channel: channel, audio: audio, remote: remote, statistics: statistics, digits: continuation)
+                let filter = RTPSourceFilter(expected: remote, latching: latching, signalling: signalling)
+                box.value = try MediaRunner(channel: channel, audio: audio, filter: filter, statistics: statistics, digits: continuation, logger: logger)
             }.get()
             statistics?.sessionOpened()
             return MediaSession(channel: channel, port: port, audio: audio, allocator: allocator, digits: digits, box: box)
@@ -86,6 +92,35 @@ public final class MediaSession: Sendable {
         channel.eventLoop.execute { box.value?.finishPlayback() }
     }
 
+    /// Where our RTP goes now: the SDP's address, or the latched one (RFC 4961).
+    public var destination: SocketAddress? {
+        get async { try? await channel.eventLoop.submit { self.box.value?.destination }.get() }
+    }
+
+    /// Whether a socket bound to `local` can send to `destination` without failing (which would
+    /// close it): the same family (an IPv6 wildcard socket also reaches IPv4), and from a loopback
+    /// address only loopback (RFC 1122 §3.2.1.3, RFC 4291 §2.5.3).
+    static func canSend(from local: SocketAddress, to destination: SocketAddress) -> Bool {
+        switch (local, destination) {
+        case (.v4, .v4):
+            return !isLoopback(local) || isLoopback(destination)
+        case (.v6, .v6):
+            return !isLoopback(local) || isLoopback(destination)
+        case (.v6, .v4):
+            return local.ipAddress == "::"
+        default:
+            return false
+        }
+    }
+
+    private static func isLoopback(_ address: SocketAddress) -> Bool {
+        switch address {
+        case .v4(let v4): return withUnsafeBytes(of: v4.address.sin_addr.s_addr) { $0.first == 127 }
+        case .v6(let v6): return withUnsafeBytes(of: v6.address.sin6_addr) { $0.prefix(15).allSatisfy { $0 == 0 } && $0[15] == 1 }
+        case .unixDomainSocket: return false
+        }
+    }
+
     /// Stops everything, closes the socket and returns the port.
     public func close() async {
         let box = self.box
@@ -101,9 +136,12 @@ public final class MediaSession: Sendable {
 private final class MediaRunner {
     private let channel: Channel
     private let audio: NegotiatedAudio
-    private let remote: SocketAddress
     private let statistics: MediaStatistics?
     private let digits: AsyncStream<KeyedDigit>.Continuation
+    private let logger: Logger
+    /// Where RTP goes now, and whether our socket can send there (`MediaSession.canSend`).
+    private(set) var destination: SocketAddress
+    private var canSend: Bool
 
     private var sender: RTPSender
     private var filter: RTPSourceFilter
@@ -128,19 +166,33 @@ private final class MediaRunner {
         var timer: Scheduled<Void>?
     }
 
-    init(channel: Channel, audio: NegotiatedAudio, remote: SocketAddress, statistics: MediaStatistics?,
-         digits: AsyncStream<KeyedDigit>.Continuation) throws {
+    init(channel: Channel, audio: NegotiatedAudio, filter: RTPSourceFilter, statistics: MediaStatistics?,
+         digits: AsyncStream<KeyedDigit>.Continuation, logger: Logger) throws {
         self.channel = channel
         self.audio = audio
-        self.remote = remote
         self.statistics = statistics
         self.digits = digits
+        self.logger = logger
+        self.filter = filter
+        destination = filter.destination
+        canSend = false
         var generator = SystemRandomNumberGenerator()
         let samplesPerPacket = UInt32(audio.codec.clockRate * audio.ptime / 1000)
         sender = RTPSender(payloadType: audio.payloadType, samplesPerPacket: samplesPerPacket, using: &generator)
-        filter = RTPSourceFilter(expected: remote, symmetric: false)
         events = audio.telephoneEventPayloadType.map(TelephoneEventReceiver.init(payloadType:))
         decoder = try PromptStore.makeCodec(audio.codec)
+        sendTo(filter.destination)
+    }
+
+    /// Sends from now on to `address`, if the socket can reach it; says so once when it cannot.
+    private func sendTo(_ address: SocketAddress) {
+        destination = address
+        canSend = channel.localAddress.map { MediaSession.canSend(from: $0, to: address) } ?? false
+        if !canSend {
+            logger.warning("rtp.destination_unreachable", metadata: [
+                "destination": "\(address)", "local": "\(channel.localAddress.map { "\($0)" } ?? "none")", "latching": "\(filter.latching.rawValue)",
+            ])
+        }
     }
 
     /// Starts `player`, ending any prompt playing; `promise` succeeds when it ends.
@@ -208,7 +260,8 @@ private final class MediaRunner {
         let header = sender.nextAudioHeader(payloadBytes: payload.count)
         var buffer = channel.allocator.buffer(capacity: 12 + payload.count)
         guard (try? buffer.writeRTPPacket(header, payload: ByteBuffer(bytes: payload))) != nil else { return }
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: buffer), promise: nil)
+        guard canSend else { return }
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
         packetsSent += 1
     }
 
@@ -225,6 +278,8 @@ private final class MediaRunner {
     /// An RTP datagram from `source`.
     func received(_ datagram: ByteBuffer, from source: SocketAddress) {
         guard !closed, let packet = try? RTPPacket(parsing: datagram) else { return }
+        // Only RTP of a negotiated payload type may latch or count (RTPSourceFilter).
+        guard packet.header.payloadType == audio.payloadType || packet.header.payloadType == events?.payloadType else { return }
         switch filter.packetReceived(from: source, ssrc: packet.header.ssrc) {
         case .dropUnexpectedSource:
             strangerPackets += 1
@@ -233,7 +288,10 @@ private final class MediaRunner {
             return
         case .ssrcChanged:
             reception = nil
-        case .accept, .latched:
+        case .latched(let address):
+            logger.info("rtp.latched", metadata: ["source": "\(address)", "announced": "\(filter.expected)", "latching": "\(filter.latching.rawValue)"])
+            sendTo(address)
+        case .accept:
             break
         }
         packetsReceived += 1

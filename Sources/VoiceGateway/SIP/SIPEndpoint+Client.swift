@@ -35,12 +35,18 @@ extension SIPEndpoint {
             )
             invite.headers.add(.allow, self.configuration.capabilities.allowedMethods.map(\.description).joined(separator: ", "))
             invite.headers.add(.userAgent, self.configuration.userAgent)
+            if let settings = self.configuration.sessionTimer {
+                // RFC 4028 §7.1: offer a session timer; the answer's Session-Expires decides.
+                for (name, value) in SessionTimer.requestHeaders(settings: settings) { invite.headers.add(name, value) }
+            }
             for (name, value) in headers { invite.headers.add(name, value) }
             invite.setBody(sdp, contentType: "application/sdp")
             let callKey = SIPCallKey(callID: callID, localTag: localTag)
             let key = try TransactionKey(clientRequest: invite)
             let (events, continuation) = AsyncStream.makeStream(of: SIPCallEvent.self)
-            let session = InviteSession(outgoingWithCredentials: credentials != nil, localContact: self.makeContact(peer.transport))
+            let session = InviteSession(
+                outgoingWithCredentials: credentials != nil, localContact: self.makeContact(peer.transport), sessionTimer: self.configuration.sessionTimer
+            )
             self.calls[callKey] = CallState(
                 session: session, invite: invite, inviteKey: key, peer: peer, localSDP: sdp, continuation: continuation, credentials: credentials
             )
@@ -113,6 +119,8 @@ extension SIPEndpoint {
             runSession(callKey) { $0.inviteTransactionFailed(reason) }
         case .bye(let callKey):
             runSession(callKey) { $0.byeCompleted() }
+        case .refresh(let callKey):
+            runSession(callKey) { $0.refreshTimedOut() }
         case .cancel:
             break
         }
@@ -124,6 +132,8 @@ extension SIPEndpoint {
             inviteResponse(response, callKey: callKey, request: request)
         case .bye(let callKey):
             if response.statusCode >= 200 { runSession(callKey) { $0.byeCompleted() } }
+        case .refresh(let callKey):
+            refreshResponse(response, callKey: callKey, request: request)
         case .cancel:
             break
         }
@@ -139,6 +149,18 @@ extension SIPEndpoint {
         if (200..<300).contains(response.statusCode), actions.isEmpty {
             logger.info("sip.call.bad_2xx", metadata: ["call-id": "\(callKey.callID)"])
         }
+    }
+
+    /// The final response to a session refresh we sent (RFC 4028 §7.4): a 2xx to a re-INVITE is ACKed
+    /// (§13.2.2.4, again for each retransmitted 2xx); the session restarts its timer or hangs up.
+    private func refreshResponse(_ response: SIPResponse, callKey: SIPCallKey, request: SIPRequest) {
+        guard response.statusCode >= 200, let call = calls[callKey] else { return }
+        if request.method == .invite, (200..<300).contains(response.statusCode), let dialog = call.session.dialog,
+           let cseq = try? request.headers.cseq() {
+            let (peer, via) = inDialogTarget(dialog, callPeer: call.peer)
+            send(.request(dialog.makeACK(via: via, inviteSequence: cseq.sequence)), to: peer)
+        }
+        runSession(callKey) { $0.refreshResponseReceived(response) }
     }
 
     private func acknowledgeAndHangUpOrphan(_ response: SIPResponse, request: SIPRequest) {

@@ -207,9 +207,17 @@ extension SIPEndpoint {
             respond(key, with: serviceUnavailable(replyingTo: request, toTag: localTag))
             return
         }
+        if let settings = configuration.sessionTimer, case .tooSmall(let minSE) = SessionTimer.negotiate(request, settings: settings) {
+            // RFC 4028 §8.1, §9: the requested session interval is below our Min-SE.
+            var tooSmall = SIPResponse(replyingTo: request, statusCode: 422, toTag: localTag)
+            for (name, value) in SessionTimer.tooSmallHeaders(minSE: minSE) { tooSmall.headers.add(name, value) }
+            logger.info("sip.session_timer.too_small", metadata: ["call-id": "\(callID)", "min-se": "\(minSE)"])
+            respond(key, with: tooSmall)
+            return
+        }
         let callKey = SIPCallKey(callID: callID, localTag: localTag)
         let (events, continuation) = AsyncStream.makeStream(of: SIPCallEvent.self)
-        let session = InviteSession(incoming: request, localTag: localTag, localContact: makeContact(peer.transport))
+        let session = InviteSession(incoming: request, localTag: localTag, localContact: makeContact(peer.transport), sessionTimer: configuration.sessionTimer)
         calls[callKey] = CallState(session: session, invite: request, inviteKey: key, peer: peer, continuation: continuation)
         serverTransactions[key]?.callKey = callKey
         incomingContinuation.yield(SIPCall(endpoint: self, key: callKey, direction: .incoming, request: request, remote: peer, events: events))
@@ -290,7 +298,12 @@ extension SIPEndpoint {
         calls[callKey] = call
         if let response = uasCore.inDialogResponse(to: request, outcome: outcome) {
             var response = response
-            if response.statusCode == 200, request.method == .options { response = dialog.makeResponse(to: request, statusCode: 200) }
+            if response.statusCode == 200, request.method == .options {
+                // §11.2 inside a dialog: our tag on To, with Allow, Accept and Supported kept.
+                var inDialog = dialog.makeResponse(to: request, statusCode: 200)
+                for name in [SIPHeaderName.allow, .accept, .supported] { inDialog.headers.copy(name, from: response.headers) }
+                response = inDialog
+            }
             respond(key, with: response)
             guard case .accepted = outcome else { return }
             switch request.method {
@@ -303,15 +316,38 @@ extension SIPEndpoint {
             }
             return
         }
-        // Only re-INVITE (and UPDATE) reach here: keep the call, answer with our current SDP (§14.2).
-        guard request.method == .invite, let sdp = call.localSDP else {
+        guard request.method == .invite || request.method == .update else {
             respond(key, with: dialog.makeResponse(to: request, statusCode: 501))
             return
         }
-        var response = dialog.makeResponse(to: request, statusCode: 200)
-        response.setBody(sdp, contentType: "application/sdp")
+        // re-INVITE (§14.2) or UPDATE (RFC 3311 §5.2): keep the call; a session refresh restarts the
+        // session timer (RFC 4028 §9), or is refused with 422 when its interval is below our Min-SE.
+        let hasOffer = request.body.readableBytes > 0
+        guard !hasOffer || call.localSDP != nil, request.method == .update || call.localSDP != nil else {
+            // RFC 3311 §5.2: an offer we cannot answer yet (no SDP of ours before the answer).
+            respond(key, with: dialog.makeResponse(to: request, statusCode: 488))
+            return
+        }
+        var refresh: InviteSession.RefreshAnswer?
+        if var updated = calls[callKey] {
+            refresh = updated.session.refreshReceived(request)
+            calls[callKey] = updated
+        }
+        var response = dialog.makeResponse(to: request, statusCode: refresh?.statusCode ?? 200)
+        if let refresh {
+            for field in refresh.headers { response.headers.add(field.name, field.value) }
+        }
+        guard response.statusCode == 200 else {
+            respond(key, with: response)
+            return
+        }
+        if configuration.sessionTimer != nil { response.headers.add(.supported, "timer") }
+        // A re-INVITE always gets our SDP (an answer, or our offer when it had none, §14.2); an
+        // UPDATE only when it carried an offer (RFC 3311 §5.2).
+        if let sdp = call.localSDP, request.method == .invite || hasOffer { response.setBody(sdp, contentType: "application/sdp") }
         respond(key, with: response)
-        startSuccessRetransmission(callKey, response: response)
-        call.continuation.yield(.reinvited(offer: request.body))
+        if request.method == .invite { startSuccessRetransmission(callKey, response: response) }
+        if let refresh { runSession(callKey) { _ in refresh.actions } }
+        if request.method == .invite || hasOffer { call.continuation.yield(.reinvited(offer: request.body)) }
     }
 }

@@ -64,6 +64,29 @@ extension SIPEndpoint {
             call.inviteKey = key
             calls[callKey] = call
             startClient(retry, to: call.peer, purpose: .invite(callKey))
+        case .retryWithSessionInterval:
+            guard let settings = call.session.sessionTimerSettings,
+                  let retry = SessionTimer.retry(call.invite, settings: settings, branch: SIPTokens.branch()),
+                  let key = try? TransactionKey(clientRequest: retry)
+            else {
+                runSession(callKey) { $0.retryFailed(statusCode: 422, reasonPhrase: "Session Interval Too Small") }
+                return
+            }
+            logger.info("sip.session_timer.retry_422", metadata: ["call-id": "\(callKey.callID)", "session-expires": "\(settings.sessionExpires)"])
+            call.invite = retry
+            call.inviteKey = key
+            calls[callKey] = call
+            startClient(retry, to: call.peer, purpose: .invite(callKey))
+        case .sendSessionRefresh(let method):
+            guard let dialog = call.session.dialog, let timer = call.session.sessionTimer else { return }
+            let (peer, via) = inDialogTarget(dialog, callPeer: call.peer)
+            guard var refresh = try? call.session.makeRequest(method: method, via: via) else { return }
+            for (name, value) in timer.refreshHeaders { refresh.headers.add(name, value) }
+            // RFC 4028 §7.4: a re-INVITE refresh offers our unchanged SDP; UPDATE goes without.
+            if method == .invite, let sdp = call.localSDP { refresh.setBody(sdp, contentType: "application/sdp") }
+            calls[callKey] = call
+            logger.debug("sip.session_timer.refresh", metadata: ["call-id": "\(callKey.callID)", "method": "\(method)"])
+            startClient(refresh, to: peer, purpose: .refresh(callKey))
         case .sendCANCEL:
             startClient(RequestBuilders.cancel(for: call.invite), to: call.peer, purpose: .cancel(callKey))
         case .sendACK:
@@ -98,6 +121,8 @@ extension SIPEndpoint {
             var response = SIPResponse(replyingTo: call.invite, statusCode: 200, toTag: callKey.localTag)
             response.headers.add(.contact, call.session.localContact.description)
             response.headers.add(.allow, configuration.capabilities.allowedMethods.map(\.description).joined(separator: ", "))
+            if configuration.sessionTimer != nil { response.headers.add(.supported, "timer") }
+            for (name, value) in call.session.sessionTimer?.responseHeaders ?? [] { response.headers.add(name, value) }
             response.setBody(sdp, contentType: "application/sdp")
             call.localSDP = sdp
             calls[callKey] = call
@@ -135,6 +160,11 @@ extension SIPEndpoint {
         case .ringTime:
             let canCancel = inviteCanCancel(callKey)
             runSession(callKey) { $0.ringTimeExpired(canCancel: canCancel) }
+        case .sessionRefresh:
+            runSession(callKey) { $0.sessionTimerFired(timer) }
+        case .sessionExpiry:
+            logger.info("sip.session_timer.expired", metadata: ["call-id": "\(callKey.callID)"])
+            runSession(callKey) { $0.sessionTimerFired(timer) }
         }
     }
 

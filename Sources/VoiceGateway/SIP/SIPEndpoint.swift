@@ -191,6 +191,22 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
         }
     }
 
+    /// Entry point from the transports when messages to `peer` could not be sent (on the loop):
+    /// RFC 3261 §18.4, §17.1.1.2 and §17.1.2.2 make it a transport error for every client transaction
+    /// whose next hop is `peer` (the INVITE's ends the call with `.transportError`, so a route tries
+    /// its next trunk at once, RFC 3263 §4.3), and for every server transaction whose response goes
+    /// there (§17.2.4).
+    func sendFailed(to peer: SIPPeer, error: any Error) {
+        eventLoop.preconditionInEventLoop()
+        let clients = clientTransactions.filter { $0.value.peer == peer }.map(\.key)
+        let servers = serverTransactions.keys.filter { serverTransactions[$0]?.peer == peer }
+        logger.info("sip.send.failed", metadata: [
+            "peer": "\(peer)", "error": "\(error)", "client_transactions": "\(clients.count)", "server_transactions": "\(servers.count)",
+        ])
+        for key in clients { runClient(key) { $0.transportErrorOccurred() } }
+        for key in servers { runServer(key) { $0.transportErrorOccurred() } }
+    }
+
     // MARK: Sending
 
     /// Serializes and sends a message to `peer` over the matching transport (§18.1.1, §18.2.2).
@@ -204,6 +220,9 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
         guard let transport = transports.first(where: { $0.transportProtocol == peer.transport && $0.localAddress.protocol == peer.address.protocol })
                 ?? transports.first(where: { $0.transportProtocol == peer.transport }) else {
             logger.warning("sip.send.no_transport", metadata: ["peer": "\(peer)"])
+            // A transport error for the transactions waiting on `peer` (§18.4), once the caller's
+            // actions are done.
+            eventLoop.execute { self.sendFailed(to: peer, error: SIPCallError(description: "no \(peer.transport.rawValue) transport")) }
             return
         }
         transport.send(buffer, to: peer.address)
@@ -232,6 +251,10 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
 
     private func localHostPort(_ transport: SIPTransportProtocol) -> (String, Int) {
         let address = transports.first { $0.transportProtocol == transport }?.localAddress
+        if let external = configuration.externalHost {
+            // Behind NAT: the public address that forwards to us (sip_external_address).
+            return (external, configuration.externalPort ?? address?.port ?? 5060)
+        }
         let ip = address?.ipAddress ?? "127.0.0.1"
         let wildcard = ip == "0.0.0.0" || ip == "::"
         let host = wildcard ? (configuration.advertisedHost ?? "127.0.0.1") : ip

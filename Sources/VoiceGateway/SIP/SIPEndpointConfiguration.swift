@@ -12,6 +12,11 @@ public struct SIPEndpointConfiguration: Sendable {
     public var tcp: [SocketAddress]
     /// The host put in Via and Contact when a listen address is a wildcard (0.0.0.0, ::).
     public var advertisedHost: String?
+    /// The host (name or literal IP) put in Via sent-by and Contact instead of the bound address,
+    /// whatever it is, for a gateway behind NAT (§18.2.1, §8.1.1.8; sip.conf `sip_external_address`).
+    public var externalHost: String?
+    /// The port put there with `externalHost`; nil: the bound port.
+    public var externalPort: Int?
     /// T1, T2, T4 (§17.1.1.1).
     public var timers: SIPTimers
     /// Message size, header count and line length limits (parser).
@@ -36,12 +41,17 @@ public struct SIPEndpointConfiguration: Sendable {
     public var contactUser: String
     /// Sent in User-Agent and Server headers.
     public var userAgent: String
+    /// RFC 4028 session timers: the interval we ask for and the smallest we accept (`session_expires`,
+    /// `min_se`); nil turns session timers off (no `Supported: timer`, no 422).
+    public var sessionTimer: SessionTimer.Settings?
     /// Test hook: a message for which this returns true is not sent (a lossy path).
     public var dropOutbound: (@Sendable (SIPMessage) -> Bool)?
 
-    /// The SIP methods, body types (SDP, RFC 6086 INFO DTMF) and URI schemes a gateway serves.
+    /// The SIP methods (UPDATE for session refreshes, RFC 3311), extensions (`timer`, RFC 4028), body
+    /// types (SDP, RFC 6086 INFO DTMF) and URI schemes a gateway serves.
     public static let gatewayCapabilities = SIPServerCapabilities(
-        allowedMethods: [.invite, .ack, .bye, .cancel, .options, .info],
+        allowedMethods: [.invite, .ack, .bye, .cancel, .options, .info, .update],
+        supportedExtensions: ["timer"],
         acceptedBodyTypes: [
             .sdp,
             SIPMediaType(type: "application", subtype: "dtmf-relay"),
@@ -52,16 +62,19 @@ public struct SIPEndpointConfiguration: Sendable {
     /// Loopback UDP and TCP on `port` (5060 by default).
     public init(
         udp: [SocketAddress]? = nil, tcp: [SocketAddress]? = nil, port: Int = 5060, advertisedHost: String? = nil,
-        timers: SIPTimers = .rfc3261, parserLimits: SIPParserLimits = SIPParserLimits(),
+        externalHost: String? = nil, externalPort: Int? = nil, timers: SIPTimers = .rfc3261, parserLimits: SIPParserLimits = SIPParserLimits(),
         capabilities: SIPServerCapabilities = SIPEndpointConfiguration.gatewayCapabilities,
         maxCalls: Int = 1_000, retryAfterSeconds: Int = 5, maxTransactionsPerSource: Int = 4_096, maxTransactions: Int = 65_536,
         tcpIdleTimeout: Duration = .seconds(300), maxTCPConnections: Int = 1_024, tryingDelay: Duration = .milliseconds(200),
-        contactUser: String = "verigate", userAgent: String = "Verigate", dropOutbound: (@Sendable (SIPMessage) -> Bool)? = nil
+        contactUser: String = "verigate", userAgent: String = "Verigate", sessionTimer: SessionTimer.Settings? = SessionTimer.Settings(),
+        dropOutbound: (@Sendable (SIPMessage) -> Bool)? = nil
     ) {
         let loopback = try! SocketAddress(ipAddress: "127.0.0.1", port: port)
         self.udp = udp ?? [loopback]
         self.tcp = tcp ?? [loopback]
         self.advertisedHost = advertisedHost
+        self.externalHost = externalHost
+        self.externalPort = externalPort
         self.timers = timers
         self.parserLimits = parserLimits
         self.capabilities = capabilities
@@ -74,6 +87,7 @@ public struct SIPEndpointConfiguration: Sendable {
         self.tryingDelay = tryingDelay
         self.contactUser = contactUser
         self.userAgent = userAgent
+        self.sessionTimer = sessionTimer
         self.dropOutbound = dropOutbound
     }
 }

@@ -36,6 +36,9 @@ enum ClientPurpose: Sendable {
     case cancel(SIPCallKey)
     /// BYE of a call: its end ends the call.
     case bye(SIPCallKey)
+    /// A session refresh (UPDATE or re-INVITE, RFC 4028 §7.4) of a call: its outcome goes to the
+    /// session; a 2xx to a re-INVITE is ACKed.
+    case refresh(SIPCallKey)
 }
 
 /// A live client transaction (§17.1) with the request it sends.

@@ -116,6 +116,7 @@ private final class SIPTCPConnections: Sendable {
         }
         guard table.value.open.count < maxConnections else {
             logger.warning("sip.tcp.connection_limit", metadata: ["peer": "\(address)"])
+            reportFailure(to: address, error: SIPTCPConnectionLimitError(limit: maxConnections))
             return
         }
         table.value.dialling[address] = [buffer]
@@ -133,9 +134,16 @@ private final class SIPTCPConnections: Sendable {
                     for message in pending { channel.write(message, promise: nil) }
                     channel.flush()
                 case .failure(let error):
-                    self.logger.info("sip.tcp.connect_failed", metadata: ["peer": "\(address)", "error": "\(error)"])
+                    self.logger.info("sip.tcp.connect_failed", metadata: ["peer": "\(address)", "error": "\(error)", "dropped": "\(pending.count)"])
+                    self.sink.sendFailed(to: SIPPeer(.tcp, address), error: error)
                 }
             }
+    }
+
+    /// Tells the endpoint that a message for `address` was dropped (§18.4), on a later loop turn: the
+    /// caller may be inside a transaction's actions, which must finish before the error input.
+    private func reportFailure(to address: SocketAddress, error: any Error) {
+        eventLoop.execute { self.sink.sendFailed(to: SIPPeer(.tcp, address), error: error) }
     }
 
     /// Registers an accepted or dialled connection; false when the limit is reached (refuse it).
@@ -162,6 +170,13 @@ private final class SIPTCPConnections: Sendable {
         let open = try? await eventLoop.submit { Array(self.table.value.open.values) }.get()
         for channel in open ?? [] { try? await channel.close() }
     }
+}
+
+/// A message was dropped because `maxConnections` connections are open already.
+struct SIPTCPConnectionLimitError: Error, CustomStringConvertible {
+    /// The limit that was reached.
+    let limit: Int
+    var description: String { "TCP connection limit (\(limit)) reached" }
 }
 
 /// Frames a TCP byte stream into SIP messages by Content-Length (§18.3).

@@ -1,4 +1,5 @@
-// SIPTransportSink: how the NIO transports hand messages to the endpoint, and the reply a transport
+// SIPTransportSink: how the NIO transports hand messages (and send failures, RFC 3261 §18.4) to the
+// endpoint, and the reply a transport
 // gives on its own to a request it could not parse (RFC 3261 §21.4.1, RFC 4475).
 
 import NIOCore
@@ -8,6 +9,10 @@ import SIPMessage
 protocol SIPTransportSink: AnyObject, Sendable {
     /// A whole message arrived from `peer`.
     func messageReceived(_ message: SIPMessage, from peer: SIPPeer)
+    /// Messages for `peer` could not be sent (over TCP: the connection could not be opened). RFC 3261
+    /// §18.4 and §17.1.4: the transport reports the failure to the transactions waiting on that peer,
+    /// which end with a transport error (the TU may then try the next destination, RFC 3263 §4.3).
+    func sendFailed(to peer: SIPPeer, error: any Error)
 }
 
 extension SIPParseError {
