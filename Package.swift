@@ -31,6 +31,9 @@ var package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        // Tests only: the peers tests run (SIPp, dnsmasq, verigate itself), see Tests/TestSupport/ChildProcess.swift.
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: [
         // MARK: Text syntax shared by the parsers (RFC 5234 core rules)
@@ -115,7 +118,9 @@ var package = Package(
 
         // MARK: Tests
         // Helpers shared by test targets (blocking work kept off the cooperative pool, the test SMSC).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
+        ], path: "Tests/TestSupport"),
         .testTarget(name: "ABNFTests", dependencies: ["ABNF"]),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], resources: [.copy("Resources")]),
         .testTarget(name: "SIPStackTests", dependencies: ["SIPStack"]),
@@ -124,7 +129,7 @@ var package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "SDP", "TestSupport"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "SMPPTests", dependencies: ["SMPP", "TestSupport"]),
-        .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway", "GatewayProtocol", .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway", "GatewayProtocol", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
         // Reads Sources/: each target imports only what docs/ARCHITECTURE.md allows.
         .testTarget(name: "ArchitectureTests"),

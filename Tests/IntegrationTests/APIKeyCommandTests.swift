@@ -7,7 +7,7 @@ struct APIKeyCommandTests {
     /// Runs `verigate api-key arguments` on the data directory `directory`; its status and output.
     static func run(_ arguments: [String], directory: URL) async throws -> (status: Int32, output: String)? {
         guard let verigate = CoreGatewayApartTests.binary() else { return nil }
-        let process = try PeerProcess(verigate, ["api-key"] + arguments + ["--data-dir", directory.path], name: "api-key")
+        let process = try await PeerProcess(verigate, ["api-key"] + arguments + ["--data-dir", directory.path], name: "api-key")
         let status = await process.exitStatus()
         let output = process.tail(200)
         await process.stop()

@@ -29,7 +29,7 @@ struct AnsweredCallTests {
         let stack = try await stack()
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
         let code = try #require(started.code)
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-dtmf.xml").path, "127.0.0.1:\(await stack.sipPort)", "-i", "127.0.0.1", "-p", "0",
              "-mp", "0", "-m", "1", "-nostdin", "-timeout", "40s", "-inf", try Peers.injectionFile([["0975000888", MissedCallTests.systemNumber, code]])],
@@ -247,7 +247,7 @@ struct AnsweredCallEdgeTests {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
         let stack = try await stack(32_000...32_100)
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-voice.xml").path, "127.0.0.1:\(await stack.sipPort)", "-i", "127.0.0.1", "-p", "0",
              "-mp", "0", "-m", "1", "-nostdin", "-timeout", "40s", "-inf", try Peers.injectionFile([["0975000888", MissedCallTests.systemNumber]])],

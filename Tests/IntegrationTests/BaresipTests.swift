@@ -66,7 +66,7 @@ struct BaresipTests {
         let control = Control(port: try Peers.freeTCPPort())
         try Self.writeConfig(in: directory, sipListen: 0, control: control)
         try "<sip:0975000888@127.0.0.1>;regint=0;audio_codecs=PCMU\n".write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
-        let baresip = try PeerProcess(
+        let baresip = try await PeerProcess(
             "/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60", "-e", "/dial sip:+886229996666@127.0.0.1:\(await stack.sipPort)"], name: "baresip"
         )
         #expect(try await eventuallyTrue { control.send("listcalls")?.contains("ESTABLISHED") == true }, "baresip's call was not answered:\n\(baresip.tail())")
@@ -95,7 +95,7 @@ extension BaresipTests {
         try Self.writeConfig(in: directory, sipListen: sipPort, control: control)
         // baresip finds the account by the Request-URI user: the E.164 number the gateway calls.
         try "<sip:+886975000888@127.0.0.1>;regint=0;audio_codecs=PCMU;answermode=auto\n".write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
-        let baresip = try PeerProcess("/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60"], name: "baresip-out")
+        let baresip = try await PeerProcess("/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60"], name: "baresip-out")
         #expect(try await eventuallyTrue { control.send("listcalls") != nil }, "baresip's control socket:\n\(baresip.tail())")
 
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallOut))

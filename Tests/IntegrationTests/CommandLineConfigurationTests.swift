@@ -16,7 +16,7 @@ struct CommandLineConfigurationTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-cli-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let process = try PeerProcess(verigate, arguments + (dataDirectory ? ["--data-dir", directory.path] : []), name: "cli", environment: environment)
+        let process = try await PeerProcess(verigate, arguments + (dataDirectory ? ["--data-dir", directory.path] : []), name: "cli", environment: environment)
         // A command that should have stopped but serves is killed (status 9), not waited for.
         _ = try await eventuallyTrue { !process.process.isRunning }
         if process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
@@ -105,7 +105,7 @@ struct CommandLineConfigurationTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-good-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let core = try PeerProcess(verigate, [
+        let core = try await PeerProcess(verigate, [
             "core", "--http-address", "127.0.0.1:0", "--data-dir", directory.path, "--log-level", "info", "--mode", "dev",
             "--call-retry-delay", "1m", "--sms-receipt-timeout", "90s", "--caller-id-trust", "dtmf_callin=asserted,unverified",
             "--gateway-socket", "",
@@ -187,7 +187,7 @@ struct SafeDefaultsTests {
     func gatewayMetricsOffLoopbackNeedAToken() async throws {
         guard let verigate = CoreGatewayApartTests.binary() else { return }
         // (`run` adds --data-dir, which the gateway has not.)
-        let process = try PeerProcess(verigate, ["gateway", "--metrics-address", "0.0.0.0:0", "--core-socket", "/nonexistent/gw.sock", "--log-level", "warning"],
+        let process = try await PeerProcess(verigate, ["gateway", "--metrics-address", "0.0.0.0:0", "--core-socket", "/nonexistent/gw.sock", "--log-level", "warning"],
                                       name: "gateway-metrics")
         let status = await process.exitStatus()
         let output = process.tail()
@@ -204,7 +204,7 @@ struct SafeDefaultsTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = try CoreGatewayApartTests.freeTCPPort()
         let token = "metrics-token-0123456789"
-        let core = try PeerProcess(verigate, [
+        let core = try await PeerProcess(verigate, [
             "core", "--mode", "production", "--http-address", "0.0.0.0:\(port)", "--metrics-token", token, "--data-dir", directory.path,
             "--gateway-socket", directory.appendingPathComponent("gw.sock").path, "--log-level", "warning",
         ], name: "safe-production")
@@ -240,7 +240,7 @@ struct SafeDefaultsTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = try CoreGatewayApartTests.freeTCPPort()
-        let core = try PeerProcess(verigate, ["core", "--http-address", "127.0.0.1:\(port)", "--data-dir", directory.path, "--demo", "off",
+        let core = try await PeerProcess(verigate, ["core", "--http-address", "127.0.0.1:\(port)", "--data-dir", directory.path, "--demo", "off",
                                               "--gateway-socket", directory.appendingPathComponent("gw.sock").path, "--log-level", "warning"] + arguments,
                                    name: "numbers")
         func end() async {

@@ -37,8 +37,8 @@ struct CoreGatewayApartTests {
         func remove() { try? FileManager.default.removeItem(at: directory) }
 
         /// `verigate core` on the HTTP port, its data and socket in the directory.
-        func core(_ verigate: String, systemNumbers: String, name: String) throws -> PeerProcess {
-            try PeerProcess(verigate, [
+        func core(_ verigate: String, systemNumbers: String, name: String) async throws -> PeerProcess {
+            try await PeerProcess(verigate, [
                 "core", "--data-dir", directory.path, "--http-address", "127.0.0.1:\(httpPort)", "--gateway-socket", socket,
                 "--system-numbers", systemNumbers, "--demo", "off", "--log-level", "warning",
             ], name: name)
@@ -71,7 +71,7 @@ struct CoreGatewayApartTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let conf = directory.appendingPathComponent("sip.conf")
         try Data("[general]\nmissed_call_reject = 302\n".utf8).write(to: conf)
-        let gateway = try PeerProcess(verigate, ["gateway", "--core-socket", directory.appendingPathComponent("none.sock").path, "--sip-config", conf.path], name: "gateway-badconf")
+        let gateway = try await PeerProcess(verigate, ["gateway", "--core-socket", directory.appendingPathComponent("none.sock").path, "--sip-config", conf.path], name: "gateway-badconf")
         let status = await gateway.exitStatus()
         let output = gateway.tail()
         await gateway.stop()
@@ -86,10 +86,10 @@ struct CoreGatewayApartTests {
         let setup = try Setup(name: "gw-apart", general: ["missed_call_ring_time = 300ms", "system_number = +886229990001"])
         defer { setup.remove() }
         let (directory, httpPort, sipPort) = (setup.directory, setup.httpPort, setup.sipPort)
-        let core = try setup.core(verigate, systemNumbers: "", name: "core-apart")
+        let core = try await setup.core(verigate, systemNumbers: "", name: "core-apart")
         let metricsPort = try Self.freeTCPPort()
         let metricsToken = "gateway-metrics-token-0123"
-        let gateway = try PeerProcess(verigate, setup.gatewayArguments(["--metrics-address", "127.0.0.1:\(metricsPort)", "--metrics-token", metricsToken]),
+        let gateway = try await PeerProcess(verigate, setup.gatewayArguments(["--metrics-address", "127.0.0.1:\(metricsPort)", "--metrics-token", metricsToken]),
                                       name: "gateway-apart")
         func end() async {
             for process in [core, gateway] where process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
@@ -135,7 +135,7 @@ struct CoreGatewayApartTests {
         #expect(started["system_number"] as? String == "+886229990001", "the number from the gateway's sip.conf: \(started)")
 
         let trace = directory.appendingPathComponent("sipp-msgs.log")
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(sipPort)", "-i", "127.0.0.1", "-p", "0",
              "-m", "1", "-nostdin", "-timeout", "20s", "-inf", try Peers.injectionFile([["0975000888", "+886229990001"]]),
@@ -197,8 +197,8 @@ struct CoreGatewayApartTests {
         let (directory, httpPort, sipPort) = (setup.directory, setup.httpPort, setup.sipPort)
         let journal = directory.appendingPathComponent("gateway.journal").path
         let gatewayArguments = setup.gatewayArguments(["--journal", journal])
-        let core = try setup.core(verigate, systemNumbers: "+886229996666", name: "core-kill")
-        var gateway = try PeerProcess(verigate, gatewayArguments, name: "gateway-kill")
+        let core = try await setup.core(verigate, systemNumbers: "+886229996666", name: "core-kill")
+        var gateway = try await PeerProcess(verigate, gatewayArguments, name: "gateway-kill")
         var sipp: PeerProcess?
         func end() async {
             for process in [core, gateway] + (sipp.map { [$0] } ?? []) where process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
@@ -209,7 +209,7 @@ struct CoreGatewayApartTests {
             let started = try await Self.start(channel: "dtmf_callin", httpPort: httpPort, apiKey: apiKey, core: core, gateway: gateway)
             let id = try #require(started["id"] as? String)
             // SIPp calls in and keys nothing; the gateway answers and waits for digits.
-            sipp = try PeerProcess(
+            sipp = try await PeerProcess(
                 "/usr/bin/sipp",
                 ["-sf", Peers.repository.appendingPathComponent("sipp/callin-voice.xml").path, "127.0.0.1:\(sipPort)", "-i", "127.0.0.1", "-p", "0",
                  "-m", "1", "-nostdin", "-timeout", "60s", "-inf", try Peers.injectionFile([["0975000888", "+886229996666"]])],
@@ -221,7 +221,7 @@ struct CoreGatewayApartTests {
             kill(gateway.process.processIdentifier, SIGKILL)
             _ = await gateway.exitStatus()
             await gateway.stop()
-            gateway = try PeerProcess(verigate, gatewayArguments, name: "gateway-kill-2")
+            gateway = try await PeerProcess(verigate, gatewayArguments, name: "gateway-kill-2")
 
             // The core's audit trail (its SQLite database, read beside it) gets the failed call.
             var logger = Logger(label: "test")

@@ -71,7 +71,7 @@ struct MissedCallTests {
     private func sippCall(port: Int, caller: String) async throws -> (status: Int32, finalResponse: Int?, output: String) {
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-missed-msgs-\(UUID().uuidString.prefix(8)).log")
         defer { try? FileManager.default.removeItem(at: trace) }
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(port)", "-i", "127.0.0.1", "-p", "0",
              "-m", "1", "-nostdin", "-timeout", "20s", "-inf", try Peers.injectionFile([[caller, Self.systemNumber]]),
@@ -156,7 +156,7 @@ struct MissedCallTests {
     private func sippFinalStatus(port: Int, caller: String) async throws -> Int? {
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-final-\(UUID().uuidString.prefix(8)).log")
         defer { try? FileManager.default.removeItem(at: trace) }
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(port)", "-i", "127.0.0.1", "-p", "0",
              "-m", "1", "-nostdin", "-timeout", "10s", "-inf", try Peers.injectionFile([[caller, Self.systemNumber]]), "-trace_msg", "-message_file", trace.path],

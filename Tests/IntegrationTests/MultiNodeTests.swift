@@ -32,14 +32,14 @@ struct MultiNodeTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let secret = directory.appendingPathComponent("secret").path
-        let keyMaker = try PeerProcess(verigate, ["api-key", "--database-url", database, "--name", "multi-node test"], name: "api-key")
+        let keyMaker = try await PeerProcess(verigate, ["api-key", "--database-url", database, "--name", "multi-node test"], name: "api-key")
         #expect(await keyMaker.exitStatus() == 0, "\(keyMaker.tail())")
         let key = try #require(keyMaker.tail().split(separator: "\n").last { $0.hasPrefix("vg_") }.map(String.init), "\(keyMaker.tail())")
         await keyMaker.stop()
 
         func node(_ name: String) async throws -> (PeerProcess, String) {
             let port = try Peers.freeTCPPort()
-            let process = try PeerProcess(verigate, [
+            let process = try await PeerProcess(verigate, [
                 "core", "--data-dir", directory.appendingPathComponent(name).path, "--database-url", database, "--secret-file", secret,
                 "--http-address", "127.0.0.1:\(port)", "--gateway-socket", directory.appendingPathComponent("\(name).sock").path,
                 "--demo", "off", "--log-level", "info",
@@ -71,7 +71,7 @@ struct MultiNodeTests {
         let code = try #require(text.split(whereSeparator: { !$0.isNumber }).map(String.init).first { $0.count == 6 })
 
         // The page's stream on node B; it ends by itself at the final status.
-        let stream = try PeerProcess("/usr/bin/curl", [
+        let stream = try await PeerProcess("/usr/bin/curl", [
             "-sN", "--max-time", "30", "-H", "Authorization: Bearer \(key)", baseB + "/v1/verifications/\(id)/events",
         ], name: "sse-b")
         curl = stream

@@ -94,7 +94,7 @@ struct OutboundCallTests {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
         let sippPort = try Peers.freeUDPPort()
         let stack = try await MissedCallTests.Stack(media: try media(32_010...32_050), outboundTarget: "sip:{number}@127.0.0.1:\(sippPort)")
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/uas-voice.xml").path, "-i", "127.0.0.1", "-p", "\(sippPort)", "-mp", "0",
              "-m", "1", "-nostdin", "-timeout", "60s"],
@@ -125,7 +125,7 @@ struct OutboundCallTests {
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallOut))
         _ = started
         let code = try #require(started.code)
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/uas-dtmf.xml").path, "-i", "127.0.0.1", "-p", "\(sippPort)", "-mp", "0",
              "-m", "1", "-nostdin", "-timeout", "40s", "-key", "code", code],

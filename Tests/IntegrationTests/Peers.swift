@@ -105,37 +105,19 @@ extension Peers {
 }
 
 /// A peer process with its output kept in a temporary file for failure messages.
-final class PeerProcess: @unchecked Sendable {
-    let process = Process()
+final class PeerProcess: Sendable {
+    let process: ChildProcess
     let log: URL
 
     /// Starts `executable` with `arguments`; `environment` entries are added to the test's own.
-    init(_ executable: String, _ arguments: [String], name: String, environment: [String: String] = [:]) throws {
+    init(_ executable: String, _ arguments: [String], name: String, environment: [String: String] = [:]) async throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
-        }
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try await ChildProcess(executable, arguments, environment: environment, log: log)
     }
 
-    /// Waits for the process to exit (off the cooperative pool) and returns its status. A cancelled
-    /// wait (a test's time limit) kills the process, so a peer that ignores its own timeout cannot
-    /// hold the test for ever.
-    func exitStatus() async -> Int32 {
-        let process = process
-        return await withTaskCancellationHandler {
-            await process.exitStatus()
-        } onCancel: {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-    }
+    /// Waits for the process to exit and returns its status; a cancelled wait (a test's time
+    /// limit) kills it.
+    func exitStatus() async -> Int32 { await process.exitStatus() }
 
     /// The last lines of its output.
     func tail(_ lines: Int = 40) -> String {
@@ -146,7 +128,7 @@ final class PeerProcess: @unchecked Sendable {
     /// Stops it (SIGKILL: processes started by the test runner may inherit a blocked SIGTERM) and
     /// removes the log.
     func stop() async {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGKILL)
         _ = await exitStatus()
         try? FileManager.default.removeItem(at: log)
     }

@@ -34,7 +34,7 @@ struct PjsuaTests {
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
         let wav = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-pjsua-in-\(UUID().uuidString.prefix(8)).wav").path
         defer { try? FileManager.default.removeItem(atPath: wav) }
-        let pjsua = try PeerProcess(
+        let pjsua = try await PeerProcess(
             Self.python, [Self.phone, "call", "--caller", "0975000888", "--uri", "sip:+886229996666@127.0.0.1:\(await stack.sipPort)", "--wav", wav, "--recognize", Self.digits],
             name: "pjsua-in"
         )
@@ -51,7 +51,7 @@ struct PjsuaTests {
         let stack = try await MissedCallTests.Stack(media: try media(33_200...33_300), outboundTarget: "sip:{number}@127.0.0.1:\(port)")
         let wav = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-pjsua-out-\(UUID().uuidString.prefix(8)).wav").path
         defer { try? FileManager.default.removeItem(atPath: wav) }
-        let pjsua = try PeerProcess(
+        let pjsua = try await PeerProcess(
             Self.python, [Self.phone, "answer", "--user", "+886975000888", "--port", "\(port)", "--wav", wav, "--key", "1", "--recognize", Self.digits],
             name: "pjsua-out"
         )

@@ -28,7 +28,7 @@ struct ResilienceTests {
         await gateway.link.waitUntilConnected()
 
         let started = try await core.service.start(StartRequest(to: "0975000888", channel: .missedCall))
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(await endpoint.udpAddresses[0].port!)", "-i", "127.0.0.1",
              "-p", "0", "-m", "1", "-nostdin", "-timeout", "20s", "-inf", try Peers.injectionFile([["0975000888", MissedCallTests.systemNumber]])],

@@ -16,7 +16,7 @@ struct SIPpInjectionTests {
         let setup = try CoreGatewayApartTests.Setup(name: "inject", general: ["rtp_start = 33600", "rtp_end = 33700"])
         defer { setup.remove() }
         let (directory, httpPort, sipPort, conf) = (setup.directory, setup.httpPort, setup.sipPort, setup.conf)
-        let server = try PeerProcess(verigate, [
+        let server = try await PeerProcess(verigate, [
             "serve", "--data-dir", directory.path, "--http-address", "127.0.0.1:\(httpPort)", "--sip-config", conf.path,
             "--prompts", Peers.repository.appendingPathComponent("prompts").path, "--system-numbers", "+886229996666",
             "--demo", "off", "--ip-rate", "0", "--log-level", "warning",
@@ -32,7 +32,7 @@ struct SIPpInjectionTests {
 
             let calls = directory.appendingPathComponent("calls.csv").path
             let ids = directory.appendingPathComponent("ids.txt").path
-            let inject = try PeerProcess("/usr/bin/python3", [
+            let inject = try await PeerProcess("/usr/bin/python3", [
                 Peers.repository.appendingPathComponent("scripts/sipp/inject.py").path, "--channel", "dtmf_callin", "--count", "8",
                 "--first", "0975100000", "--api", "http://127.0.0.1:\(httpPort)", "--key", key, "--out", calls, "--ids", ids,
             ], name: "inject")
@@ -43,7 +43,7 @@ struct SIPpInjectionTests {
             #expect(lines.count == 9)
             #expect(lines.dropFirst().allSatisfy { $0.split(separator: ";").count == 3 && $0.hasPrefix("+88697510000") }, "\(lines)")
 
-            let sipp = try PeerProcess("/usr/bin/sipp", [
+            let sipp = try await PeerProcess("/usr/bin/sipp", [
                 "-sf", Peers.repository.appendingPathComponent("sipp/callin-dtmf.xml").path, "127.0.0.1:\(sipPort)", "-i", "127.0.0.1", "-p", "0",
                 "-mp", "0", "-inf", calls, "-m", "8", "-r", "4", "-nostdin", "-timeout", "90s",
             ], name: "sipp-inject")

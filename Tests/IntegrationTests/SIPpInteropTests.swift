@@ -43,7 +43,7 @@ struct SIPpInteropTests {
                 }
             }
         }
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             Self.sipp, ["-sn", "uac", "127.0.0.1:\(port)", "-i", "127.0.0.1", "-p", "0", "-m", "1000", "-r", "100", "-l", "200", "-nostdin", "-timeout", "90s", "-timeout_error"] + Peers.sippBuffers,
             name: "sipp-uac"
         )
@@ -65,7 +65,7 @@ struct SIPpInteropTests {
         let sippPort = try Peers.freeUDPPort()
         let drops = Peers.udpReceiveBufferDrops()
         let errors = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-sipp-uas-errors-\(sippPort).log")
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             Self.sipp, ["-sn", "uas", "-i", "127.0.0.1", "-p", "\(sippPort)", "-m", "1000", "-nostdin", "-timeout", "90s", "-trace_err", "-error_file", errors.path] + Peers.sippBuffers,
             name: "sipp-uas"
         )
@@ -110,7 +110,7 @@ struct SIPpInteropTests {
         guard Peers.available(Self.sipp, package: "sip-tester") else { return }
         let sippPort = try Peers.freeUDPPort()
         let scenario = Peers.repository.appendingPathComponent("sipp/uas-digest.xml").path
-        let sipp = try PeerProcess(Self.sipp, ["-sf", scenario, "-i", "127.0.0.1", "-p", "\(sippPort)", "-m", "2", "-nostdin", "-timeout", "30s"], name: "sipp-digest")
+        let sipp = try await PeerProcess(Self.sipp, ["-sf", scenario, "-i", "127.0.0.1", "-p", "\(sippPort)", "-m", "2", "-nostdin", "-timeout", "30s"], name: "sipp-digest")
         let endpoint = try await startEndpoint()
         let from = try SIPNameAddress(parsing: "<sip:gateway@127.0.0.1>")
         let target = try SIPAnyURI(parsing: "sip:0975000888@127.0.0.1:\(sippPort)")

@@ -28,7 +28,7 @@ struct SIPpSessionTimerTests {
         guard Peers.available(Self.sipp, package: "sip-tester") else { return }
         let endpoint = try await startEndpoint()
         let port = await endpoint.udpAddresses[0].port!
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             Self.sipp, ["-sf", scenario("uac-options.xml"), "127.0.0.1:\(port)", "-i", "127.0.0.1", "-p", "0", "-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error"],
             name: "sipp-options"
         )
@@ -56,7 +56,7 @@ struct SIPpSessionTimerTests {
             }
             return (nil, .zero)
         }
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             Self.sipp, ["-sf", scenario("uac-session-timer.xml"), "127.0.0.1:\(port)", "-i", "127.0.0.1", "-p", "0", "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error"],
             name: "sipp-session-timer"
         )
@@ -73,7 +73,7 @@ struct SIPpSessionTimerTests {
     func retryAfter422() async throws {
         guard Peers.available(Self.sipp, package: "sip-tester") else { return }
         let sippPort = try Peers.freeUDPPort()
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             Self.sipp, ["-sf", scenario("uas-422.xml"), "-i", "127.0.0.1", "-p", "\(sippPort)", "-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error"],
             name: "sipp-422"
         )

@@ -40,7 +40,7 @@ struct TrunkIntegrationTests {
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-trunk-in-\(UUID().uuidString.prefix(8)).log")
         defer { try? FileManager.default.removeItem(at: trace) }
         // The caller as Vonage sends it: E.164 without '+'.
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(await stack.sipPort)", "-i", "127.0.0.1", "-p", "0",
              "-m", "1", "-nostdin", "-timeout", "20s", "-inf", try Peers.injectionFile([["886975000888", did]]), "-trace_msg", "-message_file", trace.path],
@@ -63,7 +63,7 @@ struct TrunkIntegrationTests {
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .missedCall))
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-trunk-in-\(UUID().uuidString.prefix(8)).log")
         defer { try? FileManager.default.removeItem(at: trace) }
-        let sipp = try PeerProcess(
+        let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(await stack.sipPort)", "-i", "127.0.0.1", "-p", "0",
              "-m", "1", "-nostdin", "-timeout", "20s", "-inf", try Peers.injectionFile([["886975000888", "0229990000"]]), "-trace_msg", "-message_file", trace.path],
@@ -103,13 +103,13 @@ struct TrunkIntegrationTests {
         let stack = try await MissedCallTests.Stack(media: media, configure: try Self.apply(conf))
         let traces = (0..<2).map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("verigate-trunk-out-\(UUID().uuidString.prefix(8)).log") }
         defer { for trace in traces { try? FileManager.default.removeItem(at: trace) } }
-        let down = try PeerProcess(
+        let down = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/uas-503.xml").path, "-i", "127.0.0.1", "-p", "\(downPort)",
              "-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file", traces[0].path],
             name: "sipp-trunk-503"
         )
-        let up = try PeerProcess(
+        let up = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/uas-voice.xml").path, "-i", "127.0.0.1", "-p", "\(upPort)", "-mp", "0",
              "-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file", traces[1].path],
@@ -161,7 +161,7 @@ struct TrunkIntegrationTests {
         let stack = try await MissedCallTests.Stack(media: media, timers: timers, configure: try Self.apply(conf))
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-trunk-out-\(UUID().uuidString.prefix(8)).log")
         defer { try? FileManager.default.removeItem(at: trace) }
-        let up = try PeerProcess(
+        let up = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/uas-voice.xml").path, "-i", "127.0.0.1", "-p", "\(upPort)", "-mp", "0",
              "-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file", trace.path],

@@ -41,19 +41,13 @@ import TestSupport
 
     static var toolsMissingIsFailure: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
-    static func run(_ tool: String, _ args: [String]) -> Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [tool] + args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
+    static func run(_ tool: String, _ args: [String]) async -> Bool {
+        guard let process = try? await ChildProcess("/usr/bin/env", [tool] + args) else { return false }
+        return await process.exitStatus() == 0
     }
 
     /// 8 kHz mono PCM of `text` spoken by `voice`, cached by voice, pitch and text.
-    static func speech(voice: String, pitch: Int, text: String) throws -> [Int16]? {
+    static func speech(voice: String, pitch: Int, text: String) async throws -> [Int16]? {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-speech-cache")
         try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -62,8 +56,8 @@ import TestSupport
         if !FileManager.default.fileExists(atPath: out.path) {
             let raw = cache.appendingPathComponent("raw-\(UUID().uuidString).wav")
             defer { try? FileManager.default.removeItem(at: raw) }
-            guard run("espeak-ng", ["-v", voice, "-p", String(pitch), "-w", raw.path, "--", text]),
-                  run("sox", ["-D", raw.path, "-b", "16", "-e", "signed-integer", out.path + ".tmp.wav", "remix", "-", "rate", "-h", "8000", "norm", "-3"])
+            guard await run("espeak-ng", ["-v", voice, "-p", String(pitch), "-w", raw.path, "--", text]),
+                  await run("sox", ["-D", raw.path, "-b", "16", "-e", "signed-integer", out.path + ".tmp.wav", "remix", "-", "rate", "-h", "8000", "norm", "-3"])
             else { return nil }
             try FileManager.default.moveItem(atPath: out.path + ".tmp.wav", toPath: out.path)
         }
@@ -71,14 +65,14 @@ import TestSupport
     }
 
     @Test func noDigitFromTenMinutesOfSpeech() async throws {
-        guard try await onOwnThread({ Self.run("espeak-ng", ["--version"]) && Self.run("sox", ["--version"]) }) else {
+        guard await Self.run("espeak-ng", ["--version"]), await Self.run("sox", ["--version"]) else {
             if Self.toolsMissingIsFailure { Issue.record("espeak-ng and sox are required (apt-get install -y espeak-ng sox)") }
             return
         }
         var totalSamples = 0
         for (voice, pitch, text) in Self.voices {
             // espeak-ng and sox run on a thread of their own, not on the cooperative pool.
-            guard let pcm = try await onOwnThread({ try Self.speech(voice: voice, pitch: pitch, text: text) }) else {
+            guard let pcm = try await Self.speech(voice: voice, pitch: pitch, text: text) else {
                 Issue.record("could not synthesize with \(voice)")
                 continue
             }

@@ -1,6 +1,7 @@
 import Foundation
 import SDP
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -25,27 +26,15 @@ import Glibc
         }
     }
 
-    /// The peer has sent its INVITE; end it at once (baresip ignores SIGTERM while it shuts down).
-    static func stop(_ process: Process) {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
-    static func launch(_ path: String, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+    static func launch(_ path: String, _ arguments: [String]) async throws -> ChildProcess {
+        try await ChildProcess(path, arguments)
     }
 
     @Test func sippBuiltInUACOffer() async throws {
         guard Self.tool("/usr/bin/sipp") else { return }
         let sip = try LoopbackUDP()
-        let sipp = try Self.launch("/usr/bin/sipp", ["-sn", "uac", "127.0.0.1:\(sip.port)", "-i", "127.0.0.1", "-p", "0", "-m", "1", "-nostdin", "-timeout", "10s"])
-        defer { Self.stop(sipp) }
+        let sipp = try await Self.launch("/usr/bin/sipp", ["-sn", "uac", "127.0.0.1:\(sip.port)", "-i", "127.0.0.1", "-p", "0", "-m", "1", "-nostdin", "-timeout", "10s"])
+        defer { sipp.signal(SIGKILL) }
         let body = try await Self.captureOffer(on: sip)
         let offer = try SDPParser().parse(bytes: body)
         #expect(offer.text == String(decoding: body, as: UTF8.self))
@@ -76,8 +65,8 @@ import Glibc
         """
         try config.write(to: dir.appendingPathComponent("config"), atomically: true, encoding: .utf8)
         try "<sip:bot@127.0.0.1>;regint=0;audio_codecs=PCMA,PCMU\n".write(to: dir.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
-        let baresip = try Self.launch("/usr/bin/baresip", ["-f", dir.path, "-n", "127.0.0.1", "-t", "5", "-e", "/dial sip:100@127.0.0.1:\(sip.port)"])
-        defer { Self.stop(baresip) }
+        let baresip = try await Self.launch("/usr/bin/baresip", ["-f", dir.path, "-n", "127.0.0.1", "-t", "5", "-e", "/dial sip:100@127.0.0.1:\(sip.port)"])
+        defer { baresip.signal(SIGKILL) }
         let body = try await Self.captureOffer(on: sip)
         let offer = try SDPParser().parse(bytes: body)
         #expect(offer.text == String(decoding: body, as: UTF8.self))

@@ -22,16 +22,8 @@ import Glibc
         let scenario = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-play-dtmf-\(getpid()).xml")
         try Self.scenario.write(to: scenario, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: scenario) }
-        let sipp = Process()
-        sipp.executableURL = URL(fileURLWithPath: "/usr/bin/sipp")
-        sipp.arguments = ["-sf", scenario.path, "127.0.0.1:\(sip.port)", "-i", "127.0.0.1", "-p", "0", "-mp", "0", "-m", "1", "-nostdin", "-timeout", "15s"]
-        sipp.standardOutput = FileHandle.nullDevice
-        sipp.standardError = FileHandle.nullDevice
-        try sipp.run()
-        defer {
-            if sipp.isRunning { kill(sipp.processIdentifier, SIGKILL) }
-            sipp.waitUntilExit()
-        }
+        let sipp = try await ChildProcess("/usr/bin/sipp", ["-sf", scenario.path, "127.0.0.1:\(sip.port)", "-i", "127.0.0.1", "-p", "0", "-mp", "0", "-m", "1", "-nostdin", "-timeout", "15s"])
+        defer { sipp.signal(SIGKILL) }
 
         // INVITE → 200 OK with the answer SDPSession makes (PCMU + telephone-event at SIPp's 96).
         let (invite, peer) = try await sip.receive(timeoutSeconds: 10)

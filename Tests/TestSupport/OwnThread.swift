@@ -1,6 +1,5 @@
-// Blocking work in tests (a socket read with a timeout, waiting for a process to exit, running
-// espeak-ng) on a thread of its own. swift-testing runs every test, sync or async, on Swift's
-// cooperative pool, which has one thread per core: two on the CI machine. Two tests blocked there
+// Blocking work in tests (a socket read with a timeout) on a thread of its own. swift-testing runs
+// every test, sync or async, on Swift's cooperative pool, which has one thread per core: two on the CI machine. Two tests blocked there
 // stall every other test's tasks, and the servers those tests run, for as long as they block.
 import Foundation
 
@@ -9,15 +8,5 @@ import Foundation
 public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
-
-extension Process {
-    /// Waits for the process to exit without holding a cooperative thread; returns its status.
-    public func exitStatus() async -> Int32 {
-        (try? await onOwnThread { [self] in
-            waitUntilExit()
-            return terminationStatus
-        }) ?? -1
     }
 }

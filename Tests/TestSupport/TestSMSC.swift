@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SystemPackage
 import Testing
 
 /// The test SMSC exited while a test waited for one of its events.
@@ -18,9 +19,9 @@ public final class TestSMSC: Sendable {
     /// Tests run when the venv exists, and always under CI (where a missing venv then fails them).
     public static var shouldRun: Bool { isAvailable || ProcessInfo.processInfo.environment["CI"] == "true" }
 
-    private let process: Process
+    private let process: ChildProcess
     /// The SMSC's stdin: closing it stops the SMSC; lines on it are commands (`release`).
-    private let input = Pipe()
+    private let input: FileHandle
     private final class Log: Sendable {
         let state: Mutex<(lines: [[String: any Sendable]], waiters: [(Int, CheckedContinuation<Void, Never>)])> = Mutex(([], []))
         func withLock<R>(_ body: (inout (lines: [[String: any Sendable]], waiters: [(Int, CheckedContinuation<Void, Never>)])) -> R) -> R {
@@ -35,15 +36,12 @@ public final class TestSMSC: Sendable {
     /// until it listens.
     public init(_ arguments: [String]) async throws {
         try #require(Self.isAvailable, "no .venv: run scripts/python-venv.sh (smpp34)")
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = [Self.repository.appendingPathComponent("tests/smsc/smsc.py").path] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        // The SMSC exits when this pipe closes: at stop(), or when the test process ends however it ends.
-        process.standardInput = input
+        // The SMSC exits when its stdin closes: at stop(), or when the test process ends however it ends.
+        let stdin = try FileDescriptor.pipe()
+        let stdout = try FileDescriptor.pipe()
+        input = FileHandle(fileDescriptor: stdin.writeEnd.rawValue, closeOnDealloc: true)
         let buffer = LineBuffer()
-        let handle = pipe.fileHandleForReading
+        let handle = FileHandle(fileDescriptor: stdout.readEnd.rawValue, closeOnDealloc: true)
         // A plain thread with blocking reads until end of file: FileHandle.readabilityHandler's
         // dispatch source crashed libdispatch (null dereference in _dispatch_event_loop_drain) about
         // once in twenty runs when the pipe went away with the handler still installed.
@@ -80,7 +78,11 @@ public final class TestSMSC: Sendable {
                 onChunk(chunk)
             }
         }
-        process.terminationHandler = { [events] _ in
+        process = try await ChildProcess(Self.python, [Self.repository.appendingPathComponent("tests/smsc/smsc.py").path] + arguments,
+                                         input: stdin.readEnd, output: stdout.writeEnd, error: FileDescriptor(rawValue: dup(STDERR_FILENO)))
+        reader.start()
+        Task { [events, process] in
+            _ = await process.exitStatus()
             // Wake every waiter: it sees the SMSC gone and throws SMSCExited.
             let waiters = events.withLock { state in
                 defer { state.waiters.removeAll() }
@@ -88,8 +90,6 @@ public final class TestSMSC: Sendable {
             }
             for continuation in waiters { continuation.resume() }
         }
-        try process.run()
-        reader.start()
         try await wait(for: "listening", count: 1)
     }
 
@@ -139,14 +139,13 @@ public final class TestSMSC: Sendable {
 
     /// Hands over the receipts `--receipts-with-text` holds (the test's event stream is open).
     public func release() {
-        try? input.fileHandleForWriting.write(contentsOf: Data("release\n".utf8))
+        try? input.write(contentsOf: Data("release\n".utf8))
     }
 
-    /// Kills the SMSC and waits for it to exit.
+    /// Kills the SMSC (SIGKILL: the smpp34 runtime keeps running on SIGTERM); it is reaped in the
+    /// background.
     public func stop() {
-        // SIGKILL: the smpp34 runtime keeps running on SIGTERM.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
     }
 }
 

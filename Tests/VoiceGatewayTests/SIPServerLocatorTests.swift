@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+import TestSupport
 @testable import VoiceGateway
 
 /// A dnsmasq serving only the records given, on 127.0.0.1 at a free port; `--local=/test/` makes
@@ -12,7 +13,7 @@ import Testing
 /// every other name.
 final class Dnsmasq: @unchecked Sendable {
     static let path = "/usr/sbin/dnsmasq"
-    let process = Process()
+    let process: ChildProcess
     let port: Int
     let log: URL
 
@@ -25,7 +26,7 @@ final class Dnsmasq: @unchecked Sendable {
             return nil
         }
         for _ in 0..<5 {
-            let server = try Dnsmasq(records, ttl: ttl, port: freeUDPPort())
+            let server = try await Dnsmasq(records, ttl: ttl, port: freeUDPPort())
             let settled = try await eventually(.seconds(10)) { server.started || !server.process.isRunning }
             if settled, server.started, server.process.isRunning { return server }
             await server.stop()
@@ -35,23 +36,16 @@ final class Dnsmasq: @unchecked Sendable {
 
     enum DnsmasqError: Error { case couldNotStart }
 
-    private init(_ records: [String], ttl: Int, port: Int) throws {
+    private init(_ records: [String], ttl: Int, port: Int) async throws {
         self.port = port
         let unique = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         log = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-dnsmasq-\(unique).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.executableURL = URL(fileURLWithPath: Self.path)
-        process.arguments = [
+        process = try await ChildProcess(Self.path, [
             "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll",
             "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(port)",
             "--pid-file=" + FileManager.default.temporaryDirectory.appendingPathComponent("verigate-dnsmasq-\(unique).pid").path,
             "--local=/test/", "--local-ttl=\(ttl)", "--log-facility=-", "--log-queries",
-        ] + records
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        ] + records, log: log)
     }
 
     /// dnsmasq logs "started" once its sockets are bound.
@@ -65,8 +59,8 @@ final class Dnsmasq: @unchecked Sendable {
 
     /// Kills it and waits until it is gone.
     func stop() async {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        _ = try? await eventually { !self.process.isRunning }
+        process.signal(SIGKILL)
+        _ = await process.exitStatus()
         try? FileManager.default.removeItem(at: log)
     }
 
