@@ -190,7 +190,8 @@ extension SIPEndpoint {
     /// client transaction (§17.1.2) after putting a new top Via on it (§8.1.1.7); `outcome` gets its
     /// final response, timeout or transport error once, on the loop. Call on the loop.
     func sendRequest(_ request: SIPRequest, to peer: SIPPeer, outcome: @escaping @Sendable (SIPClientOutcome) -> Void) {
-        guard !isShutDown else { return outcome(.transportError) }
+        // Never re-entrant: the caller's actions finish before the outcome arrives.
+        guard !isShutDown else { return eventLoop.execute { outcome(.transportError) } }
         var request = request
         request.headers.removeFirst(.via)
         request.headers.addFirst(.via, makeVia(peer.transport).description)
