@@ -110,7 +110,8 @@ struct TrunkTests {
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nusername = a b\npassword = x\n", .badValue, 4, "username must be 1-128 printable"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nfrom_user = a@b\n", .badValue, 4, "from_user must be"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\noutbound_proxy = proxy.example\n", .unsupported, 4, "DNS names need dns_server"),
-        ("[t]\ntype = trunk\nhost = 192.0.2.1\nregister = yes\n", .unsupported, 4, "register = yes is not yet supported"),
+        ("[t]\ntype = trunk\nhost = 192.0.2.1\nregister = yes\n", .missingKey, 4, "register = yes needs username and password"),
+        ("[t]\ntype = trunk\nhost = 192.0.2.1\nusername = u\npassword = p\nregister = yes\ncontact_user = a@b\n", .badValue, 7, "contact_user must be"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nregister = often\n", .badValue, 4, "register must be yes or no"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nregister_expiry = 10s\n", .badValue, 4, "register_expiry must be a duration"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nqualify = 30s\n", .unsupported, 4, "qualify (OPTIONS pings) is not yet supported"),
@@ -129,6 +130,44 @@ struct TrunkTests {
         #expect(error.line == line, "\(error)")
         #expect(error.description.hasPrefix("t.conf:\(line): "), "\(error)")
         #expect(error.message.contains(message), "\(error)")
+    }
+
+    @Test("a registration trunk: register = yes with credentials, contact_user (default the section name); its inbound calls are matched by Contact user plus host address")
+    func registrationTrunk() throws {
+        let conf = try SIPConf.parse("""
+            [ipauth]
+            type = trunk
+            host = 192.0.2.10
+            [telnyx]
+            type = trunk
+            host = 192.0.2.10:5080
+            username = acct
+            password = s3cret
+            register = yes
+            register_expiry = 120s
+            called_number = to
+            trusted = yes
+            [other]
+            type = trunk
+            host = 192.0.2.20
+            username = acct
+            password = s3cret
+            register = yes
+            contact_user = other-1
+            """, file: "t.conf")
+        let telnyx = try #require(conf.trunks.first { $0.name == "telnyx" })
+        #expect(telnyx.register && telnyx.registerExpiry == .seconds(120) && telnyx.contactUser == "telnyx" && telnyx.calledNumber == .to)
+        #expect(conf.trunks.first { $0.name == "other" }?.contactUser == "other-1")
+        let gateway = conf.gatewayConfiguration
+        let provider = try SocketAddress(ipAddress: "192.0.2.10", port: 5080)
+        // By address alone the first section sharing it wins; our Contact user names the trunk.
+        #expect(gateway.trunk(for: provider)?.name == "ipauth")
+        #expect(try gateway.trunk(for: provider, requestURI: SIPAnyURI(parsing: "sip:telnyx@198.51.100.7:5060"))?.name == "telnyx")
+        #expect(gateway.callerPolicy(for: provider, trunk: gateway.trunk(for: provider, requestURI: try SIPAnyURI(parsing: "sip:telnyx@198.51.100.7"))).trusted)
+        #expect(!gateway.callerPolicy(for: provider).trusted)
+        // The Contact user from elsewhere than the trunk's host is not that trunk's call.
+        #expect(try gateway.trunk(for: SocketAddress(ipAddress: "203.0.113.5", port: 5060), requestURI: SIPAnyURI(parsing: "sip:telnyx@198.51.100.7")) == nil)
+        #expect(try gateway.trunk(for: SocketAddress(ipAddress: "192.0.2.20", port: 5060), requestURI: SIPAnyURI(parsing: "sip:telnyx@198.51.100.7"))?.name == "other")
     }
 
     @Test("inbound numbers in every trunk format reach the same E.164 number", arguments: [

@@ -1,6 +1,6 @@
 // SIPConfParser+Trunk: `type = trunk` sections and `route` lines of sip.conf (see
 // sip.conf.example and README "Connecting a trunk"). Keys that belong to features not built yet
-// (registration, qualify, host names) are parsed so a config stays valid later, but refused at
+// (qualify, host names) are parsed so a config stays valid later, but refused at
 // start with their line — never silently ignored.
 
 import Foundation
@@ -12,7 +12,7 @@ extension SIPConf {
     public static let trunkKeys: [String] = [
         "type", "host", "transport", "username", "password", "password_file", "auth_username", "realm", "from_user", "from_domain",
         "outbound_proxy", "number_format", "tech_prefix", "inbound_region", "called_number", "trusted", "trust_from", "approve_on",
-        "use_rpid", "media_latching", "register", "register_expiry", "qualify",
+        "use_rpid", "media_latching", "register", "register_expiry", "contact_user", "qualify",
     ]
 }
 
@@ -113,9 +113,13 @@ extension SIPConfParser {
         }
         if let (text, line) = value("register") {
             trunk.register = try bool(text, line, key: "register")
-            if trunk.register {
-                throw error(.unsupported, line, "register = yes is not yet supported (registration comes later); use IP authentication with register = no")
+            // RFC 3261 §10.2: the registrar challenges; a binding without credentials is refused there.
+            if trunk.register, trunk.password == nil {
+                throw error(.missingKey, line, "register = yes needs username and password (or password_file) for the registrar's digest challenge")
             }
+        }
+        if let (text, line) = value("contact_user") {
+            trunk.contactUser = try token(text, line, key: "contact_user", extra: "-_.!~*'()")
         }
         return (trunk, peer)
     }

@@ -82,11 +82,13 @@ public struct CallerPolicy: Sendable, Equatable {
 }
 
 extension GatewayConfiguration {
-    /// How to read the caller ID of a call from `address`: the first peer that matches decides;
+    /// How to read the caller ID of a call from `address`: the peer of `trunk` (the call's trunk,
+    /// `trunk(for:requestURI:)`) when it matches, else the first peer that matches decides;
     /// otherwise `trustedPeers`, `region` and `useRemotePartyID` of the whole gateway (From not
     /// trusted, approval proof by transport).
-    public func callerPolicy(for address: SocketAddress) -> CallerPolicy {
-        if let peer = peers.first(where: { $0.matches(address) }) {
+    public func callerPolicy(for address: SocketAddress, trunk: Trunk? = nil) -> CallerPolicy {
+        let named = trunk.flatMap { trunk in peers.first { $0.name == trunk.name && $0.matches(address) } }
+        if let peer = named ?? peers.first(where: { $0.matches(address) }) {
             return CallerPolicy(trusted: peer.trusted, region: peer.region, useRemotePartyID: peer.useRemotePartyID, trustFrom: peer.trustFrom, approveOn: peer.approveOn)
         }
         return CallerPolicy(trusted: trustedPeers.contains { $0.contains(address) }, region: region, useRemotePartyID: useRemotePartyID, trustFrom: false, approveOn: nil)

@@ -47,8 +47,11 @@ public struct Trunk: Sendable, Equatable {
     public var region: String
     /// Where the called number of inbound calls is read.
     public var calledNumber: CalledNumberSource
-    /// REGISTER with the provider (RFC 3261 §10); parsed, refused at start until registration exists.
+    /// REGISTER with the provider (RFC 3261 §10; `TrunkRegistration` keeps the binding).
     public var register: Bool
+    /// The user part of the Contact we register (`contact_user`; default: the section name), distinct
+    /// per trunk: a call the provider delivers to that contact is this trunk's.
+    public var contactUser: String
     /// The Expires we ask for when registering.
     public var registerExpiry: Duration
     /// The OPTIONS ping interval; parsed, refused at start until qualify exists.
@@ -65,6 +68,7 @@ public struct Trunk: Sendable, Equatable {
         self.region = region
         self.calledNumber = calledNumber
         self.register = false
+        self.contactUser = name
         self.registerExpiry = .seconds(3_600)
     }
 
@@ -122,9 +126,17 @@ public struct Trunk: Sendable, Equatable {
 }
 
 extension GatewayConfiguration {
-    /// The trunk a call from `address` comes from: the first peer or trunk section matching the
-    /// source address, when that section is a trunk.
-    public func trunk(for address: SocketAddress) -> Trunk? {
+    /// The trunk a call from `address` to `requestURI` comes from: a registering trunk whose Contact
+    /// user is the Request-URI's user (the provider delivers to our registered contact, RFC 3261
+    /// §10.2, §16.5) and whose host addresses include `address`; else the first peer or trunk section
+    /// matching the source address, when that section is a trunk.
+    public func trunk(for address: SocketAddress, requestURI: SIPAnyURI? = nil) -> Trunk? {
+        if let user = requestURI?.sipURI?.user,
+           let trunk = trunks.first(where: { trunk in
+               trunk.register && trunk.contactUser == user && peers.contains { $0.name == trunk.name && $0.matches(address) }
+           }) {
+            return trunk
+        }
         guard let peer = peers.first(where: { $0.matches(address) }) else { return nil }
         return trunks.first { $0.name == peer.name }
     }

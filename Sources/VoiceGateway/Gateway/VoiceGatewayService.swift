@@ -22,6 +22,8 @@ public final class VoiceGatewayService: Sendable {
     public let logger: Logger
     /// What became of the calls (for metrics).
     public let calls = CallStatistics()
+    /// One per `register = yes` trunk (RFC 3261 §10), run by `run()`.
+    public let registrations: [TrunkRegistration]
     private let outcomeCounter = Atomic<Int>(0)
     /// Distinguishes outcome ids of this run from those of an earlier one.
     private let bootID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
@@ -37,8 +39,11 @@ public final class VoiceGatewayService: Sendable {
     /// With a `journal`, outcomes and running calls are kept on disk: a restarted gateway sends what
     /// the core had not acknowledged, and reports calls it was running as failed.
     public init(endpoint: SIPEndpoint, coreSocket: String, configuration: GatewayConfiguration = GatewayConfiguration(), media: GatewayMedia? = nil,
-                journal: OutcomeJournal = OutcomeJournal(), logger: Logger) {
+                journal: OutcomeJournal = OutcomeJournal(), registrationBackoff: Duration = .seconds(30), logger: Logger) {
         self.endpoint = endpoint
+        self.registrations = configuration.trunks.filter(\.register).map {
+            TrunkRegistration(trunk: $0, endpoint: endpoint, logger: logger, backoffMinimum: registrationBackoff)
+        }
         self.configuration = configuration
         self.media = media
         self.logger = logger
@@ -46,10 +51,13 @@ public final class VoiceGatewayService: Sendable {
                              systemNumbers: configuration.systemNumbers, journal: journal, logger: logger)
     }
 
-    /// Runs the core link and handles calls until cancelled.
+    /// Runs the core link, keeps the trunks registered and handles calls until cancelled; cancelled,
+    /// it un-registers the trunks (waiting briefly for the answers) before it returns, so stop the
+    /// endpoint only after it.
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.link.run() }
+            if !registrations.isEmpty { group.addTask { await self.keepRegistered() } }
             group.addTask {
                 await withDiscardingTaskGroup { calls in
                     for await request in self.link.originations {
@@ -64,14 +72,24 @@ public final class VoiceGatewayService: Sendable {
         }
     }
 
+    /// Starts each trunk's registration and, once cancelled, un-registers them all (RFC 3261 §10.2.2).
+    private func keepRegistered() async {
+        for registration in registrations { registration.start() }
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(86_400)) }
+        await withDiscardingTaskGroup { group in
+            for registration in registrations { group.addTask { await registration.stop() } }
+        }
+    }
+
     /// One inbound call, from INVITE to its end.
     func handle(_ call: SIPCall) async {
+        // From a trunk (by its registered Contact user and host, else its host): the called number
+        // where the trunk puts it, both numbers as E.164 whatever the trunk's format (README
+        // "Connecting a trunk").
+        let trunk = configuration.trunk(for: call.remote.address, requestURI: try? call.request.uri())
         // Trust, region, Remote-Party-ID, From and approval proof per peer (sip.conf peer sections), else the general ones.
-        let policy = configuration.callerPolicy(for: call.remote.address)
+        let policy = configuration.callerPolicy(for: call.remote.address, trunk: trunk)
         let identity = CallerIdentity(request: call.request, peerTrusted: policy.trusted, useRemotePartyID: policy.useRemotePartyID, trustFrom: policy.trustFrom)
-        // From a trunk: the called number where the trunk puts it, both numbers as E.164 whatever
-        // the trunk's format (README "Connecting a trunk").
-        let trunk = configuration.trunk(for: call.remote.address)
         guard let received = trunk.map({ $0.rawCalledNumber(of: call.request) }) ?? CallerIdentity.calledNumber(of: call.request) else {
             calls.inbound(.noCalledNumber)
             call.reject(statusCode: 404)

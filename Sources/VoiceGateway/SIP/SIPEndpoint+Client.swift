@@ -121,6 +121,8 @@ extension SIPEndpoint {
             runSession(callKey) { $0.byeCompleted() }
         case .refresh(let callKey):
             runSession(callKey) { $0.refreshTimedOut() }
+        case .request(let handler):
+            handler(reason == .timeout ? .timeout : .transportError)
         case .cancel:
             break
         }
@@ -134,6 +136,8 @@ extension SIPEndpoint {
             if response.statusCode >= 200 { runSession(callKey) { $0.byeCompleted() } }
         case .refresh(let callKey):
             refreshResponse(response, callKey: callKey, request: request)
+        case .request(let handler):
+            if response.statusCode >= 200 { handler(.response(response)) }
         case .cancel:
             break
         }
@@ -182,6 +186,18 @@ extension SIPEndpoint {
 }
 
 extension SIPEndpoint {
+    /// Sends `request` (outside any call, e.g. REGISTER, RFC 3261 §10) to `peer` in a non-INVITE
+    /// client transaction (§17.1.2) after putting a new top Via on it (§8.1.1.7); `outcome` gets its
+    /// final response, timeout or transport error once, on the loop. Call on the loop.
+    func sendRequest(_ request: SIPRequest, to peer: SIPPeer, outcome: @escaping @Sendable (SIPClientOutcome) -> Void) {
+        // Never re-entrant: the caller's actions finish before the outcome arrives.
+        guard !isShutDown else { return eventLoop.execute { outcome(.transportError) } }
+        var request = request
+        request.headers.removeFirst(.via)
+        request.headers.addFirst(.via, makeVia(peer.transport).description)
+        startClient(request, to: peer, purpose: .request(outcome))
+    }
+
     /// Sends a request inside a call's dialog (INFO, OPTIONS, …; §12.2.1.1) in a client transaction
     /// whose outcome only frees state. Call on the loop. Throws when the call has no usable dialog.
     func sendInDialog(_ callKey: SIPCallKey, method: SIPMethod, body: ByteBuffer, contentType: String?) throws {

@@ -249,7 +249,7 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
         return SIPNameAddress(uri: .sip(uri))
     }
 
-    private func localHostPort(_ transport: SIPTransportProtocol) -> (String, Int) {
+    func localHostPort(_ transport: SIPTransportProtocol) -> (String, Int) {
         let address = transports.first { $0.transportProtocol == transport }?.localAddress
         if let external = configuration.externalHost {
             // Behind NAT: the public address that forwards to us (sip_external_address).

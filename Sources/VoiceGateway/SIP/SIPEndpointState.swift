@@ -39,6 +39,19 @@ enum ClientPurpose: Sendable {
     /// A session refresh (UPDATE or re-INVITE, RFC 4028 §7.4) of a call: its outcome goes to the
     /// session; a 2xx to a re-INVITE is ACKed.
     case refresh(SIPCallKey)
+    /// A request outside any call (REGISTER, RFC 3261 §10): its final response or failure goes to
+    /// the handler, once, on the loop.
+    case request(@Sendable (SIPClientOutcome) -> Void)
+}
+
+/// The end of a client transaction for a request outside calls.
+enum SIPClientOutcome: Sendable {
+    /// The final response (§17.1.2.2).
+    case response(SIPResponse)
+    /// No final response before Timer F (§17.1.2.2).
+    case timeout
+    /// The transport failed (§17.1.4).
+    case transportError
 }
 
 /// A live client transaction (§17.1) with the request it sends.
