@@ -31,7 +31,7 @@ struct KamailioRegistrationTests {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let config = directory.appendingPathComponent("kamailio.cfg")
             try Data(Self.config(port: port, minExpires: minExpires, maxExpires: maxExpires).utf8).write(to: config)
-            process = try PeerProcess(KamailioRegistrationTests.kamailio, ["-DD", "-E", "-m", "64", "-M", "8", "-f", config.path, "-w", directory.path,
+            process = try await PeerProcess(KamailioRegistrationTests.kamailio, ["-DD", "-E", "-m", "64", "-M", "8", "-f", config.path, "-w", directory.path,
                                                                             "-P", directory.appendingPathComponent("kamailio.pid").path],
                                       name: "kamailio")
             let port = port
@@ -64,7 +64,7 @@ struct KamailioRegistrationTests {
                 return stat[stat.index(after: close)...].split(separator: " ").dropFirst().first.flatMap { Int32($0) } == main
             }
             for child in children { kill(child, SIGKILL) }
-            process.killAndReap()
+            await process.stop()
             try? FileManager.default.removeItem(at: directory)
         }
 
@@ -183,33 +183,33 @@ struct KamailioRegistrationTests {
             let missed = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .missedCall))
             let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-kam-missed-\(UUID().uuidString.prefix(8)).log")
             defer { try? FileManager.default.removeItem(at: trace) }
-            let caller = try PeerProcess(
+            let caller = try await PeerProcess(
                 "/usr/bin/sipp",
                 ["-sf", Peers.repository.appendingPathComponent("sipp/callin-missed.xml").path, "127.0.0.1:\(provider.port)", "-i", "127.0.0.1", "-p", "0",
                  "-m", "1", "-nostdin", "-timeout", "20s", "-inf", try Peers.injectionFile([["0975000888", MissedCallTests.systemNumber]]),
                  "-trace_msg", "-message_file", trace.path],
                 name: "sipp-kam-missed"
             )
-            let missedStatus = try await caller.exited()
+            let missedStatus = await caller.exitStatus()
             let messages = (try? String(contentsOf: trace, encoding: .utf8)) ?? ""
             #expect(missedStatus == 0, "\(caller.tail())")
             #expect(messages.contains("SIP/2.0 603 "), "\(messages.suffix(2_000))")
-            caller.killAndReap()
+            await caller.stop()
             #expect(provider.lines("KAM-RELAY INVITE sip:carrier@127.0.0.1:\(sipPort)").count == 1, "delivered to our registered Contact")
             #expect(try await eventuallyTrue { try await stack.core.service.verification(id: missed.verification.id).status == .approved })
 
             // dtmf_callin through Kamailio: answered, the code keyed (RFC 4733), approved.
             let keyed = try await stack.core.service.start(StartRequest(to: "0975000999", channel: .dtmfCallIn))
             let code = try #require(keyed.code)
-            let phone = try PeerProcess(
+            let phone = try await PeerProcess(
                 "/usr/bin/sipp",
                 ["-sf", Peers.repository.appendingPathComponent("sipp/callin-dtmf.xml").path, "127.0.0.1:\(provider.port)", "-i", "127.0.0.1", "-p", "0",
                  "-mp", "0", "-m", "1", "-nostdin", "-timeout", "40s", "-inf", try Peers.injectionFile([["0975000999", MissedCallTests.systemNumber, code]])],
                 name: "sipp-kam-dtmf"
             )
-            let dtmfStatus = try await phone.exited(within: .seconds(45))
+            let dtmfStatus = await phone.exitStatus()
             #expect(dtmfStatus == 0, "\(phone.tail())")
-            phone.killAndReap()
+            await phone.stop()
             #expect(try await eventuallyTrue { try await stack.core.service.verification(id: keyed.verification.id).status == .approved })
 
             // Graceful shutdown: the un-REGISTER (Expires 0) reaches Kamailio before the endpoint closes.
@@ -253,39 +253,5 @@ struct KamailioRegistrationTests {
             await stack.tasks.value
             await stack.stop()
         }
-    }
-}
-
-extension PeerProcess {
-    /// The exit status once the process ends, reaped here with waitpid(2) (WNOHANG, checked as
-    /// `eventuallyTrue` does) rather than by Foundation's `waitUntilExit`, which here never saw a
-    /// SIPp started after a long-running Kamailio exit (it stayed a zombie). Nil when it did not end
-    /// within `limit`.
-    func exited(within limit: Duration = .seconds(30)) async throws -> Int32? {
-        let pid = process.processIdentifier
-        var result: Int32?
-        _ = try await eventuallyTrue(within: limit) {
-            var status: Int32 = 0
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid {
-                result = status & 0x7f == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
-                return true
-            }
-            if reaped == -1, !process.isRunning {
-                result = process.terminationStatus
-                return true
-            }
-            return false
-        }
-        return result
-    }
-
-    /// Kills it (SIGKILL), reaps it and removes its log, without Foundation's wait (see `exited`).
-    func killAndReap() {
-        let pid = process.processIdentifier
-        Glibc.kill(pid, SIGKILL)
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
-        try? FileManager.default.removeItem(at: log)
     }
 }
