@@ -69,12 +69,21 @@ public final class ServerMetrics: VerificationEventSink, Sendable {
     /// (`Authorization: Bearer <token>`, compared in constant time). The core's API and
     /// `verigate gateway --metrics-address` serve it the same way.
     public func addRoute<Context: RequestContext>(to router: Router<Context>, token: String?) {
-        router.get("/metrics") { request, _ in
+        Self.addOperatorRoute(to: router, path: "/metrics", token: token) {
+            (.ok, "text/plain; version=0.0.4", ByteBuffer(string: self.render()))
+        }
+    }
+
+    /// `GET path` for operators beside `/metrics`, behind the same token: answers what `respond`
+    /// returns (status, content type, body); `verigate gateway` serves its readiness this way.
+    public static func addOperatorRoute<Context: RequestContext>(to router: Router<Context>, path: RouterPath, token: String?,
+                                                                 respond: @escaping @Sendable () -> (HTTPResponse.Status, String, ByteBuffer)) {
+        router.get(path) { request, _ in
             if let token, !Secrets.tokenMatches(request.bearerToken ?? "", token) {
                 return Problem(status: .unauthorized, code: "unauthorized", detail: "The metrics token is required (Authorization: Bearer …).").response()
             }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                            body: .init(byteBuffer: ByteBuffer(string: self.render())))
+            let (status, contentType, body) = respond()
+            return Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: body))
         }
     }
 

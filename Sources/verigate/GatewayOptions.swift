@@ -115,6 +115,7 @@ struct GatewayCommand: AsyncParsableCommand {
             registry.addCollector { gatewayMetrics.collect() }
             let router = Router()
             registry.addRoute(to: router, token: metricsEndpoint.token)
+            addReadinessRoute(to: router, gateway: runner.gateway, token: metricsEndpoint.token)
             services.append(.init(service: Application(
                 router: router, configuration: .init(address: .hostname(metricsEndpoint.address.host, port: metricsEndpoint.address.port), serverName: "verigate-gateway"),
                 logger: logger)))
@@ -122,5 +123,18 @@ struct GatewayCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("gateway.serving", metadata: ["core_socket": "\(coreSocket)", "sip": "\(conf.bind.map { "\($0)" }.joined(separator: ","))"])
         try await group.run()
+    }
+}
+
+/// `GET /healthz` beside the gateway's `/metrics` (same token): 200 when the gateway is joined to
+/// its core and every registering trunk is registered, else 503; the body says which part is not
+/// (GatewayReadiness).
+func addReadinessRoute<Context: RequestContext>(to router: Router<Context>, gateway: VoiceGatewayService, token: String?) {
+    ServerMetrics.addOperatorRoute(to: router, path: "/healthz", token: token) {
+        let readiness = GatewayReadiness(gateway)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let body = (try? encoder.encode(readiness)) ?? Data()
+        return (readiness.ready ? .ok : .serviceUnavailable, "application/json", ByteBuffer(bytes: body))
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Glibc
 import NIOCore
 import Prometheus
@@ -252,6 +255,53 @@ struct KamailioRegistrationTests {
             stack.tasks.cancel()
             await stack.tasks.value
             await stack.stop()
+        }
+    }
+
+    @Test("verigate gateway's GET /healthz: 503 naming the trunk while Kamailio refuses its password or no core is joined; 200 once joined and registered",
+          .timeLimit(.minutes(2)))
+    func readiness() async throws {
+        guard Peers.available(Self.kamailio, package: "kamailio"), let verigate = CoreGatewayApartTests.binary() else { return }
+        try await Self.withProvider { provider in
+            let carrier = Self.conf(port: provider.port).components(separatedBy: "[carrier]")[1]
+            func health(_ setup: CoreGatewayApartTests.Setup, metricsPort: Int, token: String) async throws -> (Int, [String: Any]) {
+                var request = URLRequest(url: URL(string: "http://127.0.0.1:\(metricsPort)/healthz")!)
+                request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+                let (data, response) = try await URLSession.shared.data(for: request)
+                return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+            }
+            func trunk(_ body: [String: Any]) -> [String: Any] { ((body["trunks"] as? [String: Any])?["carrier"] as? [String: Any]) ?? [:] }
+            let token = "gateway-readiness-token-0123"
+
+            // A wrong password and no core: not ready, and the body says why.
+            let wrong = try CoreGatewayApartTests.Setup(name: "gw-unready", general: ["[carrier]" + carrier.replacingOccurrences(of: "password = s3cret", with: "password = wrong")])
+            defer { wrong.remove() }
+            let wrongMetrics = try CoreGatewayApartTests.freeTCPPort()
+            let unready = try await PeerProcess(verigate, wrong.gatewayArguments(["--metrics-address", "127.0.0.1:\(wrongMetrics)", "--metrics-token", token]), name: "gateway-unready")
+            var seen: (Int, [String: Any]) = (0, [:])
+            #expect(try await eventuallyTrue {
+                seen = (try? await health(wrong, metricsPort: wrongMetrics, token: token)) ?? (0, [:])
+                return seen.0 == 503 && trunk(seen.1)["failure"] as? String == "authentication refused (401)"
+            }, "\(seen) \(unready.tail())")
+            #expect(seen.1["ready"] as? Bool == false && seen.1["core"] as? Bool == false && trunk(seen.1)["registered"] as? Bool == false)
+            var unauthorized = URLRequest(url: URL(string: "http://127.0.0.1:\(wrongMetrics)/healthz")!)
+            unauthorized.setValue("Bearer not-the-token", forHTTPHeaderField: "Authorization")
+            #expect((try await URLSession.shared.data(for: unauthorized).1 as? HTTPURLResponse)?.statusCode == 401)
+            await unready.stop()
+
+            // The right password and a core: ready.
+            let right = try CoreGatewayApartTests.Setup(name: "gw-ready", general: ["[carrier]" + carrier])
+            defer { right.remove() }
+            let core = try await right.core(verigate, systemNumbers: "+886229996666", name: "core-ready")
+            let metricsPort = try CoreGatewayApartTests.freeTCPPort()
+            let gateway = try await PeerProcess(verigate, right.gatewayArguments(["--metrics-address", "127.0.0.1:\(metricsPort)", "--metrics-token", token]), name: "gateway-ready")
+            #expect(try await eventuallyTrue {
+                seen = (try? await health(right, metricsPort: metricsPort, token: token)) ?? (0, [:])
+                return seen.0 == 200
+            }, "\(seen) \(gateway.tail()) \(core.tail())")
+            #expect(seen.1["ready"] as? Bool == true && seen.1["core"] as? Bool == true && trunk(seen.1)["registered"] as? Bool == true)
+            await gateway.stop()
+            await core.stop()
         }
     }
 }
