@@ -110,7 +110,7 @@ struct GatewayCommand: AsyncParsableCommand {
         if let metricsEndpoint {
             // The gateway's own /metrics: its counters on a registry of their own.
             let registry = ServerMetrics()
-            let gatewayMetrics = GatewayMetrics(registry: registry.registry, calls: runner.gateway.calls, media: runner.gateway.media?.statistics)
+            let gatewayMetrics = GatewayMetrics(registry: registry.registry, calls: runner.gateway.calls, media: runner.gateway.media?.statistics, trunks: runner.gateway.trunks)
             registry.addCollector { gatewayMetrics.collect() }
             let router = Router()
             registry.addRoute(to: router, token: metricsEndpoint.token)

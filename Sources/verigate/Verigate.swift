@@ -117,7 +117,7 @@ struct Serve: AsyncParsableCommand {
             let runner = try await GatewayRunner.start(conf: conf, coreSocket: socket, promptsDirectory: gatewayOptions.promptsDirectory(logger: logger),
                                                        journal: gatewayOptions.journalPath(socket: socket, logger: logger), logger: logger)
             // One /metrics: the gateway's counters join the core's.
-            let gatewayMetrics = GatewayMetrics(registry: metrics.registry, calls: runner.gateway.calls, media: runner.gateway.media?.statistics)
+            let gatewayMetrics = GatewayMetrics(registry: metrics.registry, calls: runner.gateway.calls, media: runner.gateway.media?.statistics, trunks: runner.gateway.trunks)
             metrics.addCollector { gatewayMetrics.collect() }
             return [runner]
         }

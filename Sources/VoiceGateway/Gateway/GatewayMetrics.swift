@@ -13,6 +13,7 @@ public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let calls: CallStatistics
     let media: MediaStatistics?
+    let trunks: TrunkMonitor?
     /// What each counter (name and labels) showed at the last collection.
     private let exported = Mutex<[String: Int]>([:])
     /// Each metric's HELP text.
@@ -29,6 +30,7 @@ public final class GatewayMetrics: Sendable {
         "verigate_rtp_packets_lost_total": "RTP packets lost on the way in (RFC 3550 A.3, by sequence number)",
         "verigate_rtp_stranger_packets_total": "RTP packets dropped as coming from an address other than the negotiated one",
         "verigate_rtp_jitter_seconds": "Interarrival jitter of each RTP session at its end (RFC 3550 A.8)",
+        "verigate_trunk_up": "Whether a trunk with qualify answers its OPTIONS pings (1) or is down and skipped by routing (0)",
     ]
     /// The full `name` with its HELP text (the unit is part of the name already).
     static func descriptor(_ name: String) -> MetricNameDescriptor {
@@ -38,11 +40,13 @@ public final class GatewayMetrics: Sendable {
     /// Buckets of the per-call interarrival jitter histogram, seconds.
     static let jitterBuckets: [Double] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2]
 
-    /// Registers the call counters and, when the gateway answers calls, the media counters on `registry`.
-    public init(registry: PrometheusCollectorRegistry, calls: CallStatistics, media: MediaStatistics?) {
+    /// Registers the call counters and, when the gateway answers calls, the media counters on
+    /// `registry`; with `trunks`, a `verigate_trunk_up` gauge per trunk with qualify.
+    public init(registry: PrometheusCollectorRegistry, calls: CallStatistics, media: MediaStatistics?, trunks: TrunkMonitor? = nil) {
         self.registry = registry
         self.calls = calls
         self.media = media
+        self.trunks = trunks
     }
 
     /// Brings the registry up to the gateway's counts.
@@ -53,6 +57,9 @@ public final class GatewayMetrics: Sendable {
         counter("verigate_gateway_originated_calls_total", [], calls.originatedCalls)
         for (reason, count) in calls.endedCalls {
             counter("verigate_gateway_calls_ended_total", [("reason", reason.rawValue)], count)
+        }
+        for (trunk, state) in trunks?.qualifiedTrunks ?? [:] {
+            registry.makeGauge(descriptor: Self.descriptor("verigate_trunk_up"), labels: [("trunk", trunk)]).set(Double(state.isUp ? 1 : 0))
         }
         guard let media else { return }
         let s = media.snapshot

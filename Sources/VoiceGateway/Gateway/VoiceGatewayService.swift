@@ -22,6 +22,8 @@ public final class VoiceGatewayService: Sendable {
     public let logger: Logger
     /// What became of the calls (for metrics).
     public let calls = CallStatistics()
+    /// The trunks' next hops through DNS, resolved source addresses and qualify state.
+    public let trunks: TrunkMonitor
     private let outcomeCounter = Atomic<Int>(0)
     /// Distinguishes outcome ids of this run from those of an earlier one.
     private let bootID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
@@ -42,6 +44,7 @@ public final class VoiceGatewayService: Sendable {
         self.configuration = configuration
         self.media = media
         self.logger = logger
+        self.trunks = TrunkMonitor(configuration: configuration, endpoint: endpoint, logger: logger)
         self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels(withMedia: media != nil, outbound: configuration.outboundTarget != nil || !configuration.routes.isEmpty),
                              systemNumbers: configuration.systemNumbers, journal: journal, logger: logger)
     }
@@ -50,6 +53,7 @@ public final class VoiceGatewayService: Sendable {
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.link.run() }
+            group.addTask { await self.trunks.run() }
             group.addTask {
                 await withDiscardingTaskGroup { calls in
                     for await request in self.link.originations {

@@ -121,6 +121,8 @@ extension SIPEndpoint {
             runSession(callKey) { $0.byeCompleted() }
         case .refresh(let callKey):
             runSession(callKey) { $0.refreshTimedOut() }
+        case .standalone(let request):
+            request.finish(.failed(reason))
         case .cancel:
             break
         }
@@ -134,6 +136,8 @@ extension SIPEndpoint {
             if response.statusCode >= 200 { runSession(callKey) { $0.byeCompleted() } }
         case .refresh(let callKey):
             refreshResponse(response, callKey: callKey, request: request)
+        case .standalone(let standalone):
+            if response.statusCode >= 200 { standalone.finish(.response(response.statusCode)) }
         case .cancel:
             break
         }

@@ -168,7 +168,10 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
             self.isShutDown = true
             for key in Array(self.calls.keys) { self.endCall(key, .shutdown) }
             for key in self.serverTransactions.keys { self.serverTransactions.remove(key)?.cancelTimers() }
-            for entry in self.clientTransactions.values { entry.cancelTimers() }
+            for entry in self.clientTransactions.values {
+                entry.cancelTimers()
+                if case .standalone(let request) = entry.purpose { request.finish(.failed(.shutdown)) }
+            }
             self.clientTransactions.removeAll()
             self.incomingContinuation.finish()
             return self.transports

@@ -39,6 +39,9 @@ enum ClientPurpose: Sendable {
     /// A session refresh (UPDATE or re-INVITE, RFC 4028 §7.4) of a call: its outcome goes to the
     /// session; a 2xx to a re-INVITE is ACKed.
     case refresh(SIPCallKey)
+    /// A request outside any dialog (OPTIONS, `SIPEndpoint.options`): its final response or
+    /// failure completes it.
+    case standalone(StandaloneRequest)
 }
 
 /// A live client transaction (§17.1) with the request it sends.
