@@ -28,6 +28,7 @@ int cares_channel_create(ares_channel *channel, const char *servers, int timeout
     int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS;
     int status = ares_init_options(channel, &options, mask);
     if (status != ARES_SUCCESS) return status;
+    if (servers == NULL) return ARES_SUCCESS;  // the system's servers, as ares_init_options read them
     status = ares_set_servers_ports_csv(*channel, servers);
     if (status != ARES_SUCCESS) {
         ares_destroy(*channel);

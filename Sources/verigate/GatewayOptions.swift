@@ -111,7 +111,7 @@ struct GatewayCommand: AsyncParsableCommand {
             // The gateway's own /metrics: its counters on a registry of their own.
             let registry = ServerMetrics()
             let gatewayMetrics = GatewayMetrics(registry: registry.registry, calls: runner.gateway.calls, media: runner.gateway.media?.statistics,
-                                                 registrations: runner.gateway.registrations)
+                                                 registrations: runner.gateway.registrations, trunks: runner.gateway.trunks)
             registry.addCollector { gatewayMetrics.collect() }
             let router = Router()
             registry.addRoute(to: router, token: metricsEndpoint.token)

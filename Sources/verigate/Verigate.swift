@@ -118,7 +118,7 @@ struct Serve: AsyncParsableCommand {
                                                        journal: gatewayOptions.journalPath(socket: socket, logger: logger), logger: logger)
             // One /metrics: the gateway's counters join the core's.
             let gatewayMetrics = GatewayMetrics(registry: metrics.registry, calls: runner.gateway.calls, media: runner.gateway.media?.statistics,
-                                                 registrations: runner.gateway.registrations)
+                                                 registrations: runner.gateway.registrations, trunks: runner.gateway.trunks)
             metrics.addCollector { gatewayMetrics.collect() }
             return [runner]
         }

@@ -14,8 +14,9 @@
 #define CARES_SHIM_H
 #include <ares.h>
 
-/// Creates a channel asking only `servers` (c-ares CSV: "127.0.0.1:5353", "[::1]:53"), never
-/// /etc/resolv.conf's search list or /etc/hosts, each query tried `tries` times, `timeout_ms` per
+/// Creates a channel asking only `servers` (c-ares CSV: "127.0.0.1:5353", "[::1]:53"); NULL: the
+/// system's servers (/etc/resolv.conf, c-ares' default init) when sip.conf sets no `dns_server`;
+/// never /etc/resolv.conf's search list or /etc/hosts, each query tried `tries` times, `timeout_ms` per
 /// try. Returns an ARES_* status.
 int cares_channel_create(ares_channel *channel, const char *servers, int timeout_ms, int tries);
 

@@ -73,6 +73,9 @@ public struct SIPConf: Sendable, Equatable {
     public var trunks: [Trunk] = []
     /// Outbound routes (`route = +886 -> trunk, trunk`), in file order.
     public var routes: [OutboundRoute] = []
+    /// The DNS server for trunk host names (`dns_server`), `IPv4:port` or `[IPv6]:port`; nil: the
+    /// system's resolvers.
+    public var dnsServer: String?
 
     /// The defaults.
     public init() {}
@@ -90,7 +93,7 @@ public struct SIPConf: Sendable, Equatable {
         "max_calls", "retry_after", "max_transactions_per_source", "max_transactions", "max_tcp_connections", "tcp_idle_timeout",
         "rtp_start", "rtp_end", "rtp_address", "disallow", "allow", "language", "max_wrong_codes", "first_digit_timeout", "inter_digit_timeout",
         "system_number", "region", "use_rpid", "missed_call_ring_time", "missed_call_reject", "no_verification_reject", "core_timeout",
-        "outbound_target", "outbound_caller_id", "route", "session_timers", "session_expires", "min_se",
+        "outbound_target", "outbound_caller_id", "route", "session_timers", "session_expires", "min_se", "dns_server",
     ]
     /// The keys of a peer section.
     public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching"]
@@ -137,6 +140,7 @@ public struct SIPConf: Sendable, Equatable {
             coreTimeout: coreTimeout, outboundTarget: outboundTarget, outboundCallerID: outboundCallerID, peers: peers, systemNumbers: systemNumbers)
         configuration.trunks = trunks
         configuration.routes = routes
+        configuration.dnsServer = dnsServer
         return configuration
     }
 

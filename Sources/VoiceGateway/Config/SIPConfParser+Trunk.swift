@@ -1,7 +1,7 @@
 // SIPConfParser+Trunk: `type = trunk` sections and `route` lines of sip.conf (see
 // sip.conf.example and README "Connecting a trunk"). Keys that belong to features not built yet
-// (qualify, host names) are parsed so a config stays valid later, but refused at
-// start with their line — never silently ignored.
+// (a host name as outbound_proxy) are parsed so a config stays valid later, but
+// refused at start with their line — never silently ignored.
 
 import Foundation
 import NIOCore
@@ -34,14 +34,12 @@ extension SIPConfParser {
             throw error(.unknownKey, entry.line, "unknown key '\(entry.key)' in trunk [\(section.name)]; known: \(SIPConf.trunkKeys.joined(separator: ", "))")
         }
         guard let (hostValue, hostLine) = value("host") else {
-            throw error(.missingKey, section.line, "trunk [\(section.name)] needs host = the provider's IP address (with :port if not 5060)")
+            throw error(.missingKey, section.line, "trunk [\(section.name)] needs host = the provider's host name or IP address (with :port if not 5060 or SRV)")
         }
         let (host, port) = try hostAndPort(hostValue, hostLine)
-        guard (try? SocketAddress(ipAddress: host, port: 0)) != nil else {
-            throw error(.unsupported, hostLine, "trunk host '\(host)' is a name: DNS names need dns_server (not yet supported); give the provider's IP address")
-        }
         var trunk = Trunk(name: section.name, host: host, port: port, region: defaultRegion)
-        var peer = GatewayPeer(name: section.name, networks: [IPNetwork(host)!], trusted: false, region: defaultRegion, useRemotePartyID: defaultRPID)
+        // A host name's addresses become its source addresses once resolved (TrunkAddresses).
+        var peer = GatewayPeer(name: section.name, networks: IPNetwork(host).map { [$0] } ?? [], trusted: false, region: defaultRegion, useRemotePartyID: defaultRPID)
         if let (text, line) = value("transport") {
             guard let transport = SIPConf.Transport(rawValue: text.lowercased()) else { throw error(.badValue, line, "transport must be udp or tcp, got '\(text)'") }
             trunk.transport = transport
@@ -99,18 +97,14 @@ extension SIPConfParser {
         if let (text, line) = value("outbound_proxy") {
             let (proxyHost, proxyPort) = try hostAndPort(text, line)
             guard let address = try? SocketAddress(ipAddress: proxyHost, port: proxyPort ?? 5060) else {
-                throw error(.unsupported, line, "outbound_proxy '\(proxyHost)' is a name: DNS names need dns_server (not yet supported); give an IP address")
+                throw error(.unsupported, line, "outbound_proxy '\(proxyHost)' is a name: only a trunk's host is resolved (RFC 3263); give the proxy's IP address")
             }
             trunk.outboundProxy = address
         }
         if let (text, line) = value("register_expiry") {
             trunk.registerExpiry = try duration(text, line, key: "register_expiry", in: .seconds(60)...(.seconds(86_400)))
         }
-        if let (text, line) = value("qualify") {
-            if try qualifyOff(text, line) == false {
-                throw error(.unsupported, line, "qualify (OPTIONS pings) is not yet supported; remove it or set qualify = no")
-            }
-        }
+        if let (text, line) = value("qualify") { trunk.qualify = try qualify(text, line) }
         if let (text, line) = value("register") {
             trunk.register = try bool(text, line, key: "register")
             // RFC 3261 §10.2: the registrar challenges; a binding without credentials is refused there.
@@ -124,10 +118,23 @@ extension SIPConfParser {
         return (trunk, peer)
     }
 
-    /// `qualify = no` (or 0s) is off; a duration is on (refused for now); anything else is a bad value.
-    func qualifyOff(_ text: String, _ line: Int) throws(SIPConfError) -> Bool {
-        if ["no", "off", "false", "0"].contains(text.lowercased()) { return true }
-        return try duration(text, line, key: "qualify", in: .zero...(.seconds(3_600))) == .zero
+    /// `qualify = no` (or 0) is off (nil); else the OPTIONS interval, 1 s to 1 h (`60`, `30s`).
+    func qualify(_ text: String, _ line: Int) throws(SIPConfError) -> Duration? {
+        if ["no", "off", "false", "0"].contains(text.lowercased()) { return nil }
+        let interval = try duration(text.allSatisfy(\.isNumber) ? text + "s" : text, line, key: "qualify", in: .zero...(.seconds(3_600)))
+        guard interval == .zero || interval >= .seconds(1) else {
+            throw error(.badValue, line, "qualify must be no or an interval of 1s to 1h (e.g. 60), got '\(text)'")
+        }
+        return interval == .zero ? nil : interval
+    }
+
+    /// `dns_server`: a literal IPv4 or `[IPv6]` address with an optional port (53), as c-ares takes it.
+    func dnsServer(_ value: String, _ line: Int) throws(SIPConfError) -> String {
+        let (host, port) = try hostAndPort(value, line)
+        guard (try? SocketAddress(ipAddress: host, port: 0)) != nil else {
+            throw error(.badValue, line, "dns_server must be a literal IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53, got '\(value)'")
+        }
+        return host.contains(":") ? "[\(host)]:\(port ?? 53)" : "\(host):\(port ?? 53)"
     }
 
     /// username, password or password_file, auth_username, realm.

@@ -249,6 +249,7 @@ struct SIPConfParser {
             case "outbound_target": conf.outboundTarget = try value.isEmpty ? nil : outboundTarget(value, line)
             case "outbound_caller_id": conf.outboundCallerID = try token(value, line, key: entry.key, extra: "+-_.")
             case "route": break  // read once the trunks are known (SIPConfParser+Trunk.swift)
+            case "dns_server": conf.dnsServer = try value.isEmpty ? nil : dnsServer(value, line)
             case "session_timers": sessionTimersOn = try bool(value, line, key: entry.key)
             case "session_expires": sessionExpires = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)
             case "min_se": minSE = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)

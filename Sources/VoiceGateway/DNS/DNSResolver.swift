@@ -1,5 +1,5 @@
 // DNSResolver: DNS queries through c-ares (the CAres target; why c-ares: its header), asking one
-// configured server (`dns_server`), never the machine's resolver configuration.
+// configured server (`dns_server`; tests always set one), else the machine's resolvers.
 //
 // Threading: Debian 12's c-ares 1.18 has no event thread (ARES_OPT_EVENT_THREAD came in 1.26) and
 // its channel is not thread-safe, so the channel belongs to one thread of its own, which polls the
@@ -13,19 +13,21 @@ import CAres
 import Foundation
 import Synchronization
 
-/// A stub resolver (RFC 1034 §5.3.1) over c-ares, asking `Configuration.server` only.
+/// A stub resolver (RFC 1034 §5.3.1) over c-ares, asking `Configuration.server` only (or, without
+/// one, the system's servers).
 public final class DNSResolver: DNSLookup {
     /// Where and how to ask.
     public struct Configuration: Sendable, Equatable {
-        /// The server, `IPv4:port` or `[IPv6]:port` (`dns_server = 127.0.0.1:5353`).
-        public var server: String
+        /// The server, `IPv4:port` or `[IPv6]:port` (`dns_server = 127.0.0.1:5353`); nil: the
+        /// system's servers (/etc/resolv.conf, as c-ares reads it).
+        public var server: String?
         /// Time per try (c-ares `ARES_OPT_TIMEOUTMS`).
         public var timeout: Duration
         /// Tries per query (c-ares `ARES_OPT_TRIES`).
         public var tries: Int
 
         /// Creates a configuration: 2 s per try, 2 tries.
-        public init(server: String, timeout: Duration = .seconds(2), tries: Int = 2) {
+        public init(server: String?, timeout: Duration = .seconds(2), tries: Int = 2) {
             self.server = server
             self.timeout = timeout
             self.tries = tries
@@ -42,11 +44,11 @@ public final class DNSResolver: DNSLookup {
         let milliseconds = configuration.timeout.components.seconds * 1_000 + configuration.timeout.components.attoseconds / 1_000_000_000_000_000
         var channel: OpaquePointer?
         let status = cares_channel_create(&channel, configuration.server, Int32(clamping: max(1, milliseconds)), Int32(clamping: max(1, configuration.tries)))
-        guard status == ARES_SUCCESS, let channel else { throw .invalidServer(configuration.server) }
+        guard status == ARES_SUCCESS, let channel else { throw .invalidServer(configuration.server ?? "system resolvers") }
         var pipeFDs: [Int32] = [0, 0]
         guard cares_wake_pipe(&pipeFDs) == 0 else {
             ares_destroy(channel)
-            throw .other(name: configuration.server, code: errno, reason: "pipe2 failed")
+            throw .other(name: configuration.server ?? "resolver", code: errno, reason: "pipe2 failed")
         }
         shared = Shared(wakeRead: pipeFDs[0], wakeWrite: pipeFDs[1])
         let handle = ChannelHandle(channel: channel)

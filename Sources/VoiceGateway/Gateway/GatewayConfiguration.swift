@@ -33,6 +33,11 @@ public struct GatewayConfiguration: Sendable {
     public var trunks: [Trunk] = []
     /// Outbound routes (sip.conf `route`); the longest matching prefix wins, else `outboundTarget`.
     public var routes: [OutboundRoute] = []
+    /// The DNS server trunk host names are resolved with (sip.conf `dns_server`, `IP:port`); nil:
+    /// the system's resolvers.
+    public var dnsServer: String?
+    /// The addresses trunk host names resolved to: source addresses of those trunks (`peer(for:)`).
+    public var trunkAddresses = TrunkAddresses()
 
     /// The defaults: loopback trusted, region TW, 1.5 s ring then 603, 404 when nothing is pending.
     public init(

@@ -14,6 +14,7 @@ public final class GatewayMetrics: Sendable {
     let calls: CallStatistics
     let media: MediaStatistics?
     let registrations: [TrunkRegistration]
+    let trunks: TrunkMonitor?
     /// What each counter (name and labels) showed at the last collection.
     private let exported = Mutex<[String: Int]>([:])
     /// Each metric's HELP text.
@@ -31,6 +32,7 @@ public final class GatewayMetrics: Sendable {
         "verigate_rtp_stranger_packets_total": "RTP packets dropped as coming from an address other than the negotiated one",
         "verigate_rtp_jitter_seconds": "Interarrival jitter of each RTP session at its end (RFC 3550 A.8)",
         "verigate_trunk_registered": "1 while the trunk's registrar holds our binding (register = yes, RFC 3261 §10), else 0",
+        "verigate_trunk_up": "Whether a trunk with qualify answers its OPTIONS pings (1) or is down and skipped by routing (0)",
     ]
     /// The full `name` with its HELP text (the unit is part of the name already).
     static func descriptor(_ name: String) -> MetricNameDescriptor {
@@ -40,13 +42,16 @@ public final class GatewayMetrics: Sendable {
     /// Buckets of the per-call interarrival jitter histogram, seconds.
     static let jitterBuckets: [Double] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2]
 
-    /// Registers the call counters, the registration gauge of each `register = yes` trunk and, when
-    /// the gateway answers calls, the media counters on `registry`.
-    public init(registry: PrometheusCollectorRegistry, calls: CallStatistics, media: MediaStatistics?, registrations: [TrunkRegistration] = []) {
+    /// Registers the call counters, the registration gauge of each `register = yes` trunk, with
+    /// `trunks` a `verigate_trunk_up` gauge per trunk with qualify and, when the gateway answers
+    /// calls, the media counters on `registry`.
+    public init(registry: PrometheusCollectorRegistry, calls: CallStatistics, media: MediaStatistics?, registrations: [TrunkRegistration] = [],
+                trunks: TrunkMonitor? = nil) {
         self.registry = registry
         self.registrations = registrations
         self.calls = calls
         self.media = media
+        self.trunks = trunks
     }
 
     /// Brings the registry up to the gateway's counts.
@@ -61,6 +66,9 @@ public final class GatewayMetrics: Sendable {
         for registration in registrations {
             registry.makeGauge(descriptor: Self.descriptor("verigate_trunk_registered"), labels: [("trunk", registration.trunk.name)])
                 .set(Double(registration.isRegistered ? 1 : 0))
+        }
+        for (trunk, state) in trunks?.qualifiedTrunks ?? [:] {
+            registry.makeGauge(descriptor: Self.descriptor("verigate_trunk_up"), labels: [("trunk", trunk)]).set(Double(state.isUp ? 1 : 0))
         }
         guard let media else { return }
         let s = media.snapshot

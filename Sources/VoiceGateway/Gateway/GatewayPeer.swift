@@ -55,9 +55,15 @@ public struct GatewayPeer: Sendable, Equatable {
 }
 
 extension GatewayConfiguration {
+    /// The first peer or trunk section (file order) `address` belongs to: by its networks, or by
+    /// the addresses its trunk's host name resolved to (`trunkAddresses`, RFC 3263).
+    public func peer(for address: SocketAddress) -> GatewayPeer? {
+        peers.first { $0.matches(address) || trunkAddresses.contains($0.name, address) }
+    }
+
     /// The media latching of calls with a SIP peer at `address`: the first matching peer's, else off.
     public func mediaLatching(for address: SocketAddress) -> RTPLatching {
-        peers.first { $0.matches(address) }?.mediaLatching ?? .off
+        peer(for: address)?.mediaLatching ?? .off
     }
 }
 
@@ -87,8 +93,8 @@ extension GatewayConfiguration {
     /// otherwise `trustedPeers`, `region` and `useRemotePartyID` of the whole gateway (From not
     /// trusted, approval proof by transport).
     public func callerPolicy(for address: SocketAddress, trunk: Trunk? = nil) -> CallerPolicy {
-        let named = trunk.flatMap { trunk in peers.first { $0.name == trunk.name && $0.matches(address) } }
-        if let peer = named ?? peers.first(where: { $0.matches(address) }) {
+        let named = trunk.flatMap { trunk in peers.first { $0.name == trunk.name && ($0.matches(address) || trunkAddresses.contains($0.name, address)) } }
+        if let peer = named ?? peer(for: address) {
             return CallerPolicy(trusted: peer.trusted, region: peer.region, useRemotePartyID: peer.useRemotePartyID, trustFrom: peer.trustFrom, approveOn: peer.approveOn)
         }
         return CallerPolicy(trusted: trustedPeers.contains { $0.contains(address) }, region: region, useRemotePartyID: useRemotePartyID, trustFrom: false, approveOn: nil)

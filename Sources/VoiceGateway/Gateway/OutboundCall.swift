@@ -11,11 +11,14 @@ import SIPMessage
 
 extension VoiceGatewayService {
     /// Places and runs one outgoing call: along the number's route (README "Connecting a trunk"),
-    /// the next trunk when one answers 503 or 408, times out or cannot be reached before ringing.
+    /// skipping trunks that qualify found down (unless all are), the next target of a trunk's host
+    /// name (RFC 3263 §4.3), then the next trunk, when one answers 503 or 408, times out or cannot
+    /// be reached before ringing. A name is resolved when its trunk's turn comes; a name that gives
+    /// no address passes the call to the next trunk.
     func originate(_ request: Originate) async {
         calls.originated()
         let callID = "originate-\(request.verificationID)"
-        let attempts = configuration.outboundAttempts(for: request.number)
+        var attempts = OutboundAttempt.availableFirst(configuration.outboundAttempts(for: request.number), down: trunks.downTrunks)
         guard let media, !attempts.isEmpty else {
             logger.error("gateway.originate.unconfigured", metadata: ["verification": "\(request.verificationID)"])
             return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: nil)
@@ -27,7 +30,15 @@ extension VoiceGatewayService {
         let offer = session.makeOffer()
         var placed: (call: SIPCall, answer: ByteBuffer)?
         var last: (call: SIPCall?, end: SIPCallEnd?) = (nil, nil)
-        for (index, attempt) in attempts.enumerated() {
+        var index = 0
+        while index < attempts.count {
+            defer { index += 1 }
+            let attempt = attempts[index]
+            if attempt.resolvesHost {
+                await resolve(&attempts, at: index, verificationID: request.verificationID)
+                index -= 1  // the attempt's targets took its place (none: the next trunk's attempt did)
+                continue
+            }
             let call: SIPCall
             do {
                 var host = attempt.fromDomain ?? media.host
@@ -68,7 +79,7 @@ extension VoiceGatewayService {
             // Failover only before the callee's phone rang: after that the call was delivered.
             guard !rang, index + 1 < attempts.count, GatewayConfiguration.triesNextTrunk(after: end ?? .transportError) else { break }
             logger.warning("gateway.originate.failover", metadata: [
-                "verification": "\(request.verificationID)", "trunk": "\(attempt.trunk ?? "-")", "next": "\(attempts[index + 1].trunk ?? "-")", "end": "\(end ?? .transportError)",
+                "verification": "\(request.verificationID)", "trunk": "\(attempt.trunk ?? "-")", "target": "\(attempt.destination.map { "\($0)" } ?? "-")", "next": "\(attempts[index + 1].trunk ?? "-")", "end": "\(end ?? .transportError)",
             ])
         }
         guard let (call, answer) = placed else {
@@ -99,6 +110,25 @@ extension VoiceGatewayService {
         let reason = await runDialogue(call, rtp: rtp, media: media, decision: decision, keypress: request.mode == .playCode && request.keypress != false)
         report(callID: call.callID, verificationID: request.verificationID, reason: reason, sipStatus: nil,
                detail: reason == .noKey ? "no key pressed: the code was not said" : nil)
+    }
+
+    /// Replaces the attempt at `index`, a trunk whose host is a name, by one attempt per next hop
+    /// (`TrunkMonitor.nextHops`, RFC 3263 §4); removes it when the name gives none (logged), so the
+    /// route moves on to its next trunk. The resolver runs on its own thread, never on the event loop.
+    private func resolve(_ attempts: inout [OutboundAttempt], at index: Int, verificationID: String) async {
+        let attempt = attempts[index]
+        guard let name = attempt.trunk, let trunk = configuration.trunks.first(where: { $0.name == name }) else {
+            attempts.remove(at: index)
+            return
+        }
+        do {
+            let targets = try await trunks.nextHops(trunk)
+            logger.debug("gateway.originate.resolved", metadata: ["verification": "\(verificationID)", "trunk": "\(name)", "targets": "\(targets.map(\.description))"])
+            attempts.replaceSubrange(index...index, with: attempt.expanded(over: targets))
+        } catch {
+            logger.warning("gateway.originate.dns_failed", metadata: ["verification": "\(verificationID)", "trunk": "\(name)", "host": "\(trunk.host)", "error": "\(error)"])
+            attempts.remove(at: index)
+        }
     }
 
     /// How an unanswered outgoing call is reported.

@@ -33,6 +33,21 @@ public struct OutboundAttempt: Sendable, Equatable {
     public var fromDomain: String?
     /// Digest credentials for the trunk's 401/407 (RFC 3261 §22.2); nil: none.
     public var credentials: DigestClient?
+    /// The trunk's host is a name: `destination` is found when this attempt's turn comes, by
+    /// `SIPServerLocator.nextHops(for:)`, and the attempt becomes one per target (`expanded(over:)`).
+    public var resolvesHost = false
+
+    /// This attempt once per DNS target, in the targets' order (RFC 3263 §4.3: on 503, 408/timeout
+    /// or a transport error the next target is tried, then the route's next trunk); the
+    /// Request-URI and To keep the host name, only the destination changes.
+    public func expanded(over targets: [SIPServerTarget]) -> [OutboundAttempt] {
+        targets.map { target in
+            var attempt = self
+            attempt.destination = target.peer
+            attempt.resolvesHost = false
+            return attempt
+        }
+    }
 }
 
 extension GatewayConfiguration {
@@ -41,16 +56,16 @@ extension GatewayConfiguration {
         routes.filter { number.hasPrefix($0.prefix) }.max { $0.prefix.count < $1.prefix.count }
     }
 
-    /// The attempts for calling `number` (E.164), in order: the trunks of its route, else
-    /// `outbound_target` alone; empty when neither applies (or a trunk's host is a name, until
-    /// names resolve).
+    /// The attempts for calling `number` (E.164), in order: the trunks of its route (one attempt
+    /// each; a trunk whose host is a name has `resolvesHost` and no destination yet), else
+    /// `outbound_target` alone; empty when neither applies.
     public func outboundAttempts(for number: String) -> [OutboundAttempt] {
         if let route = route(for: number) {
             return route.trunks.compactMap { name in
-                guard let trunk = trunks.first(where: { $0.name == name }), let uri = trunk.requestURI(calling: number), let hop = trunk.nextHop else { return nil }
+                guard let trunk = trunks.first(where: { $0.name == name }), let uri = trunk.requestURI(calling: number) else { return nil }
                 let credentials = trunk.password.map { DigestClient(username: trunk.authUsername ?? trunk.username ?? "", password: $0) }
-                return OutboundAttempt(trunk: trunk.name, uri: uri, destination: hop, fromUser: trunk.fromUser ?? outboundCallerID, fromDomain: trunk.fromDomain,
-                                       credentials: credentials)
+                return OutboundAttempt(trunk: trunk.name, uri: uri, destination: trunk.nextHop, fromUser: trunk.fromUser ?? outboundCallerID, fromDomain: trunk.fromDomain,
+                                       credentials: credentials, resolvesHost: trunk.nextHop == nil)
             }
         }
         guard let template = outboundTarget, let uri = try? SIPAnyURI(parsing: template.replacingOccurrences(of: "{number}", with: number)) else { return [] }

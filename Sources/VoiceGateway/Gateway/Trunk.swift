@@ -21,9 +21,10 @@ public struct Trunk: Sendable, Equatable {
 
     /// The section name.
     public var name: String
-    /// The provider's host: a literal IP address now (a name is kept for the DNS resolver, RFC 3263).
+    /// The provider's host: a literal IP address, or a name the next hops are found for (RFC 3263 §4,
+    /// `SIPServerLocator.nextHops(for:)`); the Request-URI and To keep it as written.
     public var host: String
-    /// The provider's port; nil: 5060 (RFC 3261 §19.1.2; SRV once names resolve).
+    /// The provider's port; nil: 5060 for a literal IP, SRV for a name (RFC 3263 §4.2).
     public var port: Int?
     /// The transport to the provider (`transport`); nil: UDP.
     public var transport: SIPConf.Transport?
@@ -54,7 +55,8 @@ public struct Trunk: Sendable, Equatable {
     public var contactUser: String
     /// The Expires we ask for when registering.
     public var registerExpiry: Duration
-    /// The OPTIONS ping interval; parsed, refused at start until qualify exists.
+    /// The OPTIONS ping interval (`qualify`, RFC 3261 §11); nil: never pinged, always up
+    /// (`TrunkAvailability`).
     public var qualify: Duration?
 
     /// Makes a trunk with the defaults: UDP, E.164 with `+`, numbers read from the Request-URI.
@@ -90,8 +92,11 @@ public struct Trunk: Sendable, Equatable {
         return try? SIPAnyURI(parsing: text)
     }
 
-    /// Where the INVITE goes: the outbound proxy, else the host itself (literal IPs only; nil for a
-    /// name until the resolver exists).
+    /// Whether `host` is a name (resolved by RFC 3263 §4) rather than a literal IP address.
+    public var hostIsName: Bool { (try? SocketAddress(ipAddress: host, port: 0)) == nil }
+
+    /// Where requests go without DNS: the outbound proxy, else a literal IP host itself; nil for a
+    /// host name (its next hops come from `SIPServerLocator.nextHops(for:)`).
     public var nextHop: SIPPeer? {
         let protocolName: SIPTransportProtocol = transport == .tcp ? .tcp : .udp
         if let outboundProxy { return SIPPeer(protocolName, outboundProxy) }
@@ -128,16 +133,18 @@ public struct Trunk: Sendable, Equatable {
 extension GatewayConfiguration {
     /// The trunk a call from `address` to `requestURI` comes from: a registering trunk whose Contact
     /// user is the Request-URI's user (the provider delivers to our registered contact, RFC 3261
-    /// §10.2, §16.5) and whose host addresses include `address`; else the first peer or trunk section
-    /// matching the source address, when that section is a trunk.
+    /// §10.2, §16.5) and whose host addresses (or its host name's resolved addresses) include
+    /// `address`; else the first peer or trunk section matching the source address, when that
+    /// section is a trunk.
     public func trunk(for address: SocketAddress, requestURI: SIPAnyURI? = nil) -> Trunk? {
         if let user = requestURI?.sipURI?.user,
            let trunk = trunks.first(where: { trunk in
-               trunk.register && trunk.contactUser == user && peers.contains { $0.name == trunk.name && $0.matches(address) }
+               trunk.register && trunk.contactUser == user
+                   && peers.contains { $0.name == trunk.name && ($0.matches(address) || trunkAddresses.contains($0.name, address)) }
            }) {
             return trunk
         }
-        guard let peer = peers.first(where: { $0.matches(address) }) else { return nil }
+        guard let peer = peer(for: address) else { return nil }
         return trunks.first { $0.name == peer.name }
     }
 }

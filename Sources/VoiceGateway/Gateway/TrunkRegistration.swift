@@ -20,6 +20,11 @@ public final class TrunkRegistration: Sendable {
     let backoffMaximum: Duration
     private let registered = Atomic<Bool>(false)
     private let lastFailure = Mutex<Registration.Failure?>(nil)
+    /// Where a registrar given as a host name is now (RFC 3263 §4: the targets in order, and the one
+    /// in use); unused for a literal IP.
+    private let resolved = Mutex<(targets: [SIPPeer], index: Int)>(([], 0))
+    /// The trunk's next hops through DNS (TrunkMonitor.nextHops); nil: literal hosts only.
+    let locate: (@Sendable (Trunk) async throws(DNSError) -> [SIPServerTarget])?
 
     /// The registration's loop-confined state.
     private final class LoopState {
@@ -32,8 +37,11 @@ public final class TrunkRegistration: Sendable {
 
     /// Makes the shell for `trunk` on `endpoint`; `backoffMinimum` is the first retry delay after a
     /// failure (doubling up to `backoffMaximum`), shorter in tests.
-    public init(trunk: Trunk, endpoint: SIPEndpoint, logger: Logger, backoffMinimum: Duration = .seconds(30), backoffMaximum: Duration = .seconds(600)) {
+    /// A registrar given as a host name is found through `locate` (RFC 3263 §4; TrunkMonitor.nextHops).
+    public init(trunk: Trunk, endpoint: SIPEndpoint, logger: Logger, backoffMinimum: Duration = .seconds(30), backoffMaximum: Duration = .seconds(600),
+                locate: (@Sendable (Trunk) async throws(DNSError) -> [SIPServerTarget])? = nil) {
         self.trunk = trunk
+        self.locate = locate
         self.endpoint = endpoint
         self.logger = logger
         self.backoffMinimum = backoffMinimum
@@ -47,12 +55,53 @@ public final class TrunkRegistration: Sendable {
     /// Why the last attempt failed, while it is failing.
     public var failure: Registration.Failure? { lastFailure.withLock { $0 } }
 
-    /// Where the REGISTERs go: the trunk's outbound proxy, else its host (a literal IP; a host name
-    /// needs the resolver wired to trunks).
-    var nextHop: SIPPeer? { trunk.nextHop }
+    /// Where the REGISTERs go: the trunk's outbound proxy, else its host, else the current DNS target
+    /// of its host name.
+    var nextHop: SIPPeer? {
+        trunk.nextHop ?? resolved.withLock { $0.targets.isEmpty ? nil : $0.targets[$0.index % $0.targets.count] }
+    }
 
-    /// Sends the first REGISTER.
+    /// Sends the first REGISTER (for a registrar given as a name, once DNS has answered; a DNS
+    /// failure is retried after the backoff's first delay, logged as `sip.register.dns_failed`).
     public func start() {
+        if trunk.nextHop == nil, let locate {
+            Task {
+                while !Task.isCancelled {
+                    do {
+                        let targets = try await locate(trunk).map(\.peer)
+                        if !targets.isEmpty {
+                            resolved.withLock { $0 = (targets, 0) }
+                            break
+                        }
+                    } catch {
+                        lastFailure.withLock { $0 = .transportError }
+                        logger.warning("sip.register.dns_failed", metadata: ["trunk": "\(trunk.name)", "host": "\(trunk.host)", "error": "\(error)"])
+                    }
+                    try? await Task.sleep(for: backoffMinimum)
+                }
+                startMachine()
+            }
+            return
+        }
+        startMachine()
+    }
+
+    /// After a timeout or transport error, the next REGISTER goes to the name's next target (RFC
+    /// 3263 §4.3), with the list looked up again (its TTL may have run out).
+    private func moveToNextTarget() {
+        guard trunk.nextHop == nil, let locate else { return }
+        Task {
+            let fresh = (try? await locate(trunk).map(\.peer)) ?? []
+            resolved.withLock { current in
+                let previous = current.targets.isEmpty ? nil : current.targets[current.index % current.targets.count]
+                let targets = fresh.isEmpty ? current.targets : fresh
+                let index = previous.flatMap { targets.firstIndex(of: $0) }.map { $0 + 1 } ?? 0
+                current = (targets, index)
+            }
+        }
+    }
+
+    private func startMachine() {
         endpoint.eventLoop.execute {
             guard self.state.value.machine == nil else { return }
             guard self.nextHop != nil, let settings = self.settings() else {
@@ -129,8 +178,10 @@ public final class TrunkRegistration: Sendable {
         case .response(let response):
             run { $0.responseReceived(response, cnonce: SIPTokens.random(16), jitter: Double.random(in: 0...1)) }
         case .timeout:
+            moveToNextTarget()
             run { $0.transactionFailed(.timeout) }
         case .transportError:
+            moveToNextTarget()
             run { $0.transactionFailed(.transportError) }
         }
     }

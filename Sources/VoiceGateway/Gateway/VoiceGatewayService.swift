@@ -24,6 +24,8 @@ public final class VoiceGatewayService: Sendable {
     public let calls = CallStatistics()
     /// One per `register = yes` trunk (RFC 3261 §10), run by `run()`.
     public let registrations: [TrunkRegistration]
+    /// The trunks' next hops through DNS, resolved source addresses and qualify state.
+    public let trunks: TrunkMonitor
     private let outcomeCounter = Atomic<Int>(0)
     /// Distinguishes outcome ids of this run from those of an earlier one.
     private let bootID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
@@ -41,8 +43,12 @@ public final class VoiceGatewayService: Sendable {
     public init(endpoint: SIPEndpoint, coreSocket: String, configuration: GatewayConfiguration = GatewayConfiguration(), media: GatewayMedia? = nil,
                 journal: OutcomeJournal = OutcomeJournal(), registrationBackoff: Duration = .seconds(30), logger: Logger) {
         self.endpoint = endpoint
+        let trunks = TrunkMonitor(configuration: configuration, endpoint: endpoint, logger: logger)
+        self.trunks = trunks
         self.registrations = configuration.trunks.filter(\.register).map {
-            TrunkRegistration(trunk: $0, endpoint: endpoint, logger: logger, backoffMinimum: registrationBackoff)
+            TrunkRegistration(trunk: $0, endpoint: endpoint, logger: logger, backoffMinimum: registrationBackoff) { trunk throws(DNSError) in
+                try await trunks.nextHops(trunk)
+            }
         }
         self.configuration = configuration
         self.media = media
@@ -58,6 +64,7 @@ public final class VoiceGatewayService: Sendable {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.link.run() }
             if !registrations.isEmpty { group.addTask { await self.keepRegistered() } }
+            group.addTask { await self.trunks.run() }
             group.addTask {
                 await withDiscardingTaskGroup { calls in
                     for await request in self.link.originations {

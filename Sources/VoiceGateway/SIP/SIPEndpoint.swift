@@ -168,7 +168,11 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
             self.isShutDown = true
             for key in Array(self.calls.keys) { self.endCall(key, .shutdown) }
             for key in self.serverTransactions.keys { self.serverTransactions.remove(key)?.cancelTimers() }
-            for entry in self.clientTransactions.values { entry.cancelTimers() }
+            for entry in self.clientTransactions.values {
+                entry.cancelTimers()
+                // A request outside calls learns it failed, on a later loop turn (never re-entrantly).
+                if case .request(let handler) = entry.purpose { self.eventLoop.execute { handler(.transportError) } }
+            }
             self.clientTransactions.removeAll()
             self.incomingContinuation.finish()
             return self.transports

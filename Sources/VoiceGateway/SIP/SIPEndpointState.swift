@@ -39,7 +39,7 @@ enum ClientPurpose: Sendable {
     /// A session refresh (UPDATE or re-INVITE, RFC 4028 §7.4) of a call: its outcome goes to the
     /// session; a 2xx to a re-INVITE is ACKed.
     case refresh(SIPCallKey)
-    /// A request outside any call (REGISTER, RFC 3261 §10): its final response or failure goes to
+    /// A request outside any call (REGISTER, RFC 3261 §10; OPTIONS, §11): its final response or failure goes to
     /// the handler, once, on the loop.
     case request(@Sendable (SIPClientOutcome) -> Void)
 }
