@@ -68,7 +68,12 @@ public final class VoiceGatewayService: Sendable {
     func handle(_ call: SIPCall) async {
         // Trust, region, Remote-Party-ID, From and approval proof per peer (sip.conf peer sections), else the general ones.
         let policy = configuration.callerPolicy(for: call.remote.address)
-        let identity = CallerIdentity(request: call.request, peerTrusted: policy.trusted, useRemotePartyID: policy.useRemotePartyID, trustFrom: policy.trustFrom)
+        let identity = CallerIdentity(request: call.request, peerTrusted: policy.trusted, useRemotePartyID: policy.useRemotePartyID, trustFrom: policy.trustFrom,
+                                      verstatHeader: policy.verstatHeader)
+        if let ignored = identity.ignoredVerstat {
+            // Anyone can write a verstat: only a trusted peer's is passed on (README "Caller ID from carriers").
+            logger.notice("gateway.call.verstat_ignored", metadata: ["call-id": "\(call.callID)", "verstat": "\(ignored.rawValue)", "source": "\(call.remote.address)"])
+        }
         // From a trunk: the called number where the trunk puts it, both numbers as E.164 whatever
         // the trunk's format (README "Connecting a trunk").
         let trunk = configuration.trunk(for: call.remote.address)
@@ -88,7 +93,8 @@ public final class VoiceGatewayService: Sendable {
         // core commits nothing until the ACK of our final response proves the round trip.
         let awaitsProof = policy.proof(reliableTransport: call.remote.transport.isReliable) == .ack
         let question = InboundCall(callID: call.callID, caller: caller, region: policy.region, called: called, trust: identity.trust,
-                                   timeoutMilliseconds: Int(configuration.coreTimeout.nanoseconds / 1_000_000), awaitsProof: awaitsProof ? true : nil)
+                                   timeoutMilliseconds: Int(configuration.coreTimeout.nanoseconds / 1_000_000), awaitsProof: awaitsProof ? true : nil,
+                                   verstat: identity.verstat)
         let decision: CallDecision
         do {
             guard case .callDecision(let answer) = try await link.ask(.inboundCall(question), timeout: configuration.coreTimeout) else {
@@ -158,7 +164,7 @@ public final class VoiceGatewayService: Sendable {
             }
             let outcomeID = nextOutcomeID()
             link.report(.callProven(CallProven(outcomeID: outcomeID, callID: call.callID, verificationID: verificationID, caller: caller, region: proof.region,
-                                               called: proof.called, trust: proof.trust)), outcomeID: outcomeID)
+                                               called: proof.called, trust: proof.trust, verstat: proof.verstat)), outcomeID: outcomeID)
         }
         report(call, verificationID: decision.verificationID, reason: reason, sipStatus: status)
     }
