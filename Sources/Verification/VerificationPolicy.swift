@@ -14,7 +14,8 @@ public struct VerificationPolicy: Sendable, Equatable {
     public var supportedLocales: [String]
     /// Caller-ID trust levels each call-in channel accepts; a channel not listed accepts asserted
     /// only (RFC 3325: a spoofable From header must not prove a number). Operators whose trunk sends
-    /// no P-Asserted-Identity may accept `unverified` for a method knowingly.
+    /// no P-Asserted-Identity may accept `unverified` for a method knowingly; `verified` asks for the
+    /// carrier's verstat TN-Validation-Passed on top of asserted (`CarrierValidation`).
     public var acceptedCallerIDTrust: [VerificationMethod: Set<CallerIDTrust>] = [:]
     /// Line types each channel may reach (`--line-types`); a channel not listed keeps its default
     /// (see `allows(_:for:)`): mobile and fixed lines for the outgoing channels, any for call-in.

@@ -1,5 +1,6 @@
 // CallerIdentity: the caller's number and how far it can be trusted, from an INVITE
-// (RFC 3325 P-Asserted-Identity and Privacy, RFC 3261 From, draft Remote-Party-ID).
+// (RFC 3325 P-Asserted-Identity and Privacy, RFC 3261 From, draft Remote-Party-ID), and the
+// carrier's verstat of a trusted peer (CallerVerstat.swift).
 
 import GatewayProtocol
 import SIPMessage
