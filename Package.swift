@@ -56,7 +56,7 @@ var package = Package(
         .target(
             name: "VoiceGateway",
             dependencies: [
-                "SIPMessage", "SIPStack", "GatewayProtocol", "SDP", "RTP", "Media", "CAres",
+                "ABNF", "SIPMessage", "SIPStack", "GatewayProtocol", "SDP", "RTP", "Media", "CAres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

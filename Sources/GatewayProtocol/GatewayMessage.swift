@@ -111,6 +111,26 @@ public enum CallerTrust: String, Codable, Sendable, Equatable {
     case withheld
 }
 
+/// A carrier's verification of the caller's number: the `verstat` URI parameter of 3GPP TS 24.229
+/// §7.2A.20 (STIR/SHAKEN results, RFC 8224 as applied by the carrier), as a trusted peer reports it.
+/// On the wire it is the token itself, in the spelling below.
+public enum Verstat: String, Codable, Sendable, Equatable, CaseIterable {
+    /// `TN-Validation-Passed`: the carrier validated the calling number.
+    case passed = "TN-Validation-Passed"
+    /// `TN-Validation-Failed`: the carrier's validation failed — the number is likely spoofed.
+    case failed = "TN-Validation-Failed"
+    /// `No-TN-Validation`: the carrier did not validate the number.
+    case notValidated = "No-TN-Validation"
+
+    /// The token read case-insensitively (TS 24.229 §7.2A.20 gives the spelling; carriers vary its
+    /// case); nil for anything else.
+    public init?(token: some StringProtocol) {
+        let lower = token.lowercased()
+        guard let match = Self.allCases.first(where: { $0.rawValue.lowercased() == lower }) else { return nil }
+        self = match
+    }
+}
+
 /// `inbound_call`: an INVITE to a system number.
 public struct InboundCall: Codable, Sendable, Equatable {
     /// The gateway's call id (SIP Call-ID).
@@ -131,8 +151,13 @@ public struct InboundCall: Codable, Sendable, Equatable {
     /// `call_proven` (missed_call) or asks again without this flag (voice_callin) once the ACK of our
     /// final response arrives (optional; added in version 1; absent: approve on the INVITE).
     public var awaitsProof: Bool?
+    /// The carrier's `verstat` of the caller ID from a trusted peer (optional; added in version 1;
+    /// absent: none reported). A `Verstat` raw value; a token this build does not know reads as absent.
+    public var verstat: String?
     /// Makes the question.
-    public init(callID: String, caller: String?, region: String?, called: String, trust: CallerTrust, timeoutMilliseconds: Int? = nil, awaitsProof: Bool? = nil) {
+    public init(callID: String, caller: String?, region: String?, called: String, trust: CallerTrust, timeoutMilliseconds: Int? = nil, awaitsProof: Bool? = nil,
+                verstat: Verstat? = nil) {
+        self.verstat = verstat?.rawValue
         self.callID = callID
         self.caller = caller
         self.region = region
@@ -161,8 +186,12 @@ public struct CallProven: Codable, Sendable, Equatable {
     public var called: String
     /// How the caller ID was learned.
     public var trust: CallerTrust
+    /// The carrier's `verstat`, as in the `inbound_call` (optional; added in version 1).
+    public var verstat: String?
     /// Makes the report.
-    public init(outcomeID: String, callID: String, verificationID: String, caller: String, region: String?, called: String, trust: CallerTrust) {
+    public init(outcomeID: String, callID: String, verificationID: String, caller: String, region: String?, called: String, trust: CallerTrust,
+                verstat: String? = nil) {
+        self.verstat = verstat
         self.outcomeID = outcomeID
         self.callID = callID
         self.verificationID = verificationID

@@ -14,18 +14,23 @@ public struct VerificationPolicy: Sendable, Equatable {
     public var supportedLocales: [String]
     /// Caller-ID trust levels each call-in channel accepts; a channel not listed accepts asserted
     /// only (RFC 3325: a spoofable From header must not prove a number). Operators whose trunk sends
-    /// no P-Asserted-Identity may accept `unverified` for a method knowingly.
+    /// no P-Asserted-Identity may accept `unverified` for a method knowingly; `verified` asks for the
+    /// carrier's verstat TN-Validation-Passed on top of asserted (`CarrierValidation`).
     public var acceptedCallerIDTrust: [VerificationMethod: Set<CallerIDTrust>] = [:]
     /// Line types each channel may reach (`--line-types`); a channel not listed keeps its default
     /// (see `allows(_:for:)`): mobile and fixed lines for the outgoing channels, any for call-in.
     public var allowedLineTypes: [VerificationMethod: Set<PhoneNumber.LineType>] = [:]
 
-    /// Whether `channel` accepts caller ID learned as `trust` (withheld never proves a number).
+    /// Whether `channel` accepts caller ID learned as `trust` (withheld never proves a number). A
+    /// `verified` caller ID is an asserted one the carrier validated too: accepted where `verified`
+    /// or `asserted` is; `missed_call=verified` refuses an asserted one without the carrier's Passed.
     public func accepts(_ trust: CallerIDTrust, for channel: VerificationMethod) -> Bool {
-        trust != .withheld && (acceptedCallerIDTrust[channel] ?? [.asserted]).contains(trust)
+        guard trust != .withheld else { return false }
+        let accepted = acceptedCallerIDTrust[channel] ?? [.asserted]
+        return accepted.contains(trust) || (trust == .verified && accepted.contains(.asserted))
     }
 
-    /// Parses `missed_call=asserted;dtmf_callin=asserted,unverified` (the `--caller-id-trust` form).
+    /// Parses `missed_call=verified;dtmf_callin=asserted,unverified` (the `--caller-id-trust` form).
     public static func parseCallerIDTrust(_ text: String) throws(ConfigurationProblem) -> [VerificationMethod: Set<CallerIDTrust>] {
         var out: [VerificationMethod: Set<CallerIDTrust>] = [:]
         for entry in text.split(separator: ";") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -36,7 +41,7 @@ public struct VerificationPolicy: Sendable, Equatable {
             var levels = Set<CallerIDTrust>()
             for name in parts[1].split(separator: ",") {
                 guard let level = CallerIDTrust(rawValue: name.trimmingCharacters(in: .whitespaces)), level != .withheld else {
-                    throw ConfigurationProblem("caller ID trust: \(name) is not asserted or unverified")
+                    throw ConfigurationProblem("caller ID trust: \(name) is not verified, asserted or unverified")
                 }
                 levels.insert(level)
             }

@@ -5,6 +5,9 @@ import Foundation
 
 /// How the gateway learned the caller's number (RFC 3325).
 public enum CallerIDTrust: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Asserted, and validated by the caller's carrier (`verstat` TN-Validation-Passed, see
+    /// `CarrierValidation`); a method that accepts `asserted` accepts it too.
+    case verified
     /// P-Asserted-Identity (or the identity) given by a peer the gateway trusts.
     case asserted
     /// From or Remote-Party-ID of a peer the gateway does not trust: anyone can write it.
@@ -38,8 +41,17 @@ extension VerificationService {
     /// changes nothing and refuses: the caller has been turned away already, and shedding the
     /// write keeps an overloaded core from falling further behind.
     /// With `commit: false` (the caller's address is not proven yet) nothing is approved nor issued.
-    public func inboundCall(caller: String?, region: String?, called: String, trust: CallerIDTrust, deadline: Date? = nil, commit: Bool = true) async throws -> CallInDecision {
-        guard let caller, trust != .withheld else { return .reject(reason: "caller ID withheld") }
+    /// `verstat` is the carrier's validation of the caller ID: Passed makes an asserted one `verified`
+    /// (`CallerIDTrust.confirmed(by:)`); Failed refuses the call whatever the policy accepts, and
+    /// (committing) notes the refusal on the caller's pending call-in verifications' audit trail.
+    public func inboundCall(caller: String?, region: String?, called: String, trust learned: CallerIDTrust, verstat: CarrierValidation? = nil,
+                            deadline: Date? = nil, commit: Bool = true) async throws -> CallInDecision {
+        guard let caller, learned != .withheld else { return .reject(reason: "caller ID withheld") }
+        let trust = learned.confirmed(by: verstat)
+        if verstat == .failed {
+            if commit { try await noteFailedValidation(caller: caller, region: region, called: called) }
+            return .reject(reason: Self.failedValidation)
+        }
         guard VerificationMethod.allCases.contains(where: { $0.isCallIn && policy.accepts(trust, for: $0) }) else { return .reject(reason: "caller ID \(trust.rawValue) not accepted") }
         guard let callerNumber = try? PhoneNumber(parsing: caller, defaultRegion: region ?? policy.defaultRegion) else {
             return .reject(reason: "caller ID is not a phone number")
@@ -79,7 +91,7 @@ extension VerificationService {
             if !commit, candidate.channel != .dtmfCallIn { return .awaitingProof(candidate) }
             switch candidate.channel {
             case .missedCall:
-                if let approved = try await finish(candidate, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.rawValue))") {
+                if let approved = try await finish(candidate, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.auditText(verstat)))") {
                     return .missedCallApproved(approved)
                 }
                 return .reject(reason: "the verification changed meanwhile")
@@ -94,6 +106,20 @@ extension VerificationService {
         }
         if let refused { return .reject(reason: "caller ID \(trust.rawValue) not accepted for \(refused.rawValue)") }
         return .reject(reason: "no pending verification for this caller")
+    }
+
+    /// Why a call whose carrier failed to validate the caller ID is refused.
+    static let failedValidation = "caller ID failed the carrier's validation (verstat TN-Validation-Failed)"
+
+    /// An audit line on each pending, unexpired call-in verification of `caller` for `called`: a call
+    /// claiming the number came in and its carrier said the number failed validation.
+    private func noteFailedValidation(caller: String, region: String?, called: String) async throws {
+        guard let callerNumber = try? PhoneNumber(parsing: caller, defaultRegion: region ?? policy.defaultRegion),
+              let systemNumber = (try? PhoneNumber(parsing: called, defaultRegion: policy.defaultRegion))?.e164 else { return }
+        let now = clock.now()
+        for candidate in try await store.pendingCallIn(caller: callerNumber.e164, systemNumber: systemNumber) where candidate.channel.isCallIn && candidate.expiresAt > now {
+            try await recordCallProgress(id: candidate.id, detail: "call refused: \(Self.failedValidation)")
+        }
     }
 
     /// voice_callin: a fresh code for the caller, its MAC stored (a second call gets a new code).

@@ -19,8 +19,11 @@ extension VerificationService {
     /// in `region`) to `called` whose caller ID was learned as `trust`, for the missed_call
     /// verification `id` that `inboundCall(…, commit: false)` named. Approves it if it is still
     /// pending, unexpired, of that caller and that system number, and its method accepts `trust`.
-    /// Repeating the report (a resend after a reconnect) changes nothing more.
-    public func callProven(id: String, caller: String, region: String?, called: String, trust: CallerIDTrust) async throws -> CallProofResult {
+    /// Repeating the report (a resend after a reconnect) changes nothing more. `verstat` is the
+    /// carrier's validation as in `inboundCall`: Failed never approves; Passed makes asserted `verified`.
+    public func callProven(id: String, caller: String, region: String?, called: String, trust learned: CallerIDTrust, verstat: CarrierValidation? = nil) async throws -> CallProofResult {
+        if verstat == .failed { return .refused(reason: Self.failedValidation) }
+        let trust = learned.confirmed(by: verstat)
         guard let callerNumber = try? PhoneNumber(parsing: caller, defaultRegion: region ?? policy.defaultRegion) else {
             return .refused(reason: "caller ID is not a phone number")
         }
@@ -39,7 +42,7 @@ extension VerificationService {
                     return .refused(reason: "expired")
                 }
                 // nil: a concurrent writer won, read again.
-                return try await finish(v, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.rawValue)), proven by ACK")
+                return try await finish(v, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.auditText(verstat))), proven by ACK")
                     .map(CallProofResult.approved)
             }
         } catch VerificationError.conflict {

@@ -89,7 +89,7 @@ struct CoreOptions: ParsableArguments {
     @Option(help: "voice_call says \"press any key to hear your code\" and says the code only after a key, so a voicemail that answers records no code: on or off (env VERIGATE_VOICE_CALL_KEYPRESS). Default: on.", transform: OnOff.init(option:))
     var voiceCallKeypress: OnOff?
 
-    @Option(help: "Caller-ID trust each call-in method accepts, e.g. 'missed_call=asserted;dtmf_callin=asserted,unverified' (env VERIGATE_CALLER_ID_TRUST). Default: asserted only (P-Asserted-Identity from a trusted peer) for all three.", transform: CallerIDTrustRules.init(option:))
+    @Option(help: "Caller-ID trust each call-in method accepts, e.g. 'missed_call=verified;dtmf_callin=asserted,unverified' (env VERIGATE_CALLER_ID_TRUST); verified: asserted and the carrier's verstat TN-Validation-Passed. Default: asserted only (P-Asserted-Identity from a trusted peer) for all three. A verstat TN-Validation-Failed never approves.", transform: CallerIDTrustRules.init(option:))
     var callerIDTrust: CallerIDTrustRules?
 
     @Option(help: "Default code length 4-10 (env VERIGATE_CODE_LENGTH). Default: 6.", transform: Int.init(option:))

@@ -54,7 +54,7 @@ struct CommandLineConfigurationTests {
     func choices() async throws {
         try await Self.expectRefused([
             (Self.core + ["--caller-id-trust", "missed_call=maybe"], [:],
-             "The value 'missed_call=maybe' is invalid for '--caller-id-trust <caller-id-trust>': caller ID trust: maybe is not asserted or unverified"),
+             "The value 'missed_call=maybe' is invalid for '--caller-id-trust <caller-id-trust>': caller ID trust: maybe is not verified, asserted or unverified"),
             (Self.core, ["VERIGATE_CALLER_ID_TRUST": "sms=asserted"],
              "The value 'sms=asserted' is invalid for VERIGATE_CALLER_ID_TRUST: caller ID trust: sms=asserted must be missed_call, voice_callin or dtmf_callin = levels"),
             (Self.core + ["--mode", "prod"], [:], "The value 'prod' is invalid for '--mode <mode>': must be dev or production"),

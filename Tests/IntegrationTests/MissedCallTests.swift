@@ -29,10 +29,11 @@ struct MissedCallTests {
         /// that send no P-Asserted-Identity are `asserted`; CallerProofTests turns it off.
         init(ringTime: Duration = .milliseconds(1_500), media: GatewayMedia? = nil, outboundTarget: String? = nil, timers: SIPTimers = .rfc3261,
              trustFrom: Bool = true, voiceCallKeypress: Bool = true, mediaLatching: RTPLatching = .off,
-             configure: (inout GatewayConfiguration) -> Void = { _ in }) async throws {
+             configure: (inout GatewayConfiguration) -> Void = { _ in }, configurePolicy: (inout VerificationPolicy) -> Void = { _ in }) async throws {
             var policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
             policy.limits.resendInterval = 0
             policy.limits.callRetryDelay = 0.3
+            configurePolicy(&policy)
             let test = try await TestCore.start("missed", policy: policy, voiceCallKeypress: voiceCallKeypress)
             (core, store, directory) = (test.core, test.store, test.directory)
             let (socket, logger) = (test.socket, test.logger)

@@ -84,8 +84,8 @@ struct CallInTests {
 
     @Test("caller ID trust settings: a clear error for each mistake", arguments: [
         ("sms=asserted", "caller ID trust: sms=asserted must be missed_call, voice_callin or dtmf_callin = levels"),
-        ("missed_call=trusted", "caller ID trust: trusted is not asserted or unverified"),
-        ("missed_call=withheld", "caller ID trust: withheld is not asserted or unverified"),
+        ("missed_call=trusted", "caller ID trust: trusted is not verified, asserted or unverified"),
+        ("missed_call=withheld", "caller ID trust: withheld is not verified, asserted or unverified"),
         ("missed_call", "caller ID trust: missed_call must be missed_call, voice_callin or dtmf_callin = levels"),
     ])
     func trustSettingErrors(text: String, message: String) {

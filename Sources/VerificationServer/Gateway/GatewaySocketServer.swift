@@ -126,7 +126,9 @@ public struct GatewaySocketServer: Service {
             try await writer.send(GatewayEnvelope(.ack(Ack(outcomeIDs: [ended.outcomeID]))))
         case .callProven(let proven):
             let trust = Self.trust(proven.trust)
-            switch try await service.callProven(id: proven.verificationID, caller: proven.caller, region: proven.region, called: proven.called, trust: trust) {
+            let verstat = Self.validation(proven.verstat)
+            switch try await service.callProven(id: proven.verificationID, caller: proven.caller, region: proven.region, called: proven.called, trust: trust,
+                                                verstat: verstat) {
             case .approved:
                 logger.info("gateway.call_proven", metadata: ["call": "\(proven.callID)", "verification": "\(proven.verificationID)"])
             case .refused(let reason):
@@ -153,7 +155,8 @@ public struct GatewaySocketServer: Service {
         do {
             // `awaits_proof`: decide, commit nothing; `call_proven` (or a second question) follows the ACK.
             let commit = call.awaitsProof != true
-            switch try await service.inboundCall(caller: call.caller, region: call.region, called: call.called, trust: trust, deadline: deadline, commit: commit) {
+            switch try await service.inboundCall(caller: call.caller, region: call.region, called: call.called, trust: trust, verstat: Self.validation(call.verstat),
+                                                 deadline: deadline, commit: commit) {
             case .reject(let reason):
                 logger.info("gateway.call_rejected", metadata: ["call": "\(call.callID)", "reason": "\(reason)"])
                 return CallDecision(callID: call.callID, action: .reject)
@@ -177,12 +180,26 @@ public struct GatewaySocketServer: Service {
     /// The one mapping from the wire's `CallerTrust` (GatewayProtocol: what the gateway reports in
     /// `inbound_call` and `call_proven`) to the domain's `CallerIDTrust` (what the policy accepts per
     /// channel, `--caller-id-trust`). Two types because the domain imports no gateway protocol and
-    /// the gateway no domain (docs/ARCHITECTURE.md "Gateway ↔ core socket"); the cases match one for one.
+    /// the gateway no domain (docs/ARCHITECTURE.md "Gateway ↔ core socket"); the wire's cases match one
+    /// for one, and the domain's `verified` is derived from `asserted` and the carrier's `verstat`
+    /// (`CallerIDTrust.confirmed(by:)`).
     static func trust(_ trust: CallerTrust) -> CallerIDTrust {
         switch trust {
         case .asserted: .asserted
         case .unverified: .unverified
         case .withheld: .withheld
+        }
+    }
+
+    /// The wire's `verstat` token (GatewayProtocol `Verstat`, 3GPP TS 24.229 §7.2A.20) as the
+    /// domain's `CarrierValidation`; a token this build does not know counts as no validation
+    /// reported, so it can never make a caller ID `verified` (nor refuse one).
+    static func validation(_ token: String?) -> CarrierValidation? {
+        switch token.flatMap({ Verstat(token: $0) }) {
+        case .passed: .passed
+        case .failed: .failed
+        case .notValidated: .notValidated
+        case nil: nil
         }
     }
 

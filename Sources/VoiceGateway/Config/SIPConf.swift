@@ -96,7 +96,7 @@ public struct SIPConf: Sendable, Equatable {
         "outbound_target", "outbound_caller_id", "route", "session_timers", "session_expires", "min_se", "dns_server",
     ]
     /// The keys of a peer section.
-    public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching"]
+    public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching", "verstat_header"]
 
     /// Reads and parses the file at `path` (at most `maxFileSize` bytes, UTF-8); `defaults` holds
     /// what keys the file leaves out take.

@@ -12,7 +12,7 @@ extension SIPConf {
     public static let trunkKeys: [String] = [
         "type", "host", "transport", "username", "password", "password_file", "auth_username", "realm", "from_user", "from_domain",
         "outbound_proxy", "number_format", "tech_prefix", "inbound_region", "called_number", "trusted", "trust_from", "approve_on",
-        "use_rpid", "media_latching", "register", "register_expiry", "contact_user", "qualify",
+        "use_rpid", "media_latching", "register", "register_expiry", "contact_user", "qualify", "verstat_header",
     ]
 }
 
@@ -80,6 +80,7 @@ extension SIPConfParser {
         }
         if let (text, line) = value("trusted") { peer.trusted = try bool(text, line, key: "trusted") }
         if let (text, line) = value("trust_from") { peer.trustFrom = try bool(text, line, key: "trust_from") }
+        if let (text, line) = value("verstat_header") { peer.verstatHeader = try headerName(text, line, key: "verstat_header") }
         if let (text, line) = value("use_rpid") { peer.useRemotePartyID = try bool(text, line, key: "use_rpid") }
         if let (text, line) = value("approve_on") {
             guard let proof = ApprovalProof(rawValue: text.lowercased()) else { throw error(.badValue, line, "approve_on must be invite or ack, got '\(text)'") }

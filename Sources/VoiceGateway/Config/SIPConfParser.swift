@@ -306,6 +306,7 @@ struct SIPConfParser {
             case "region": peer.region = try region(entry.value, entry.line)
             case "use_rpid": peer.useRemotePartyID = try bool(entry.value, entry.line, key: entry.key)
             case "trust_from": peer.trustFrom = try bool(entry.value, entry.line, key: entry.key)
+            case "verstat_header": peer.verstatHeader = try headerName(entry.value, entry.line, key: entry.key)
             case "media_latching":
                 guard let latching = RTPLatching(rawValue: entry.value.lowercased()) else {
                     throw error(.badValue, entry.line, "media_latching must be no, signalling or yes, got '\(entry.value)'")
@@ -388,6 +389,11 @@ struct SIPConfParser {
             throw error(.badValue, line, "\(key) must be 1-64 letters, digits or '\(extra)', got '\(value)'")
         }
         return value
+    }
+
+    /// A SIP header name: an RFC 3261 §25.1 `token`.
+    func headerName(_ value: String, _ line: Int, key: String) throws(SIPConfError) -> SIPHeaderName {
+        SIPHeaderName(try token(value, line, key: key, extra: "-.!%*_+`'~"))
     }
 
     func hostName(_ value: String, _ line: Int, key: String) throws(SIPConfError) -> String {

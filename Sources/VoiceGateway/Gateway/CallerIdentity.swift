@@ -1,5 +1,6 @@
 // CallerIdentity: the caller's number and how far it can be trusted, from an INVITE
-// (RFC 3325 P-Asserted-Identity and Privacy, RFC 3261 From, draft Remote-Party-ID).
+// (RFC 3325 P-Asserted-Identity and Privacy, RFC 3261 From, draft Remote-Party-ID), and the
+// carrier's verstat of a trusted peer (CallerVerstat.swift).
 
 import GatewayProtocol
 import SIPMessage
@@ -10,6 +11,11 @@ public struct CallerIdentity: Sendable, Equatable {
     public var number: String?
     /// How it was learned.
     public var trust: CallerTrust
+    /// The carrier's verification of the number (3GPP TS 24.229 §7.2A.20 `verstat`), from a trusted
+    /// peer only (`Verstat.read(from:header:)`); nil when it sent none or the number is withheld.
+    public var verstat: Verstat?
+    /// A `verstat` an untrusted peer sent: never believed (anyone can write it), kept for the log.
+    public var ignoredVerstat: Verstat?
 
     /// Reads the caller ID of `request` from a peer that is (or is not) trusted:
     /// - `Privacy: id` (RFC 3325 §9.3) or an anonymous identity → withheld;
@@ -20,7 +26,20 @@ public struct CallerIdentity: Sendable, Equatable {
     /// - a P-Asserted-Identity that is present but unparsable, or has no number, asserts nothing: the
     ///   call falls back to From (or Remote-Party-ID), unverified — never asserted;
     /// - an untrusted peer's Remote-Party-ID (when `useRemotePartyID`) or From → unverified.
-    public init(request: SIPRequest, peerTrusted: Bool, useRemotePartyID: Bool = false, trustFrom: Bool = false) {
+    /// The carrier's `verstat` (on P-Asserted-Identity or From, or in the header `verstatHeader`,
+    /// sip.conf `verstat_header`) is read from a trusted peer only, and not for a withheld number.
+    public init(request: SIPRequest, peerTrusted: Bool, useRemotePartyID: Bool = false, trustFrom: Bool = false, verstatHeader: SIPHeaderName? = nil) {
+        self.init(reading: request, peerTrusted: peerTrusted, useRemotePartyID: useRemotePartyID, trustFrom: trustFrom)
+        let verstat = Verstat.read(from: request, header: verstatHeader)
+        if !peerTrusted {
+            ignoredVerstat = verstat
+        } else if trust != .withheld {
+            self.verstat = verstat
+        }
+    }
+
+    /// The number and its trust, without `verstat`.
+    private init(reading request: SIPRequest, peerTrusted: Bool, useRemotePartyID: Bool, trustFrom: Bool) {
         let privacy = ((try? request.headers.privacy()) ?? []).map { $0.lowercased() }
         if privacy.contains("id") || privacy.contains("user") {
             self.init(number: nil, trust: .withheld)
@@ -47,9 +66,11 @@ public struct CallerIdentity: Sendable, Equatable {
     }
 
     /// Makes an identity.
-    public init(number: String?, trust: CallerTrust) {
+    public init(number: String?, trust: CallerTrust, verstat: Verstat? = nil, ignoredVerstat: Verstat? = nil) {
         self.number = number
         self.trust = trust
+        self.verstat = verstat
+        self.ignoredVerstat = ignoredVerstat
     }
 
     /// The digits of a tel: URI or of a SIP URI's user part; nil for anonymous identities and users

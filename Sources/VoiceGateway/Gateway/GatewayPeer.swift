@@ -3,6 +3,7 @@
 
 import NIOCore
 import RTP
+import SIPMessage
 
 /// What proves an inbound call's caller is really at the address its INVITE came from, before a
 /// call-in verification is approved (or a code said) on its caller ID.
@@ -37,6 +38,9 @@ public struct GatewayPeer: Sendable, Equatable {
     /// Whose RTP is heard and where ours goes when it does not come from the SDP's address (sip.conf
     /// `media_latching`, RFC 4961); `.off` by default.
     public var mediaLatching: RTPLatching = .off
+    /// A header carrying the carrier's `verstat` besides the URI parameter (sip.conf `verstat_header`,
+    /// e.g. `X-Twilio-VerStat`); read only when the peer is trusted. nil: the URI parameter only.
+    public var verstatHeader: SIPHeaderName?
 
     /// Makes a peer.
     public init(name: String, networks: [IPNetwork], trusted: Bool = false, region: String = "TW", useRemotePartyID: Bool = false,
@@ -79,6 +83,8 @@ public struct CallerPolicy: Sendable, Equatable {
     public var trustFrom: Bool
     /// The configured proof; nil: by transport.
     public var approveOn: ApprovalProof?
+    /// The header carrying the carrier's `verstat`, if the peer names one.
+    public var verstatHeader: SIPHeaderName?
 
     /// The proof needed for a call over a transport that is (or is not) reliable: as configured,
     /// else the ACK over UDP and the INVITE over TCP (the handshake proved the address).
@@ -95,7 +101,8 @@ extension GatewayConfiguration {
     public func callerPolicy(for address: SocketAddress, trunk: Trunk? = nil) -> CallerPolicy {
         let named = trunk.flatMap { trunk in peers.first { $0.name == trunk.name && ($0.matches(address) || trunkAddresses.contains($0.name, address)) } }
         if let peer = named ?? peer(for: address) {
-            return CallerPolicy(trusted: peer.trusted, region: peer.region, useRemotePartyID: peer.useRemotePartyID, trustFrom: peer.trustFrom, approveOn: peer.approveOn)
+            return CallerPolicy(trusted: peer.trusted, region: peer.region, useRemotePartyID: peer.useRemotePartyID, trustFrom: peer.trustFrom, approveOn: peer.approveOn,
+                                verstatHeader: peer.verstatHeader)
         }
         return CallerPolicy(trusted: trustedPeers.contains { $0.contains(address) }, region: region, useRemotePartyID: useRemotePartyID, trustFrom: false, approveOn: nil)
     }

@@ -96,7 +96,12 @@ public final class VoiceGatewayService: Sendable {
         let trunk = configuration.trunk(for: call.remote.address, requestURI: try? call.request.uri())
         // Trust, region, Remote-Party-ID, From and approval proof per peer (sip.conf peer sections), else the general ones.
         let policy = configuration.callerPolicy(for: call.remote.address, trunk: trunk)
-        let identity = CallerIdentity(request: call.request, peerTrusted: policy.trusted, useRemotePartyID: policy.useRemotePartyID, trustFrom: policy.trustFrom)
+        let identity = CallerIdentity(request: call.request, peerTrusted: policy.trusted, useRemotePartyID: policy.useRemotePartyID, trustFrom: policy.trustFrom,
+                                      verstatHeader: policy.verstatHeader)
+        if let ignored = identity.ignoredVerstat {
+            // Anyone can write a verstat: only a trusted peer's is passed on (README "Caller ID from carriers").
+            logger.notice("gateway.call.verstat_ignored", metadata: ["call-id": "\(call.callID)", "verstat": "\(ignored.rawValue)", "source": "\(call.remote.address)"])
+        }
         guard let received = trunk.map({ $0.rawCalledNumber(of: call.request) }) ?? CallerIdentity.calledNumber(of: call.request) else {
             calls.inbound(.noCalledNumber)
             call.reject(statusCode: 404)
@@ -113,7 +118,8 @@ public final class VoiceGatewayService: Sendable {
         // core commits nothing until the ACK of our final response proves the round trip.
         let awaitsProof = policy.proof(reliableTransport: call.remote.transport.isReliable) == .ack
         let question = InboundCall(callID: call.callID, caller: caller, region: policy.region, called: called, trust: identity.trust,
-                                   timeoutMilliseconds: Int(configuration.coreTimeout.nanoseconds / 1_000_000), awaitsProof: awaitsProof ? true : nil)
+                                   timeoutMilliseconds: Int(configuration.coreTimeout.nanoseconds / 1_000_000), awaitsProof: awaitsProof ? true : nil,
+                                   verstat: identity.verstat)
         let decision: CallDecision
         do {
             guard case .callDecision(let answer) = try await link.ask(.inboundCall(question), timeout: configuration.coreTimeout) else {
@@ -183,7 +189,7 @@ public final class VoiceGatewayService: Sendable {
             }
             let outcomeID = nextOutcomeID()
             link.report(.callProven(CallProven(outcomeID: outcomeID, callID: call.callID, verificationID: verificationID, caller: caller, region: proof.region,
-                                               called: proof.called, trust: proof.trust)), outcomeID: outcomeID)
+                                               called: proof.called, trust: proof.trust, verstat: proof.verstat)), outcomeID: outcomeID)
         }
         report(call, verificationID: decision.verificationID, reason: reason, sipStatus: status)
     }
