@@ -304,4 +304,28 @@ struct KamailioRegistrationTests {
             await core.stop()
         }
     }
+
+    @Test("a registrar given as a host name: found through DNS (SRV at dnsmasq, RFC 3263), registered, un-registered",
+          .timeLimit(.minutes(1)))
+    func registrarByName() async throws {
+        guard Peers.available(Self.kamailio, package: "kamailio") else { return }
+        try await Self.withProvider { provider in
+            guard let dns = try await TrunkDNSIntegrationTests.dnsmasq([
+                "--srv-host=_sip._udp.registrar.test,kam.registrar.test,\(provider.port),10,0",
+                "--host-record=kam.registrar.test,127.0.0.1",
+            ]) else { return }
+            let conf = "[general]\ndns_server = 127.0.0.1:\(dns.port)\n\n[carrier]\n" + Self.conf(port: provider.port).components(separatedBy: "[carrier]")[1]
+                .replacingOccurrences(of: "host = 127.0.0.1:\(provider.port)", with: "host = registrar.test")
+            let stack = try await MissedCallTests.Stack(configure: try TrunkDNSIntegrationTests.apply(conf))
+            let registration = try #require(stack.gateway.registrations.first)
+            #expect(registration.trunk.host == "registrar.test")
+            #expect(try await eventuallyTrue { registration.isRegistered }, "\(provider.process.tail())\ndnsmasq: \(dns.process.tail())")
+            #expect(dns.process.tail().contains("_sip._udp.registrar.test"), "the registrar was looked up by SRV")
+            stack.tasks.cancel()
+            await stack.tasks.value
+            #expect(provider.registrations.last?.expires == 0, "un-REGISTER reached the registrar found by name")
+            await stack.stop()
+            await dns.process.stop()
+        }
+    }
 }
