@@ -28,7 +28,7 @@ struct MissedCallTests {
         /// `trustFrom`: loopback vouches for its From (sip.conf `trust_from = yes`), so test phones
         /// that send no P-Asserted-Identity are `asserted`; CallerProofTests turns it off.
         init(ringTime: Duration = .milliseconds(1_500), media: GatewayMedia? = nil, outboundTarget: String? = nil, timers: SIPTimers = .rfc3261,
-             trustFrom: Bool = true, voiceCallKeypress: Bool = true, mediaLatching: RTPLatching = .off,
+             trustFrom: Bool = true, voiceCallKeypress: Bool = true, mediaLatching: RTPLatching = .off, sessionTimer: SessionTimer.Settings = SessionTimer.Settings(),
              configure: (inout GatewayConfiguration) -> Void = { _ in }, configurePolicy: (inout VerificationPolicy) -> Void = { _ in }) async throws {
             var policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
             policy.limits.resendInterval = 0
@@ -40,7 +40,7 @@ struct MissedCallTests {
             self.media = media
             let server = core.gatewaySocketServer(path: socket)
             let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
-            endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback], timers: timers), logger: logger)
+            endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback], timers: timers, sessionTimer: sessionTimer), logger: logger)
             var configuration = GatewayConfiguration.test(ringTime: ringTime, outboundTarget: outboundTarget, trustFrom: trustFrom, mediaLatching: mediaLatching)
             configure(&configuration)
             gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: configuration, media: media, logger: logger)

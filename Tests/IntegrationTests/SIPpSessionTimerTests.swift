@@ -3,6 +3,7 @@ import NIOCore
 import SIPMessage
 import SIPStack
 import Testing
+import Verification
 import VoiceGateway
 
 /// OPTIONS (RFC 3261 §11.2) and RFC 4028 session timers against SIPp scenarios (`sipp/uac-options.xml`,
@@ -91,5 +92,31 @@ struct SIPpSessionTimerTests {
         #expect(status == 0, "sipp exited \(status):\n\(sipp.tail())")
         await sipp.stop()
         await endpoint.shutdown()
+    }
+
+    @Test("voice_callin under a session timer the caller requires (Session-Expires 4, refreshed by UPDATE past the interval): the call stays up until the code is said twice and we hang up")
+    func voiceCallInOutlivesTheInterval() async throws {
+        guard Peers.available(Self.sipp, package: "sip-tester") else { return }
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_800...34_840), firstDigitTimeout: .seconds(8))
+        let stack = try await MissedCallTests.Stack(media: media, sessionTimer: SessionTimer.Settings(sessionExpires: 4, minSE: 4))
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
+        let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-callin-timer-\(UUID().uuidString.prefix(8)).log")
+        defer { try? FileManager.default.removeItem(at: trace) }
+        let sipp = try await PeerProcess(
+            Self.sipp, ["-sf", scenario("callin-voice-timer.xml"), "127.0.0.1:\(await stack.sipPort)", "-i", "127.0.0.1", "-p", "0", "-mp", "0", "-m", "1",
+                        "-base_cseq", "2", "-nostdin", "-timeout", "60s", "-timeout_error", "-trace_msg", "-message_file", trace.path,
+                        "-inf", try Peers.injectionFile([["0975000888", MissedCallTests.systemNumber]])],
+            name: "sipp-callin-timer"
+        )
+        let status = await sipp.exitStatus()
+        let messages = (try? String(contentsOf: trace, encoding: .utf8)) ?? ""
+        #expect(status == 0, "sipp exited \(status):\n\(sipp.tail())\n\(messages.suffix(3_000))")
+        // At least three refreshes, 1.5 s apart: the call outlived its 4 s interval several times over.
+        #expect(messages.components(separatedBy: "\nUPDATE sip:").count - 1 >= 3, "\(messages.suffix(3_000))")
+        // Ended by the dialogue (the code said twice), not by an expired session.
+        #expect(try await eventuallyTrue { stack.gateway.calls.endedCalls[.completed] == 1 }, "\(stack.gateway.calls.endedCalls)")
+        #expect(try await stack.core.service.events(id: started.verification.id).contains { ($0.detail ?? "").contains("call ended: completed") })
+        await sipp.stop()
+        await stack.stop()
     }
 }
