@@ -7,14 +7,7 @@ import Testing
 @Suite("Caller ID (RFC 3325) and trusted networks")
 struct CallerIdentityTests {
     private func invite(_ extra: [(SIPHeaderName, String)], from: String = "<sip:0975000888@198.51.100.7>;tag=1") -> SIPRequest {
-        var headers = SIPHeaders()
-        headers.add(.via, "SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKx")
-        headers.add(.from, from)
-        headers.add(.to, "<sip:+886229996666@gw>")
-        headers.add(.callID, "c")
-        headers.add(.cseq, "1 INVITE")
-        for (name, value) in extra { headers.add(name, value) }
-        return SIPRequest(method: .invite, uriText: "sip:+886229996666@127.0.0.1", headers: headers)
+        .callerIDInvite(extra, from: from)
     }
 
     @Test("a trusted peer's P-Asserted-Identity wins (tel: preferred) and is asserted")
@@ -74,5 +67,20 @@ struct CallerIdentityTests {
         #expect(IPNetwork("10.0.0.0/33") == nil)
         #expect(IPNetwork("example.com/8") == nil)
         #expect(IPNetwork("10.1.0.0/16")?.description == "10.1.0.0/16")
+    }
+}
+
+extension SIPRequest {
+    /// An INVITE from 198.51.100.7 to the system number with `from` and the `extra` headers: what
+    /// the caller-ID readers (CallerIdentity, Verstat) are given in their tests.
+    static func callerIDInvite(_ extra: [(SIPHeaderName, String)], from: String) -> SIPRequest {
+        var headers = SIPHeaders()
+        headers.add(.via, "SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKx")
+        headers.add(.from, from)
+        headers.add(.to, "<sip:+886229996666@gw>")
+        headers.add(.callID, "c")
+        headers.add(.cseq, "1 INVITE")
+        for (name, value) in extra { headers.add(name, value) }
+        return SIPRequest(method: .invite, uriText: "sip:+886229996666@127.0.0.1", headers: headers)
     }
 }

@@ -7,14 +7,7 @@ import Testing
 @Suite("Carriers' caller-ID verification (verstat, 3GPP TS 24.229 §7.2A.20)")
 struct CallerVerstatTests {
     private func invite(_ extra: [(SIPHeaderName, String)], from: String = "<sip:+886975000888@198.51.100.7;user=phone>;tag=1") -> SIPRequest {
-        var headers = SIPHeaders()
-        headers.add(.via, "SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKx")
-        headers.add(.from, from)
-        headers.add(.to, "<sip:+886229996666@gw>")
-        headers.add(.callID, "c")
-        headers.add(.cseq, "1 INVITE")
-        for (name, value) in extra { headers.add(name, value) }
-        return SIPRequest(method: .invite, uriText: "sip:+886229996666@127.0.0.1", headers: headers)
+        .callerIDInvite(extra, from: from)
     }
 
     private static let twilio = SIPHeaderName("X-Twilio-VerStat")
