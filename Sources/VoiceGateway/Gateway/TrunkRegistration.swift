@@ -19,6 +19,8 @@ public final class TrunkRegistration: Sendable {
     let backoffMinimum: Duration
     let backoffMaximum: Duration
     private let registered = Atomic<Bool>(false)
+    /// Set by `stop()`: a registrar still being looked up in DNS is not registered with after it.
+    private let stopping = Atomic<Bool>(false)
     private let lastFailure = Mutex<Registration.Failure?>(nil)
     /// Where a registrar given as a host name is now (RFC 3263 §4: the targets in order, and the one
     /// in use); unused for a literal IP.
@@ -66,7 +68,7 @@ public final class TrunkRegistration: Sendable {
     public func start() {
         if trunk.nextHop == nil, let locate {
             Task {
-                while !Task.isCancelled {
+                while !stopping.load(ordering: .relaxed) {
                     do {
                         let targets = try await locate(trunk).map(\.peer)
                         if !targets.isEmpty {
@@ -79,7 +81,7 @@ public final class TrunkRegistration: Sendable {
                     }
                     try? await Task.sleep(for: backoffMinimum)
                 }
-                startMachine()
+                if !stopping.load(ordering: .relaxed) { startMachine() }
             }
             return
         }
@@ -103,7 +105,7 @@ public final class TrunkRegistration: Sendable {
 
     private func startMachine() {
         endpoint.eventLoop.execute {
-            guard self.state.value.machine == nil else { return }
+            guard self.state.value.machine == nil, !self.stopping.load(ordering: .relaxed) else { return }
             guard self.nextHop != nil, let settings = self.settings() else {
                 self.logger.error("sip.register.no_route", metadata: ["trunk": "\(self.trunk.name)", "host": "\(self.trunk.host)"])
                 return
@@ -115,6 +117,7 @@ public final class TrunkRegistration: Sendable {
 
     /// Un-registers (Expires 0, §10.2.2) and waits for the answer, at most `grace`.
     public func stop(grace: Duration = .seconds(2)) async {
+        stopping.store(true, ordering: .relaxed)
         let loop = endpoint.eventLoop
         let done: EventLoopFuture<Void>? = try? await loop.submit { () -> EventLoopFuture<Void> in
             guard self.state.value.machine != nil else { return loop.makeSucceededVoidFuture() }
