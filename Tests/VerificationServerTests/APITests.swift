@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import TestSupport
 import Verification
 @testable import VerificationServer
 
@@ -262,5 +263,22 @@ import Verification
                 #expect(String(buffer: r.body) == yaml)
             }
         }
+    }
+
+    /// The served document parses as YAML and validates as OpenAPI 3.1 (openapi-spec-validator in
+    /// the repository's .venv, scripts/python-venv.sh), so code generators and schemathesis accept
+    /// it; an unquoted ": " or ", " in a flow mapping once made it invalid YAML.
+    @Test func openAPIDocumentIsValidOpenAPI() async throws {
+        guard TestSMSC.shouldRun else { return }
+        try #require(TestSMSC.isAvailable, "no .venv: run scripts/python-venv.sh (openapi-spec-validator)")
+        let document = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-openapi-\(UUID().uuidString.prefix(8)).yaml")
+        let log = document.appendingPathExtension("log")
+        defer { for file in [document, log] { try? FileManager.default.removeItem(at: file) } }
+        try #require(Core.openAPIDocument()).write(to: document)
+        let check = "import sys, yaml; from openapi_spec_validator import validate; validate(yaml.safe_load(open(sys.argv[1]))); print('valid')"
+        let python = try await ChildProcess(TestSMSC.python, ["-c", check, document.path], log: log)
+        let status = await python.exitStatus()
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(status == 0 && output.contains("valid"), "\(output.suffix(2_000))")
     }
 }
