@@ -316,7 +316,7 @@ struct KamailioRegistrationTests {
             ]) else { return }
             let conf = "[general]\ndns_server = 127.0.0.1:\(dns.port)\n\n[carrier]\n" + Self.conf(port: provider.port).components(separatedBy: "[carrier]")[1]
                 .replacingOccurrences(of: "host = 127.0.0.1:\(provider.port)", with: "host = registrar.test")
-            let stack = try await MissedCallTests.Stack(configure: try TrunkDNSIntegrationTests.apply(conf))
+            let stack = try await MissedCallTests.Stack(configure: try TrunkIntegrationTests.apply(conf))
             let registration = try #require(stack.gateway.registrations.first)
             #expect(registration.trunk.host == "registrar.test")
             #expect(try await eventuallyTrue { registration.isRegistered }, "\(provider.process.tail())\ndnsmasq: \(dns.process.tail())")

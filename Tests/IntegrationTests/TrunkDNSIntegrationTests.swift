@@ -36,15 +36,10 @@ struct TrunkDNSIntegrationTests {
         return nil
     }
 
-    /// The trunks, routes and dns_server of `text` (sip.conf) in the test gateway's configuration.
-    static func apply(_ text: String) throws -> (inout GatewayConfiguration) -> Void {
-        let conf = try SIPConf.parse(text, file: "trunks.conf")
-        return { configuration in
-            configuration.peers = conf.peers
-            configuration.trunks = conf.trunks
-            configuration.routes = conf.routes
-            configuration.dnsServer = conf.dnsServer
-        }
+    /// The test stack with media on `rtp` and the trunks, routes and dns_server of `conf`.
+    static func stack(_ conf: String, rtp: ClosedRange<Int>, timers: SIPTimers = .rfc3261) async throws -> MissedCallTests.Stack {
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: rtp), firstDigitTimeout: .seconds(8))
+        return try await MissedCallTests.Stack(media: media, timers: timers, configure: try TrunkIntegrationTests.apply(conf))
     }
 
     static func sippUAS(_ scenario: String, port: Int, trace: URL) async throws -> PeerProcess {
@@ -54,11 +49,6 @@ struct TrunkDNSIntegrationTests {
              "-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file", trace.path],
             name: "sipp-\(scenario)"
         )
-    }
-
-    /// Whether SIPp (`-m 1`) ended with its one call successful (exit status 0).
-    static func sippSucceeded(_ sipp: PeerProcess) async -> Bool {
-        await sipp.exitStatus() == 0
     }
 
     static func traceFile() -> URL {
@@ -83,14 +73,13 @@ struct TrunkDNSIntegrationTests {
             host = trunk.test
 
             """
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_340...34_400), firstDigitTimeout: .seconds(8))
-        let stack = try await MissedCallTests.Stack(media: media, configure: try Self.apply(conf))
+        let stack = try await Self.stack(conf, rtp: 34_340...34_400)
         let trace = Self.traceFile()
         defer { try? FileManager.default.removeItem(at: trace) }
         let uas = try await Self.sippUAS("uas-voice.xml", port: uasPort, trace: trace)
         #expect(try await eventuallyTrue { Peers.udpPortIsBound(uasPort) })
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
-        #expect(await Self.sippSucceeded(uas), "\(uas.tail())\ndnsmasq: \(dns.process.tail())")
+        #expect(await uas.exitStatus() == 0, "\(uas.tail())\ndnsmasq: \(dns.process.tail())")
         let messages = (try? String(contentsOf: trace, encoding: .utf8)) ?? ""
         #expect(messages.contains("INVITE sip:+886975000888@trunk.test SIP/2.0"), "the Request-URI keeps the provider's name: \(messages.prefix(1_500))")
         #expect(messages.contains("To: <sip:+886975000888@trunk.test>"), "\(messages.prefix(1_500))")
@@ -126,16 +115,15 @@ struct TrunkDNSIntegrationTests {
             number_format = e164_no_plus
 
             """
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_410...34_470), firstDigitTimeout: .seconds(8))
-        let stack = try await MissedCallTests.Stack(media: media, configure: try Self.apply(conf))
+        let stack = try await Self.stack(conf, rtp: 34_410...34_470)
         let traces = [Self.traceFile(), Self.traceFile()]
         defer { for trace in traces { try? FileManager.default.removeItem(at: trace) } }
         let first = try await Self.sippUAS("uas-503.xml", port: firstPort, trace: traces[0])
         let second = try await Self.sippUAS("uas-voice.xml", port: secondPort, trace: traces[1])
         #expect(try await eventuallyTrue { Peers.udpPortIsBound(firstPort) && Peers.udpPortIsBound(secondPort) })
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
-        #expect(await Self.sippSucceeded(first), "\(first.tail())")
-        #expect(await Self.sippSucceeded(second), "\(second.tail())")
+        #expect(await first.exitStatus() == 0, "\(first.tail())")
+        #expect(await second.exitStatus() == 0, "\(second.tail())")
         let firstMessages = (try? String(contentsOf: traces[0], encoding: .utf8)) ?? ""
         let secondMessages = (try? String(contentsOf: traces[1], encoding: .utf8)) ?? ""
         #expect(firstMessages.contains("INVITE sip:886975000888@trunk.test SIP/2.0"), "priority 10 first: \(firstMessages.prefix(1_500))")
@@ -168,8 +156,7 @@ struct TrunkDNSIntegrationTests {
             host = 127.0.0.1:\(upPort)
 
             """
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_480...34_540), firstDigitTimeout: .seconds(8))
-        let stack = try await MissedCallTests.Stack(media: media, configure: try Self.apply(conf))
+        let stack = try await Self.stack(conf, rtp: 34_480...34_540)
         let trace = Self.traceFile()
         defer { try? FileManager.default.removeItem(at: trace) }
         let up = try await Self.sippUAS("uas-voice.xml", port: upPort, trace: trace)
@@ -178,7 +165,7 @@ struct TrunkDNSIntegrationTests {
         #expect(try await eventuallyTrue {
             try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains("call ended: completed")
         })
-        #expect(await Self.sippSucceeded(up), "\(up.tail())")
+        #expect(await up.exitStatus() == 0, "\(up.tail())")
         #expect(dns.process.tail(200).contains("missing.test"), "the name was asked for: \(dns.process.tail())")
         await up.stop()
         await dns.process.stop()
@@ -202,10 +189,9 @@ struct TrunkDNSIntegrationTests {
             host = 127.0.0.1:\(upPort)
 
             """
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_550...34_610), firstDigitTimeout: .seconds(8))
         // T1 = 50 ms: an unanswered OPTIONS times out after Timer F = 64·T1 = 3.2 s.
         let timers = SIPTimers(t1: .milliseconds(50), t2: .milliseconds(400), t4: .milliseconds(500))
-        let stack = try await MissedCallTests.Stack(media: media, timers: timers, configure: try Self.apply(conf))
+        let stack = try await Self.stack(conf, rtp: 34_550...34_610, timers: timers)
         func trunkUp() -> Double? {
             let registry = PrometheusCollectorRegistry()
             GatewayMetrics(registry: registry, calls: stack.gateway.calls, media: nil, trunks: stack.gateway.trunks).collect()

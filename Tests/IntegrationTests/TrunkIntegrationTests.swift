@@ -11,13 +11,14 @@ import VerificationServer
 /// answering 503 to the next, which gets the number in its own format.
 @Suite("Trunks end to end with SIPp", .serialized)
 struct TrunkIntegrationTests {
-    /// The trunks and routes of `text` (sip.conf) in the test gateway's configuration, replacing its loopback peer.
+    /// The trunks, routes and dns_server of `text` (sip.conf) in the test gateway's configuration, replacing its loopback peer.
     static func apply(_ text: String) throws -> (inout GatewayConfiguration) -> Void {
         let conf = try SIPConf.parse(text, file: "trunks.conf")
         return { configuration in
             configuration.peers = conf.peers
             configuration.trunks = conf.trunks
             configuration.routes = conf.routes
+            configuration.dnsServer = conf.dnsServer
         }
     }
 
