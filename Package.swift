@@ -26,6 +26,8 @@ var package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // SIP over TLS (RFC 3261 §26); already in the graph through async-http-client.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
@@ -59,6 +61,8 @@ var package = Package(
                 "ABNF", "SIPMessage", "SIPStack", "GatewayProtocol", "SDP", "RTP", "Media", "CAres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -129,7 +133,9 @@ var package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "SDP", "TestSupport"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "SMPPTests", dependencies: ["SMPP", "TestSupport"]),
-        .testTarget(name: "VoiceGatewayTests", dependencies: ["VoiceGateway", "GatewayProtocol", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "VoiceGatewayTests", dependencies: [
+            "VoiceGateway", "GatewayProtocol", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
         // Reads Sources/: each target imports only what docs/ARCHITECTURE.md allows.
         .testTarget(name: "ArchitectureTests"),

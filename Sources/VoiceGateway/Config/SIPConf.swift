@@ -15,6 +15,17 @@ public struct SIPConf: Sendable, Equatable {
         case udp
         /// §18 over TCP.
         case tcp
+        /// §26.2 over TLS (RFC 5630): trunks only; the listener is `tls_bind`.
+        case tls
+
+        /// The endpoint's transport protocol.
+        public var sipTransport: SIPTransportProtocol {
+            switch self {
+            case .udp: .udp
+            case .tcp: .tcp
+            case .tls: .tls
+            }
+        }
     }
 
     /// The gateway's name in `hello` (`name`).

@@ -41,7 +41,7 @@ extension SIPConfParser {
         // A host name's addresses become its source addresses once resolved (TrunkAddresses).
         var peer = GatewayPeer(name: section.name, networks: IPNetwork(host).map { [$0] } ?? [], trusted: false, region: defaultRegion, useRemotePartyID: defaultRPID)
         if let (text, line) = value("transport") {
-            guard let transport = SIPConf.Transport(rawValue: text.lowercased()) else { throw error(.badValue, line, "transport must be udp or tcp, got '\(text)'") }
+            guard let transport = SIPConf.Transport(rawValue: text.lowercased()) else { throw error(.badValue, line, "transport must be udp, tcp or tls, got '\(text)'") }
             trunk.transport = transport
         }
         if let (text, line) = value("inbound_region") {

@@ -173,8 +173,8 @@ struct SIPConfParser {
             case "transport":
                 if firstOfList { conf.transports = [] }
                 for item in try items(value, line) {
-                    guard let transport = SIPConf.Transport(rawValue: item.lowercased()) else {
-                        throw error(.badValue, line, "transport must be udp or tcp, got '\(item)'")
+                    guard let transport = SIPConf.Transport(rawValue: item.lowercased()), transport != .tls else {
+                        throw error(.badValue, line, "transport must be udp or tcp (TLS listens on tls_bind), got '\(item)'")
                     }
                     guard !conf.transports.contains(transport) else { throw error(.duplicate, line, "transport \(item) listed twice") }
                     conf.transports.append(transport)

@@ -9,7 +9,13 @@ extension SIPServerLocator {
     /// error when the name gives no address (NXDOMAIN, no records, a server failure).
     public func nextHops(for trunk: Trunk) async throws(DNSError) -> [SIPServerTarget] {
         if let hop = trunk.nextHop { return [SIPServerTarget(peer: hop, host: trunk.outboundProxy?.ipAddress ?? trunk.host, ttl: .max)] }
-        let transport: SIPTransportProtocol? = trunk.transport.map { $0 == .tcp ? .tcp : .udp }
-        return try await locate(host: trunk.host, port: trunk.port, transport: transport)
+        // RFC 5922 §7.2: over TLS the server's certificate must name the trunk's host (the SIP
+        // domain asked for), not an SRV target or the resolved address.
+        return try await locate(host: trunk.host, port: trunk.port, transport: trunk.transport?.sipTransport).map { target in
+            guard target.peer.transport == .tls else { return target }
+            var target = target
+            target.peer.serverName = trunk.host
+            return target
+        }
     }
 }

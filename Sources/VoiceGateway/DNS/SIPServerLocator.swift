@@ -43,11 +43,17 @@ public struct SIPServerLocator: Sendable {
     /// The default port of SIP (RFC 3261 §19.1.2).
     public static let defaultPort = 5060
 
+    /// The default port of `transport`: 5061 for TLS, else 5060 (RFC 3261 §19.1.2).
+    public static func defaultPort(_ transport: SIPTransportProtocol) -> Int {
+        transport == .tls ? 5061 : defaultPort
+    }
+
     /// The NAPTR service of each transport (RFC 3263 §4.1, the registrations of its §10).
     static func naptrService(_ transport: SIPTransportProtocol) -> String {
         switch transport {
         case .udp: "SIP+D2U"
         case .tcp: "SIP+D2T"
+        case .tls: "SIPS+D2T"
         }
     }
 
@@ -56,6 +62,7 @@ public struct SIPServerLocator: Sendable {
         switch transport {
         case .udp: "_sip._udp.\(host)"
         case .tcp: "_sip._tcp.\(host)"
+        case .tls: "_sips._tcp.\(host)"
         }
     }
 
@@ -75,7 +82,7 @@ public struct SIPServerLocator: Sendable {
         using generator: inout some RandomNumberGenerator
     ) async throws(DNSError) -> [SIPServerTarget] {
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        if let literal = try? SocketAddress(ipAddress: bare, port: port ?? Self.defaultPort) {
+        if let literal = try? SocketAddress(ipAddress: bare, port: port ?? Self.defaultPort(transport ?? .udp)) {
             return [SIPServerTarget(peer: SIPPeer(transport ?? .udp, literal), host: bare, ttl: .max)]
         }
         if let port {
@@ -83,7 +90,7 @@ public struct SIPServerLocator: Sendable {
         }
         if let transport {
             var targets = try await srvTargets(Self.srvName(transport, bare), transport: transport, ttl: .max, using: &generator)
-            if targets.isEmpty { targets = try await addressTargets(bare, port: Self.defaultPort, transport: transport, ttl: .max) }
+            if targets.isEmpty { targets = try await addressTargets(bare, port: Self.defaultPort(transport), transport: transport, ttl: .max) }
             return targets
         }
         var targets = try await naptrTargets(bare, using: &generator)

@@ -88,7 +88,8 @@ public struct Trunk: Sendable, Equatable {
         let user = TrunkNumbers.outbound(number, format: numberFormat, region: region)
         var text = "sip:\(user)@\(uriHost)"
         if let port { text += ":\(port)" }
-        if transport == .tcp { text += ";transport=tcp" }
+        // RFC 5630 §3.1.3: transport=tls on a sip: URI, not sips:.
+        if let transport, transport != .udp { text += ";transport=\(transport.rawValue)" }
         return try? SIPAnyURI(parsing: text)
     }
 
@@ -98,9 +99,9 @@ public struct Trunk: Sendable, Equatable {
     /// Where requests go without DNS: the outbound proxy, else a literal IP host itself; nil for a
     /// host name (its next hops come from `SIPServerLocator.nextHops(for:)`).
     public var nextHop: SIPPeer? {
-        let protocolName: SIPTransportProtocol = transport == .tcp ? .tcp : .udp
+        let protocolName = transport?.sipTransport ?? .udp
         if let outboundProxy { return SIPPeer(protocolName, outboundProxy) }
-        guard let address = try? SocketAddress(ipAddress: host, port: port ?? 5060) else { return nil }
+        guard let address = try? SocketAddress(ipAddress: host, port: port ?? SIPServerLocator.defaultPort(protocolName)) else { return nil }
         return SIPPeer(protocolName, address)
     }
 

@@ -139,7 +139,7 @@ extension Trunk {
     var qualifyURI: SIPAnyURI? {
         var text = "sip:\(uriHost)"
         if let port { text += ":\(port)" }
-        if transport == .tcp { text += ";transport=tcp" }
+        if let transport, transport != .udp { text += ";transport=\(transport.rawValue)" }
         return try? SIPAnyURI(parsing: text)
     }
 }

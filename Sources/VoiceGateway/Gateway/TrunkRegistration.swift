@@ -142,11 +142,11 @@ public final class TrunkRegistration: Sendable {
         guard let peer = nextHop else { return nil }
         let (host, port) = endpoint.localHostPort(peer.transport)
         var contact = SIPURI(user: trunk.contactUser, host: host, port: port)
-        if peer.transport == .tcp { contact.parameters.set("transport", "tcp") }
+        if peer.transport != .udp { contact.parameters.set("transport", peer.transport.rawValue.lowercased()) }
         // §10.2: the Request-URI names the registrar's domain; To and From the address-of-record.
         let domain = trunk.fromDomain ?? trunk.host
         var registrar = SIPURI(host: domain, port: trunk.fromDomain == nil ? trunk.port : nil)
-        if trunk.transport == .tcp { registrar.parameters.set("transport", "tcp") }
+        if let transport = trunk.transport, transport != .udp { registrar.parameters.set("transport", transport.rawValue) }
         let aor = SIPURI(user: trunk.fromUser ?? trunk.username ?? trunk.contactUser, host: domain)
         let credentials = trunk.password.map { DigestClient(username: trunk.authUsername ?? trunk.username ?? "", password: $0) }
         return Registration.Settings(

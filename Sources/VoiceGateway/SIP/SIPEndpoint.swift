@@ -10,7 +10,7 @@ import NIOPosix
 import SIPMessage
 import SIPStack
 
-/// A SIP user agent (UAS and UAC) on UDP and TCP. All mutable state is confined to `eventLoop` in a
+/// A SIP user agent (UAS and UAC) on UDP, TCP and TLS. All mutable state is confined to `eventLoop` in a
 /// `NIOLoopBoundBox` (every access checks the loop), so the class is checked `Sendable`; the public
 /// API may be called from anywhere.
 public final class SIPEndpoint: Sendable, SIPTransportSink {
@@ -83,7 +83,7 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
         (incomingCalls, incomingContinuation) = AsyncStream.makeStream(of: SIPCall.self)
     }
 
-    /// Binds the configured UDP and TCP addresses on `eventLoop` and starts serving.
+    /// Binds the configured UDP, TCP and TLS addresses on `eventLoop` and starts serving.
     public static func start(
         _ configuration: SIPEndpointConfiguration, on eventLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
         logger: Logger = Logger(label: "verigate.sip")
@@ -98,8 +98,22 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
             openers.append { sink in
                 try await SIPTCPTransport.listen(
                     address, on: eventLoop, limits: configuration.parserLimits, idleTimeout: .nanoseconds(configuration.tcpIdleTimeout.nanoseconds),
-                    maxConnections: configuration.maxTCPConnections, logger: logger, sink: sink
+                    maxConnections: configuration.maxTCPConnections, maxConnectionsPerIP: configuration.maxConnectionsPerIP, logger: logger, sink: sink
                 )
+            }
+        }
+        if !configuration.tls.isEmpty {
+            guard let settings = configuration.tlsSettings else { throw SIPTLSSettingsError(setting: "tls", file: "", reason: "TLS listen addresses without a certificate") }
+            // Built once: the files are read here, so a bad one stops the start.
+            let contexts = try SIPTLSContexts(settings)
+            for address in configuration.tls {
+                openers.append { sink in
+                    try await SIPTCPTransport.listen(
+                        address, on: eventLoop, limits: configuration.parserLimits, idleTimeout: .nanoseconds(configuration.tcpIdleTimeout.nanoseconds),
+                        maxConnections: configuration.maxTCPConnections, maxConnectionsPerIP: configuration.maxConnectionsPerIP, tls: contexts,
+                        logger: logger, sink: sink
+                    )
+                }
             }
         }
         return try await start(configuration, on: eventLoop, logger: logger, transports: openers)
@@ -134,6 +148,11 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
     /// The bound TCP addresses.
     public var tcpAddresses: [SocketAddress] {
         get async { await localAddresses(.tcp) }
+    }
+
+    /// The bound TLS addresses (RFC 3261 §26.2).
+    public var tlsAddresses: [SocketAddress] {
+        get async { await localAddresses(.tls) }
     }
 
     private func localAddresses(_ transportProtocol: SIPTransportProtocol) async -> [SocketAddress] {
@@ -229,7 +248,7 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
             eventLoop.execute { self.sendFailed(to: peer, error: SIPCallError(description: "no \(peer.transport.rawValue) transport")) }
             return
         }
-        transport.send(buffer, to: peer.address)
+        transport.send(buffer, to: peer.address, serverName: peer.serverName)
     }
 
     /// Where a response to a request from `peer` goes: the same connection for TCP, the §18.2.2 /
@@ -249,7 +268,8 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
     func makeContact(_ transport: SIPTransportProtocol) -> SIPNameAddress {
         let (host, port) = localHostPort(transport)
         var uri = SIPURI(user: configuration.contactUser, host: host, port: port)
-        if transport == .tcp { uri.parameters.set("transport", "tcp") }
+        // RFC 5630 §3.1.3: `transport=tls` on a sip: URI rather than sips: (which demands TLS on every hop).
+        if transport != .udp { uri.parameters.set("transport", transport.rawValue.lowercased()) }
         return SIPNameAddress(uri: .sip(uri))
     }
 

@@ -10,6 +10,11 @@ public struct SIPEndpointConfiguration: Sendable {
     public var udp: [SocketAddress]
     /// TCP listen addresses (§18).
     public var tcp: [SocketAddress]
+    /// TLS listen addresses (§26.2, RFC 5630; 5061 by default in sip.conf `tls_bind`). Needs `tlsSettings`.
+    public var tls: [SocketAddress]
+    /// Certificate, key and trusted CAs of the TLS transport. TLS connections we dial (to
+    /// `transport=tls` destinations) go through that transport, so outgoing TLS needs a `tls` address too.
+    public var tlsSettings: SIPTLSSettings?
     /// The host put in Via and Contact when a listen address is a wildcard (0.0.0.0, ::).
     public var advertisedHost: String?
     /// The host (name or literal IP) put in Via sent-by and Contact instead of the bound address,
@@ -33,8 +38,11 @@ public struct SIPEndpointConfiguration: Sendable {
     public var maxTransactions: Int
     /// Idle TCP connections are closed after this long.
     public var tcpIdleTimeout: Duration
-    /// The most TCP connections at once.
+    /// The most TCP connections at once (per transport: TCP and TLS each).
     public var maxTCPConnections: Int
+    /// The most TCP or TLS connections with one remote IP address (so that one host cannot take
+    /// every slot).
+    public var maxConnectionsPerIP: Int
     /// Send 100 Trying when the application has not answered an INVITE within this time (§17.2.1: 200 ms).
     public var tryingDelay: Duration
     /// The user part of our Contact URI.
@@ -61,17 +69,19 @@ public struct SIPEndpointConfiguration: Sendable {
 
     /// Loopback UDP and TCP on `port` (5060 by default).
     public init(
-        udp: [SocketAddress]? = nil, tcp: [SocketAddress]? = nil, port: Int = 5060, advertisedHost: String? = nil,
+        udp: [SocketAddress]? = nil, tcp: [SocketAddress]? = nil, tls: [SocketAddress] = [], tlsSettings: SIPTLSSettings? = nil, port: Int = 5060, advertisedHost: String? = nil,
         externalHost: String? = nil, externalPort: Int? = nil, timers: SIPTimers = .rfc3261, parserLimits: SIPParserLimits = SIPParserLimits(),
         capabilities: SIPServerCapabilities = SIPEndpointConfiguration.gatewayCapabilities,
         maxCalls: Int = 1_000, retryAfterSeconds: Int = 5, maxTransactionsPerSource: Int = 4_096, maxTransactions: Int = 65_536,
-        tcpIdleTimeout: Duration = .seconds(300), maxTCPConnections: Int = 1_024, tryingDelay: Duration = .milliseconds(200),
+        tcpIdleTimeout: Duration = .seconds(300), maxTCPConnections: Int = 1_024, maxConnectionsPerIP: Int = 128, tryingDelay: Duration = .milliseconds(200),
         contactUser: String = "verigate", userAgent: String = "Verigate", sessionTimer: SessionTimer.Settings? = SessionTimer.Settings(),
         dropOutbound: (@Sendable (SIPMessage) -> Bool)? = nil
     ) {
         let loopback = try! SocketAddress(ipAddress: "127.0.0.1", port: port)
         self.udp = udp ?? [loopback]
         self.tcp = tcp ?? [loopback]
+        self.tls = tls
+        self.tlsSettings = tlsSettings
         self.advertisedHost = advertisedHost
         self.externalHost = externalHost
         self.externalPort = externalPort
@@ -84,6 +94,7 @@ public struct SIPEndpointConfiguration: Sendable {
         self.maxTransactions = maxTransactions
         self.tcpIdleTimeout = tcpIdleTimeout
         self.maxTCPConnections = maxTCPConnections
+        self.maxConnectionsPerIP = maxConnectionsPerIP
         self.tryingDelay = tryingDelay
         self.contactUser = contactUser
         self.userAgent = userAgent

@@ -2,6 +2,7 @@
 // puts in the messages it creates (tags §19.3, branches §8.1.1.7, Call-IDs §8.1.1.4).
 
 import NIOCore
+import SIPMessage
 
 /// The transport protocols of RFC 3261 §18 that the endpoint speaks.
 public enum SIPTransportProtocol: String, Sendable, Hashable, CaseIterable {
@@ -9,23 +10,55 @@ public enum SIPTransportProtocol: String, Sendable, Hashable, CaseIterable {
     case udp = "UDP"
     /// TCP (§18): reliable, framed by Content-Length (§18.3).
     case tcp = "TCP"
+    /// TLS over TCP (§26.2, RFC 5630): reliable, framed as TCP; `transport=tls` in URIs, `TLS` in Via.
+    case tls = "TLS"
 
     /// Whether the transport is reliable (§17: no retransmission timers).
-    public var isReliable: Bool { self == .tcp }
+    public var isReliable: Bool { self != .udp }
+
+    /// The transport a SIP URI names (§19.1.1 `transport` parameter; RFC 5630 §3.1.3: a `sips:` URI
+    /// means TLS, whatever its `transport=tcp`); UDP when it names none.
+    public init(uri: SIPURI) {
+        switch uri.transport {
+        case "tls": self = .tls
+        case "tcp": self = uri.isSecure ? .tls : .tcp
+        default: self = uri.isSecure ? .tls : .udp
+        }
+    }
 }
 
 /// A remote transport address with its protocol: the source of a received message, or the
 /// destination of one to send (RFC 3261 §18.1.1, §18.2.2).
+/// Two peers are equal when their transport and address are (the TLS names below annotate them).
 public struct SIPPeer: Sendable, Hashable, CustomStringConvertible {
-    /// UDP or TCP.
+    /// UDP, TCP or TLS.
     public var transport: SIPTransportProtocol
     /// The remote IP address and port.
     public var address: SocketAddress
+    /// TLS destinations: the host name the server's certificate must name (RFC 5922 §7.2: the SIP
+    /// domain, SAN dNSName, not the resolved IP); nil: the certificate must name the IP address.
+    public var serverName: String?
+    /// TLS sources: the SAN dNSNames of the client certificate the connection presented and the
+    /// CA verified (RFC 5922 §7.3); empty without one.
+    public var tlsIdentities: [String]
 
     /// Creates a peer.
-    public init(_ transport: SIPTransportProtocol, _ address: SocketAddress) {
+    public init(_ transport: SIPTransportProtocol, _ address: SocketAddress, serverName: String? = nil, tlsIdentities: [String] = []) {
         self.transport = transport
         self.address = address
+        self.serverName = serverName
+        self.tlsIdentities = tlsIdentities
+    }
+
+    /// Same transport and address.
+    public static func == (lhs: SIPPeer, rhs: SIPPeer) -> Bool {
+        lhs.transport == rhs.transport && lhs.address == rhs.address
+    }
+
+    /// Hashes the transport and address.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(transport)
+        hasher.combine(address)
     }
 
     /// The IP address as text, without port (for Via `received`, limits keyed per source).

@@ -38,10 +38,10 @@ public enum SIPRouting {
     public static func requestDestination(requestURI: SIPAnyURI, routes: [SIPNameAddress]) -> SIPPeer? {
         let target = routes.first?.uri ?? requestURI
         guard let uri = target.sipURI else { return nil }
-        let transport: SIPTransportProtocol = uri.transport == "tcp" ? .tcp : .udp
+        let transport = SIPTransportProtocol(uri: uri)
         var host = normalized(uri.maddr ?? uri.host)
         if host == "localhost" { host = "127.0.0.1" }
-        guard let address = try? SocketAddress(ipAddress: host, port: uri.port ?? 5060) else { return nil }
+        guard let address = try? SocketAddress(ipAddress: host, port: uri.port ?? (transport == .tls ? 5061 : 5060)) else { return nil }
         return SIPPeer(transport, address)
     }
 
