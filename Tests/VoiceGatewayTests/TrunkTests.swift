@@ -91,7 +91,7 @@ struct TrunkTests {
         ("[t]\ntype = trunk\nhost = bad_host!\n", .badValue, 3, "host must be a host name or IP address"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nhost = 192.0.2.2\n", .duplicate, 4, "already set at line 3"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nsecret = x\n", .unknownKey, 4, "unknown key 'secret' in trunk [t]"),
-        ("[t]\ntype = trunk\nhost = 192.0.2.1\ntransport = tls\n", .badValue, 4, "transport must be udp or tcp"),
+        ("[t]\ntype = trunk\nhost = 192.0.2.1\ntransport = sctp\n", .badValue, 4, "transport must be udp, tcp or tls"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nnumber_format = local\n", .badValue, 4, "number_format must be e164, e164_no_plus, national or tech_prefix"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nnumber_format = tech_prefix\n", .missingKey, 4, "needs tech_prefix"),
         ("[t]\ntype = trunk\nhost = 192.0.2.1\nnumber_format = tech_prefix\ntech_prefix = 12a\n", .badValue, 5, "tech_prefix must be 1-16 digits"),

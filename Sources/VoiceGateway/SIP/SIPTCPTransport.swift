@@ -85,6 +85,9 @@ private final class SIPTCPConnections: Sendable {
         var open: [SocketAddress: Channel] = [:]
         /// Connections being dialled, with the messages waiting for them.
         var dialling: [SocketAddress: [ByteBuffer]] = [:]
+        /// TLS: the names each open connection's certificate was verified for (the server name we
+        /// dialled, or the client certificate's SAN dNSNames), lowercased.
+        var names: [SocketAddress: [String]] = [:]
     }
 
     let eventLoop: EventLoop
@@ -161,7 +164,9 @@ private final class SIPTCPConnections: Sendable {
 
     /// See `SIPTCPTransport.send(_:to:serverName:)`.
     func send(_ buffer: ByteBuffer, to address: SocketAddress, serverName: String?) {
-        if let channel = table.value.open[address] {
+        // Over TLS a request for a server name reuses only a connection verified for that name
+        // (RFC 5922 §7.2); another one is dialled and replaces it in the table.
+        if let channel = table.value.open[address], tls == nil || serverName.map({ table.value.names[address]?.contains($0.lowercased()) == true }) ?? true {
             channel.writeAndFlush(buffer, promise: nil)
             return
         }
@@ -229,6 +234,13 @@ private final class SIPTCPConnections: Sendable {
     func connectionClosed(_ channel: Channel) {
         guard let remote = channel.remoteAddress, table.value.open[remote] === channel else { return }
         table.value.open[remote] = nil
+        table.value.names[remote] = nil
+    }
+
+    /// Records the names a TLS connection's certificate was verified for.
+    func verified(_ channel: Channel, names: [String]) {
+        guard let remote = channel.remoteAddress, table.value.open[remote] === channel else { return }
+        table.value.names[remote] = names.map { $0.lowercased() }
     }
 
     /// Hands a framed message to the endpoint; over TLS with the SAN dNSNames of the client
@@ -327,10 +339,17 @@ private final class SIPTCPConnectionHandler: ChannelInboundHandler {
         }
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             handshakeDone = true
-            // Only a certificate the CA verified gets this far (`optionalVerification` fails the
-            // handshake on one it does not), so its names are the connection's identity.
-            if case .accepted = side, let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self).peerCertificate {
-                tlsIdentities = certificate.sipDNSNames
+            switch side {
+            case .accepted:
+                // Only a certificate the CA verified gets this far (`optionalVerification` fails the
+                // handshake on one it does not), so its names are the connection's identity.
+                if let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self).peerCertificate {
+                    tlsIdentities = certificate.sipDNSNames
+                }
+                connections.verified(context.channel, names: tlsIdentities)
+            case .dialled(let serverName):
+                // NIOSSLClientHandler checked the server's certificate against this name.
+                connections.verified(context.channel, names: serverName.map { [$0] } ?? [])
             }
         }
         context.fireUserInboundEventTriggered(event)

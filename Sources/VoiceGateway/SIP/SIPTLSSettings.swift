@@ -151,12 +151,13 @@ final class SIPTLSHandshakeTimeoutHandler: ChannelInboundHandler, RemovableChann
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        context.fireUserInboundEventTriggered(event)
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             timer?.cancel()
             timer = nil
+            // After passing the event on: the handlers behind read the peer's certificate from it.
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
