@@ -19,6 +19,9 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "The gateway's outcome journal: outcomes the core has not acknowledged and calls running, kept across gateway restarts (env VERIGATE_GATEWAY_JOURNAL). Default: gateway.journal next to the gateway socket.")
     var journal: String?
 
+    @Option(help: "SIP over TLS listen address host:port (overrides sip.conf's tls_bind; the certificate and key come from sip.conf's tls_certificate and tls_private_key) (env VERIGATE_SIP_TLS_ADDRESS). Default: sip.conf's tls_bind, else no TLS.", transform: HostPort.init(option:))
+    var sipTLSAddress: HostPort?
+
     /// The prompts folder: `--prompts`, `VERIGATE_PROMPTS`, else `prompts`.
     func promptsDirectory(logger: Logger) -> String {
         do { return try Settings.resolve(prompts, "PROMPTS", default: "prompts") } catch { configurationFailed("\(error)", logger: logger) }
@@ -46,6 +49,16 @@ struct GatewayOptions: ParsableArguments {
         }
         if let sipAddress {
             do { conf.bind = [try Self.address(sipAddress, option: "--sip-address")] } catch { configurationFailed("\(error)", logger: logger) }
+        }
+        do {
+            if let tlsAddress = try Settings.resolve(sipTLSAddress, "SIP_TLS_ADDRESS") {
+                guard conf.tls != nil else {
+                    throw ConfigurationError("--sip-tls-address needs tls_certificate and tls_private_key in sip.conf (with a tls_bind, which the flag replaces)")
+                }
+                conf.tlsBind = [try Self.address(tlsAddress, option: "--sip-tls-address")]
+            }
+        } catch {
+            configurationFailed("\(error)", logger: logger)
         }
         return conf
     }
@@ -121,7 +134,7 @@ struct GatewayCommand: AsyncParsableCommand {
                 logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        logger.info("gateway.serving", metadata: ["core_socket": "\(coreSocket)", "sip": "\(conf.bind.map { "\($0)" }.joined(separator: ","))"])
+        logger.info("gateway.serving", metadata: ["core_socket": "\(coreSocket)", "sip": "\(conf.bind.map { "\($0)" }.joined(separator: ","))", "sip_tls": "\(conf.tlsBind.map { "\($0)" }.joined(separator: ","))"])
         try await group.run()
     }
 }

@@ -55,6 +55,14 @@ public struct SIPConf: Sendable, Equatable {
     public var maxTCPConnections: Int = 1_024
     /// Idle TCP connections are closed after this (`tcp_idle_timeout`).
     public var tcpIdleTimeout: Duration = .seconds(300)
+    /// TCP or TLS connections from one IP address (`max_connections_per_ip`).
+    public var maxConnectionsPerIP: Int = 128
+    /// TLS listen addresses (`tls_bind`, port 5061 unless given; RFC 3261 §26.2); empty: no TLS.
+    public var tlsBind: [SocketAddress] = []
+    /// Certificate, key, CA file, client certificates, handshake timeout (`tls_certificate`,
+    /// `tls_private_key`, `tls_ca_file`, `tls_require_client_certificate`, `tls_handshake_timeout`);
+    /// set whenever `tlsBind` is.
+    public var tls: SIPTLSSettings?
     /// RTP, codecs, prompt locale, digit collection.
     public var media = MediaSettings()
     /// Numbers callers dial (`system_number`, E.164).
@@ -105,9 +113,11 @@ public struct SIPConf: Sendable, Equatable {
         "rtp_start", "rtp_end", "rtp_address", "disallow", "allow", "language", "max_wrong_codes", "first_digit_timeout", "inter_digit_timeout",
         "system_number", "region", "use_rpid", "missed_call_ring_time", "missed_call_reject", "no_verification_reject", "core_timeout",
         "outbound_target", "outbound_caller_id", "route", "session_timers", "session_expires", "min_se", "dns_server",
+        "tls_bind", "tls_certificate", "tls_private_key", "tls_ca_file", "tls_require_client_certificate", "tls_handshake_timeout",
+        "max_connections_per_ip",
     ]
     /// The keys of a peer section.
-    public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching", "verstat_header"]
+    public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching", "verstat_header", "tls_client_identity"]
 
     /// Reads and parses the file at `path` (at most `maxFileSize` bytes, UTF-8); `defaults` holds
     /// what keys the file leaves out take.
@@ -137,9 +147,9 @@ public struct SIPConf: Sendable, Equatable {
     /// The SIP endpoint's configuration: `bind` on each transport, limits, advertised host.
     public var endpointConfiguration: SIPEndpointConfiguration {
         SIPEndpointConfiguration(
-            udp: transports.contains(.udp) ? bind : [], tcp: transports.contains(.tcp) ? bind : [], advertisedHost: advertisedHost,
+            udp: transports.contains(.udp) ? bind : [], tcp: transports.contains(.tcp) ? bind : [], tls: tlsBind, tlsSettings: tls, advertisedHost: advertisedHost,
             externalHost: sipExternalHost, externalPort: sipExternalPort, maxCalls: maxCalls, retryAfterSeconds: retryAfterSeconds, maxTransactionsPerSource: maxTransactionsPerSource,
-            maxTransactions: maxTransactions, tcpIdleTimeout: tcpIdleTimeout, maxTCPConnections: maxTCPConnections, userAgent: userAgent,
+            maxTransactions: maxTransactions, tcpIdleTimeout: tcpIdleTimeout, maxTCPConnections: maxTCPConnections, maxConnectionsPerIP: maxConnectionsPerIP, userAgent: userAgent,
             sessionTimer: sessionTimer)
     }
 

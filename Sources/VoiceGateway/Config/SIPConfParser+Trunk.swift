@@ -42,6 +42,9 @@ extension SIPConfParser {
         var peer = GatewayPeer(name: section.name, networks: IPNetwork(host).map { [$0] } ?? [], trusted: false, region: defaultRegion, useRemotePartyID: defaultRPID)
         if let (text, line) = value("transport") {
             guard let transport = SIPConf.Transport(rawValue: text.lowercased()) else { throw error(.badValue, line, "transport must be udp, tcp or tls, got '\(text)'") }
+            if transport == .tls, conf.tlsBind.isEmpty {
+                throw error(.badValue, line, "transport = tls needs a TLS listener (its connections dial out too): set tls_bind, tls_certificate and tls_private_key in [general]")
+            }
             trunk.transport = transport
         }
         if let (text, line) = value("inbound_region") {

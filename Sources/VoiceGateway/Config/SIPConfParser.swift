@@ -151,7 +151,7 @@ struct SIPConfParser {
         var sessionExpires = conf.sessionTimer?.sessionExpires ?? SessionTimer.Settings().sessionExpires
         var minSE = conf.sessionTimer?.minSE ?? SessionTimer.Settings().minSE
         for entry in section.entries {
-            let isList = ["bind", "transport", "allow", "system_number", "disallow", "route"].contains(entry.key)
+            let isList = ["bind", "tls_bind", "transport", "allow", "system_number", "disallow", "route"].contains(entry.key)
             if !isList, let first = seen[entry.key] {
                 throw error(.duplicate, entry.line, "'\(entry.key)' already set at line \(first)")
             }
@@ -250,6 +250,8 @@ struct SIPConfParser {
             case "outbound_caller_id": conf.outboundCallerID = try token(value, line, key: entry.key, extra: "+-_.")
             case "route": break  // read once the trunks are known (SIPConfParser+Trunk.swift)
             case "dns_server": conf.dnsServer = try value.isEmpty ? nil : dnsServer(value, line)
+            case "tls_bind", "tls_certificate", "tls_private_key", "tls_ca_file", "tls_require_client_certificate", "tls_handshake_timeout", "max_connections_per_ip":
+                try applyTLS(entry.key, value, line, firstOfList: firstOfList)
             case "session_timers": sessionTimersOn = try bool(value, line, key: entry.key)
             case "session_expires": sessionExpires = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)
             case "min_se": minSE = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)
@@ -268,6 +270,7 @@ struct SIPConfParser {
         }
         conf.sessionTimer = sessionTimersOn ? SessionTimer.Settings(sessionExpires: sessionExpires, minSE: minSE) : nil
         guard !conf.bind.isEmpty else { throw error(.badValue, seen["bind"] ?? section.line, "bind lists no address") }
+        try checkTLS(seen: seen, section: section)
         guard !conf.transports.isEmpty else { throw error(.badValue, seen["transport"] ?? section.line, "transport lists no transport") }
         guard !conf.media.codecs.isEmpty else { throw error(.badValue, seen["allow"] ?? seen["disallow"] ?? section.line, "no codec allowed (add allow = pcmu,pcma)") }
     }
@@ -317,11 +320,18 @@ struct SIPConfParser {
                     throw error(.badValue, entry.line, "approve_on must be invite or ack, got '\(entry.value)'")
                 }
                 peer.approveOn = proof
+            case "tls_client_identity":
+                guard !conf.tlsBind.isEmpty else {
+                    throw error(.badValue, entry.line, "tls_client_identity needs a TLS listener: set tls_bind, tls_certificate and tls_private_key in [general]")
+                }
+                peer.tlsClientIdentity = try hostName(entry.value, entry.line, key: entry.key).lowercased()
             default:
                 throw error(.unknownKey, entry.line, "unknown key '\(entry.key)' in peer [\(section.name)]; known: \(SIPConf.peerKeys.joined(separator: ", "))")
             }
         }
-        guard !peer.networks.isEmpty else { throw error(.missingKey, section.line, "peer [\(section.name)] needs host = ADDRESS or CIDR") }
+        guard !peer.networks.isEmpty || peer.tlsClientIdentity != nil else {
+            throw error(.missingKey, section.line, "peer [\(section.name)] needs host = ADDRESS or CIDR (or tls_client_identity)")
+        }
         return peer
     }
 
@@ -441,9 +451,9 @@ struct SIPConfParser {
     }
 
     /// `host:port`, `[v6]:port`, or an address alone (port 5060, RFC 3261 §19.1.2).
-    func socketAddress(_ value: String, _ line: Int) throws(SIPConfError) -> SocketAddress {
+    func socketAddress(_ value: String, _ line: Int, defaultPort: Int = 5060) throws(SIPConfError) -> SocketAddress {
         var host = value
-        var port = 5060
+        var port = defaultPort
         if value.hasPrefix("[") {
             guard let close = value.firstIndex(of: "]") else { throw error(.badValue, line, "bind '\(value)': missing ']'") }
             host = String(value[value.index(after: value.startIndex)..<close])

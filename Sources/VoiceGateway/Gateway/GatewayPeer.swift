@@ -41,6 +41,10 @@ public struct GatewayPeer: Sendable, Equatable {
     /// A header carrying the carrier's `verstat` besides the URI parameter (sip.conf `verstat_header`,
     /// e.g. `X-Twilio-VerStat`); read only when the peer is trusted. nil: the URI parameter only.
     public var verstatHeader: SIPHeaderName?
+    /// Mutual TLS (sip.conf `tls_client_identity`, RFC 5922 §7.3): calls are this peer's only over a
+    /// TLS connection whose client certificate, verified against `tls_ca_file`, has this SAN
+    /// dNSName (and, when `networks` is not empty, from one of them); an address alone never is.
+    public var tlsClientIdentity: String?
 
     /// Makes a peer.
     public init(name: String, networks: [IPNetwork], trusted: Bool = false, region: String = "TW", useRemotePartyID: Bool = false,
@@ -54,8 +58,17 @@ public struct GatewayPeer: Sendable, Equatable {
         self.useRemotePartyID = useRemotePartyID
     }
 
-    /// Whether a packet from `address` comes from this peer.
-    public func matches(_ address: SocketAddress) -> Bool { networks.contains { $0.contains(address) } }
+    /// Whether a packet from `address` comes from this peer (never for a peer known by its client
+    /// certificate: see `matches(_:)` with the whole `SIPPeer`).
+    public func matches(_ address: SocketAddress) -> Bool { tlsClientIdentity == nil && networks.contains { $0.contains(address) } }
+
+    /// Whether a message from `remote` comes from this peer: by its address, or for a peer with
+    /// `tlsClientIdentity` by the verified client certificate of its TLS connection.
+    public func matches(_ remote: SIPPeer) -> Bool {
+        guard let identity = tlsClientIdentity else { return matches(remote.address) }
+        return remote.transport == .tls && remote.tlsIdentities.contains(identity)
+            && (networks.isEmpty || networks.contains { $0.contains(remote.address) })
+    }
 }
 
 extension GatewayConfiguration {
@@ -99,8 +112,15 @@ extension GatewayConfiguration {
     /// otherwise `trustedPeers`, `region` and `useRemotePartyID` of the whole gateway (From not
     /// trusted, approval proof by transport).
     public func callerPolicy(for address: SocketAddress, trunk: Trunk? = nil) -> CallerPolicy {
+        callerPolicy(for: SIPPeer(.udp, address), trunk: trunk)
+    }
+
+    /// `callerPolicy(for:trunk:)` for a message from `remote`: a peer with `tls_client_identity`
+    /// decides only for a TLS connection whose verified client certificate names it.
+    public func callerPolicy(for remote: SIPPeer, trunk: Trunk? = nil) -> CallerPolicy {
+        let address = remote.address
         let named = trunk.flatMap { trunk in peers.first { $0.name == trunk.name && ($0.matches(address) || trunkAddresses.contains($0.name, address)) } }
-        if let peer = named ?? peer(for: address) {
+        if let peer = named ?? peers.first(where: { $0.matches(remote) || trunkAddresses.contains($0.name, address) }) {
             return CallerPolicy(trusted: peer.trusted, region: peer.region, useRemotePartyID: peer.useRemotePartyID, trustFrom: peer.trustFrom, approveOn: peer.approveOn,
                                 verstatHeader: peer.verstatHeader)
         }

@@ -95,7 +95,7 @@ public final class VoiceGatewayService: Sendable {
         // "Connecting a trunk").
         let trunk = configuration.trunk(for: call.remote.address, requestURI: try? call.request.uri())
         // Trust, region, Remote-Party-ID, From and approval proof per peer (sip.conf peer sections), else the general ones.
-        let policy = configuration.callerPolicy(for: call.remote.address, trunk: trunk)
+        let policy = configuration.callerPolicy(for: call.remote, trunk: trunk)
         let identity = CallerIdentity(request: call.request, peerTrusted: policy.trusted, useRemotePartyID: policy.useRemotePartyID, trustFrom: policy.trustFrom,
                                       verstatHeader: policy.verstatHeader)
         if let ignored = identity.ignoredVerstat {
