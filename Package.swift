@@ -145,6 +145,7 @@ var package = Package(
             dependencies: [
                 "VoiceGateway", "VerificationServer", "Media", "RTP", "TestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .testTarget(

@@ -29,6 +29,7 @@ struct MissedCallTests {
         /// that send no P-Asserted-Identity are `asserted`; CallerProofTests turns it off.
         init(ringTime: Duration = .milliseconds(1_500), media: GatewayMedia? = nil, outboundTarget: String? = nil, timers: SIPTimers = .rfc3261,
              trustFrom: Bool = true, voiceCallKeypress: Bool = true, mediaLatching: RTPLatching = .off, sessionTimer: SessionTimer.Settings = SessionTimer.Settings(),
+             tls: SIPTLSSettings? = nil,
              configure: (inout GatewayConfiguration) -> Void = { _ in }, configurePolicy: (inout VerificationPolicy) -> Void = { _ in }) async throws {
             var policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
             policy.limits.resendInterval = 0
@@ -40,7 +41,9 @@ struct MissedCallTests {
             self.media = media
             let server = core.gatewaySocketServer(path: socket)
             let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
-            endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback], timers: timers, sessionTimer: sessionTimer), logger: logger)
+            endpoint = try await SIPEndpoint.start(
+                SIPEndpointConfiguration(udp: [loopback], tcp: [loopback], tls: tls == nil ? [] : [loopback], tlsSettings: tls, timers: timers, sessionTimer: sessionTimer),
+                logger: logger)
             var configuration = GatewayConfiguration.test(ringTime: ringTime, outboundTarget: outboundTarget, trustFrom: trustFrom, mediaLatching: mediaLatching)
             configure(&configuration)
             gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: configuration, media: media, logger: logger)
@@ -58,6 +61,7 @@ struct MissedCallTests {
 
         var sipPort: Int { get async { await endpoint.udpAddresses[0].port! } }
         var sipTCPPort: Int { get async { await endpoint.tcpAddresses[0].port! } }
+        var sipTLSPort: Int { get async { await endpoint.tlsAddresses[0].port! } }
 
         func stop() async {
             await endpoint.shutdown()

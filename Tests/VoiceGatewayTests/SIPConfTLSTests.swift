@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 @testable import VoiceGateway
 
 @Suite("sip.conf: SIP over TLS keys and mutual-TLS peers")
