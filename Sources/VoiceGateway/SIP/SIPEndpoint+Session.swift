@@ -38,10 +38,13 @@ extension SIPEndpoint {
     }
 
     /// Where a request in `dialog` goes — Request-URI and Route (§12.2.1.1), the first hop over the
-    /// call's transport (§8.1.2, §18.1.1) — and a fresh Via for it (§8.1.1.7).
+    /// call's transport (§8.1.2, §18.1.1) — and a fresh Via for it (§8.1.1.7). Over TLS, a first hop
+    /// at the call peer's IP is the call's own connection (RFC 5923 §1: a TLS client such as a
+    /// softphone has no certificate to accept connections with), and keeps the server name to verify.
     func inDialogTarget(_ dialog: Dialog, callPeer: SIPPeer) -> (peer: SIPPeer, via: SIPVia) {
         let (requestURI, routes) = dialog.routing()
-        let peer = SIPRouting.requestDestination(requestURI: requestURI, routes: routes).map { SIPPeer(callPeer.transport, $0.address) } ?? callPeer
+        var peer = SIPRouting.requestDestination(requestURI: requestURI, routes: routes).map { SIPPeer(callPeer.transport, $0.address, serverName: callPeer.serverName) } ?? callPeer
+        if peer.transport == .tls, peer.address.ipAddress == callPeer.address.ipAddress { peer = callPeer }
         return (peer, makeVia(peer.transport))
     }
 
