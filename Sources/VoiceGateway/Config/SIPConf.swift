@@ -76,6 +76,8 @@ public struct SIPConf: Sendable, Equatable {
     /// The DNS server for trunk host names (`dns_server`), `IPv4:port` or `[IPv6]:port`; nil: the
     /// system's resolvers.
     public var dnsServer: String?
+    /// `media_encryption` and `srtp` of `[general]`: the defaults of peers and trunks (README "Encrypted calls").
+    public var mediaSecurity = MediaSecurity()
 
     /// The defaults.
     public init() {}
@@ -94,9 +96,11 @@ public struct SIPConf: Sendable, Equatable {
         "rtp_start", "rtp_end", "rtp_address", "disallow", "allow", "language", "max_wrong_codes", "first_digit_timeout", "inter_digit_timeout",
         "system_number", "region", "use_rpid", "missed_call_ring_time", "missed_call_reject", "no_verification_reject", "core_timeout",
         "outbound_target", "outbound_caller_id", "route", "session_timers", "session_expires", "min_se", "dns_server",
+        "media_encryption", "srtp",
     ]
     /// The keys of a peer section.
-    public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching", "verstat_header"]
+    public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching", "verstat_header",
+                                                 "media_encryption", "srtp", "sdes_over_insecure_transport"]
 
     /// Reads and parses the file at `path` (at most `maxFileSize` bytes, UTF-8); `defaults` holds
     /// what keys the file leaves out take.
@@ -141,6 +145,7 @@ public struct SIPConf: Sendable, Equatable {
         configuration.trunks = trunks
         configuration.routes = routes
         configuration.dnsServer = dnsServer
+        configuration.mediaSecurity = mediaSecurity
         return configuration
     }
 

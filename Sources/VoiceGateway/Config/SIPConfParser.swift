@@ -250,6 +250,7 @@ struct SIPConfParser {
             case "outbound_caller_id": conf.outboundCallerID = try token(value, line, key: entry.key, extra: "+-_.")
             case "route": break  // read once the trunks are known (SIPConfParser+Trunk.swift)
             case "dns_server": conf.dnsServer = try value.isEmpty ? nil : dnsServer(value, line)
+            case "media_encryption", "srtp": _ = try mediaSecurityKey(entry.key, value, line, perPeer: false, into: &conf.mediaSecurity)
             case "session_timers": sessionTimersOn = try bool(value, line, key: entry.key)
             case "session_expires": sessionExpires = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)
             case "min_se": minSE = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)
@@ -284,6 +285,7 @@ struct SIPConfParser {
             throw error(.unsupported, type.line, "type must be peer or trunk (users, friends and registrations are not supported), got '\(type.value)'")
         }
         var peer = GatewayPeer(name: section.name, networks: [], trusted: false, region: defaultRegion, useRemotePartyID: defaultRPID)
+        peer.mediaSecurity = conf.mediaSecurity
         var seen: [String: Int] = [:]
         for entry in section.entries {
             if entry.key != "host", let first = seen[entry.key] {
@@ -317,6 +319,8 @@ struct SIPConfParser {
                     throw error(.badValue, entry.line, "approve_on must be invite or ack, got '\(entry.value)'")
                 }
                 peer.approveOn = proof
+            case "media_encryption", "srtp", "sdes_over_insecure_transport":
+                _ = try mediaSecurityKey(entry.key, entry.value, entry.line, perPeer: true, into: &peer.mediaSecurity)
             default:
                 throw error(.unknownKey, entry.line, "unknown key '\(entry.key)' in peer [\(section.name)]; known: \(SIPConf.peerKeys.joined(separator: ", "))")
             }

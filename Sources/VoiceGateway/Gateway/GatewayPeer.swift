@@ -41,6 +41,8 @@ public struct GatewayPeer: Sendable, Equatable {
     /// A header carrying the carrier's `verstat` besides the URI parameter (sip.conf `verstat_header`,
     /// e.g. `X-Twilio-VerStat`); read only when the peer is trusted. nil: the URI parameter only.
     public var verstatHeader: SIPHeaderName?
+    /// SRTP settings (sip.conf `media_encryption`, `srtp`, `sdes_over_insecure_transport`); unset keys take `[general]`'s.
+    public var mediaSecurity = MediaSecurity()
 
     /// Makes a peer.
     public init(name: String, networks: [IPNetwork], trusted: Bool = false, region: String = "TW", useRemotePartyID: Bool = false,
