@@ -236,6 +236,8 @@ private final class MediaRunner {
         punctuality.packetsSent = packetsSent
         punctuality.packetsReceived = packetsReceived
         punctuality.strangerPackets = strangerPackets
+        punctuality.srtp = srtp != nil
+        punctuality.srtpRejectedPackets = srtpRejected
         if srtpRejected > 0 { logger.warning("rtp.srtp.rejected", metadata: ["packets": "\(srtpRejected)"]) }
         if let reception, reception.isValid {
             punctuality.packetsLost = Int(reception.cumulativeLost)
