@@ -73,6 +73,37 @@ struct SRTPCallTests {
             return ByteBuffer(string: sdp)
         }
 
+        /// Answers the next incoming call with SRTP: takes the offer's `AES_CM_128_HMAC_SHA1_80`
+        /// line, answers its tag with our key, keys "5" by SIP INFO once confirmed (voice_call says
+        /// the code after a key). Returns the offer's profile, the gateway's key and the events.
+        func answerNextCall() -> Task<(proto: String, key: [UInt8], events: [SIPCallEvent])?, Never> {
+            Task {
+                var iterator = endpoint.incomingCalls.makeAsyncIterator()
+                guard let call = await iterator.next() else { return nil }
+                let lines = String(buffer: call.offer).split(separator: "\r\n")
+                guard let media = lines.first(where: { $0.hasPrefix("m=audio ") })?.split(separator: " "), media.count > 2,
+                      let crypto = lines.first(where: { $0.hasPrefix("a=crypto:") && $0.contains(" AES_CM_128_HMAC_SHA1_80 ") })?.split(separator: " "),
+                      let inline = crypto.last?.split(separator: "|").first?.dropFirst("inline:".count),
+                      let key = Data(base64Encoded: String(inline)) else {
+                    call.reject(statusCode: 488)
+                    return nil
+                }
+                let tag = crypto[0].dropFirst("a=crypto:".count)
+                let answer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio \(rtp.localAddress!.port!) \(media[2]) 0 101\r\n"
+                    + "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=crypto:\(tag) AES_CM_128_HMAC_SHA1_80 inline:\(Data(self.key).base64EncodedString())\r\n"
+                call.ring()
+                call.answer(sdp: ByteBuffer(string: answer))
+                var events: [SIPCallEvent] = []
+                for await event in call.events {
+                    events.append(event)
+                    if event == .confirmed {
+                        call.sendInfo(body: ByteBuffer(string: "Signal=5\r\nDuration=160\r\n"), contentType: "application/dtmf-relay")
+                    }
+                }
+                return (String(media[2]), Array(key), events)
+            }
+        }
+
         var datagramCount: Int { datagrams.withLockedValue { $0.count } }
         var received: [[UInt8]] { datagrams.withLockedValue { $0 } }
 
@@ -239,6 +270,62 @@ struct SRTPCallTests {
         #expect(statistics.srtpSessions == 1, "\(statistics)")
         #expect(statistics.srtpRejectedPackets >= 2 * 5 * code.count, "both forgeries counted: \(statistics)")
         try? await stranger.close()
+        await phone.stop()
+        await stack.stop()
+    }
+
+    /// The phone's datagrams decrypted with `key` (each must authenticate), as RTP packets.
+    static func decrypt(_ datagrams: [[UInt8]], key: [UInt8]) throws -> [RTPPacket] {
+        let inbound = try SRTPContext(suite: .aesCM128HMACSHA1_80, direction: .inbound, masterKey: key)
+        return try datagrams.map { datagram in
+            var buffer = ByteBuffer(bytes: datagram)
+            try inbound.unprotectRTP(&buffer)
+            return try RTPPacket(parsing: buffer)
+        }
+    }
+
+    @Test("voice_call to a phone over SRTP (srtp = required, sdes_over_insecure_transport): our offer is RTP/SAVP with every suite; the phone answers one tag and hears the code in what it decrypts with that tag's key")
+    func voiceCallOutOverSRTP() async throws {
+        let phone = try await SecurePhone.start()
+        let phonePort = await phone.endpoint.udpAddresses[0].port!
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 36_810...36_840), firstDigitTimeout: .seconds(8))
+        let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)") { configuration in
+            configuration.mediaSecurity.encryption = .sdes
+            configuration.mediaSecurity.srtp = .required
+            configuration.mediaSecurity.sdesOverInsecureTransport = true
+        }
+        let answering = phone.answerNextCall()
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        let answered = try #require(await answering.value, "the offer had no AES_CM_128_HMAC_SHA1_80 line")
+        #expect(answered.proto == "RTP/SAVP")
+        #expect(answered.events.last == .ended(.remoteHangUp), "\(answered.events)")
+        let clear = try Self.decrypt(phone.received, key: answered.key)
+        let prompts = try stack.gatewayPrompts().encoded(locale: "en", codec: .pcmu)
+        try await Phone.expectHeardCodeApproves(Phone.digits(in: Self.slots(clear), prompts: prompts), service: stack.core.service, id: started.verification.id)
+        await phone.stop()
+        await stack.stop()
+    }
+
+    @Test("voice_call with srtp = required over UDP without sdes_over_insecure_transport: no INVITE carries keys; the call fails")
+    func voiceCallOutRefusesKeysOverUDP() async throws {
+        let phone = try await SecurePhone.start()
+        let phonePort = await phone.endpoint.udpAddresses[0].port!
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 36_850...36_870), firstDigitTimeout: .seconds(8))
+        let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)") { configuration in
+            configuration.mediaSecurity.encryption = .sdes
+            configuration.mediaSecurity.srtp = .required
+        }
+        let answering = phone.answerNextCall()
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        let failed = try await eventuallyTrue {
+            try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains { $0.hasPrefix("call ended: failed") }
+        }
+        let trail = try await stack.core.service.events(id: started.verification.id).compactMap(\.detail)
+        #expect(failed, "\(trail)")
+        #expect(!trail.contains("call ringing"), "no INVITE was sent: \(trail)")
+        let calls = try await stack.endpoint.statistics().calls
+        #expect(calls == 0)
+        answering.cancel()
         await phone.stop()
         await stack.stop()
     }
