@@ -47,7 +47,9 @@ var package = Package(
 
         // MARK: Media
         .target(name: "SDP", dependencies: ["ABNF"], swiftSettings: strict),
-        .target(name: "RTP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        // libsrtp2 for SRTP (RFC 3711; why libsrtp: Sources/CSRTP/shim.h).
+        .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        .target(name: "RTP", dependencies: ["CSRTP", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .target(name: "Media", dependencies: ["ABNF", "SDP", "COpus"], swiftSettings: strict),
 

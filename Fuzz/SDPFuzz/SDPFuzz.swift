@@ -2,6 +2,8 @@
 // peer sends. Invariants: only SDPError comes out (typed throws); an accepted body is within the
 // limits; the parsed description serializes to text that parses to an equal description; an offer
 // gets an answer or an SDPError, and an answer to our offer negotiates or fails with an SDPError.
+// Every `a=crypto` (RFC 4568) parses or fails with an SDPError, and a parsed one serializes to a
+// value that parses back equal; offer/answer also runs with SRTP required.
 
 import FuzzDriver
 import SDP
@@ -42,4 +44,20 @@ func fuzzOne(_ bytes: UnsafeRawBufferPointer) {
     var offerer = SDPSession(address: "192.0.2.1", port: 40_000, sessionID: 1)
     let offer = offerer.makeOffer()
     _ = try? offerer.negotiate(answer: description, to: offer)
+
+    for media in description.media {
+        for value in media.attributeValues("crypto") {
+            guard let crypto = try? CryptoAttribute(attributeValue: value) else { continue }
+            invariant((try? CryptoAttribute(attributeValue: crypto.attributeValue)) == crypto, "a=crypto does not round-trip: \(value)")
+        }
+    }
+    var secure = SDPSession(configuration: MediaConfiguration(srtp: .required), address: "192.0.2.1", port: 40_000, sessionID: 1)
+    if let answer = try? secure.answer(description) {
+        invariant(answer.audio.srtp != nil, "SRTP required, yet answered without it")
+    }
+    var secureOfferer = SDPSession(configuration: MediaConfiguration(srtp: .required), address: "192.0.2.1", port: 40_000, sessionID: 1)
+    let secureOffer = secureOfferer.makeOffer()
+    if let audio = try? secureOfferer.negotiate(answer: description, to: secureOffer) {
+        invariant(audio.srtp != nil, "SRTP required, yet our offer's answer negotiated without it")
+    }
 }

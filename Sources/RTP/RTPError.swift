@@ -19,6 +19,16 @@ public struct RTPError: Error, Equatable, Sendable, CustomStringConvertible {
         case badEvent = "rtp.bad_event"
         /// A value we were asked to encode does not fit its field.
         case valueOutOfRange = "rtp.value_out_of_range"
+        /// An SRTP/SRTCP packet's authentication tag does not verify (RFC 3711 §3.3, §3.4; RFC 7714 §9.2).
+        case srtpAuthenticationFailed = "srtp.auth_fail"
+        /// An SRTP index older than the replay window (RFC 3711 §3.3.2).
+        case srtpReplayOld = "srtp.replay_old"
+        /// An SRTP index already seen in the replay window: a replayed packet (RFC 3711 §3.3.2).
+        case srtpReplayFailed = "srtp.replay_fail"
+        /// A crypto suite or key length the SRTP context does not support (RFC 4568 §6.2, RFC 7714 §14.2).
+        case srtpBadSuite = "srtp.bad_suite"
+        /// Any other libsrtp failure (the detail names libsrtp's status).
+        case srtpFailed = "srtp.failed"
     }
 
     /// The stable code.

@@ -17,6 +17,10 @@ public struct MediaConfiguration: Equatable, Sendable {
     public var telephoneEventWidebandPayloadType: UInt8
     /// `o=` username.
     public var username: String
+    /// Whether SRTP keyed by SDES is off, used when offered, or required (RFC 4568).
+    public var srtp: SRTPPolicy
+    /// The SRTP suites we offer and accept, in order of preference for our offers.
+    public var cryptoSuites: [SRTPCryptoSuite]
 
     /// Creates a configuration. Defaults: PCMU, PCMA, Opus; 20 ms; telephone-event on;
     /// Opus with in-band FEC and 16 kHz playback (enough for a voice prompt line).
@@ -28,7 +32,9 @@ public struct MediaConfiguration: Equatable, Sendable {
         opusPayloadType: UInt8 = 111,
         telephoneEventPayloadType: UInt8 = 101,
         telephoneEventWidebandPayloadType: UInt8 = 110,
-        username: String = "verigate"
+        username: String = "verigate",
+        srtp: SRTPPolicy = .off,
+        cryptoSuites: [SRTPCryptoSuite] = SRTPCryptoSuite.allCases
     ) {
         self.codecs = codecs
         self.ptime = ptime
@@ -38,6 +44,41 @@ public struct MediaConfiguration: Equatable, Sendable {
         self.telephoneEventPayloadType = telephoneEventPayloadType
         self.telephoneEventWidebandPayloadType = telephoneEventWidebandPayloadType
         self.username = username
+        self.srtp = srtp
+        self.cryptoSuites = cryptoSuites
+    }
+}
+
+/// How a call uses SRTP keyed by SDES (RFC 3711, RFC 4568).
+public enum SRTPPolicy: String, Equatable, Sendable, CaseIterable {
+    /// Plain RTP only: `RTP/SAVP` streams are refused, `a=crypto` lines ignored.
+    case off
+    /// SRTP when the offer has a usable `a=crypto`, plain RTP otherwise; our offers are
+    /// `RTP/AVP` with `a=crypto` lines (what most SDES peers accept).
+    case optional
+    /// SRTP or nothing: an offer without a usable `a=crypto` fails with `.noUsableCrypto` (488);
+    /// our offers are `RTP/SAVP`.
+    case required
+}
+
+/// The SRTP agreed for the audio stream (RFC 4568 §6.1: each side's `a=crypto` carries the key
+/// that side encrypts what it sends with).
+public struct NegotiatedSRTP: Equatable, Sendable {
+    /// The agreed suite.
+    public var suite: SRTPCryptoSuite
+    /// The tag of the offer's line that was accepted.
+    public var tag: UInt32
+    /// Our key: we protect what we send with it.
+    public var localKey: SRTPMasterKey
+    /// The peer's key: we unprotect what it sends with it.
+    public var remoteKey: SRTPMasterKey
+
+    /// Creates the agreement.
+    public init(suite: SRTPCryptoSuite, tag: UInt32, localKey: SRTPMasterKey, remoteKey: SRTPMasterKey) {
+        self.suite = suite
+        self.tag = tag
+        self.localKey = localKey
+        self.remoteKey = remoteKey
     }
 }
 
@@ -65,6 +106,8 @@ public struct NegotiatedAudio: Equatable, Sendable {
     public var ptime: Int
     /// The peer's Opus parameters (what it wants to receive), when Opus was chosen.
     public var remoteOpus: OpusParameters?
+    /// SRTP suite and keys when the stream is encrypted (RFC 4568), nil for plain RTP.
+    public var srtp: NegotiatedSRTP?
 }
 
 /// An answer to an offer: the SDP to send and the negotiated stream.

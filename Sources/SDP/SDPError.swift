@@ -1,7 +1,7 @@
 /// The one error type of the `SDP` module (docs/ARCHITECTURE.md habit 5): a stable `code`, the 1-based line
 /// number where parsing stopped (when known) and a human-readable detail.
 ///
-/// The SIP layer maps `.noCommonCodec` and `.noAcceptableMedia` to `488 Not Acceptable Here`
+/// The SIP layer maps `.noCommonCodec`, `.noAcceptableMedia` and `.noUsableCrypto` to `488 Not Acceptable Here`
 /// (RFC 3261 §13.3.1.3, RFC 3264 §6) and every parse error to `400 Bad Request`.
 public struct SDPError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Stable error codes; their raw values never change.
@@ -36,6 +36,13 @@ public struct SDPError: Error, Equatable, Sendable, CustomStringConvertible {
         case noAcceptableMedia = "sdp.no_acceptable_media"
         /// An answer does not match our offer (RFC 3264 §6: same number and order of m-lines).
         case answerMismatch = "sdp.answer_mismatch"
+        /// An `a=crypto` line is malformed: tag, key method, base64, key length, lifetime, MKI (RFC 4568 §9.1).
+        case badCrypto = "sdp.bad_crypto"
+        /// An `a=crypto` line names a crypto suite we do not support (RFC 4568 §6.2); offer/answer skips it.
+        case unknownCryptoSuite = "sdp.unknown_crypto_suite"
+        /// SRTP is required (or the stream is `RTP/SAVP`) but the offer has no `a=crypto` we can use
+        /// (RFC 4568 §7.1.1): SIP answers 488.
+        case noUsableCrypto = "sdp.no_usable_crypto"
     }
 
     /// The stable code.

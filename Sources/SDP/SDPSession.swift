@@ -11,6 +11,8 @@ public struct SDPSession: Equatable, Sendable {
     public var port: UInt16
     /// The origin of the last description we produced; nil before the first.
     public private(set) var origin: Origin?
+    /// The `a=crypto` lines of our last offer, with our keys (RFC 4568 §7.1.1).
+    public private(set) var offeredCrypto: [CryptoAttribute] = []
     private let sessionID: UInt64
 
     /// Creates a session. `sessionID` should be random or time-based (RFC 8866 §5.2).
@@ -61,7 +63,13 @@ public struct SDPSession: Equatable, Sendable {
         }
         attributes.append(Attribute("ptime", String(configuration.ptime)))
         attributes.append(Attribute(direction.rawValue))
-        let media = MediaDescription(port: port, formats: formats, attributes: attributes)
+        // RFC 4568 §7.1.1: one line per suite, each with a fresh key from the CSPRNG.
+        offeredCrypto = configuration.srtp == .off ? [] : configuration.cryptoSuites.enumerated().map { index, suite in
+            CryptoAttribute(tag: UInt32(index + 1), suite: suite, key: .random(for: suite))
+        }
+        attributes += offeredCrypto.map { Attribute("crypto", $0.attributeValue) }
+        let proto = configuration.srtp == .required ? "RTP/SAVP" : "RTP/AVP"
+        let media = MediaDescription(port: port, proto: proto, formats: formats, attributes: attributes)
         return description(origin: nextOrigin(), media: [media])
     }
 
@@ -69,17 +77,28 @@ public struct SDPSession: Equatable, Sendable {
     /// codecs, choosing our most preferred codec the offer lists and keeping the offerer's payload
     /// type numbers; adds telephone-event at the offer's payload type for the codec's clock rate;
     /// mirrors the direction; rejects every other stream with port 0, keeping m-line order.
+    /// With SRTP on (`configuration.srtp`), `RTP/SAVP` is accepted too and the first offered
+    /// `a=crypto` line we can use is answered with its tag, its suite and a fresh key of ours
+    /// (RFC 4568 §7.1.2); the answer keeps the offer's profile.
     ///
     /// - Throws: `.noCommonCodec` when audio is offered without any of our codecs,
-    ///   `.noAcceptableMedia` when no RTP audio stream is offered; the SIP layer answers 488.
+    ///   `.noUsableCrypto` when SRTP is required (or the stream is `RTP/SAVP`) and no `a=crypto`
+    ///   line is usable, `.noAcceptableMedia` when no RTP audio stream is offered; the SIP layer answers 488.
     public mutating func answer(_ offer: SessionDescription) throws(SDPError) -> SDPAnswer {
         var accepted: (NegotiatedAudio, MediaDescription)?
         var sawAudio = false
+        var cryptoMissing = false
         var answerMedia: [MediaDescription] = []
         for (index, offered) in offer.media.enumerated() {
-            if accepted == nil, offered.port != 0, offered.media == "audio", Self.isPlainRTP(offered.proto) {
+            if accepted == nil, offered.port != 0, offered.media == "audio", acceptsProfile(offered.proto) {
                 sawAudio = true
-                if let result = negotiate(offered, index: index, in: offer) {
+                let crypto = configuration.srtp == .off ? nil : CryptoAttribute.usable(in: offered, suites: configuration.cryptoSuites).first
+                if crypto == nil, Self.isSecureRTP(offered.proto) || configuration.srtp == .required {
+                    cryptoMissing = true
+                    answerMedia.append(Self.rejected(offered))
+                    continue
+                }
+                if let result = negotiate(offered, index: index, in: offer, crypto: crypto) {
                     accepted = result
                     answerMedia.append(result.1)
                     continue
@@ -88,6 +107,7 @@ public struct SDPSession: Equatable, Sendable {
             answerMedia.append(Self.rejected(offered))
         }
         guard let (audio, _) = accepted else {
+            if cryptoMissing { throw SDPError(.noUsableCrypto, "no a=crypto line with one of \(configuration.cryptoSuites.map(\.rawValue)) and a usable key") }
             if sawAudio { throw SDPError(.noCommonCodec, "offer has none of \(configuration.codecs.map(\.encodingName))") }
             throw SDPError(.noAcceptableMedia, "offer has no RTP/AVP audio stream")
         }
@@ -114,13 +134,37 @@ public struct SDPSession: Equatable, Sendable {
         guard let (codec, map) = Self.firstMatch(codecs: configuration.codecs, in: maps, order: .theirs) else {
             throw SDPError(.noCommonCodec, "the answer names none of our codecs")
         }
-        return try negotiated(answered, index: index, in: answer, codec: codec, map: map, ourDirection: answer.effectiveDirection(of: answered).mirrored)
+        var audio = try negotiated(answered, index: index, in: answer, codec: codec, map: map, ourDirection: answer.effectiveDirection(of: answered).mirrored)
+        if !offeredCrypto.isEmpty {
+            // RFC 4568 §7.1.3: the answer's line names the tag of one of ours, with the same suite.
+            let lines = answered.attributeValues("crypto").compactMap { try? CryptoAttribute(attributeValue: $0) }
+            for line in lines where line.isUsable {
+                if let ours = offeredCrypto.first(where: { $0.tag == line.tag && $0.suite == line.suite }) {
+                    audio.srtp = NegotiatedSRTP(suite: line.suite, tag: line.tag, localKey: ours.key, remoteKey: line.key)
+                    break
+                }
+            }
+            if audio.srtp == nil, Self.isSecureRTP(answered.proto) || configuration.srtp == .required {
+                throw SDPError(.noUsableCrypto, "the answer has no a=crypto line matching one of our offer's")
+            }
+        }
+        return audio
     }
 
     // MARK: - Helpers
 
     private static func isPlainRTP(_ proto: String) -> Bool {
         proto == "RTP/AVP" || proto == "RTP/AVPF"
+    }
+
+    /// `RTP/SAVP` and `RTP/SAVPF`: SRTP keyed in the SDP (RFC 3711 §12, RFC 5124).
+    private static func isSecureRTP(_ proto: String) -> Bool {
+        proto == "RTP/SAVP" || proto == "RTP/SAVPF"
+    }
+
+    /// The profiles we answer: plain RTP, and with SRTP on the SDES-keyed secure ones too.
+    private func acceptsProfile(_ proto: String) -> Bool {
+        Self.isPlainRTP(proto) || (configuration.srtp != .off && Self.isSecureRTP(proto))
     }
 
     private enum Order { case ours, theirs }
@@ -146,14 +190,14 @@ public struct SDPSession: Equatable, Sendable {
         return media
     }
 
-    private func negotiate(_ offered: MediaDescription, index: Int, in offer: SessionDescription) -> (NegotiatedAudio, MediaDescription)? {
+    private func negotiate(_ offered: MediaDescription, index: Int, in offer: SessionDescription, crypto: CryptoAttribute?) -> (NegotiatedAudio, MediaDescription)? {
         guard let (codec, map) = Self.firstMatch(codecs: configuration.codecs, in: offered.payloadMaps, order: .ours) else { return nil }
         let hold = offer.effectiveConnection(of: offered)?.isHoldAddress ?? false
         var direction = offer.effectiveDirection(of: offered).mirrored
         if hold {  // RFC 3264 §8.4: c=0.0.0.0 means the offerer receives nothing
             direction = direction.receives ? .recvonly : .inactive
         }
-        guard let audio = try? negotiated(offered, index: index, in: offer, codec: codec, map: map, ourDirection: direction) else { return nil }
+        guard var audio = try? negotiated(offered, index: index, in: offer, codec: codec, map: map, ourDirection: direction) else { return nil }
 
         var attributes = [Attribute("rtpmap", RTPMap(payloadType: map.payloadType, encodingName: map.encodingName, clockRate: map.clockRate, channels: map.channels).attributeValue)]
         if codec == .opus, !configuration.opus.fmtp.isEmpty {
@@ -167,6 +211,12 @@ public struct SDPSession: Equatable, Sendable {
         }
         attributes.append(Attribute("ptime", String(configuration.ptime)))
         attributes.append(Attribute(direction.rawValue))
+        if let crypto {
+            // RFC 4568 §7.1.2: the offer's tag and suite, our own fresh key.
+            let ours = CryptoAttribute(tag: crypto.tag, suite: crypto.suite, key: .random(for: crypto.suite))
+            attributes.append(Attribute("crypto", ours.attributeValue))
+            audio.srtp = NegotiatedSRTP(suite: crypto.suite, tag: crypto.tag, localKey: ours.key, remoteKey: crypto.key)
+        }
         let media = MediaDescription(media: offered.media, port: port, proto: offered.proto, formats: formats, attributes: attributes)
         return (audio, media)
     }

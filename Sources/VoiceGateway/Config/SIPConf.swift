@@ -95,6 +95,8 @@ public struct SIPConf: Sendable, Equatable {
     /// The DNS server for trunk host names (`dns_server`), `IPv4:port` or `[IPv6]:port`; nil: the
     /// system's resolvers.
     public var dnsServer: String?
+    /// `media_encryption` and `srtp` of `[general]`: the defaults of peers and trunks (README "Encrypted calls").
+    public var mediaSecurity = MediaSecurity()
 
     /// The defaults.
     public init() {}
@@ -114,10 +116,11 @@ public struct SIPConf: Sendable, Equatable {
         "system_number", "region", "use_rpid", "missed_call_ring_time", "missed_call_reject", "no_verification_reject", "core_timeout",
         "outbound_target", "outbound_caller_id", "route", "session_timers", "session_expires", "min_se", "dns_server",
         "tls_bind", "tls_certificate", "tls_private_key", "tls_ca_file", "tls_require_client_certificate", "tls_handshake_timeout",
-        "max_connections_per_ip",
+        "max_connections_per_ip", "media_encryption", "srtp",
     ]
     /// The keys of a peer section.
-    public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching", "verstat_header", "tls_client_identity"]
+    public static let peerKeys: [String] = ["type", "host", "trusted", "region", "use_rpid", "trust_from", "approve_on", "media_latching", "verstat_header",
+                                                 "tls_client_identity", "media_encryption", "srtp", "sdes_over_insecure_transport"]
 
     /// Reads and parses the file at `path` (at most `maxFileSize` bytes, UTF-8); `defaults` holds
     /// what keys the file leaves out take.
@@ -162,6 +165,7 @@ public struct SIPConf: Sendable, Equatable {
         configuration.trunks = trunks
         configuration.routes = routes
         configuration.dnsServer = dnsServer
+        configuration.mediaSecurity = mediaSecurity
         return configuration
     }
 

@@ -13,6 +13,7 @@ extension SIPConf {
         "type", "host", "transport", "username", "password", "password_file", "auth_username", "realm", "from_user", "from_domain",
         "outbound_proxy", "number_format", "tech_prefix", "inbound_region", "called_number", "trusted", "trust_from", "approve_on",
         "use_rpid", "media_latching", "register", "register_expiry", "contact_user", "qualify", "verstat_header",
+        "media_encryption", "srtp", "sdes_over_insecure_transport",
     ]
 }
 
@@ -94,6 +95,10 @@ extension SIPConfParser {
                 throw error(.badValue, line, "media_latching must be no, signalling or yes, got '\(text)'")
             }
             peer.mediaLatching = latching
+        }
+        peer.mediaSecurity = conf.mediaSecurity
+        for key in ["media_encryption", "srtp", "sdes_over_insecure_transport"] {
+            if let (text, line) = value(key) { _ = try mediaSecurityKey(key, text, line, perPeer: true, into: &peer.mediaSecurity) }
         }
         try credentials(section, into: &trunk, value: value)
         if let (text, line) = value("from_user") { trunk.fromUser = try token(text, line, key: "from_user", extra: "+-_.*#") }

@@ -39,13 +39,30 @@ extension VoiceGatewayService {
             call.reject(statusCode: 503, headers: [(.retryAfter, "5")])
             return nil
         }
-        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.announcedHost, port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
+        // SRTP (README "Encrypted calls"): SDES keys only over signalling that hides them (RFC 4568 §8.3).
+        let security = configuration.mediaSecurity(for: call.remote.address)
+        if let refusal = security.refusal(of: offer, over: call.remote.transport) {
+            media.ports.release(port)
+            logger.warning("gateway.srtp.sdes_refused", metadata: ["call-id": "\(call.callID)", "transport": "\(call.remote.transport.rawValue)", "reason": "\(refusal)"])
+            call.reject(statusCode: 488, reasonPhrase: "Not Acceptable Here - SDES Needs TLS")
+            return nil
+        }
+        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs, srtp: security.policy), address: media.announcedHost,
+                                 port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
         let answer: SDPAnswer
         do {
             answer = try session.answer(offer)
         } catch {
             media.ports.release(port)
-            call.reject(statusCode: 488, reasonPhrase: "Not Acceptable Here - \(error.code == .noCommonCodec ? "No Common Codec" : "No Audio")")
+            let reason = switch error.code {
+            case .noCommonCodec: "No Common Codec"
+            case .noUsableCrypto: "No Usable Crypto"
+            default: "No Audio"
+            }
+            if error.code == .noUsableCrypto {
+                logger.warning("gateway.srtp.no_usable_crypto", metadata: ["call-id": "\(call.callID)", "srtp": "\(security.policy.rawValue)", "detail": "\(error.detail)"])
+            }
+            call.reject(statusCode: 488, reasonPhrase: "Not Acceptable Here - \(reason)")
             return nil
         }
         do {

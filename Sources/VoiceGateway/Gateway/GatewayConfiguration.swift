@@ -36,6 +36,8 @@ public struct GatewayConfiguration: Sendable {
     /// The DNS server trunk host names are resolved with (sip.conf `dns_server`, `IP:port`); nil:
     /// the system's resolvers.
     public var dnsServer: String?
+    /// SRTP settings of calls from no peer section (sip.conf `[general]`: `media_encryption`, `srtp`).
+    public var mediaSecurity = MediaSecurity()
     /// The addresses trunk host names resolved to: source addresses of those trunks (`peer(for:)`).
     public var trunkAddresses = TrunkAddresses()
 

@@ -30,6 +30,8 @@ public final class GatewayMetrics: Sendable {
         "verigate_rtp_packets_received_total": "RTP packets accepted from the negotiated source",
         "verigate_rtp_packets_lost_total": "RTP packets lost on the way in (RFC 3550 A.3, by sequence number)",
         "verigate_rtp_stranger_packets_total": "RTP packets dropped as coming from an address other than the negotiated one",
+        "verigate_srtp_sessions_total": "Media sessions (closed) whose RTP was SRTP (RFC 3711)",
+        "verigate_srtp_rejected_packets_total": "Datagrams dropped because SRTP authentication or the replay check failed",
         "verigate_rtp_jitter_seconds": "Interarrival jitter of each RTP session at its end (RFC 3550 A.8)",
         "verigate_trunk_registered": "1 while the trunk's registrar holds our binding (register = yes, RFC 3261 §10), else 0",
         "verigate_trunk_up": "Whether a trunk with qualify answers its OPTIONS pings (1) or is down and skipped by routing (0)",
@@ -80,6 +82,8 @@ public final class GatewayMetrics: Sendable {
         counter("verigate_rtp_packets_received_total", [], s.packetsReceived)
         counter("verigate_rtp_packets_lost_total", [], s.packetsLost)
         counter("verigate_rtp_stranger_packets_total", [], s.strangerPackets)
+        counter("verigate_srtp_sessions_total", [], s.srtpSessions)
+        counter("verigate_srtp_rejected_packets_total", [], s.srtpRejectedPackets)
         let jitter = registry.makeValueHistogram(
             descriptor: Self.descriptor("verigate_rtp_jitter_seconds"), labels: [], buckets: Self.jitterBuckets)
         for sample in media.drainJitter() { jitter.record(sample) }

@@ -45,6 +45,8 @@ public struct GatewayPeer: Sendable, Equatable {
     /// TLS connection whose client certificate, verified against `tls_ca_file`, has this SAN
     /// dNSName (and, when `networks` is not empty, from one of them); an address alone never is.
     public var tlsClientIdentity: String?
+    /// SRTP settings (sip.conf `media_encryption`, `srtp`, `sdes_over_insecure_transport`); unset keys take `[general]`'s.
+    public var mediaSecurity = MediaSecurity()
 
     /// Makes a peer.
     public init(name: String, networks: [IPNetwork], trusted: Bool = false, region: String = "TW", useRemotePartyID: Bool = false,

@@ -10,6 +10,24 @@ import SDP
 import SIPMessage
 
 extension VoiceGatewayService {
+    /// The SRTP policy of our offer to `attempt`'s trunk (or `[general]`'s without one). SDES keys
+    /// are never offered over signalling that exposes them unless the trunk allows it: then an
+    /// optional trunk is offered plain RTP, and a trunk requiring SRTP is skipped (nil).
+    func srtpPolicy(for attempt: OutboundAttempt, verificationID: String) -> SRTPPolicy? {
+        let security = attempt.trunk.flatMap { name in configuration.peers.first { $0.name == name } }?.mediaSecurity ?? configuration.mediaSecurity
+        // UDP unless the attempt names its transport (a `transport=tls` target maps here once TLS exists).
+        let transport = attempt.destination?.transport ?? .udp
+        guard security.policy != .off, !transport.protectsSDESKeys, !security.sdesOverInsecureTransport else { return security.policy }
+        guard security.policy == .optional else {
+            logger.warning("gateway.srtp.sdes_refused", metadata: [
+                "verification": "\(verificationID)", "trunk": "\(attempt.trunk ?? "-")", "transport": "\(transport.rawValue)",
+                "reason": "srtp = required, but SDES keys over \(transport.rawValue) would travel in clear",
+            ])
+            return nil
+        }
+        return .off
+    }
+
     /// Places and runs one outgoing call: along the number's route (README "Connecting a trunk"),
     /// skipping trunks that qualify found down (unless all are), the next target of a trunk's host
     /// name (RFC 3263 §4.3), then the next trunk, when one answers 503 or 408, times out or cannot
@@ -27,7 +45,7 @@ extension VoiceGatewayService {
             return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: 503)
         }
         var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.announcedHost, port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
-        let offer = session.makeOffer()
+        var offer = session.makeOffer()
         var placed: (call: SIPCall, answer: ByteBuffer)?
         var last: (call: SIPCall?, end: SIPCallEnd?) = (nil, nil)
         var index = 0
@@ -39,6 +57,13 @@ extension VoiceGatewayService {
                 index -= 1  // the attempt's targets took its place (none: the next trunk's attempt did)
                 continue
             }
+            // SRTP per trunk (README "Encrypted calls"): a fresh offer with its policy and keys.
+            guard let policy = srtpPolicy(for: attempt, verificationID: request.verificationID) else {
+                last = (nil, nil)
+                continue
+            }
+            session.configuration.srtp = policy
+            offer = session.makeOffer()
             let call: SIPCall
             do {
                 var host = attempt.fromDomain ?? media.host

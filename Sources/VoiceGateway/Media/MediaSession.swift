@@ -6,6 +6,9 @@
 // A destination the socket cannot send to (another family, off loopback from loopback) is not
 // written to at all, since a failed send would close the socket. The pure parts (packets, pacing,
 // filters, detectors, codecs) live in the RTP and Media targets; this is the thin shell.
+// With SRTP (RFC 3711, keys from SDES) every datagram is protected as it leaves and unprotected as
+// it arrives, before anything reads it: a packet that fails authentication or replay is counted
+// and dropped, so it can neither be heard nor latch (RFC 4961) our media elsewhere.
 
 import Logging
 import Media
@@ -92,6 +95,11 @@ public final class MediaSession: Sendable {
         channel.eventLoop.execute { box.value?.finishPlayback() }
     }
 
+    /// Datagrams dropped because SRTP authentication or the replay check failed (RFC 3711 §3.3).
+    public var srtpRejectedPackets: Int {
+        get async { (try? await channel.eventLoop.submit { self.box.value?.srtpRejected ?? 0 }.get()) ?? 0 }
+    }
+
     /// Where our RTP goes now: the SDP's address, or the latched one (RFC 4961).
     public var destination: SocketAddress? {
         get async { try? await channel.eventLoop.submit { self.box.value?.destination }.get() }
@@ -154,6 +162,10 @@ private final class MediaRunner {
     private var packetsSent = 0
     private var packetsReceived = 0
     private var strangerPackets = 0
+    /// SRTP contexts when the call negotiated SRTP (RFC 4568): we protect with ours, unprotect with the peer's.
+    private let srtp: (inbound: SRTPContext, outbound: SRTPContext)?
+    /// Datagrams that failed SRTP authentication or replay, dropped before anything read them.
+    private(set) var srtpRejected = 0
     /// Punctuality of what this session sent, added to `statistics` once, at close.
     private var punctuality = MediaStatistics.SessionCounts()
     /// Loss and jitter of what the negotiated source sent (RFC 3550 A.1, A.3, A.8).
@@ -181,6 +193,14 @@ private final class MediaRunner {
         sender = RTPSender(payloadType: audio.payloadType, samplesPerPacket: samplesPerPacket, using: &generator)
         events = audio.telephoneEventPayloadType.map(TelephoneEventReceiver.init(payloadType:))
         decoder = try PromptStore.makeCodec(audio.codec)
+        if let agreed = audio.srtp {
+            guard let suite = SRTPContext.Suite(rawValue: agreed.suite.rawValue) else { throw RTPError(.srtpBadSuite, agreed.suite.rawValue) }
+            srtp = (try SRTPContext(suite: suite, direction: .inbound, masterKey: agreed.remoteKey.bytes),
+                    try SRTPContext(suite: suite, direction: .outbound, masterKey: agreed.localKey.bytes))
+            logger.info("rtp.srtp", metadata: ["suite": "\(suite.rawValue)"])
+        } else {
+            srtp = nil
+        }
         sendTo(filter.destination)
     }
 
@@ -216,6 +236,9 @@ private final class MediaRunner {
         punctuality.packetsSent = packetsSent
         punctuality.packetsReceived = packetsReceived
         punctuality.strangerPackets = strangerPackets
+        punctuality.srtp = srtp != nil
+        punctuality.srtpRejectedPackets = srtpRejected
+        if srtpRejected > 0 { logger.warning("rtp.srtp.rejected", metadata: ["packets": "\(srtpRejected)"]) }
         if let reception, reception.isValid {
             punctuality.packetsLost = Int(reception.cumulativeLost)
             punctuality.jitterSeconds = Double(reception.jitter) / Double(audio.codec.clockRate)
@@ -260,7 +283,7 @@ private final class MediaRunner {
         let header = sender.nextAudioHeader(payloadBytes: payload.count)
         var buffer = channel.allocator.buffer(capacity: 12 + payload.count)
         guard (try? buffer.writeRTPPacket(header, payload: ByteBuffer(bytes: payload))) != nil else { return }
-        guard canSend else { return }
+        guard canSend, protectRTP(&buffer) else { return }
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
         packetsSent += 1
     }
@@ -275,8 +298,40 @@ private final class MediaRunner {
 
     // MARK: Receiving
 
+    // MARK: SRTP (RFC 3711): at the socket boundary, and for the RTCP code
+
+    /// Protects an RTP packet we are about to send; false (drop it) when SRTP fails. No-op without SRTP.
+    func protectRTP(_ buffer: inout ByteBuffer) -> Bool {
+        guard let srtp else { return true }
+        return (try? srtp.outbound.protectRTP(&buffer)) != nil
+    }
+
+    /// Protects an RTCP compound packet we are about to send (SRTCP, RFC 3711 §3.4); false: drop it.
+    func protectRTCP(_ buffer: inout ByteBuffer) -> Bool {
+        guard let srtp else { return true }
+        return (try? srtp.outbound.protectRTCP(&buffer)) != nil
+    }
+
+    /// Unprotects a received SRTCP packet; false (and counted): drop it unread.
+    func unprotectRTCP(_ buffer: inout ByteBuffer) -> Bool {
+        guard let srtp else { return true }
+        guard (try? srtp.inbound.unprotectRTCP(&buffer)) != nil else {
+            srtpRejected += 1
+            return false
+        }
+        return true
+    }
+
     /// An RTP datagram from `source`.
     func received(_ datagram: ByteBuffer, from source: SocketAddress) {
+        var datagram = datagram
+        if let srtp, !closed {
+            // Before the source filter: an unauthenticated packet must not latch (RFC 4961, RFC 3711 §3.3).
+            guard (try? srtp.inbound.unprotectRTP(&datagram)) != nil else {
+                srtpRejected += 1
+                return
+            }
+        }
         guard !closed, let packet = try? RTPPacket(parsing: datagram) else { return }
         // Only RTP of a negotiated payload type may latch or count (RTPSourceFilter).
         guard packet.header.payloadType == audio.payloadType || packet.header.payloadType == events?.payloadType else { return }

@@ -21,6 +21,8 @@ public final class MediaStatistics: Sendable {
     private let received = Atomic<Int>(0)
     private let lost = Atomic<Int>(0)
     private let strangers = Atomic<Int>(0)
+    private let srtpSessions = Atomic<Int>(0)
+    private let srtpRejected = Atomic<Int>(0)
     private let closedSessions = Atomic<Int>(0)
     /// Jitter of each closed session (seconds), until `drainJitter()` takes them; bounded.
     private let jitters = Mutex<[Double]>([])
@@ -52,11 +54,15 @@ public final class MediaStatistics: Sendable {
         public var packetsLost: Int = 0
         /// RTP packets dropped as coming from a stranger (not the negotiated source).
         public var strangerPackets: Int = 0
+        /// Closed sessions whose media was SRTP (RFC 3711).
+        public var srtpSessions: Int = 0
+        /// Datagrams dropped because SRTP authentication or the replay check failed.
+        public var srtpRejectedPackets: Int = 0
 
         /// The counters as one log line of `key=value` pairs.
         public var description: String {
             "packets_sent=\(packetsSent) late=\(latePackets) skipped=\(skippedPackets) max_lateness_ms=\(Double(maxLatenessMicroseconds) / 1_000) peak_sessions=\(peakSessions)"
-                + " received=\(packetsReceived) lost=\(packetsLost) strangers=\(strangerPackets)"
+                + " received=\(packetsReceived) lost=\(packetsLost) strangers=\(strangerPackets) srtp_sessions=\(srtpSessions) srtp_rejected=\(srtpRejectedPackets)"
         }
     }
 
@@ -66,7 +72,8 @@ public final class MediaStatistics: Sendable {
                  maxLatenessMicroseconds: maxLateness.load(ordering: .relaxed), openSessions: sessions.load(ordering: .relaxed),
                  peakSessions: peakSessions.load(ordering: .relaxed), closedSessions: closedSessions.load(ordering: .relaxed),
                  packetsReceived: received.load(ordering: .relaxed), packetsLost: lost.load(ordering: .relaxed),
-                 strangerPackets: strangers.load(ordering: .relaxed))
+                 strangerPackets: strangers.load(ordering: .relaxed), srtpSessions: srtpSessions.load(ordering: .relaxed),
+                 srtpRejectedPackets: srtpRejected.load(ordering: .relaxed))
     }
 
     func sessionOpened() {
@@ -88,6 +95,8 @@ public final class MediaStatistics: Sendable {
         var packetsReceived = 0
         var packetsLost = 0
         var strangerPackets = 0
+        var srtp = false
+        var srtpRejectedPackets = 0
         /// Interarrival jitter in seconds; nil when too few packets came to tell.
         var jitterSeconds: Double?
 
@@ -110,6 +119,8 @@ public final class MediaStatistics: Sendable {
         received.wrappingAdd(counts.packetsReceived, ordering: .relaxed)
         lost.wrappingAdd(max(0, counts.packetsLost), ordering: .relaxed)
         strangers.wrappingAdd(counts.strangerPackets, ordering: .relaxed)
+        if counts.srtp { srtpSessions.wrappingAdd(1, ordering: .relaxed) }
+        srtpRejected.wrappingAdd(counts.srtpRejectedPackets, ordering: .relaxed)
         if let jitter = counts.jitterSeconds {
             jitters.withLock { if $0.count < Self.jitterBacklog { $0.append(jitter) } }
         }
