@@ -162,8 +162,9 @@ private final class MediaRunner {
     private var packetsSent = 0
     private var packetsReceived = 0
     private var strangerPackets = 0
-    /// SRTP contexts when the call negotiated SRTP (RFC 4568): we protect with ours, unprotect with the peer's.
-    private let srtp: (inbound: SRTPContext, outbound: SRTPContext)?
+    /// SRTP contexts when the call negotiated SRTP (RFC 4568): we protect with ours, unprotect with
+    /// the peer's. Freed at close, so libsrtp zeroes the keys then (after it nothing is sent).
+    private var srtp: (inbound: SRTPContext, outbound: SRTPContext)?
     /// Datagrams that failed SRTP authentication or replay, dropped before anything read them.
     private(set) var srtpRejected = 0
     /// Punctuality of what this session sent, added to `statistics` once, at close.
@@ -236,8 +237,9 @@ private final class MediaRunner {
         punctuality.packetsSent = packetsSent
         punctuality.packetsReceived = packetsReceived
         punctuality.strangerPackets = strangerPackets
-        punctuality.srtp = srtp != nil
+        punctuality.srtp = audio.srtp != nil
         punctuality.srtpRejectedPackets = srtpRejected
+        srtp = nil
         if srtpRejected > 0 { logger.warning("rtp.srtp.rejected", metadata: ["packets": "\(srtpRejected)"]) }
         if let reception, reception.isValid {
             punctuality.packetsLost = Int(reception.cumulativeLost)
@@ -302,19 +304,19 @@ private final class MediaRunner {
 
     /// Protects an RTP packet we are about to send; false (drop it) when SRTP fails. No-op without SRTP.
     func protectRTP(_ buffer: inout ByteBuffer) -> Bool {
-        guard let srtp else { return true }
+        guard let srtp else { return audio.srtp == nil }  // an SRTP call sends nothing once its keys are gone
         return (try? srtp.outbound.protectRTP(&buffer)) != nil
     }
 
     /// Protects an RTCP compound packet we are about to send (SRTCP, RFC 3711 §3.4); false: drop it.
     func protectRTCP(_ buffer: inout ByteBuffer) -> Bool {
-        guard let srtp else { return true }
+        guard let srtp else { return audio.srtp == nil }
         return (try? srtp.outbound.protectRTCP(&buffer)) != nil
     }
 
     /// Unprotects a received SRTCP packet; false (and counted): drop it unread.
     func unprotectRTCP(_ buffer: inout ByteBuffer) -> Bool {
-        guard let srtp else { return true }
+        guard let srtp else { return audio.srtp == nil }
         guard (try? srtp.inbound.unprotectRTCP(&buffer)) != nil else {
             srtpRejected += 1
             return false
@@ -324,15 +326,16 @@ private final class MediaRunner {
 
     /// An RTP datagram from `source`.
     func received(_ datagram: ByteBuffer, from source: SocketAddress) {
+        guard !closed else { return }
         var datagram = datagram
-        if let srtp, !closed {
+        if let srtp {
             // Before the source filter: an unauthenticated packet must not latch (RFC 4961, RFC 3711 §3.3).
             guard (try? srtp.inbound.unprotectRTP(&datagram)) != nil else {
                 srtpRejected += 1
                 return
             }
         }
-        guard !closed, let packet = try? RTPPacket(parsing: datagram) else { return }
+        guard let packet = try? RTPPacket(parsing: datagram) else { return }
         // Only RTP of a negotiated payload type may latch or count (RTPSourceFilter).
         guard packet.header.payloadType == audio.payloadType || packet.header.payloadType == events?.payloadType else { return }
         switch filter.packetReceived(from: source, ssrc: packet.header.ssrc) {
