@@ -72,9 +72,9 @@ struct ExternalAddressTests {
     func latchingPerPeer() throws {
         let conf = try SIPConf.parse("[general]\n[nat]\ntype = peer\nhost = 198.51.100.0/24\nmedia_latching = signalling\n[plain]\ntype = peer\nhost = 192.0.2.9\n")
         let gateway = conf.gatewayConfiguration
-        #expect(gateway.mediaLatching(for: try SocketAddress(ipAddress: "198.51.100.20", port: 5060)) == .signallingSource)
-        #expect(gateway.mediaLatching(for: try SocketAddress(ipAddress: "192.0.2.9", port: 5060)) == .off)
-        #expect(gateway.mediaLatching(for: try SocketAddress(ipAddress: "203.0.113.1", port: 5060)) == .off)
+        #expect(gateway.mediaLatching(for: SIPPeer(.udp, try SocketAddress(ipAddress: "198.51.100.20", port: 5060))) == .signallingSource)
+        #expect(gateway.mediaLatching(for: SIPPeer(.udp, try SocketAddress(ipAddress: "192.0.2.9", port: 5060))) == .off)
+        #expect(gateway.mediaLatching(for: SIPPeer(.udp, try SocketAddress(ipAddress: "203.0.113.1", port: 5060))) == .off)
     }
 
     @Test("the NAT keys are read, and every malformed value refused with file:line")

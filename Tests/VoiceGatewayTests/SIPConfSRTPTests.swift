@@ -38,8 +38,8 @@ struct SIPConfSRTPTests {
         #expect(byName["off"]?.policy == .off)
         #expect(byName["carrier"]?.policy == .required && byName["carrier"]?.sdesOverInsecureTransport == true)
         let gateway = conf.gatewayConfiguration
-        #expect(gateway.mediaSecurity(for: try SocketAddress(ipAddress: "192.0.2.3", port: 5060)).policy == .optional)
-        #expect(gateway.mediaSecurity(for: try SocketAddress(ipAddress: "10.9.9.9", port: 5060)).policy == .required, "no peer: [general]'s")
+        #expect(gateway.mediaSecurity(for: SIPPeer(.udp, try SocketAddress(ipAddress: "192.0.2.3", port: 5060))).policy == .optional)
+        #expect(gateway.mediaSecurity(for: SIPPeer(.udp, try SocketAddress(ipAddress: "10.9.9.9", port: 5060))).policy == .required, "no peer: [general]'s")
         #expect(SIPConf().mediaSecurity.policy == .off, "plain RTP by default")
     }
 

@@ -99,6 +99,16 @@ struct SIPConfTLSTests {
         #expect(!configuration.callerPolicy(for: SIPPeer(.tls, address)).trusted)
         #expect(!configuration.callerPolicy(for: SIPPeer(.udp, address, tlsIdentities: ["edge.example.net"])).trusted)
         #expect(!configuration.callerPolicy(for: address).trusted)
+        // Its media settings follow the same match: SRTP required and latching for the edge only.
+        var secured = edge
+        secured.mediaSecurity.encryption = .sdes
+        secured.mediaSecurity.srtp = .required
+        secured.mediaLatching = .signallingSource
+        let media = GatewayConfiguration(trustedPeers: [], peers: [secured])
+        #expect(media.mediaSecurity(for: SIPPeer(.tls, address, tlsIdentities: ["edge.example.net"])).policy == .required)
+        #expect(media.mediaLatching(for: SIPPeer(.tls, address, tlsIdentities: ["edge.example.net"])) == .signallingSource)
+        #expect(media.mediaSecurity(for: SIPPeer(.tls, address, tlsIdentities: ["other.example.net"])).policy == .off)
+        #expect(media.mediaLatching(for: SIPPeer(.udp, address)) == .off)
         // With host as well: the certificate from elsewhere is not enough.
         edge.networks = [try #require(IPNetwork("192.0.2.0/24"))]
         let pinned = GatewayConfiguration(trustedPeers: [], peers: [edge])

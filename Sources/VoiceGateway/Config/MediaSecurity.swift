@@ -66,9 +66,10 @@ extension SIPTransportProtocol {
 }
 
 extension GatewayConfiguration {
-    /// The SRTP settings of calls with a SIP peer at `address`: the first matching peer's, else `[general]`'s.
-    public func mediaSecurity(for address: SocketAddress) -> MediaSecurity {
-        peer(for: address)?.mediaSecurity ?? mediaSecurity
+    /// The SRTP settings of calls with the SIP peer `remote` (a mutual-TLS peer found by its
+    /// certificate): the first matching peer's, else `[general]`'s.
+    public func mediaSecurity(for remote: SIPPeer) -> MediaSecurity {
+        peer(for: remote)?.mediaSecurity ?? mediaSecurity
     }
 }
 

@@ -40,7 +40,7 @@ extension VoiceGatewayService {
             return nil
         }
         // SRTP (README "Encrypted calls"): SDES keys only over signalling that hides them (RFC 4568 §8.3).
-        let security = configuration.mediaSecurity(for: call.remote.address)
+        let security = configuration.mediaSecurity(for: call.remote)
         if let refusal = security.refusal(of: offer, over: call.remote.transport) {
             media.ports.release(port)
             logger.warning("gateway.srtp.sdes_refused", metadata: ["call-id": "\(call.callID)", "transport": "\(call.remote.transport.rawValue)", "reason": "\(refusal)"])
@@ -67,7 +67,7 @@ extension VoiceGatewayService {
         }
         do {
             let rtp = try await MediaSession.open(host: media.host, port: port, audio: answer.audio, allocator: media.ports,
-                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), latching: configuration.mediaLatching(for: call.remote.address),
+                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), latching: configuration.mediaLatching(for: call.remote),
                                                   signalling: call.remote.address, statistics: media.statistics, logger: logger)
             call.answer(sdp: ByteBuffer(string: answer.description.text))
             return rtp

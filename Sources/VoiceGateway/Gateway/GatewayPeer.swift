@@ -80,9 +80,16 @@ extension GatewayConfiguration {
         peers.first { $0.matches(address) || trunkAddresses.contains($0.name, address) }
     }
 
-    /// The media latching of calls with a SIP peer at `address`: the first matching peer's, else off.
-    public func mediaLatching(for address: SocketAddress) -> RTPLatching {
-        peer(for: address)?.mediaLatching ?? .off
+    /// The first peer or trunk section a message from `remote` belongs to: as `peer(for:)`, and a
+    /// peer with `tls_client_identity` by the verified client certificate of `remote`'s TLS
+    /// connection (RFC 5922 §7.3).
+    public func peer(for remote: SIPPeer) -> GatewayPeer? {
+        peers.first { $0.matches(remote) || trunkAddresses.contains($0.name, remote.address) }
+    }
+
+    /// The media latching of calls with the SIP peer `remote`: the first matching peer's, else off.
+    public func mediaLatching(for remote: SIPPeer) -> RTPLatching {
+        peer(for: remote)?.mediaLatching ?? .off
     }
 }
 
@@ -122,7 +129,7 @@ extension GatewayConfiguration {
     public func callerPolicy(for remote: SIPPeer, trunk: Trunk? = nil) -> CallerPolicy {
         let address = remote.address
         let named = trunk.flatMap { trunk in peers.first { $0.name == trunk.name && ($0.matches(address) || trunkAddresses.contains($0.name, address)) } }
-        if let peer = named ?? peers.first(where: { $0.matches(remote) || trunkAddresses.contains($0.name, address) }) {
+        if let peer = named ?? peer(for: remote) {
             return CallerPolicy(trusted: peer.trusted, region: peer.region, useRemotePartyID: peer.useRemotePartyID, trustFrom: peer.trustFrom, approveOn: peer.approveOn,
                                 verstatHeader: peer.verstatHeader)
         }

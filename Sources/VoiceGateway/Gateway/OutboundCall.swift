@@ -117,7 +117,7 @@ extension VoiceGatewayService {
             let description = try SDPParser().parse(bytes: answer.readableBytesView)
             let audio = try session.negotiate(answer: description, to: offer)
             rtp = try await MediaSession.open(host: media.host, port: port, audio: audio, allocator: media.ports,
-                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), latching: configuration.mediaLatching(for: call.remote.address),
+                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), latching: configuration.mediaLatching(for: call.remote),
                                                   signalling: call.remote.address, statistics: media.statistics, logger: logger)
         } catch {
             media.ports.release(port)
