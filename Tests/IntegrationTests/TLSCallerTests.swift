@@ -109,3 +109,66 @@ final class RawTLS: Sendable {
         }
     }
 }
+
+/// RFC 5922 §7.2 with RFC 3263 §4.3 against the real core + gateway: a TLS trunk whose certificate
+/// does not name it fails at the handshake as a transport error, and the route's next trunk gets the
+/// call at once.
+@Suite("TLS trunks end to end", .serialized)
+struct TLSTrunkTests {
+    @Test("voice_call over a route whose first trunk's certificate names another host: the call fails over to the second trunk at once",
+          .timeLimit(.minutes(1)))
+    func failoverOnCertificateMismatch() async throws {
+        guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
+        let pki = try await TestPKI.make()
+        let (certificate, key) = try await pki.leaf("gateway", sans: "DNS:gw.example.net,IP:127.0.0.1")
+        let gatewayTLS = SIPTLSSettings(certificateFile: certificate, privateKeyFile: key, caFile: pki.caFile)
+        // The "trunk": a TLS endpoint whose certificate names other.example.net only, not 127.0.0.1.
+        let wrong = try await pki.leaf("wrong", sans: "DNS:other.example.net")
+        let impostor = try await SIPEndpoint.start(SIPEndpointConfiguration(
+            udp: [], tcp: [], tls: [try SocketAddress(ipAddress: "127.0.0.1", port: 0)],
+            tlsSettings: SIPTLSSettings(certificateFile: wrong.certificate, privateKeyFile: wrong.key, caFile: pki.caFile)))
+        let impostorPort = await impostor.tlsAddresses[0].port!
+        let upPort = try Peers.freeUDPPort()
+        let conf = """
+            [general]
+            tls_bind = 127.0.0.1:0
+            tls_certificate = \(certificate)
+            tls_private_key = \(key)
+            tls_ca_file = \(pki.caFile)
+            route = +886 -> wrongcert, up
+            [wrongcert]
+            type = trunk
+            host = 127.0.0.1:\(impostorPort)
+            transport = tls
+            [up]
+            type = trunk
+            host = 127.0.0.1:\(upPort)
+            number_format = e164_no_plus
+
+            """
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_400...34_460), firstDigitTimeout: .seconds(8))
+        // T1 = 5 s puts Timer B at 320 s: the second trunk answers in time only if the refused
+        // handshake ended the first attempt as a transport error (RFC 3261 §18.4).
+        let timers = SIPTimers(t1: .seconds(5), t2: .seconds(5), t4: .seconds(5))
+        let stack = try await MissedCallTests.Stack(media: media, timers: timers, tls: gatewayTLS, configure: try TrunkIntegrationTests.apply(conf))
+        let up = try await PeerProcess(
+            "/usr/bin/sipp",
+            ["-sf", Peers.repository.appendingPathComponent("sipp/uas-voice.xml").path, "-i", "127.0.0.1", "-p", "\(upPort)", "-mp", "0",
+             "-m", "1", "-nostdin", "-timeout", "60s"],
+            name: "sipp-trunk-up-tls"
+        )
+        #expect(try await eventuallyTrue { Peers.udpPortIsBound(upPort) })
+        var impostorCalls = impostor.incomingCalls.makeAsyncIterator()
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        #expect(try await eventuallyTrue {
+            try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains("call answered")
+        })
+        let status = await up.exitStatus()
+        #expect(status == 0, "\(up.tail())")
+        await up.stop()
+        // The impostor never saw an INVITE: the handshake failed before any SIP was sent.
+        await impostor.shutdown()
+        #expect(await impostorCalls.next() == nil)
+        await stack.stop()
+    }
+}

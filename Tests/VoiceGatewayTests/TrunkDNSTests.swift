@@ -119,6 +119,10 @@ struct TrunkDNSTests {
         #expect(withPort.map(\.peer) == [Self.peer("127.0.0.9", 5090)])
         let overTCP = try await locator.nextHops(for: Trunk(name: "t", host: "trunk.test", transport: .tcp))
         #expect(overTCP.map(\.peer) == [Self.peer("127.0.0.2", 5071, .tcp)])
+        // Over TLS the certificate must name the trunk's host, not the address it resolved to (RFC 5922 §7.2).
+        let overTLS = try await locator.nextHops(for: Trunk(name: "s", host: "trunk.test", port: 5091, transport: .tls))
+        #expect(overTLS.map(\.peer) == [Self.peer("127.0.0.9", 5091, .tls)])
+        #expect(overTLS.map(\.peer.serverName) == ["trunk.test"])
         var proxied = Trunk(name: "x", host: "missing.test")
         proxied.outboundProxy = try SocketAddress(ipAddress: "192.0.2.1", port: 5062)
         let viaProxy = try await locator.nextHops(for: proxied)
