@@ -63,17 +63,20 @@ struct SIPConfSRTPTests {
             + (crypto ? "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\r\n" : ""))
     }
 
-    @Test("SDES keys over UDP or TCP are refused unless the peer allows it; plain offers pass unless SRTP is required")
+    @Test("SDES keys over UDP or TCP are refused unless the peer allows it, over TLS accepted; plain offers pass unless SRTP is required")
     func insecureTransport() throws {
         var security = MediaSecurity()
         security.encryption = .sdes
-        for transport in SIPTransportProtocol.allCases {
+        for transport in SIPTransportProtocol.allCases where transport != .tls {
             #expect(!transport.protectsSDESKeys)
             #expect(security.refusal(of: try Self.offer(crypto: true), over: transport) != nil)
             #expect(security.refusal(of: try Self.offer(crypto: false), over: transport) == nil, "optional: a plain offer is fine")
         }
+        #expect(SIPTransportProtocol.tls.protectsSDESKeys)
+        #expect(security.refusal(of: try Self.offer(crypto: true), over: .tls) == nil, "over TLS the keys are hidden")
         security.srtp = .required
         #expect(security.refusal(of: try Self.offer(crypto: false), over: .udp) != nil, "required: our answer would carry a key")
+        #expect(security.refusal(of: try Self.offer(crypto: false), over: .tls) == nil)
         security.sdesOverInsecureTransport = true
         #expect(security.refusal(of: try Self.offer(crypto: true), over: .udp) == nil)
         var off = MediaSecurity()
