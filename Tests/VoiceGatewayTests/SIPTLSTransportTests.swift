@@ -298,3 +298,25 @@ struct SIPTLSTransportTests {
         await trunk.shutdown()
     }
 }
+
+extension SIPTLSTransportTests {
+    @Test("ATTACK: an outgoing TLS call to a server that accepts TCP but never answers the handshake fails at the handshake timeout")
+    func dialledStalledHandshake() async throws {
+        let pki = try await TestPKI.make()
+        // A TCP listener that accepts and stays silent.
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .bind(to: loopbackAny).get()
+        // RFC 3261 timers: Timer B would take 32 s and end the call as a timeout.
+        let gateway = try await startTLSEndpoint(try await pki.settings(handshakeTimeout: .milliseconds(300))) { $0.timers = .rfc3261 }
+        let uri = try SIPAnyURI(parsing: "sip:+15551234567@127.0.0.1;transport=tls")
+        let from = SIPNameAddress(uri: try SIPAnyURI(parsing: "sip:verigate@127.0.0.1"))
+        let started = ContinuousClock.now
+        let call = try await gateway.call(uri, from: from, sdp: testSDP, destination: SIPPeer(.tls, silent.localAddress!))
+        // The handshake timeout ends it as a transport error, long before Timer B.
+        #expect(await collect(call).last == .ended(.transportError))
+        #expect(ContinuousClock.now - started < .seconds(10))
+        await gateway.shutdown()
+        try await silent.close()
+    }
+}

@@ -159,7 +159,7 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
         (try? await eventLoop.submit { self.transports.filter { $0.transportProtocol == transportProtocol }.map(\.localAddress) }.get()) ?? []
     }
 
-    /// Counts of live calls and transactions and open TCP connections, to see that nothing leaks.
+    /// Counts of live calls and transactions and open TCP and TLS connections, to see that nothing leaks.
     public struct Statistics: Sendable, Equatable {
         /// Calls not yet ended.
         public var calls: Int
@@ -167,7 +167,7 @@ public final class SIPEndpoint: Sendable, SIPTransportSink {
         public var serverTransactions: Int
         /// Live client transactions.
         public var clientTransactions: Int
-        /// Open TCP connections.
+        /// Open TCP and TLS connections.
         public var tcpConnections: Int
     }
 

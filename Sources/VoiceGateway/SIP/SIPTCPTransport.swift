@@ -319,6 +319,11 @@ private final class SIPTCPConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
+        // A dialled TLS connection serves its server name from the start: NIOSSL holds what is
+        // written until the handshake has verified the name, and fails it otherwise.
+        if connections.transportProtocol == .tls, case .dialled(let serverName?) = side {
+            connections.verified(context.channel, names: [serverName])
+        }
         context.fireChannelActive()
     }
 

@@ -116,8 +116,16 @@ struct SIPTLSContexts: Sendable {
     }
 }
 
-/// Closes a connection whose TLS handshake has not completed within the timeout. Sits right after
-/// the NIOSSL handler, which fires `TLSUserEvent.handshakeCompleted`.
+/// A TLS handshake did not complete in time.
+struct SIPTLSHandshakeTimeoutError: Error, CustomStringConvertible {
+    /// The timeout.
+    let timeout: TimeAmount
+    var description: String { "TLS handshake not completed within \(timeout.nanoseconds / 1_000_000) ms" }
+}
+
+/// Closes a connection whose TLS handshake has not completed within the timeout, after passing a
+/// `SIPTLSHandshakeTimeoutError` on (a dialled connection's messages then fail as a transport
+/// error). Sits right after the NIOSSL handler, which fires `TLSUserEvent.handshakeCompleted`.
 final class SIPTLSHandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
@@ -143,9 +151,10 @@ final class SIPTLSHandshakeTimeoutHandler: ChannelInboundHandler, RemovableChann
     private func start(_ context: ChannelHandlerContext) {
         guard timer == nil else { return }
         let channel = context.channel
-        let onTimeout = self.onTimeout
+        let (onTimeout, timeout) = (self.onTimeout, self.timeout)
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
             onTimeout(channel)
+            context.fireErrorCaught(SIPTLSHandshakeTimeoutError(timeout: timeout))
             channel.close(promise: nil)
         }
     }
