@@ -5,7 +5,7 @@ SWIFT        ?= swift
 # Libraries the build links against.
 BUILD_PKGS   := libphonenumber-dev libopus-dev libsrtp2-dev libc-ares-dev libsqlite3-dev libssl-dev pkg-config
 # Real peers and tools the tests drive (see docs/TESTING.md).
-TEST_PKGS    := openssl postgresql sip-tester baresip dnsmasq-base kamailio espeak-ng sox kannel kannel-extras chromium chromium-driver fonts-wqy-zenhei python3-venv
+TEST_PKGS    := openssl postgresql sip-tester baresip dnsmasq-base kamailio espeak-ng sox kannel kannel-extras chromium chromium-driver fonts-wqy-zenhei python3-venv tshark kamailio-tls-modules
 # Inputs per fuzz target: `make test` runs each of the six briefly (2 minutes in all on 2 busy
 # cores, plus the fuzz build), `make fuzz` runs each for 1,000,000 (Fuzz/README.md).
 FUZZ_RUNS    ?= 20000

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import TestSupport
+import Verification
+import VoiceGateway
+
+/// Whole encrypted calls with real softphones (README "Encrypted calls"): SIP over TLS (RFC 3261
+/// §26) with SRTP keyed by SDES (RFC 4568) over it, the peer requiring SRTP and NOT allowing keys over
+/// insecure signalling — and tshark on loopback showing what an eavesdropper gets: no SIP in clear,
+/// no RTP payload that is G.711 speech.
+@Suite("Encrypted calls: TLS + SRTP with real peers, seen by tshark", .serialized)
+struct EncryptedCallTests {
+    /// SRTP required for every peer; keys only over TLS (no `sdes_over_insecure_transport`).
+    static func requireSRTP(_ configuration: inout GatewayConfiguration) {
+        var security = MediaSecurity()
+        security.encryption = .sdes
+        security.srtp = .required
+        configuration.mediaSecurity = security
+        configuration.peers = configuration.peers.map { peer in
+            var peer = peer
+            peer.mediaSecurity = security
+            return peer
+        }
+    }
+
+    @Test("the negative control: the prompts in clear G.711 fail the ciphertext check that SRTP payloads must pass")
+    func speechIsNotCiphertext() throws {
+        let speech = try (0...9).flatMap { try PacketCapture.speechPayloads(prompts: AnsweredCallTests.prompts, digit: $0) }
+        #expect(PacketCapture.chiSquare(speech) > PacketCapture.cipherLimit * 10)
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<200).map { _ in (0..<160).map { _ in UInt8.random(in: 0...255, using: &generator) } }
+        #expect(PacketCapture.chiSquare(random) < PacketCapture.cipherLimit)
+    }
+
+    @Test("dtmf_callin: baresip over TLS with SRTP mandatory keys the code; tshark sees TLS and SRTP only")
+    func baresipTLSAndSRTP() async throws {
+        guard Peers.available("/usr/bin/baresip", package: "baresip"), Peers.available(PacketCapture.tshark, package: "tshark") else { return }
+        let pki = try await TestPKI.make()
+        let (certificate, key) = try await pki.leaf("gateway", sans: "DNS:gw.example.net,IP:127.0.0.1")
+        let ports = 37_100...37_160
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: ports))
+        let stack = try await MissedCallTests.Stack(media: media, tls: SIPTLSSettings(certificateFile: certificate, privateKeyFile: key, caFile: pki.caFile),
+                                                    configure: Self.requireSRTP)
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
+        let code = try #require(started.code)
+        let tlsPort = await stack.sipTLSPort
+        let capture = try await PacketCapture(filter: "tcp port \(tlsPort) or udp portrange \(ports.lowerBound)-\(ports.upperBound + 1)")
+        defer { capture.remove() }
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-tls-srtp-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let control = BaresipTests.Control(port: try Peers.freeTCPPort())
+        try BaresipTests.writeConfig(in: directory, sipListen: try Peers.freeBaresipPort(), control: control)
+        let config = directory.appendingPathComponent("config")
+        try (try String(contentsOf: config, encoding: .utf8) + "sip_cafile\t\t\(pki.caFile)\nmodule\t\t\tsrtp.so\n").write(to: config, atomically: true, encoding: .utf8)
+        try "<sip:0975000888@127.0.0.1;transport=tls>;regint=0;audio_codecs=PCMU;mediaenc=srtp-mand\n"
+            .write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
+        let baresip = try await PeerProcess(
+            "/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60", "-e", "/dial sip:+886229996666@127.0.0.1:\(tlsPort);transport=tls"],
+            name: "baresip-tls-srtp"
+        )
+        #expect(try await eventuallyTrue { control.send("listcalls")?.contains("ESTABLISHED") == true }, "baresip's call was not answered:\n\(baresip.tail())")
+        #expect(control.send("sndcode", code) != nil)
+        #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved }, "\(baresip.tail())")
+        let hungUp = try await eventually(.seconds(20)) { control.send("listcalls")?.contains("ESTABLISHED") == false }
+        #expect(hungUp)
+        _ = control.send("quit")
+        await baresip.stop()
+        #expect(try await eventuallyTrue { stack.media?.statistics.snapshot.openSessions == 0 })
+        let statistics = try #require(stack.media?.statistics.snapshot)
+        #expect(statistics.srtpSessions == 1 && statistics.packetsReceived > 0 && statistics.srtpRejectedPackets == 0, "\(statistics)")
+        #expect(statistics.packetsSent > 50, "the gateway played its prompt: \(statistics)")
+        await stack.stop()
+
+        // What an eavesdropper on loopback saw.
+        let wire = await capture.stop()
+        let handshakes = try await capture.read(["-Y", "tls.handshake.type == 1", "-T", "fields", "-e", "tcp.dstport"])
+        #expect(handshakes.contains("\(tlsPort)"), "the signalling was captured, as TLS: \(handshakes)")
+        for clear in ["SIP/2.0", "INVITE sip:", "a=crypto", "inline:"] {
+            #expect(!PacketCapture.contains(wire, clear), "'\(clear)' in clear on the wire")
+        }
+        let rtp = try await capture.read(["-Y", "rtp", "-T", "fields", "-e", "udp.srcport", "-e", "rtp.payload"])
+        let fromGateway = rtp.compactMap { line -> [UInt8]? in
+            let fields = line.split(separator: "\t")
+            guard fields.count == 2, let port = Int(fields[0]), ports.contains(port) else { return nil }
+            return PacketCapture.bytes(hex: String(fields[1]))
+        }
+        #expect(fromGateway.count > 50, "the gateway's RTP was captured: \(rtp.count) RTP packets in all")
+        let chi = PacketCapture.chiSquare(fromGateway.filter { $0.count >= 160 })
+        #expect(chi < PacketCapture.cipherLimit, "the gateway's payloads look like G.711, not ciphertext: chi-square \(chi)")
+    }
+}
