@@ -90,4 +90,30 @@ struct EncryptedCallTests {
         let chi = PacketCapture.chiSquare(fromGateway.filter { $0.count >= 160 })
         #expect(chi < PacketCapture.cipherLimit, "the gateway's payloads look like G.711, not ciphertext: chi-square \(chi)")
     }
+
+    @Test("voice_callin: pjsua2 over TLS (verifying our certificate) with SRTP mandatory hears the code twice; typing it approves")
+    func pjsuaTLSAndSRTP() async throws {
+        guard Peers.available(PjsuaTests.python, package: "python3-venv (then scripts/python-venv.sh)") else { return }
+        let pki = try await TestPKI.make()
+        let (certificate, key) = try await pki.leaf("gateway", sans: "DNS:gw.example.net,IP:127.0.0.1")
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 37_200...37_300))
+        let stack = try await MissedCallTests.Stack(media: media, tls: SIPTLSSettings(certificateFile: certificate, privateKeyFile: key, caFile: pki.caFile),
+                                                    configure: Self.requireSRTP)
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
+        let wav = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-pjsua-tls-\(UUID().uuidString.prefix(8)).wav").path
+        defer { try? FileManager.default.removeItem(atPath: wav) }
+        let pjsua = try await PeerProcess(
+            PjsuaTests.python, [PjsuaTests.phone, "call", "--caller", "0975000888", "--uri", "sip:+886229996666@127.0.0.1:\(await stack.sipTLSPort);transport=tls",
+                                "--tls-ca", pki.caFile, "--srtp", "--wav", wav, "--recognize", PjsuaTests.digits],
+            name: "pjsua-tls-srtp"
+        )
+        #expect(await pjsua.exitStatus() == 0, "\(pjsua.tail())")
+        let digits = try #require(pjsua.tail(200).split(separator: "\n").last { $0.hasPrefix("heard: ") }.map { String($0.dropFirst(7)) }, "\(pjsua.tail())")
+        try await Phone.expectHeardCodeApproves(digits, service: stack.core.service, id: started.verification.id)
+        #expect(try await eventuallyTrue { stack.media?.statistics.snapshot.openSessions == 0 })
+        let statistics = try #require(stack.media?.statistics.snapshot)
+        #expect(statistics.srtpSessions == 1 && statistics.srtpRejectedPackets == 0, "\(statistics)")
+        await pjsua.stop()
+        await stack.stop()
+    }
 }

@@ -4,6 +4,10 @@ records what it hears to an 8 kHz mono WAV until the other side hangs up, and ex
 
     phone.py call   --caller 0975000888 --uri sip:+886229996666@127.0.0.1:5060 --wav out.wav
     phone.py answer --user +886975000888 --port 5090 --wav out.wav --key 1
+    phone.py call ... --uri "sip:+886229996666@127.0.0.1:5061;transport=tls" --tls-ca ca.pem --srtp
+
+With --tls-ca the signalling is SIP over TLS (RFC 3261 §26), the server's certificate verified
+against that CA; with --srtp the call's media must be SRTP keyed by SDES (RFC 4568), refused otherwise.
 
 No sound card (null device); conference clock 8 kHz so nothing is resampled; PCMU preferred.
 With --recognize PROMPTS_DIR/LOCALE it then finds our digit prompts in the recording (normalized
@@ -26,6 +30,7 @@ class Call(pj.Call):
         self.key = key
         self.recorder = None
         self.done = False
+        self.secure = False
 
     def onCallState(self, prm):
         state = self.getInfo().state
@@ -40,6 +45,8 @@ class Call(pj.Call):
         info = self.getInfo()
         for index, media in enumerate(info.media):
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE and self.recorder is None:
+                # RTP/SAVP (bit 0x4000 of pjmedia_tp_proto: the secure profiles) once SDES keyed it.
+                self.secure = bool(self.getStreamInfo(index).proto & 0x4000)
                 self.recorder = pj.AudioMediaRecorder()
                 self.recorder.createRecorder(self.wav)
                 self.getAudioMedia(index).startTransmit(self.recorder)
@@ -70,6 +77,8 @@ def main():
     p.add_argument("--wav", required=True)
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("--key", help="answer: key this digit once the call is up (voice_call waits for a key before the code)")
+    p.add_argument("--tls-ca", help="SIP over TLS: the CA file that signs the server's certificate")
+    p.add_argument("--srtp", action="store_true", help="SRTP mandatory (SDES, RFC 4568); needs --tls-ca")
     p.add_argument("--recognize", help="folder of the digit prompts 0.wav … 9.wav to find in the recording")
     args = p.parse_args()
 
@@ -93,13 +102,25 @@ def main():
     transport.boundAddress = "127.0.0.1"
     transport.publicAddress = "127.0.0.1"
     transport.port = args.port
-    ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, transport)
+    if args.tls_ca:
+        transport.tlsConfig.CaListFile = args.tls_ca
+        transport.tlsConfig.verifyServer = True
+        transport.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD
+        ep.transportCreate(pj.PJSIP_TRANSPORT_TLS, transport)
+    else:
+        ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, transport)
     ep.libStart()
 
     account_config = pj.AccountConfig()
     user = args.caller if args.mode == "call" else args.user
     account_config.idUri = f"sip:{user}@127.0.0.1"
     account_config.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+    if args.srtp:
+        account_config.mediaConfig.srtpUse = pj.PJMEDIA_SRTP_MANDATORY
+        account_config.mediaConfig.srtpSecureSignaling = 1  # SDES keys only over TLS
+        keying = pj.IntVector()
+        keying.append(pj.PJMEDIA_SRTP_KEYING_SDES)
+        account_config.mediaConfig.srtpOpt.keyings = keying
     account = Account(args.wav, key=args.key)
     account.create(account_config, True)
 
@@ -116,6 +137,9 @@ def main():
         ep.libHandleEvents(10)
         if account.calls and all(c.done for c in account.calls):
             status = 0 if any(c.recorder is not None for c in account.calls) else 2
+            if args.srtp and not any(c.secure for c in account.calls):
+                print("media was not SRTP", flush=True)
+                status = 3
             break
     for call in account.calls:
         call.recorder = None  # closes the WAV (its header gets the sizes)
