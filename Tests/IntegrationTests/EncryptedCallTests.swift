@@ -116,4 +116,56 @@ struct EncryptedCallTests {
         await pjsua.stop()
         await stack.stop()
     }
+
+    @Test("voice_call: the gateway calls baresip over TLS (verifying its certificate) with SRTP; baresip answers and the code it heard approves")
+    func voiceCallToBaresipOverTLSAndSRTP() async throws {
+        guard Peers.available("/usr/bin/baresip", package: "baresip"), Peers.available(PjsuaTests.python, package: "python3-venv (then scripts/python-venv.sh)") else { return }
+        let pki = try await TestPKI.make()
+        let (certificate, key) = try await pki.leaf("gateway", sans: "DNS:gw.example.net,IP:127.0.0.1")
+        let (phoneCertificate, phoneKey) = try await pki.leaf("phone", sans: "IP:127.0.0.1")
+        let sipPort = try Peers.freeBaresipPort()  // UDP/TCP on it, TLS on the next
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 37_400...37_460))
+        let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(sipPort + 1);transport=tls", voiceCallKeypress: false,
+                                                    tls: SIPTLSSettings(certificateFile: certificate, privateKeyFile: key, caFile: pki.caFile), configure: Self.requireSRTP)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-vc-tls-\(UUID().uuidString.prefix(8))")
+        let recordings = directory.appendingPathComponent("heard")
+        try FileManager.default.createDirectory(at: recordings, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // baresip's TLS listener presents phone.pem (certificate and key in one file); sndfile writes
+        // what it decodes from our SRTP to a WAV.
+        let identity = directory.appendingPathComponent("phone.pem").path
+        try (String(contentsOfFile: phoneCertificate, encoding: .utf8) + String(contentsOfFile: phoneKey, encoding: .utf8)).write(toFile: identity, atomically: true, encoding: .utf8)
+        let control = BaresipTests.Control(port: try Peers.freeTCPPort())
+        try BaresipTests.writeConfig(in: directory, sipListen: sipPort, control: control)
+        let config = directory.appendingPathComponent("config")
+        try (try String(contentsOf: config, encoding: .utf8)
+             + "sip_certificate\t\t\(identity)\nsip_cafile\t\t\(pki.caFile)\nmodule\t\t\tsrtp.so\nmodule\t\t\tsndfile.so\nsnd_path\t\t\(recordings.path)\n")
+            .write(to: config, atomically: true, encoding: .utf8)
+        try "<sip:+886975000888@127.0.0.1;transport=tls>;regint=0;audio_codecs=PCMU;answermode=auto;mediaenc=srtp-mand\n"
+            .write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
+        let baresip = try await PeerProcess("/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60"], name: "baresip-vc-tls")
+        #expect(try await eventuallyTrue { control.send("listcalls") != nil }, "baresip's control socket:\n\(baresip.tail())")
+
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        #expect(try await eventuallyTrue { control.send("listcalls")?.contains("ESTABLISHED") == true }, "baresip did not answer:\n\(baresip.tail())")
+        let hungUp = try await eventually(.seconds(40)) { control.send("listcalls")?.contains("ESTABLISHED") == false }
+        #expect(hungUp, "the gateway said the code and hung up")
+        _ = control.send("quit")
+        _ = await baresip.exitStatus()
+        let statistics = try #require(stack.media?.statistics.snapshot)
+        #expect(statistics.srtpSessions == 1 && statistics.srtpRejectedPackets == 0, "\(statistics)")
+        // What baresip decoded from our SRTP, searched for our digit prompts.
+        let heard = try #require(try FileManager.default.contentsOfDirectory(atPath: recordings.path).first { $0.hasSuffix("-dec.wav") },
+                                 "sndfile wrote no recording: \(baresip.tail())")
+        let recognizer = try await PeerProcess(PjsuaTests.python, [
+            "-c", "import sys; sys.path.insert(0, sys.argv[1]); from phone import recognize; print('heard: ' + recognize(sys.argv[2], sys.argv[3]))",
+            Peers.repository.appendingPathComponent("tests/pjsua").path, recordings.appendingPathComponent(heard).path, PjsuaTests.digits,
+        ], name: "recognize")
+        #expect(await recognizer.exitStatus() == 0, "\(recognizer.tail())")
+        let digits = try #require(recognizer.tail().split(separator: "\n").last { $0.hasPrefix("heard: ") }.map { String($0.dropFirst(7)) }, "\(recognizer.tail())")
+        try await Phone.expectHeardCodeApproves(digits, service: stack.core.service, id: started.verification.id)
+        await recognizer.stop()
+        await baresip.stop()
+        await stack.stop()
+    }
 }

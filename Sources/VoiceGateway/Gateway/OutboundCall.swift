@@ -15,8 +15,8 @@ extension VoiceGatewayService {
     /// optional trunk is offered plain RTP, and a trunk requiring SRTP is skipped (nil).
     func srtpPolicy(for attempt: OutboundAttempt, verificationID: String) -> SRTPPolicy? {
         let security = attempt.trunk.flatMap { name in configuration.peers.first { $0.name == name } }?.mediaSecurity ?? configuration.mediaSecurity
-        // UDP unless the attempt names its transport (a `transport=tls` target maps here once TLS exists).
-        let transport = attempt.destination?.transport ?? .udp
+        // The next hop's transport, else the Request-URI's (RFC 3263 §4.1: `transport=tls`, `sips:`).
+        let transport = attempt.destination?.transport ?? attempt.uri.sipURI.map(SIPTransportProtocol.init(uri:)) ?? .udp
         guard security.policy != .off, !transport.protectsSDESKeys, !security.sdesOverInsecureTransport else { return security.policy }
         guard security.policy == .optional else {
             logger.warning("gateway.srtp.sdes_refused", metadata: [
