@@ -48,10 +48,12 @@ public final class MediaSession: Sendable {
 
     /// Binds `port` on `host` and starts receiving. Throws when the remote address is not an IP.
     /// `latching` and `signalling` (the SIP peer's address) decide which sources are heard and where
-    /// our RTP goes (`RTPSourceFilter`, RFC 4961).
+    /// our RTP goes (`RTPSourceFilter`, RFC 4961). Received audio goes through an adaptive jitter
+    /// buffer (`AudioPlayout`) before the in-band DTMF detector; `jitterBuffer: false` decodes each
+    /// packet on arrival instead (`GatewayMedia.jitterBuffer`, for comparison tests).
     public static func open(
         host: String, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, eventLoop: EventLoop,
-        latching: RTPLatching = .off, signalling: SocketAddress? = nil, statistics: MediaStatistics? = nil, logger: Logger
+        latching: RTPLatching = .off, signalling: SocketAddress? = nil, statistics: MediaStatistics? = nil, jitterBuffer: Bool = true, logger: Logger
     ) async throws -> MediaSession {
         let remote = try SocketAddress(ipAddress: audio.remoteAddress, port: Int(audio.remotePort))
         let box = NIOLoopBoundBox<MediaRunner?>.makeEmptyBox(eventLoop: eventLoop)
@@ -65,7 +67,10 @@ public final class MediaSession: Sendable {
             // Made on the loop, where it stays; datagrams that came before are dropped, as before a bind.
             try await eventLoop.submit {
                 let filter = RTPSourceFilter(expected: remote, latching: latching, signalling: signalling)
-                box.value = try MediaRunner(channel: channel, audio: audio, filter: filter, statistics: statistics, digits: continuation, logger: logger)
+                let runner = try MediaRunner(channel: channel, audio: audio, filter: filter, statistics: statistics, jitterBuffer: jitterBuffer,
+                                             digits: continuation, logger: logger)
+                box.value = runner
+                runner.startPlayout()
             }.get()
             statistics?.sessionOpened()
             return MediaSession(channel: channel, port: port, audio: audio, allocator: allocator, digits: digits, box: box)
@@ -146,8 +151,11 @@ private final class MediaRunner {
     private var sender: RTPSender
     private var filter: RTPSourceFilter
     private var events: TelephoneEventReceiver?
-    private var decoder: any AudioTranscoder
-    private var detector = DTMFDetector()
+    /// Jitter buffer, decoder and in-band detector of the received audio.
+    private var playout: AudioPlayout
+    private let jitterBuffer: Bool
+    /// The playout clock: one tick per ptime while the session is open.
+    private var playoutTimer: Scheduled<Void>?
     private var playback: Playback?
     private var closed = false
     /// Packets sent, received (accepted) and dropped as coming from a stranger.
@@ -166,7 +174,7 @@ private final class MediaRunner {
         var timer: Scheduled<Void>?
     }
 
-    init(channel: Channel, audio: NegotiatedAudio, filter: RTPSourceFilter, statistics: MediaStatistics?,
+    init(channel: Channel, audio: NegotiatedAudio, filter: RTPSourceFilter, statistics: MediaStatistics?, jitterBuffer: Bool,
          digits: AsyncStream<KeyedDigit>.Continuation, logger: Logger) throws {
         self.channel = channel
         self.audio = audio
@@ -180,8 +188,32 @@ private final class MediaRunner {
         let samplesPerPacket = UInt32(audio.codec.clockRate * audio.ptime / 1000)
         sender = RTPSender(payloadType: audio.payloadType, samplesPerPacket: samplesPerPacket, using: &generator)
         events = audio.telephoneEventPayloadType.map(TelephoneEventReceiver.init(payloadType:))
-        decoder = try PromptStore.makeCodec(audio.codec)
+        playout = AudioPlayout(decoder: try PromptStore.makeCodec(audio.codec), frameDuration: .milliseconds(audio.ptime))
+        self.jitterBuffer = jitterBuffer
         sendTo(filter.destination)
+    }
+
+    /// Starts the playout clock. It ticks once per ptime from the event loop for the whole call
+    /// rather than on packet arrival: a buffer is emptied on its own schedule, so the last frames
+    /// of a tone still reach the detector when the sender pauses or its packets are late, which
+    /// arrival-driven playout would hold back until the next packet. `AudioPlayout.tick` plays every
+    /// frame due, so a late tick catches up; its clock is an input (tests use a manual one).
+    func startPlayout() {
+        guard jitterBuffer else { return }
+        schedulePlayout()
+    }
+
+    private func schedulePlayout() {
+        let interval = playout.frameDuration
+        playoutTimer = channel.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(interval.nanoseconds)) { self.playoutTick() }
+    }
+
+    private func playoutTick() {
+        guard !closed else { return }
+        for detection in playout.tick(now: Self.now()) {
+            digits.yield(KeyedDigit(digit: detection.digit, source: .inBand))
+        }
+        schedulePlayout()
     }
 
     /// Sends from now on to `address`, if the socket can reach it; says so once when it cannot.
@@ -211,6 +243,8 @@ private final class MediaRunner {
     func close() -> Bool {
         guard !closed else { return false }
         closed = true
+        playoutTimer?.cancel()
+        playoutTimer = nil
         finishPlayback()
         digits.finish()
         punctuality.packetsSent = packetsSent
@@ -308,10 +342,13 @@ private final class MediaRunner {
             return
         }
         guard packet.header.payloadType == audio.payloadType else { return }
-        let pcm = decoder.decode(Array(packet.payload.readableBytesView))
-        for detection in detector.process(pcm) {
-            digits.yield(KeyedDigit(digit: detection.digit, source: .inBand))
+        let payload = Array(packet.payload.readableBytesView)
+        guard jitterBuffer else {
+            for detection in playout.decodeNow(payload) { digits.yield(KeyedDigit(digit: detection.digit, source: .inBand)) }
+            return
         }
+        playout.packetReceived(ssrc: packet.header.ssrc, sequenceNumber: packet.header.sequenceNumber, timestamp: packet.header.timestamp,
+                               arrival: Self.now(), payload: payload)
     }
 }
 
