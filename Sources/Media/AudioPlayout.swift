@@ -55,7 +55,7 @@ public struct AudioPlayout {
     }
 
     /// Decodes `payload` and detects keys in it at once, bypassing the buffer: what the gateway
-    /// did before the buffer was in the path (kept for comparison tests, `GatewayMedia.jitterBuffer`).
+    /// did before the buffer was in the path (kept so tests can compare the two on one schedule).
     public mutating func decodeNow(_ payload: [UInt8]) -> [DTMFDetector.Detection] {
         detector.process(decoder.decode(payload))
     }

@@ -12,8 +12,8 @@ import VoiceGateway
 /// Issue 14, "the whole media path in every call": in-band keys (ToneGenerator tones, PCMU, sent
 /// as RTP by the test phone) reach a real gateway's dtmf_callin through a seeded relay with 5 %
 /// loss, duplicates and 0–60 ms of jitter (so reordering); through the jitter buffer the code is
-/// collected and approved. The same schedule with the buffer bypassed (`GatewayMedia.jitterBuffer
-/// = false`) is not approved: the detector then hears the audio in arrival order.
+/// collected and approved. (Without the buffer the outcome over this path depends on timing: the
+/// comparison on one fixed arrival order is AudioPlayoutTests'.)
 @Suite("In-band keys over a lossy, reordering path", .serialized)
 struct LossyMediaPathTests {
     /// PCMU frames of 20 ms: one second of silence, each key as an 80 ms tone and 100 ms of silence, silence.
@@ -32,9 +32,8 @@ struct LossyMediaPathTests {
     }
 
     /// A dtmf_callin call whose keys go through the relay; the verification's status, what the relay did, the frames sent.
-    private func keyInBand(jitterBuffer: Bool, ports: ClosedRange<Int>) async throws -> (status: VerificationStatus, relay: LossyUDPRelay.Counts, frames: Int) {
-        var media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: ports), firstDigitTimeout: .seconds(8))
-        media.jitterBuffer = jitterBuffer
+    private func keyInBand(ports: ClosedRange<Int>) async throws -> (status: VerificationStatus, relay: LossyUDPRelay.Counts, frames: Int) {
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: ports), firstDigitTimeout: .seconds(8))
         let stack = try await MissedCallTests.Stack(media: media)
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
         let code = try #require(started.code)
@@ -92,15 +91,9 @@ struct LossyMediaPathTests {
 
     @Test("dtmf_callin: the code keyed in-band over 5 % loss, duplicates and 60 ms jitter is collected through the jitter buffer and approves")
     func keysThroughJitterBuffer() async throws {
-        let (status, relay, frames) = try await keyInBand(jitterBuffer: true, ports: 36_500...36_540)
+        let (status, relay, frames) = try await keyInBand(ports: 36_500...36_540)
         #expect(relay.received == frames, "every frame went through the relay: \(relay)")
         #expect(relay.dropped > 0 && relay.duplicated >= 0, "the relay dropped packets: \(relay)")
         #expect(status == .approved, "relay: \(relay)")
-    }
-
-    @Test("the same path with the jitter buffer bypassed: the code is not collected")
-    func keysWithoutJitterBuffer() async throws {
-        let (status, relay, _) = try await keyInBand(jitterBuffer: false, ports: 36_550...36_590)
-        #expect(status != .approved, "relay: \(relay)")
     }
 }

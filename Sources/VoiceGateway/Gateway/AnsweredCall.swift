@@ -51,7 +51,7 @@ extension VoiceGatewayService {
         do {
             let rtp = try await MediaSession.open(host: media.host, port: port, audio: answer.audio, allocator: media.ports,
                                                   eventLoop: MultiThreadedEventLoopGroup.singleton.next(), latching: configuration.mediaLatching(for: call.remote.address),
-                                                  signalling: call.remote.address, statistics: media.statistics, jitterBuffer: media.jitterBuffer, logger: logger)
+                                                  signalling: call.remote.address, statistics: media.statistics, logger: logger)
             call.answer(sdp: ByteBuffer(string: answer.description.text))
             return rtp
         } catch {

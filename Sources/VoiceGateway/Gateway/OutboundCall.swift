@@ -93,7 +93,7 @@ extension VoiceGatewayService {
             let audio = try session.negotiate(answer: description, to: offer)
             rtp = try await MediaSession.open(host: media.host, port: port, audio: audio, allocator: media.ports,
                                                   eventLoop: MultiThreadedEventLoopGroup.singleton.next(), latching: configuration.mediaLatching(for: call.remote.address),
-                                                  signalling: call.remote.address, statistics: media.statistics, jitterBuffer: media.jitterBuffer, logger: logger)
+                                                  signalling: call.remote.address, statistics: media.statistics, logger: logger)
         } catch {
             media.ports.release(port)
             logger.warning("gateway.originate.bad_answer", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])

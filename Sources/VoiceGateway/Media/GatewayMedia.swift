@@ -32,10 +32,6 @@ public struct GatewayMedia: Sendable {
     public var keypressWait: Duration
     /// RTP send punctuality over all calls.
     public let statistics = MediaStatistics()
-    /// Whether received audio goes through the adaptive jitter buffer before the in-band DTMF
-    /// detector (`AudioPlayout`). Always on in the product; false (each packet decoded on arrival,
-    /// in arrival order) exists so tests can show what the buffer is for.
-    public var jitterBuffer = true
 
     /// Makes the settings; `promptsDirectory` holds one folder of WAVs per locale (prompts/).
     public init(

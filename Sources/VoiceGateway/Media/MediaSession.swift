@@ -49,11 +49,10 @@ public final class MediaSession: Sendable {
     /// Binds `port` on `host` and starts receiving. Throws when the remote address is not an IP.
     /// `latching` and `signalling` (the SIP peer's address) decide which sources are heard and where
     /// our RTP goes (`RTPSourceFilter`, RFC 4961). Received audio goes through an adaptive jitter
-    /// buffer (`AudioPlayout`) before the in-band DTMF detector; `jitterBuffer: false` decodes each
-    /// packet on arrival instead (`GatewayMedia.jitterBuffer`, for comparison tests).
+    /// buffer (`AudioPlayout`) before the in-band DTMF detector.
     public static func open(
         host: String, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, eventLoop: EventLoop,
-        latching: RTPLatching = .off, signalling: SocketAddress? = nil, statistics: MediaStatistics? = nil, jitterBuffer: Bool = true, logger: Logger
+        latching: RTPLatching = .off, signalling: SocketAddress? = nil, statistics: MediaStatistics? = nil, logger: Logger
     ) async throws -> MediaSession {
         let remote = try SocketAddress(ipAddress: audio.remoteAddress, port: Int(audio.remotePort))
         let box = NIOLoopBoundBox<MediaRunner?>.makeEmptyBox(eventLoop: eventLoop)
@@ -67,8 +66,7 @@ public final class MediaSession: Sendable {
             // Made on the loop, where it stays; datagrams that came before are dropped, as before a bind.
             try await eventLoop.submit {
                 let filter = RTPSourceFilter(expected: remote, latching: latching, signalling: signalling)
-                let runner = try MediaRunner(channel: channel, audio: audio, filter: filter, statistics: statistics, jitterBuffer: jitterBuffer,
-                                             digits: continuation, logger: logger)
+                let runner = try MediaRunner(channel: channel, audio: audio, filter: filter, statistics: statistics, digits: continuation, logger: logger)
                 box.value = runner
                 runner.startPlayout()
             }.get()
@@ -153,7 +151,6 @@ private final class MediaRunner {
     private var events: TelephoneEventReceiver?
     /// Jitter buffer, decoder and in-band detector of the received audio.
     private var playout: AudioPlayout
-    private let jitterBuffer: Bool
     /// The playout clock: one tick per ptime while the session is open.
     private var playoutTimer: Scheduled<Void>?
     private var playback: Playback?
@@ -174,7 +171,7 @@ private final class MediaRunner {
         var timer: Scheduled<Void>?
     }
 
-    init(channel: Channel, audio: NegotiatedAudio, filter: RTPSourceFilter, statistics: MediaStatistics?, jitterBuffer: Bool,
+    init(channel: Channel, audio: NegotiatedAudio, filter: RTPSourceFilter, statistics: MediaStatistics?,
          digits: AsyncStream<KeyedDigit>.Continuation, logger: Logger) throws {
         self.channel = channel
         self.audio = audio
@@ -189,7 +186,6 @@ private final class MediaRunner {
         sender = RTPSender(payloadType: audio.payloadType, samplesPerPacket: samplesPerPacket, using: &generator)
         events = audio.telephoneEventPayloadType.map(TelephoneEventReceiver.init(payloadType:))
         playout = AudioPlayout(decoder: try PromptStore.makeCodec(audio.codec), frameDuration: .milliseconds(audio.ptime))
-        self.jitterBuffer = jitterBuffer
         sendTo(filter.destination)
     }
 
@@ -199,7 +195,6 @@ private final class MediaRunner {
     /// arrival-driven playout would hold back until the next packet. `AudioPlayout.tick` plays every
     /// frame due, so a late tick catches up; its clock is an input (tests use a manual one).
     func startPlayout() {
-        guard jitterBuffer else { return }
         schedulePlayout()
     }
 
@@ -343,10 +338,6 @@ private final class MediaRunner {
         }
         guard packet.header.payloadType == audio.payloadType else { return }
         let payload = Array(packet.payload.readableBytesView)
-        guard jitterBuffer else {
-            for detection in playout.decodeNow(payload) { digits.yield(KeyedDigit(digit: detection.digit, source: .inBand)) }
-            return
-        }
         playout.packetReceived(ssrc: packet.header.ssrc, sequenceNumber: packet.header.sequenceNumber, timestamp: packet.header.timestamp,
                                arrival: Self.now(), payload: payload)
     }
