@@ -6,7 +6,11 @@
 // A destination the socket cannot send to (another family, off loopback from loopback) is not
 // written to at all, since a failed send would close the socket. The pure parts (packets, pacing,
 // filters, detectors, codecs) live in the RTP and Media targets; this is the thin shell.
+// RTCP (RFC 3550 §6) runs on port + 1 (§11): SR or RR with SDES CNAME at the `RTCPScheduler`'s
+// times, a BYE at close; the peer's reports give the round-trip time (§6.4.1). Every RTCP datagram
+// passes `sendRTCP` / `receivedRTCP`, the one place an SRTCP layer (RFC 3711 §3.4) wraps them.
 
+import Foundation
 import Logging
 import Media
 import NIOCore
@@ -33,12 +37,14 @@ public final class MediaSession: Sendable {
     /// Keys heard, in order; finishes on `close()`.
     public let digits: AsyncStream<KeyedDigit>
     private let channel: Channel
+    private let rtcp: Channel?
     private let allocator: RTPPortAllocator
     /// The loop-confined state; nil only between the bind and `open` returning.
     private let box: NIOLoopBoundBox<MediaRunner?>
 
-    private init(channel: Channel, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, digits: AsyncStream<KeyedDigit>, box: NIOLoopBoundBox<MediaRunner?>) {
+    private init(channel: Channel, rtcp: Channel?, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, digits: AsyncStream<KeyedDigit>, box: NIOLoopBoundBox<MediaRunner?>) {
         self.channel = channel
+        self.rtcp = rtcp
         self.port = port
         self.audio = audio
         self.allocator = allocator
@@ -61,19 +67,33 @@ public final class MediaSession: Sendable {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTPInboundHandler(box: box)) }
             }
             .bind(host: host, port: port).get()
+        // RTCP on the next odd port (RFC 3550 §11). The allocator hands out even ports only, so
+        // port + 1 is ours unless another program holds it: then the call goes on without RTCP.
+        let rtcp: Channel?
+        do {
+            rtcp = try await DatagramBootstrap(group: eventLoop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTCPInboundHandler(box: box)) }
+                }
+                .bind(host: host, port: port + 1).get()
+        } catch {
+            logger.warning("rtcp.bind_failed", metadata: ["port": "\(port + 1)", "error": "\(error)"])
+            rtcp = nil
+        }
         let (digits, continuation) = AsyncStream.makeStream(of: KeyedDigit.self)
         do {
             // Made on the loop, where it stays; datagrams that came before are dropped, as before a bind.
             try await eventLoop.submit {
                 let filter = RTPSourceFilter(expected: remote, latching: latching, signalling: signalling)
-                let runner = try MediaRunner(channel: channel, audio: audio, filter: filter, statistics: statistics, digits: continuation, logger: logger)
+                let runner = try MediaRunner(channel: channel, rtcp: rtcp, audio: audio, filter: filter, statistics: statistics, digits: continuation, logger: logger)
                 box.value = runner
                 runner.startPlayout()
             }.get()
             statistics?.sessionOpened()
-            return MediaSession(channel: channel, port: port, audio: audio, allocator: allocator, digits: digits, box: box)
+            return MediaSession(channel: channel, rtcp: rtcp, port: port, audio: audio, allocator: allocator, digits: digits, box: box)
         } catch {
             try? await channel.close()
+            try? await rtcp?.close()
             throw error
         }
     }
@@ -130,6 +150,7 @@ public final class MediaSession: Sendable {
         let wasOpen = (try? await channel.eventLoop.submit { box.value?.close() ?? false }.get()) ?? false
         guard wasOpen else { return }
         try? await channel.close()
+        try? await rtcp?.close()
         allocator.release(port)
     }
 }
@@ -155,6 +176,10 @@ private final class MediaRunner {
     private var playoutTimer: Scheduled<Void>?
     private var playback: Playback?
     private var closed = false
+    /// RTCP compound packets sent and received from the peer; round-trip times measured (seconds).
+    private var rtcpReportsSent = 0
+    private var rtcpReportsReceived = 0
+    private var roundTrips: [Double] = []
     /// Packets sent, received (accepted) and dropped as coming from a stranger.
     private var packetsSent = 0
     private var packetsReceived = 0
@@ -163,6 +188,20 @@ private final class MediaRunner {
     private var punctuality = MediaStatistics.SessionCounts()
     /// Loss and jitter of what the negotiated source sent (RFC 3550 A.1, A.3, A.8).
     private var reception: RTPReceiverStatistics?
+    /// The SSRC of the peer's RTP, once heard.
+    private var peerSSRC: UInt32?
+
+    /// RTCP (RFC 3550 §6): the socket on port + 1, the report times, and what the reports need.
+    private let rtcp: Channel?
+    private var rtcpScheduler: RTCPScheduler
+    private var rtcpTimer: Scheduled<Void>?
+    private var random = SystemRandomNumberGenerator()
+    /// Whether we sent RTP since the last report (SR rather than RR, §6.4).
+    private var sentSinceReport = false
+    /// The peer's last SR: its middle NTP bits and when it came, for our LSR/DLSR (§6.4.1).
+    private var peerSR: (middle: UInt32, at: Duration)?
+    /// SDES CNAME (§6.5.1): random per session, as RFC 7022 §4.2 recommends.
+    private let cname: String
 
     private struct Playback {
         var player: PromptPlayer
@@ -171,7 +210,7 @@ private final class MediaRunner {
         var timer: Scheduled<Void>?
     }
 
-    init(channel: Channel, audio: NegotiatedAudio, filter: RTPSourceFilter, statistics: MediaStatistics?,
+    init(channel: Channel, rtcp: Channel?, audio: NegotiatedAudio, filter: RTPSourceFilter, statistics: MediaStatistics?,
          digits: AsyncStream<KeyedDigit>.Continuation, logger: Logger) throws {
         self.channel = channel
         self.audio = audio
@@ -186,6 +225,11 @@ private final class MediaRunner {
         sender = RTPSender(payloadType: audio.payloadType, samplesPerPacket: samplesPerPacket, using: &generator)
         events = audio.telephoneEventPayloadType.map(TelephoneEventReceiver.init(payloadType:))
         playout = AudioPlayout(decoder: try PromptStore.makeCodec(audio.codec), frameDuration: .milliseconds(audio.ptime))
+        self.rtcp = rtcp
+        // Session bandwidth (RFC 3550 §6.2): the codec's bit rate with IP/UDP/RTP headers.
+        let bandwidth: Double = audio.codec == .opus ? 64_000 : 80_000
+        rtcpScheduler = RTCPScheduler(sessionBandwidth: bandwidth, now: Self.now(), random: Double.random(in: 0..<1, using: &generator))
+        cname = String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 16) + "@verigate"
         sendTo(filter.destination)
     }
 
@@ -196,6 +240,7 @@ private final class MediaRunner {
     /// frame due, so a late tick catches up; its clock is an input (tests use a manual one).
     func startPlayout() {
         schedulePlayout()
+        scheduleRTCP(at: rtcpScheduler.nextExpiry)
     }
 
     private func schedulePlayout() {
@@ -237,14 +282,20 @@ private final class MediaRunner {
     /// Stops everything and adds the counts to `statistics`; false when already closed.
     func close() -> Bool {
         guard !closed else { return false }
-        closed = true
         playoutTimer?.cancel()
         playoutTimer = nil
+        rtcpTimer?.cancel()
+        rtcpTimer = nil
+        sendReport(bye: true)  // RFC 3550 §6.6: a BYE when leaving, after a last report
+        closed = true
         finishPlayback()
         digits.finish()
         punctuality.packetsSent = packetsSent
         punctuality.packetsReceived = packetsReceived
         punctuality.strangerPackets = strangerPackets
+        punctuality.rtcpReportsSent = rtcpReportsSent
+        punctuality.rtcpReportsReceived = rtcpReportsReceived
+        punctuality.roundTripSeconds = roundTrips
         if let reception, reception.isValid {
             punctuality.packetsLost = Int(reception.cumulativeLost)
             punctuality.jitterSeconds = Double(reception.jitter) / Double(audio.codec.clockRate)
@@ -292,6 +343,7 @@ private final class MediaRunner {
         guard canSend else { return }
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
         packetsSent += 1
+        sentSinceReport = true
     }
 
     /// Ends the prompt playing, if any, and completes its `play`.
@@ -317,6 +369,7 @@ private final class MediaRunner {
             return
         case .ssrcChanged:
             reception = nil
+            peerSR = nil
         case .latched(let address):
             logger.info("rtp.latched", metadata: ["source": "\(address)", "announced": "\(filter.expected)", "latching": "\(filter.latching.rawValue)"])
             sendTo(address)
@@ -324,6 +377,7 @@ private final class MediaRunner {
             break
         }
         packetsReceived += 1
+        peerSSRC = packet.header.ssrc
         if reception == nil { reception = RTPReceiverStatistics(firstSequenceNumber: packet.header.sequenceNumber) }
         // Arrival in the source's timestamp units (A.8); the clock's origin does not matter.
         let arrival = UInt32(truncatingIfNeeded: (NIODeadline.now().uptimeNanoseconds / 1_000) &* UInt64(audio.codec.clockRate) / 1_000_000)
@@ -341,6 +395,130 @@ private final class MediaRunner {
         playout.packetReceived(ssrc: packet.header.ssrc, sequenceNumber: packet.header.sequenceNumber, timestamp: packet.header.timestamp,
                                arrival: Self.now(), payload: payload)
     }
+}
+
+extension MediaRunner {
+    // MARK: RTCP (RFC 3550 §6)
+
+    /// Round-trip samples one session keeps (a peer reporting too often cannot grow memory).
+    static let maxRoundTrips = 100
+
+    private static func unixNanoseconds() -> UInt64 {
+        UInt64(max(0, Date().timeIntervalSince1970 * 1e9))
+    }
+
+    private func scheduleRTCP(at deadline: Duration) {
+        guard rtcp != nil, !closed else { return }
+        let wait = max(0, (deadline - Self.now()).nanoseconds)
+        rtcpTimer = channel.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(wait)) { self.rtcpExpired() }
+    }
+
+    private func rtcpExpired() {
+        guard !closed else { return }
+        let now = Self.now()
+        switch rtcpScheduler.expired(now: now, weSent: sentSinceReport, random: Double.random(in: 0..<1, using: &random)) {
+        case .wait(let until):
+            scheduleRTCP(at: until)
+        case .sendNow:
+            let weSent = sentSinceReport
+            let octets = sendReport(bye: false)
+            scheduleRTCP(at: rtcpScheduler.sent(octets: octets, now: now, weSent: weSent, random: Double.random(in: 0..<1, using: &random)))
+        }
+    }
+
+    /// Sends one compound packet: SR when we sent RTP since the last report, else RR (§6.4), with
+    /// a reception block on the peer's stream once it is valid (A.1), SDES CNAME (§6.1), and a BYE
+    /// when `bye`. Returns its size.
+    @discardableResult
+    private func sendReport(bye: Bool) -> Int {
+        guard rtcp != nil else { return 0 }
+        var blocks: [RTCPReportBlock] = []
+        if let peerSSRC, var stream = reception, stream.isValid {
+            var lastSR: UInt32 = 0, delay: UInt32 = 0
+            if let peerSR {
+                lastSR = peerSR.middle
+                delay = UInt32(clamping: (Self.now() - peerSR.at).nanoseconds * 65_536 / 1_000_000_000)
+            }
+            blocks.append(stream.makeReportBlock(ssrc: peerSSRC, lastSR: lastSR, delaySinceLastSR: delay))
+            reception = stream
+        }
+        let first: RTCPPacket
+        if sentSinceReport {
+            // The RTP timestamp of the last packet sent stands for "now" (§6.4.1 allows the
+            // approximation; no receiver here synchronizes streams by it).
+            first = .senderReport(RTCPSenderReport(
+                ssrc: sender.ssrc, ntpTimestamp: NTPTime.timestamp(unixNanoseconds: Self.unixNanoseconds()), rtpTimestamp: sender.timestamp,
+                packetCount: sender.packetCount, octetCount: sender.octetCount, reports: blocks))
+        } else {
+            first = .receiverReport(ssrc: sender.ssrc, reports: blocks)
+        }
+        sentSinceReport = false
+        var packets = [first, .sourceDescription([RTCPSourceDescription(ssrc: sender.ssrc, cname: cname)])]
+        if bye { packets.append(.bye(ssrcs: [sender.ssrc], reason: nil)) }
+        var buffer = channel.allocator.buffer(capacity: 128)
+        guard (try? RTCPCompoundPacket.write(packets, into: &buffer)) != nil else { return 0 }
+        let size = buffer.readableBytes
+        sendRTCP(buffer)
+        return size
+    }
+
+    /// Every RTCP datagram we send leaves here, to the RTP destination's port + 1 (RFC 3550 §11;
+    /// the latched address when latching, RFC 4961). The SRTCP hook: protect `bytes` here.
+    func sendRTCP(_ bytes: ByteBuffer) {
+        guard let rtcp, canSend, let ip = destination.ipAddress, let port = destination.port,
+              let address = try? SocketAddress(ipAddress: ip, port: port + 1) else { return }
+        rtcp.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: bytes), promise: nil)
+        rtcpReportsSent += 1
+    }
+
+    /// Every RTCP datagram received arrives here (the SRTCP hook: unprotect `datagram` first).
+    /// Only the call's peer is heard: the host our RTP goes to (SDP's or latched); strangers' and
+    /// malformed reports are dropped. SR: remembered for our LSR/DLSR. A report block on our SSRC
+    /// with an LSR gives the round-trip time (§6.4.1).
+    func receivedRTCP(_ datagram: ByteBuffer, from source: SocketAddress) {
+        guard !closed, source.ipAddress == destination.ipAddress, let packets = try? RTCPCompoundPacket.parse(datagram) else { return }
+        let now = Self.now()
+        let arrival = NTPTime.middle(NTPTime.timestamp(unixNanoseconds: Self.unixNanoseconds()))
+        var heard = false
+        for packet in packets {
+            let blocks: [RTCPReportBlock]
+            switch packet {
+            case .senderReport(let report):
+                guard peerSSRC == nil || report.ssrc == peerSSRC else { continue }
+                peerSR = (report.middleNTP, now)
+                blocks = report.reports
+            case .receiverReport(let ssrc, let reports):
+                guard peerSSRC == nil || ssrc == peerSSRC else { continue }
+                blocks = reports
+            case .bye(let ssrcs, _):
+                if let peerSSRC, ssrcs.contains(peerSSRC) { logger.debug("rtcp.bye", metadata: ["ssrc": "\(peerSSRC)"]) }
+                continue
+            default:
+                continue
+            }
+            heard = true
+            for block in blocks where block.ssrc == sender.ssrc {
+                if roundTrips.count < Self.maxRoundTrips, let rtt = NTPTime.roundTrip(arrival: arrival, lastSR: block.lastSR, delaySinceLastSR: block.delaySinceLastSR) {
+                    roundTrips.append(Double(rtt.nanoseconds) / 1e9)
+                }
+            }
+        }
+        if heard { rtcpReportsReceived += 1 }
+    }
+}
+
+private final class RTCPInboundHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    private let box: NIOLoopBoundBox<MediaRunner?>
+
+    init(box: NIOLoopBoundBox<MediaRunner?>) { self.box = box }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        box.value?.receivedRTCP(envelope.data, from: envelope.remoteAddress)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {}
 }
 
 private final class RTPInboundHandler: ChannelInboundHandler {

@@ -25,6 +25,10 @@ public final class MediaStatistics: Sendable {
     /// Jitter of each closed session (seconds), until `drainJitter()` takes them; bounded.
     private let jitters = Mutex<[Double]>([])
     static let jitterBacklog = 10_000
+    /// Round-trip times from the peers' RTCP reports (seconds), until `drainRoundTrips()`; bounded.
+    private let roundTrips = Mutex<[Double]>([])
+    private let reportsSent = Atomic<Int>(0)
+    private let reportsReceived = Atomic<Int>(0)
 
     /// Fresh counters.
     public init() {}
@@ -52,6 +56,10 @@ public final class MediaStatistics: Sendable {
         public var packetsLost: Int = 0
         /// RTP packets dropped as coming from a stranger (not the negotiated source).
         public var strangerPackets: Int = 0
+        /// RTCP compound packets sent and received from the peer (RFC 3550 §6.4).
+        public var rtcpReportsSent: Int = 0
+        /// RTCP compound packets received from the call's peer.
+        public var rtcpReportsReceived: Int = 0
 
         /// The counters as one log line of `key=value` pairs.
         public var description: String {
@@ -66,7 +74,8 @@ public final class MediaStatistics: Sendable {
                  maxLatenessMicroseconds: maxLateness.load(ordering: .relaxed), openSessions: sessions.load(ordering: .relaxed),
                  peakSessions: peakSessions.load(ordering: .relaxed), closedSessions: closedSessions.load(ordering: .relaxed),
                  packetsReceived: received.load(ordering: .relaxed), packetsLost: lost.load(ordering: .relaxed),
-                 strangerPackets: strangers.load(ordering: .relaxed))
+                 strangerPackets: strangers.load(ordering: .relaxed), rtcpReportsSent: reportsSent.load(ordering: .relaxed),
+                 rtcpReportsReceived: reportsReceived.load(ordering: .relaxed))
     }
 
     func sessionOpened() {
@@ -90,6 +99,11 @@ public final class MediaStatistics: Sendable {
         var strangerPackets = 0
         /// Interarrival jitter in seconds; nil when too few packets came to tell.
         var jitterSeconds: Double?
+        /// Round-trip times measured from the peer's reception reports, seconds.
+        var roundTripSeconds: [Double] = []
+        /// RTCP compound packets sent, and received from the peer.
+        var rtcpReportsSent = 0
+        var rtcpReportsReceived = 0
 
         /// One pacer tick: `sent` packets, the first `lateness` after its deadline, `skipped` dropped.
         mutating func tick(sent: Int, firstLatenessMicroseconds lateness: Int, skipped: Int) {
@@ -110,6 +124,11 @@ public final class MediaStatistics: Sendable {
         received.wrappingAdd(counts.packetsReceived, ordering: .relaxed)
         lost.wrappingAdd(max(0, counts.packetsLost), ordering: .relaxed)
         strangers.wrappingAdd(counts.strangerPackets, ordering: .relaxed)
+        reportsSent.wrappingAdd(counts.rtcpReportsSent, ordering: .relaxed)
+        reportsReceived.wrappingAdd(counts.rtcpReportsReceived, ordering: .relaxed)
+        if !counts.roundTripSeconds.isEmpty {
+            roundTrips.withLock { $0 += counts.roundTripSeconds.prefix(max(0, Self.jitterBacklog - $0.count)) }
+        }
         if let jitter = counts.jitterSeconds {
             jitters.withLock { if $0.count < Self.jitterBacklog { $0.append(jitter) } }
         }
@@ -121,6 +140,14 @@ public final class MediaStatistics: Sendable {
             let (exchanged, original) = maxLateness.compareExchange(expected: current, desired: counts.maxLatenessMicroseconds, ordering: .relaxed)
             if exchanged { break }
             current = original
+        }
+    }
+
+    /// The round-trip times reported since the last call, taken.
+    public func drainRoundTrips() -> [Double] {
+        roundTrips.withLock { samples in
+            defer { samples = [] }
+            return samples
         }
     }
 
