@@ -78,6 +78,15 @@ struct LossyMediaPathTests {
         }
         let status = try await stack.core.service.verification(id: started.verification.id).status
         let counts = try #require(relay?.snapshot)
+        // The session's loss (RFC 3550 A.3: expected − received, duplicates counted as received)
+        // is what the relay dropped less what it duplicated; packets dropped at the very end are
+        // not yet expected (A.1: the highest sequence number tells what is), nor the two of probation.
+        #expect(try await eventuallyTrue { stack.media?.statistics.snapshot.openSessions == 0 })
+        let lost = try #require(stack.media?.statistics.snapshot.packetsLost)
+        #expect(abs(lost - (counts.dropped - counts.duplicated)) <= 2, "lost \(lost), relay \(counts)")
+        let jitter = try #require(stack.media?.statistics.drainJitter().first)
+        // Delays uniform over 0…60 ms: mean |D| between neighbours is 20 ms; A.8's estimate hovers near it.
+        #expect(jitter > 0.005 && jitter < 0.06, "jitter \(jitter) s")
         await relay?.stop()
         await phone.stop()
         await stack.stop()
