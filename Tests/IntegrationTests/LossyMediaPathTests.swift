@@ -87,6 +87,14 @@ struct LossyMediaPathTests {
         let jitter = try #require(stack.media?.statistics.drainJitter().first)
         // Delays uniform over 0…60 ms: mean |D| between neighbours is 20 ms; A.8's estimate hovers near it.
         #expect(jitter > 0.005 && jitter < 0.06, "jitter \(jitter) s")
+        // The audit trail of the answered call carries the same figures (call_ended.media).
+        // An answered call's end is recorded with its figures even though the code approved it already.
+        let expected = ", lost \(lost), jitter "
+        #expect(try await eventuallyTrue(within: .seconds(5)) {
+            try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains {
+                $0.hasPrefix("call ended: completed; media: received ") && $0.contains(expected)
+            }
+        }, "lost \(lost)")
         await relay?.stop()
         await phone.stop()
         await stack.stop()

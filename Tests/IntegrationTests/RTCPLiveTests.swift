@@ -127,7 +127,7 @@ struct RTCPLiveTests {
     func reportsAndRoundTrip() async throws {
         let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 36_600...36_640), firstDigitTimeout: .seconds(8))
         let stack = try await MissedCallTests.Stack(media: media)
-        _ = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
         let hold = Duration.milliseconds(200)
         let stranger = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.2", port: 0).get()
         let peer = try await Peer.start(hold: hold, stranger: stranger)
@@ -184,6 +184,14 @@ struct RTCPLiveTests {
         let longest = Double(holds.max()!.components.attoseconds) / 1e18 + Double(holds.max()!.components.seconds)
         #expect(sum / count >= shortest - 0.000_1 && sum / count <= longest + 0.1, "mean RTT \(sum / count) s, holds \(holds)")
         #expect(metricValue(text, "verigate_rtcp_reports_received_total") == count, "\(text)")
+        // The audit trail: the mean round-trip time of the call, in ms.
+        #expect(try await eventuallyTrue(within: .seconds(5)) {
+            try await stack.core.service.events(id: started.verification.id).contains { ($0.detail ?? "").contains("; media: ") }
+        })
+        let trail = try await stack.core.service.events(id: started.verification.id).compactMap(\.detail)
+        let ended = try #require(trail.first { $0.contains("; media: ") }, "\(trail)")
+        let rtt = try #require(ended.split(separator: "rtt ").last.flatMap { Double($0.prefix { $0 != " " }) }, "\(ended)")
+        #expect(abs(rtt / 1_000 - sum / count) < 0.000_2, "\(ended) vs metrics mean \(sum / count)")
         #expect(try #require(metricValue(text, "verigate_rtcp_reports_sent_total")) == Double(reports.count), "\(text)")
         try? await stranger.close()
         await peer.stop()

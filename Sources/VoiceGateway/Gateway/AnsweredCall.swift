@@ -72,7 +72,7 @@ extension VoiceGatewayService {
             return
         }
         let reason = await runDialogue(call, rtp: rtp, media: media, decision: decision, proof: proof)
-        report(call, verificationID: decision.verificationID, reason: reason, sipStatus: nil)
+        report(call, verificationID: decision.verificationID, reason: reason, sipStatus: nil, media: rtp.quality)
     }
 
     /// Runs the dialogue of a call that is up (either direction): merges keys, SIP events and

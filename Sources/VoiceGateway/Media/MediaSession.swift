@@ -11,12 +11,14 @@
 // passes `sendRTCP` / `receivedRTCP`, the one place an SRTCP layer (RFC 3711 §3.4) wraps them.
 
 import Foundation
+import GatewayProtocol
 import Logging
 import Media
 import NIOCore
 import NIOPosix
 import RTP
 import SDP
+import Synchronization
 
 /// A key pressed on the caller's phone, and how it reached us.
 public struct KeyedDigit: Sendable, Equatable {
@@ -41,6 +43,11 @@ public final class MediaSession: Sendable {
     private let allocator: RTPPortAllocator
     /// The loop-confined state; nil only between the bind and `open` returning.
     private let box: NIOLoopBoundBox<MediaRunner?>
+    private let finalQuality = Mutex<CallMediaQuality?>(nil)
+
+    /// The received audio's figures (loss, jitter, round-trip time), once `close()` has returned;
+    /// for the call's audit trail (`call_ended.media`).
+    public var quality: CallMediaQuality? { finalQuality.withLock { $0 } }
 
     private init(channel: Channel, rtcp: Channel?, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, digits: AsyncStream<KeyedDigit>, box: NIOLoopBoundBox<MediaRunner?>) {
         self.channel = channel
@@ -147,8 +154,9 @@ public final class MediaSession: Sendable {
     /// Stops everything, closes the socket and returns the port.
     public func close() async {
         let box = self.box
-        let wasOpen = (try? await channel.eventLoop.submit { box.value?.close() ?? false }.get()) ?? false
-        guard wasOpen else { return }
+        let closed = try? await channel.eventLoop.submit { box.value?.close() }.get()
+        guard let quality = closed ?? nil else { return }
+        finalQuality.withLock { $0 = quality }
         try? await channel.close()
         try? await rtcp?.close()
         allocator.release(port)
@@ -279,9 +287,9 @@ private final class MediaRunner {
         tick()
     }
 
-    /// Stops everything and adds the counts to `statistics`; false when already closed.
-    func close() -> Bool {
-        guard !closed else { return false }
+    /// Stops everything, adds the counts to `statistics` and returns the call's figures; nil when already closed.
+    func close() -> CallMediaQuality? {
+        guard !closed else { return nil }
         playoutTimer?.cancel()
         playoutTimer = nil
         rtcpTimer?.cancel()
@@ -301,7 +309,8 @@ private final class MediaRunner {
             punctuality.jitterSeconds = Double(reception.jitter) / Double(audio.codec.clockRate)
         }
         statistics?.sessionClosed(punctuality)
-        return true
+        return CallMediaQuality(packetsReceived: packetsReceived, packetsLost: punctuality.packetsLost, jitterSeconds: punctuality.jitterSeconds,
+                                roundTripSeconds: roundTrips.isEmpty ? nil : roundTrips.reduce(0, +) / Double(roundTrips.count))
     }
 
     // MARK: Sending
