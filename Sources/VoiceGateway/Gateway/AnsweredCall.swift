@@ -165,7 +165,7 @@ struct AnsweredCallFlow {
                 decision = fresh
             }
         }
-        guard let prompts = try? media.prompts.encoded(locale: decision.locale, codec: rtp.audio.codec) else { return .failed }
+        guard let prompts = try? media.prompts.encoded(locale: decision.locale, codec: rtp.audio.codec, opus: rtp.audio.remoteOpus) else { return .failed }
         switch decision.action {
         case .playCode:
             guard let code = decision.code, let script = try? composer.codeReadout(code) else { return .failed }
