@@ -50,9 +50,13 @@ public struct AudioPlayout {
             detections += playOne(now: due)
             due += frameDuration
         }
-        nextPlayout = due
+        // Idle (the sender paused): the clock stops; the next packet starts it afresh.
+        nextPlayout = buffer.isIdle ? nil : due
         return detections
     }
+
+    /// True when there is nothing to play until the next packet: the playout clock may stop.
+    public var isIdle: Bool { buffer.isIdle }
 
     /// Decodes `payload` and detects keys in it at once, bypassing the buffer: what the gateway
     /// did before the buffer was in the path (kept so tests can compare the two on one schedule).

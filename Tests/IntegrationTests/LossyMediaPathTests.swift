@@ -92,7 +92,7 @@ struct LossyMediaPathTests {
         let expected = ", lost \(lost), jitter "
         #expect(try await eventuallyTrue(within: .seconds(5)) {
             try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains {
-                $0.hasPrefix("call ended: completed; media: received ") && $0.contains(expected)
+                $0.hasPrefix("call media: received ") && $0.contains(expected)
             }
         }, "lost \(lost)")
         await relay?.stop()

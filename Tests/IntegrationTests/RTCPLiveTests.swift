@@ -186,10 +186,10 @@ struct RTCPLiveTests {
         #expect(metricValue(text, "verigate_rtcp_reports_received_total") == count, "\(text)")
         // The audit trail: the mean round-trip time of the call, in ms.
         #expect(try await eventuallyTrue(within: .seconds(5)) {
-            try await stack.core.service.events(id: started.verification.id).contains { ($0.detail ?? "").contains("; media: ") }
+            try await stack.core.service.events(id: started.verification.id).contains { ($0.detail ?? "").hasPrefix("call media: ") }
         })
         let trail = try await stack.core.service.events(id: started.verification.id).compactMap(\.detail)
-        let ended = try #require(trail.first { $0.contains("; media: ") }, "\(trail)")
+        let ended = try #require(trail.first { $0.hasPrefix("call media: ") }, "\(trail)")
         let rtt = try #require(ended.split(separator: "rtt ").last.flatMap { Double($0.prefix { $0 != " " }) }, "\(ended)")
         #expect(abs(rtt / 1_000 - sum / count) < 0.000_2, "\(ended) vs metrics mean \(sum / count)")
         #expect(try #require(metricValue(text, "verigate_rtcp_reports_sent_total")) == Double(reports.count), "\(text)")

@@ -75,6 +75,25 @@ struct AudioPlayoutTests {
         #expect(heard != Self.keys, "heard \(heard)")
     }
 
+    @Test("after the sender pauses the playout goes idle (the clock may stop) and the next packet starts it again")
+    func idleAfterPause() {
+        var playout = AudioPlayout(decoder: G711Codec(law: .muLaw), frameDuration: .milliseconds(20))
+        #expect(playout.isIdle)
+        let silence = [UInt8](repeating: 0xFF, count: 160)
+        for i in 0..<5 {
+            playout.packetReceived(ssrc: 1, sequenceNumber: UInt16(i), timestamp: UInt32(i * 160), arrival: .milliseconds(20 * i), payload: silence)
+        }
+        #expect(!playout.isIdle)
+        var now = Duration.milliseconds(20)
+        while !playout.isIdle, now < .seconds(2) {
+            _ = playout.tick(now: now)
+            now += .milliseconds(20)
+        }
+        #expect(playout.isIdle && now < .seconds(1), "idle after the five frames and maximumConcealment: \(playout.buffer.statistics)")
+        playout.packetReceived(ssrc: 1, sequenceNumber: 100, timestamp: 100 * 160, arrival: now, payload: silence)
+        #expect(!playout.isIdle)
+    }
+
     @Test("a late tick plays every frame due, up to maxCatchUpFrames, then skips ahead")
     func catchUp() {
         var playout = AudioPlayout(decoder: G711Codec(law: .muLaw), frameDuration: .milliseconds(20))

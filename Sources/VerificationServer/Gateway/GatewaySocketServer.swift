@@ -113,9 +113,13 @@ public struct GatewaySocketServer: Service {
             if let id = ended.verificationID {
                 let status = ended.sipStatus.map { " (SIP \($0))" } ?? ""
                 let detail = ended.detail.map { ", \($0.prefix(200))" } ?? ""
-                let media = ended.media.map { "; media: \($0.auditText)" } ?? ""
-                try await service.recordCallProgress(id: id, detail: "call ended: \(ended.reason.rawValue)\(status)\(detail)\(media)",
-                                                     evenIfFinished: ended.reason != .completed || ended.media != nil)
+                try await service.recordCallProgress(id: id, detail: "call ended: \(ended.reason.rawValue)\(status)\(detail)",
+                                                     evenIfFinished: ended.reason != .completed)
+                // An answered call's media figures (optional: older gateways send none), as an entry
+                // of their own, also on a verification the call's code approved already.
+                if let media = ended.media {
+                    try await service.recordCallProgress(id: id, detail: "call media: \(media.auditText)", evenIfFinished: true)
+                }
                 // An outgoing call's end: the retry policy says what follows.
                 switch try await service.outgoingCallEnded(id: id, reason: ended.reason.rawValue, sipStatus: ended.sipStatus) {
                 case .retry(let after): logger.info("call.retry_scheduled", metadata: ["verification": "\(id)", "after": "\(after)"])

@@ -241,13 +241,14 @@ private final class MediaRunner {
         sendTo(filter.destination)
     }
 
-    /// Starts the playout clock. It ticks once per ptime from the event loop for the whole call
-    /// rather than on packet arrival: a buffer is emptied on its own schedule, so the last frames
-    /// of a tone still reach the detector when the sender pauses or its packets are late, which
-    /// arrival-driven playout would hold back until the next packet. `AudioPlayout.tick` plays every
-    /// frame due, so a late tick catches up; its clock is an input (tests use a manual one).
+    /// Starts the RTCP timer. The playout clock starts with the first audio packet: it then ticks
+    /// once per ptime from the event loop rather than on packet arrival, since a buffer is emptied
+    /// on its own schedule, so the last frames of a tone still reach the detector when the sender
+    /// pauses or its packets are late, which arrival-driven playout would hold back until the next
+    /// packet. It stops while the buffer is idle (the sender paused, or sends no audio), so calls
+    /// without incoming audio cost no timer. `AudioPlayout.tick` plays every frame due, so a late
+    /// tick catches up; its clock is an input (tests use a manual one).
     func startPlayout() {
-        schedulePlayout()
         scheduleRTCP(at: rtcpScheduler.nextExpiry)
     }
 
@@ -261,7 +262,7 @@ private final class MediaRunner {
         for detection in playout.tick(now: Self.now()) {
             digits.yield(KeyedDigit(digit: detection.digit, source: .inBand))
         }
-        schedulePlayout()
+        if playout.isIdle { playoutTimer = nil } else { schedulePlayout() }
     }
 
     /// Sends from now on to `address`, if the socket can reach it; says so once when it cannot.
@@ -403,6 +404,7 @@ private final class MediaRunner {
         let payload = Array(packet.payload.readableBytesView)
         playout.packetReceived(ssrc: packet.header.ssrc, sequenceNumber: packet.header.sequenceNumber, timestamp: packet.header.timestamp,
                                arrival: Self.now(), payload: payload)
+        if playoutTimer == nil { schedulePlayout() }
     }
 }
 
