@@ -26,21 +26,13 @@ public final class PromptStore: Sendable {
     /// settings `opus` (the peer's `a=fmtp`, RFC 7587 §6.1; nil: its defaults) asks for.
     public func encoded(locale: String?, codec: SDP.AudioCodec, opus: OpusParameters? = nil) throws -> EncodedPrompts {
         let resolved = catalog.resolve(locale)
-        let settings = codec == .opus ? Self.encoderSettings(opus) : nil
-        let key = "\(resolved)/\(codec.rawValue)" + (settings.map { "/\($0)" } ?? "")
+        let parameters = codec == .opus ? (opus ?? OpusParameters()).forEncoder : nil
+        let key = "\(resolved)/\(codec.rawValue)" + (parameters.map { "/\($0.fmtp)" } ?? "")
         if let hit = cache.withLock({ $0[key] }) { return hit }
         let library = catalog.library(for: resolved)
-        let prompts = try EncodedPrompts(library: library) { () throws(MediaError) -> any AudioTranscoder in try Self.makeCodec(codec, opus: opus) }
+        let prompts = try EncodedPrompts(library: library) { () throws(MediaError) -> any AudioTranscoder in try Self.makeCodec(codec, opus: parameters) }
         cache.withLock { if $0.count < Self.maxCached { $0[key] = prompts } }
         return prompts
-    }
-
-    /// The Opus encoder settings for a peer's parameters (`OpusParameters.encoderSettings`), the
-    /// bitrate cap rounded down to whole kbit/s so that near-equal caps share one encoding.
-    static func encoderSettings(_ opus: OpusParameters?) -> OpusCodec.Settings {
-        var settings = (opus ?? OpusParameters()).encoderSettings()
-        settings.bitrate = settings.bitrate.map { max(6_000, $0 / 1_000 * 1_000) }
-        return settings
     }
 
     /// A codec instance for one call's direction; Opus encodes as `opus` asks.
@@ -48,7 +40,7 @@ public final class PromptStore: Sendable {
         switch codec {
         case .pcmu: G711Codec(law: .muLaw)
         case .pcma: G711Codec(law: .aLaw)
-        case .opus: try OpusCodec(pcmSampleRate: 8000, settings: encoderSettings(opus))
+        case .opus: try OpusCodec(pcmSampleRate: 8000, parameters: (opus ?? OpusParameters()).forEncoder)
         }
     }
 }
