@@ -126,6 +126,8 @@ var package = Package(
         // Helpers shared by test targets (blocking work kept off the cooperative pool, the test SMSC).
         .target(name: "TestSupport", dependencies: [
             .product(name: "Subprocess", package: "swift-subprocess"), .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "ABNFTests", dependencies: ["ABNF"]),
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], resources: [.copy("Resources")]),

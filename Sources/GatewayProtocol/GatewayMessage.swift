@@ -348,14 +348,55 @@ public struct CallEnded: Codable, Sendable, Equatable {
     public var sipStatus: Int?
     /// More words for the audit trail, e.g. `gateway restarted` (optional; added in version 1).
     public var detail: String?
+    /// How the call's received audio fared, for answered calls (optional, added in version 1 by
+    /// issue 14: a core that does not know it ignores it, and a gateway that does not send it is
+    /// simply without it).
+    public var media: CallMediaQuality?
     /// Makes the report.
-    public init(outcomeID: String, callID: String, verificationID: String?, reason: Reason, sipStatus: Int? = nil, detail: String? = nil) {
+    public init(outcomeID: String, callID: String, verificationID: String?, reason: Reason, sipStatus: Int? = nil, detail: String? = nil,
+                media: CallMediaQuality? = nil) {
+        self.media = media
         self.outcomeID = outcomeID
         self.callID = callID
         self.verificationID = verificationID
         self.reason = reason
         self.sipStatus = sipStatus
         self.detail = detail
+    }
+}
+
+/// The media figures of one answered call (`call_ended.media`): RTP received from the peer and
+/// lost on the way (RFC 3550 A.3), interarrival jitter (A.8) and the round-trip time from the
+/// peer's RTCP reports (§6.4.1), each absent when not known.
+public struct CallMediaQuality: Codable, Sendable, Equatable {
+    /// RTP packets accepted from the peer.
+    public var packetsReceived: Int
+    /// RTP packets lost on the way in (expected − received).
+    public var packetsLost: Int
+    /// Interarrival jitter, seconds.
+    public var jitterSeconds: Double?
+    /// Mean round-trip time of the peer's reports, seconds.
+    public var roundTripSeconds: Double?
+    /// Makes the figures.
+    public init(packetsReceived: Int, packetsLost: Int, jitterSeconds: Double? = nil, roundTripSeconds: Double? = nil) {
+        self.packetsReceived = packetsReceived
+        self.packetsLost = packetsLost
+        self.jitterSeconds = jitterSeconds
+        self.roundTripSeconds = roundTripSeconds
+    }
+
+    /// The figures as audit text: `received 250, lost 12, jitter 18.2 ms, rtt 201.0 ms`.
+    public var auditText: String {
+        var text = "received \(packetsReceived), lost \(packetsLost)"
+        if let jitterSeconds { text += ", jitter \(Self.milliseconds(jitterSeconds)) ms" }
+        if let roundTripSeconds { text += ", rtt \(Self.milliseconds(roundTripSeconds)) ms" }
+        return text
+    }
+
+    private static func milliseconds(_ seconds: Double) -> String {
+        let tenths = (seconds * 10_000).rounded()
+        guard tenths.isFinite, abs(tenths) < 1e12 else { return "?" }
+        return "\(Int(tenths) / 10).\(abs(Int(tenths)) % 10)"
     }
 }
 

@@ -168,6 +168,9 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
     /// Frames currently buffered.
     public var bufferedFrames: Int { buffered }
 
+    /// True before the first packet and after the sender paused (nothing to play until the next packet).
+    public var isIdle: Bool { state == .idle }
+
     /// The current target delay.
     public var targetDelay: Duration { duration(samples: smoothedTarget) }
 

@@ -8,25 +8,14 @@ import SDP
 /// A reference type because it owns libopus encoder and decoder state; not `Sendable` — keep
 /// one per call, inside the actor or event loop that runs the call's media.
 public final class OpusCodec: AudioTranscoder {
-    /// Encoder settings (libopus `OPUS_SET_*` ctls).
-    public struct Settings: Sendable, Equatable {
-        /// Target bitrate in bit/s (libopus `OPUS_SET_BITRATE`); nil leaves libopus's default.
-        public var bitrate: Int? = 24000
-        /// Encoder complexity 0–10 (`OPUS_SET_COMPLEXITY`).
-        public var complexity: Int = 5
-        /// Put low-bitrate redundancy of each frame in the next one (`OPUS_SET_INBAND_FEC`).
-        public var inbandFEC: Bool = true
-        /// Expected loss in percent; FEC is only spent when this is above 0 (`OPUS_SET_PACKET_LOSS_PERC`).
-        public var expectedLossPercent: Int = 10
-        /// Discontinuous transmission (`OPUS_SET_DTX`, RFC 7587 `usedtx`).
-        public var dtx: Bool = false
-        /// Constant bitrate (`OPUS_SET_VBR` off, RFC 7587 `cbr`).
-        public var constantBitrate: Bool = false
-        /// Highest audio bandwidth to encode, from the peer's `maxplaybackrate` (RFC 7587 §6.1).
-        public var maxBandwidth: Bandwidth = .fullband
-        /// Creates default settings (VoIP: 24 kbit/s, FEC on, 10 % expected loss).
-        public init() {}
-    }
+    /// Our own bitrate (VoIP: 24 kbit/s); a receiver's `maxaveragebitrate` only lowers it.
+    public static let defaultBitrate = 24_000
+    /// libopus complexity (0–10).
+    static let complexity: Int32 = 5
+    /// Expected loss in percent; FEC is only spent when this is above 0 (`OPUS_SET_PACKET_LOSS_PERC`).
+    static let expectedLossPercent: Int32 = 10
+    /// What an encoder uses when nobody asked otherwise: in-band FEC on, full band.
+    public static let defaultParameters = OpusParameters(useInbandFEC: true)
 
     /// Opus audio bandwidths (RFC 6716 §2).
     public enum Bandwidth: Sendable, Equatable {
@@ -74,13 +63,14 @@ public final class OpusCodec: AudioTranscoder {
     /// Payloads libopus refused to decode (concealed instead).
     public private(set) var decodeErrors = 0
     /// The settings in force.
-    public let settings: Settings
+    /// The receiver's RFC 7587 §6.1 parameters the encoder follows (`OpusParameters.encoderControls`).
+    public let parameters: OpusParameters
 
     private let encoder: OpaquePointer
     private let decoder: OpaquePointer
 
     /// Creates an encoder/decoder pair at `pcmSampleRate` (8000, 16000 or 48000).
-    public init(pcmSampleRate: Int = 8000, settings: Settings = Settings()) throws(MediaError) {
+    public init(pcmSampleRate: Int = 8000, parameters: OpusParameters = OpusCodec.defaultParameters) throws(MediaError) {
         guard [8000, 16000, 48000].contains(pcmSampleRate) else {
             throw MediaError(.opusFailed, "Opus PCM rate must be 8000, 16000 or 48000, not \(pcmSampleRate)")
         }
@@ -95,17 +85,18 @@ public final class OpusCodec: AudioTranscoder {
         encoder = enc
         decoder = dec
         self.pcmSampleRate = pcmSampleRate
-        self.settings = settings
-        var results: [Int32] = [
-            copus_encoder_set_complexity(enc, Int32(settings.complexity)),
-            copus_encoder_set_inband_fec(enc, settings.inbandFEC ? 1 : 0),
-            copus_encoder_set_packet_loss_perc(enc, Int32(settings.expectedLossPercent)),
-            copus_encoder_set_dtx(enc, settings.dtx ? 1 : 0),
-            copus_encoder_set_vbr(enc, settings.constantBitrate ? 0 : 1),
-            copus_encoder_set_max_bandwidth(enc, settings.maxBandwidth.opusValue),
+        self.parameters = parameters
+        let controls = parameters.encoderControls
+        let results: [Int32] = [
+            copus_encoder_set_complexity(enc, Self.complexity),
+            copus_encoder_set_inband_fec(enc, controls.inbandFEC ? 1 : 0),
+            copus_encoder_set_packet_loss_perc(enc, Self.expectedLossPercent),
+            copus_encoder_set_dtx(enc, controls.dtx ? 1 : 0),
+            copus_encoder_set_vbr(enc, controls.constantBitrate ? 0 : 1),
+            copus_encoder_set_max_bandwidth(enc, controls.maxBandwidth.opusValue),
             copus_encoder_set_signal(enc, 3001),  // OPUS_SIGNAL_VOICE
+            copus_encoder_set_bitrate(enc, Int32(controls.bitrate)),
         ]
-        if let bitrate = settings.bitrate { results.append(copus_encoder_set_bitrate(enc, Int32(bitrate))) }
         if let bad = results.first(where: { $0 != OPUS_OK }) {
             throw MediaError(.opusFailed, "opus_encoder_ctl: \(Self.describe(bad))")
         }

@@ -74,7 +74,7 @@ struct OutboundCallTests {
     func busyThenAnswered() async throws {
         let phone = try await Phone.start()
         let phonePort = await phone.endpoint.udpAddresses[0].port!
-        let stack = try await MissedCallTests.Stack(media: try media(31_960...32_000), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)")
+        let stack = try await MissedCallTests.Stack(media: try media(38_000...38_040), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)")
         let answering = phone.answerNextCall(rejecting: [486])
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         let events = await answering.value
@@ -93,7 +93,7 @@ struct OutboundCallTests {
     func sippAnswersVoiceCall() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
         let sippPort = try Peers.freeUDPPort()
-        let stack = try await MissedCallTests.Stack(media: try media(32_010...32_050), outboundTarget: "sip:{number}@127.0.0.1:\(sippPort)")
+        let stack = try await MissedCallTests.Stack(media: try media(38_100...38_140), outboundTarget: "sip:{number}@127.0.0.1:\(sippPort)")
         let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/uas-voice.xml").path, "-i", "127.0.0.1", "-p", "\(sippPort)", "-mp", "0",

@@ -73,7 +73,7 @@ struct TrunkDNSIntegrationTests {
             host = trunk.test
 
             """
-        let stack = try await Self.stack(conf, rtp: 34_340...34_400)
+        let stack = try await Self.stack(conf, rtp: 34_340...34_390)
         let trace = Self.traceFile()
         defer { try? FileManager.default.removeItem(at: trace) }
         let uas = try await Self.sippUAS("uas-voice.xml", port: uasPort, trace: trace)
@@ -115,7 +115,7 @@ struct TrunkDNSIntegrationTests {
             number_format = e164_no_plus
 
             """
-        let stack = try await Self.stack(conf, rtp: 34_410...34_470)
+        let stack = try await Self.stack(conf, rtp: 37_900...37_960)
         let traces = [Self.traceFile(), Self.traceFile()]
         defer { for trace in traces { try? FileManager.default.removeItem(at: trace) } }
         let first = try await Self.sippUAS("uas-503.xml", port: firstPort, trace: traces[0])

@@ -136,18 +136,30 @@ func errorPower(_ a: ArraySlice<Int16>, _ b: ArraySlice<Int16>) -> Double {
     /// RFC 7587 §7.1: the encoder honours the receiver's `a=fmtp` as the SDP target parses it.
     @Test func rfc7587Parameters() throws {
         let p = try OpusParameters(fmtp: "maxplaybackrate=16000; sprop-maxcapturerate=16000;useinbandfec=1; stereo=0;maxaveragebitrate=20000;bogus=3;usedtx=1")
-        let s = p.encoderSettings()
+        let s = p.encoderControls
         #expect(s.maxBandwidth == .wideband)
         #expect(s.bitrate == 20000)
         #expect(s.inbandFEC && s.dtx && !s.constantBitrate)
         // A cap above our bitrate leaves it; cbr=1 asks for constant bitrate.
-        let loose = try OpusParameters(fmtp: "maxaveragebitrate=64000;cbr=1").encoderSettings()
-        #expect(loose.bitrate == OpusCodec.Settings().bitrate)
+        let loose = try OpusParameters(fmtp: "maxaveragebitrate=64000;cbr=1").encoderControls
+        #expect(loose.bitrate == OpusCodec.defaultBitrate)
         #expect(loose.constantBitrate)
         // Absent parameters take the RFC 7587 §6.1 defaults: full band, no FEC, no DTX.
-        let defaults = OpusParameters().encoderSettings()
+        let defaults = OpusParameters().encoderControls
         #expect(defaults.maxBandwidth == .fullband)
         #expect(!defaults.inbandFEC && !defaults.dtx)
-        #expect(try OpusParameters(fmtp: "useinbandfec=0").encoderSettings().inbandFEC == false)
+        #expect(try OpusParameters(fmtp: "useinbandfec=0").encoderControls.inbandFEC == false)
+    }
+
+    /// One type end to end: the parameters an encoder is made with are `OpusParameters`, and those
+    /// that encode alike have one canonical form (so prompts are encoded once per distinct form).
+    @Test func canonicalEncoderParameters() throws {
+        let a = try OpusParameters(fmtp: "maxplaybackrate=8000;useinbandfec=0;maxaveragebitrate=20500;stereo=1;bogus=1").forEncoder
+        let b = try OpusParameters(fmtp: "maxplaybackrate=11025;maxaveragebitrate=20900;sprop-stereo=1").forEncoder
+        #expect(a == b && a.fmtp == "maxplaybackrate=8000;maxaveragebitrate=20000;cbr=0;useinbandfec=0;usedtx=0")
+        #expect(try OpusParameters(fmtp: "maxplaybackrate=8000;useinbandfec=1").forEncoder != a)
+        #expect(a.forEncoder == a, "canonical twice is canonical once")
+        let codec = try OpusCodec(pcmSampleRate: 8000, parameters: a)
+        #expect(codec.parameters.encoderControls == OpusEncoderControls(maxBandwidth: .narrowband, bitrate: 20000, inbandFEC: false, dtx: false, constantBitrate: false))
     }
 }

@@ -115,6 +115,11 @@ public struct GatewaySocketServer: Service {
                 let detail = ended.detail.map { ", \($0.prefix(200))" } ?? ""
                 try await service.recordCallProgress(id: id, detail: "call ended: \(ended.reason.rawValue)\(status)\(detail)",
                                                      evenIfFinished: ended.reason != .completed)
+                // An answered call's media figures (optional: older gateways send none), as an entry
+                // of their own, also on a verification the call's code approved already.
+                if let media = ended.media {
+                    try await service.recordCallProgress(id: id, detail: "call media: \(media.auditText)", evenIfFinished: true)
+                }
                 // An outgoing call's end: the retry policy says what follows.
                 switch try await service.outgoingCallEnded(id: id, reason: ended.reason.rawValue, sipStatus: ended.sipStatus) {
                 case .retry(let after): logger.info("call.retry_scheduled", metadata: ["verification": "\(id)", "after": "\(after)"])

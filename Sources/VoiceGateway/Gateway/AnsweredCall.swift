@@ -89,7 +89,7 @@ extension VoiceGatewayService {
             return
         }
         let reason = await runDialogue(call, rtp: rtp, media: media, decision: decision, proof: proof)
-        report(call, verificationID: decision.verificationID, reason: reason, sipStatus: nil)
+        report(call, verificationID: decision.verificationID, reason: reason, sipStatus: nil, media: rtp.quality)
     }
 
     /// Runs the dialogue of a call that is up (either direction): merges keys, SIP events and
@@ -182,7 +182,7 @@ struct AnsweredCallFlow {
                 decision = fresh
             }
         }
-        guard let prompts = try? media.prompts.encoded(locale: decision.locale, codec: rtp.audio.codec) else { return .failed }
+        guard let prompts = try? media.prompts.encoded(locale: decision.locale, codec: rtp.audio.codec, opus: rtp.audio.remoteOpus) else { return .failed }
         switch decision.action {
         case .playCode:
             guard let code = decision.code, let script = try? composer.codeReadout(code) else { return .failed }

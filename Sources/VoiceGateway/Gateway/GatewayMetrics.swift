@@ -32,7 +32,11 @@ public final class GatewayMetrics: Sendable {
         "verigate_rtp_stranger_packets_total": "RTP packets dropped as coming from an address other than the negotiated one",
         "verigate_srtp_sessions_total": "Media sessions (closed) whose RTP was SRTP (RFC 3711)",
         "verigate_srtp_rejected_packets_total": "Datagrams dropped because SRTP authentication or the replay check failed",
+        "verigate_srtcp_rejected_packets_total": "RTCP datagrams dropped because SRTCP authentication or the replay check failed (or plain RTCP on an SRTP call)",
         "verigate_rtp_jitter_seconds": "Interarrival jitter of each RTP session at its end (RFC 3550 A.8)",
+        "verigate_rtp_round_trip_seconds": "Round-trip time from the peer's RTCP reception reports (RFC 3550 §6.4.1: A - LSR - DLSR), each report",
+        "verigate_rtcp_reports_sent_total": "RTCP compound packets sent (SR or RR, RFC 3550 §6.4)",
+        "verigate_rtcp_reports_received_total": "RTCP compound packets received from the call's peer",
         "verigate_trunk_registered": "1 while the trunk's registrar holds our binding (register = yes, RFC 3261 §10), else 0",
         "verigate_trunk_up": "Whether a trunk with qualify answers its OPTIONS pings (1) or is down and skipped by routing (0)",
     ]
@@ -43,6 +47,8 @@ public final class GatewayMetrics: Sendable {
 
     /// Buckets of the per-call interarrival jitter histogram, seconds.
     static let jitterBuckets: [Double] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2]
+    /// Buckets of the RTCP round-trip time histogram, seconds.
+    static let roundTripBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2]
 
     /// Registers the call counters, the registration gauge of each `register = yes` trunk, with
     /// `trunks` a `verigate_trunk_up` gauge per trunk with qualify and, when the gateway answers
@@ -84,9 +90,15 @@ public final class GatewayMetrics: Sendable {
         counter("verigate_rtp_stranger_packets_total", [], s.strangerPackets)
         counter("verigate_srtp_sessions_total", [], s.srtpSessions)
         counter("verigate_srtp_rejected_packets_total", [], s.srtpRejectedPackets)
+        counter("verigate_srtcp_rejected_packets_total", [], s.srtcpRejectedPackets)
         let jitter = registry.makeValueHistogram(
             descriptor: Self.descriptor("verigate_rtp_jitter_seconds"), labels: [], buckets: Self.jitterBuckets)
         for sample in media.drainJitter() { jitter.record(sample) }
+        counter("verigate_rtcp_reports_sent_total", [], s.rtcpReportsSent)
+        counter("verigate_rtcp_reports_received_total", [], s.rtcpReportsReceived)
+        let roundTrip = registry.makeValueHistogram(
+            descriptor: Self.descriptor("verigate_rtp_round_trip_seconds"), labels: [], buckets: Self.roundTripBuckets)
+        for sample in media.drainRoundTrips() { roundTrip.record(sample) }
     }
 
     /// Raises counter `name{labels}` to `value` (counters only grow; a smaller value is ignored).

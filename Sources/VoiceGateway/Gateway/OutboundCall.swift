@@ -134,7 +134,7 @@ extension VoiceGatewayService {
         // voice_call: the code only after a key, so a voicemail that answers records none (on unless the core says off).
         let reason = await runDialogue(call, rtp: rtp, media: media, decision: decision, keypress: request.mode == .playCode && request.keypress != false)
         report(callID: call.callID, verificationID: request.verificationID, reason: reason, sipStatus: nil,
-               detail: reason == .noKey ? "no key pressed: the code was not said" : nil)
+               detail: reason == .noKey ? "no key pressed: the code was not said" : nil, media: rtp.quality)
     }
 
     /// Replaces the attempt at `index`, a trunk whose host is a name, by one attempt per next hop

@@ -199,14 +199,15 @@ public final class VoiceGatewayService: Sendable {
         link.journal.callBegan(callID: callID, verificationID: verificationID)
     }
 
-    func report(_ call: SIPCall, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?) {
-        report(callID: call.callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus)
+    func report(_ call: SIPCall, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?, media: CallMediaQuality? = nil) {
+        report(callID: call.callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus, media: media)
     }
 
-    func report(callID: String, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?, detail: String? = nil) {
+    func report(callID: String, verificationID: String?, reason: CallEnded.Reason, sipStatus: Int?, detail: String? = nil, media: CallMediaQuality? = nil) {
         calls.ended(reason)
         let outcomeID = nextOutcomeID()
-        link.report(.callEnded(CallEnded(outcomeID: outcomeID, callID: callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus, detail: detail)),
+        link.report(.callEnded(CallEnded(outcomeID: outcomeID, callID: callID, verificationID: verificationID, reason: reason, sipStatus: sipStatus, detail: detail,
+                                         media: media)),
                     outcomeID: outcomeID)
     }
 

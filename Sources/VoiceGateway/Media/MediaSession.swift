@@ -9,13 +9,19 @@
 // With SRTP (RFC 3711, keys from SDES) every datagram is protected as it leaves and unprotected as
 // it arrives, before anything reads it: a packet that fails authentication or replay is counted
 // and dropped, so it can neither be heard nor latch (RFC 4961) our media elsewhere.
+// RTCP (RFC 3550 §6) runs on port + 1 (§11): SR or RR with SDES CNAME at the `RTCPScheduler`'s
+// times, a BYE at close; the peer's reports give the round-trip time (§6.4.1). Every RTCP datagram
+// passes `sendRTCP` / `receivedRTCP`, the one place an SRTCP layer (RFC 3711 §3.4) wraps them.
 
+import Foundation
+import GatewayProtocol
 import Logging
 import Media
 import NIOCore
 import NIOPosix
 import RTP
 import SDP
+import Synchronization
 
 /// A key pressed on the caller's phone, and how it reached us.
 public struct KeyedDigit: Sendable, Equatable {
@@ -36,12 +42,19 @@ public final class MediaSession: Sendable {
     /// Keys heard, in order; finishes on `close()`.
     public let digits: AsyncStream<KeyedDigit>
     private let channel: Channel
+    private let rtcp: Channel?
     private let allocator: RTPPortAllocator
     /// The loop-confined state; nil only between the bind and `open` returning.
     private let box: NIOLoopBoundBox<MediaRunner?>
+    private let finalQuality = Mutex<CallMediaQuality?>(nil)
 
-    private init(channel: Channel, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, digits: AsyncStream<KeyedDigit>, box: NIOLoopBoundBox<MediaRunner?>) {
+    /// The received audio's figures (loss, jitter, round-trip time), once `close()` has returned;
+    /// for the call's audit trail (`call_ended.media`).
+    public var quality: CallMediaQuality? { finalQuality.withLock { $0 } }
+
+    private init(channel: Channel, rtcp: Channel?, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, digits: AsyncStream<KeyedDigit>, box: NIOLoopBoundBox<MediaRunner?>) {
         self.channel = channel
+        self.rtcp = rtcp
         self.port = port
         self.audio = audio
         self.allocator = allocator
@@ -51,7 +64,8 @@ public final class MediaSession: Sendable {
 
     /// Binds `port` on `host` and starts receiving. Throws when the remote address is not an IP.
     /// `latching` and `signalling` (the SIP peer's address) decide which sources are heard and where
-    /// our RTP goes (`RTPSourceFilter`, RFC 4961).
+    /// our RTP goes (`RTPSourceFilter`, RFC 4961). Received audio goes through an adaptive jitter
+    /// buffer (`AudioPlayout`) before the in-band DTMF detector.
     public static func open(
         host: String, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, eventLoop: EventLoop,
         latching: RTPLatching = .off, signalling: SocketAddress? = nil, statistics: MediaStatistics? = nil, logger: Logger
@@ -63,17 +77,33 @@ public final class MediaSession: Sendable {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTPInboundHandler(box: box)) }
             }
             .bind(host: host, port: port).get()
+        // RTCP on the next odd port (RFC 3550 §11). The allocator hands out even ports only, so
+        // port + 1 is ours unless another program holds it: then the call goes on without RTCP.
+        let rtcp: Channel?
+        do {
+            rtcp = try await DatagramBootstrap(group: eventLoop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTCPInboundHandler(box: box)) }
+                }
+                .bind(host: host, port: port + 1).get()
+        } catch {
+            logger.warning("rtcp.bind_failed", metadata: ["port": "\(port + 1)", "error": "\(error)"])
+            rtcp = nil
+        }
         let (digits, continuation) = AsyncStream.makeStream(of: KeyedDigit.self)
         do {
             // Made on the loop, where it stays; datagrams that came before are dropped, as before a bind.
             try await eventLoop.submit {
                 let filter = RTPSourceFilter(expected: remote, latching: latching, signalling: signalling)
-                box.value = try MediaRunner(channel: channel, audio: audio, filter: filter, statistics: statistics, digits: continuation, logger: logger)
+                let runner = try MediaRunner(channel: channel, rtcp: rtcp, audio: audio, filter: filter, statistics: statistics, digits: continuation, logger: logger)
+                box.value = runner
+                runner.startPlayout()
             }.get()
             statistics?.sessionOpened()
-            return MediaSession(channel: channel, port: port, audio: audio, allocator: allocator, digits: digits, box: box)
+            return MediaSession(channel: channel, rtcp: rtcp, port: port, audio: audio, allocator: allocator, digits: digits, box: box)
         } catch {
             try? await channel.close()
+            try? await rtcp?.close()
             throw error
         }
     }
@@ -132,9 +162,11 @@ public final class MediaSession: Sendable {
     /// Stops everything, closes the socket and returns the port.
     public func close() async {
         let box = self.box
-        let wasOpen = (try? await channel.eventLoop.submit { box.value?.close() ?? false }.get()) ?? false
-        guard wasOpen else { return }
+        let closed = try? await channel.eventLoop.submit { box.value?.close() }.get()
+        guard let quality = closed ?? nil else { return }
+        finalQuality.withLock { $0 = quality }
         try? await channel.close()
+        try? await rtcp?.close()
         allocator.release(port)
     }
 }
@@ -154,10 +186,16 @@ private final class MediaRunner {
     private var sender: RTPSender
     private var filter: RTPSourceFilter
     private var events: TelephoneEventReceiver?
-    private var decoder: any AudioTranscoder
-    private var detector = DTMFDetector()
+    /// Jitter buffer, decoder and in-band detector of the received audio.
+    private var playout: AudioPlayout
+    /// The playout clock: one tick per ptime while the session is open.
+    private var playoutTimer: Scheduled<Void>?
     private var playback: Playback?
     private var closed = false
+    /// RTCP compound packets sent and received from the peer; round-trip times measured (seconds).
+    private var rtcpReportsSent = 0
+    private var rtcpReportsReceived = 0
+    private var roundTrips: [Double] = []
     /// Packets sent, received (accepted) and dropped as coming from a stranger.
     private var packetsSent = 0
     private var packetsReceived = 0
@@ -167,10 +205,26 @@ private final class MediaRunner {
     private var srtp: (inbound: SRTPContext, outbound: SRTPContext)?
     /// Datagrams that failed SRTP authentication or replay, dropped before anything read them.
     private(set) var srtpRejected = 0
+    /// RTCP datagrams that failed SRTCP unprotection (RFC 3711 §3.4).
+    private(set) var srtcpRejected = 0
     /// Punctuality of what this session sent, added to `statistics` once, at close.
     private var punctuality = MediaStatistics.SessionCounts()
     /// Loss and jitter of what the negotiated source sent (RFC 3550 A.1, A.3, A.8).
     private var reception: RTPReceiverStatistics?
+    /// The SSRC of the peer's RTP, once heard.
+    private var peerSSRC: UInt32?
+
+    /// RTCP (RFC 3550 §6): the socket on port + 1, the report times, and what the reports need.
+    private let rtcp: Channel?
+    private var rtcpScheduler: RTCPScheduler
+    private var rtcpTimer: Scheduled<Void>?
+    private var random = SystemRandomNumberGenerator()
+    /// Whether we sent RTP since the last report (SR rather than RR, §6.4).
+    private var sentSinceReport = false
+    /// The peer's last SR: its middle NTP bits and when it came, for our LSR/DLSR (§6.4.1).
+    private var peerSR: (middle: UInt32, at: Duration)?
+    /// SDES CNAME (§6.5.1): random per session, as RFC 7022 §4.2 recommends.
+    private let cname: String
 
     private struct Playback {
         var player: PromptPlayer
@@ -179,7 +233,7 @@ private final class MediaRunner {
         var timer: Scheduled<Void>?
     }
 
-    init(channel: Channel, audio: NegotiatedAudio, filter: RTPSourceFilter, statistics: MediaStatistics?,
+    init(channel: Channel, rtcp: Channel?, audio: NegotiatedAudio, filter: RTPSourceFilter, statistics: MediaStatistics?,
          digits: AsyncStream<KeyedDigit>.Continuation, logger: Logger) throws {
         self.channel = channel
         self.audio = audio
@@ -193,7 +247,12 @@ private final class MediaRunner {
         let samplesPerPacket = UInt32(audio.codec.clockRate * audio.ptime / 1000)
         sender = RTPSender(payloadType: audio.payloadType, samplesPerPacket: samplesPerPacket, using: &generator)
         events = audio.telephoneEventPayloadType.map(TelephoneEventReceiver.init(payloadType:))
-        decoder = try PromptStore.makeCodec(audio.codec)
+        playout = AudioPlayout(decoder: try PromptStore.makeCodec(audio.codec), frameDuration: .milliseconds(audio.ptime))
+        self.rtcp = rtcp
+        // Session bandwidth (RFC 3550 §6.2): the codec's bit rate with IP/UDP/RTP headers.
+        let bandwidth: Double = audio.codec == .opus ? 64_000 : 80_000
+        rtcpScheduler = RTCPScheduler(sessionBandwidth: bandwidth, now: Self.now(), random: Double.random(in: 0..<1, using: &generator))
+        cname = String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 16) + "@verigate"
         if let agreed = audio.srtp {
             guard let suite = SRTPContext.Suite(rawValue: agreed.suite.rawValue) else { throw RTPError(.srtpBadSuite, agreed.suite.rawValue) }
             srtp = (try SRTPContext(suite: suite, direction: .inbound, masterKey: agreed.remoteKey.bytes),
@@ -203,6 +262,30 @@ private final class MediaRunner {
             srtp = nil
         }
         sendTo(filter.destination)
+    }
+
+    /// Starts the RTCP timer. The playout clock starts with the first audio packet: it then ticks
+    /// once per ptime from the event loop rather than on packet arrival, since a buffer is emptied
+    /// on its own schedule, so the last frames of a tone still reach the detector when the sender
+    /// pauses or its packets are late, which arrival-driven playout would hold back until the next
+    /// packet. It stops while the buffer is idle (the sender paused, or sends no audio), so calls
+    /// without incoming audio cost no timer. `AudioPlayout.tick` plays every frame due, so a late
+    /// tick catches up; its clock is an input (tests use a manual one).
+    func startPlayout() {
+        scheduleRTCP(at: rtcpScheduler.nextExpiry)
+    }
+
+    private func schedulePlayout() {
+        let interval = playout.frameDuration
+        playoutTimer = channel.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(interval.nanoseconds)) { self.playoutTick() }
+    }
+
+    private func playoutTick() {
+        guard !closed else { return }
+        for detection in playout.tick(now: Self.now()) {
+            digits.yield(KeyedDigit(digit: detection.digit, source: .inBand))
+        }
+        if playout.isIdle { playoutTimer = nil } else { schedulePlayout() }
     }
 
     /// Sends from now on to `address`, if the socket can reach it; says so once when it cannot.
@@ -228,9 +311,14 @@ private final class MediaRunner {
         tick()
     }
 
-    /// Stops everything and adds the counts to `statistics`; false when already closed.
-    func close() -> Bool {
-        guard !closed else { return false }
+    /// Stops everything, adds the counts to `statistics` and returns the call's figures; nil when already closed.
+    func close() -> CallMediaQuality? {
+        guard !closed else { return nil }
+        playoutTimer?.cancel()
+        playoutTimer = nil
+        rtcpTimer?.cancel()
+        rtcpTimer = nil
+        sendReport(bye: true)  // RFC 3550 §6.6: a BYE when leaving, after a last report
         closed = true
         finishPlayback()
         digits.finish()
@@ -239,14 +327,21 @@ private final class MediaRunner {
         punctuality.strangerPackets = strangerPackets
         punctuality.srtp = audio.srtp != nil
         punctuality.srtpRejectedPackets = srtpRejected
+        punctuality.srtcpRejectedPackets = srtcpRejected
         srtp = nil
-        if srtpRejected > 0 { logger.warning("rtp.srtp.rejected", metadata: ["packets": "\(srtpRejected)"]) }
+        if srtpRejected > 0 || srtcpRejected > 0 {
+            logger.warning("rtp.srtp.rejected", metadata: ["packets": "\(srtpRejected)", "rtcp_packets": "\(srtcpRejected)"])
+        }
+        punctuality.rtcpReportsSent = rtcpReportsSent
+        punctuality.rtcpReportsReceived = rtcpReportsReceived
+        punctuality.roundTripSeconds = roundTrips
         if let reception, reception.isValid {
             punctuality.packetsLost = Int(reception.cumulativeLost)
             punctuality.jitterSeconds = Double(reception.jitter) / Double(audio.codec.clockRate)
         }
         statistics?.sessionClosed(punctuality)
-        return true
+        return CallMediaQuality(packetsReceived: packetsReceived, packetsLost: punctuality.packetsLost, jitterSeconds: punctuality.jitterSeconds,
+                                roundTripSeconds: roundTrips.isEmpty ? nil : roundTrips.reduce(0, +) / Double(roundTrips.count))
     }
 
     // MARK: Sending
@@ -288,6 +383,7 @@ private final class MediaRunner {
         guard canSend, protectRTP(&buffer) else { return }
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
         packetsSent += 1
+        sentSinceReport = true
     }
 
     /// Ends the prompt playing, if any, and completes its `play`.
@@ -314,11 +410,12 @@ private final class MediaRunner {
         return (try? srtp.outbound.protectRTCP(&buffer)) != nil
     }
 
-    /// Unprotects a received SRTCP packet; false (and counted): drop it unread.
+    /// Unprotects a received SRTCP packet; false (and counted apart from RTP: some peers send plain
+    /// RTCP keep-alives, e.g. libre's APP "PING", on SRTP calls): drop it unread.
     func unprotectRTCP(_ buffer: inout ByteBuffer) -> Bool {
         guard let srtp else { return audio.srtp == nil }
         guard (try? srtp.inbound.unprotectRTCP(&buffer)) != nil else {
-            srtpRejected += 1
+            srtcpRejected += 1
             return false
         }
         return true
@@ -346,6 +443,7 @@ private final class MediaRunner {
             return
         case .ssrcChanged:
             reception = nil
+            peerSR = nil
         case .latched(let address):
             logger.info("rtp.latched", metadata: ["source": "\(address)", "announced": "\(filter.expected)", "latching": "\(filter.latching.rawValue)"])
             sendTo(address)
@@ -353,6 +451,7 @@ private final class MediaRunner {
             break
         }
         packetsReceived += 1
+        peerSSRC = packet.header.ssrc
         if reception == nil { reception = RTPReceiverStatistics(firstSequenceNumber: packet.header.sequenceNumber) }
         // Arrival in the source's timestamp units (A.8); the clock's origin does not matter.
         let arrival = UInt32(truncatingIfNeeded: (NIODeadline.now().uptimeNanoseconds / 1_000) &* UInt64(audio.codec.clockRate) / 1_000_000)
@@ -366,11 +465,139 @@ private final class MediaRunner {
             return
         }
         guard packet.header.payloadType == audio.payloadType else { return }
-        let pcm = decoder.decode(Array(packet.payload.readableBytesView))
-        for detection in detector.process(pcm) {
-            digits.yield(KeyedDigit(digit: detection.digit, source: .inBand))
+        let payload = Array(packet.payload.readableBytesView)
+        playout.packetReceived(ssrc: packet.header.ssrc, sequenceNumber: packet.header.sequenceNumber, timestamp: packet.header.timestamp,
+                               arrival: Self.now(), payload: payload)
+        if playoutTimer == nil { schedulePlayout() }
+    }
+}
+
+extension MediaRunner {
+    // MARK: RTCP (RFC 3550 §6)
+
+    /// Round-trip samples one session keeps (a peer reporting too often cannot grow memory).
+    static let maxRoundTrips = 100
+
+    private static func unixNanoseconds() -> UInt64 {
+        UInt64(max(0, Date().timeIntervalSince1970 * 1e9))
+    }
+
+    private func scheduleRTCP(at deadline: Duration) {
+        guard rtcp != nil, !closed else { return }
+        let wait = max(0, (deadline - Self.now()).nanoseconds)
+        rtcpTimer = channel.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(wait)) { self.rtcpExpired() }
+    }
+
+    private func rtcpExpired() {
+        guard !closed else { return }
+        let now = Self.now()
+        switch rtcpScheduler.expired(now: now, weSent: sentSinceReport, random: Double.random(in: 0..<1, using: &random)) {
+        case .wait(let until):
+            scheduleRTCP(at: until)
+        case .sendNow:
+            let weSent = sentSinceReport
+            let octets = sendReport(bye: false)
+            scheduleRTCP(at: rtcpScheduler.sent(octets: octets, now: now, weSent: weSent, random: Double.random(in: 0..<1, using: &random)))
         }
     }
+
+    /// Sends one compound packet: SR when we sent RTP since the last report, else RR (§6.4), with
+    /// a reception block on the peer's stream once it is valid (A.1), SDES CNAME (§6.1), and a BYE
+    /// when `bye`. Returns its size.
+    @discardableResult
+    private func sendReport(bye: Bool) -> Int {
+        guard rtcp != nil else { return 0 }
+        var blocks: [RTCPReportBlock] = []
+        if let peerSSRC, var stream = reception, stream.isValid {
+            var lastSR: UInt32 = 0, delay: UInt32 = 0
+            if let peerSR {
+                lastSR = peerSR.middle
+                delay = UInt32(clamping: (Self.now() - peerSR.at).nanoseconds * 65_536 / 1_000_000_000)
+            }
+            blocks.append(stream.makeReportBlock(ssrc: peerSSRC, lastSR: lastSR, delaySinceLastSR: delay))
+            reception = stream
+        }
+        let first: RTCPPacket
+        if sentSinceReport {
+            // The RTP timestamp of the last packet sent stands for "now" (§6.4.1 allows the
+            // approximation; no receiver here synchronizes streams by it).
+            first = .senderReport(RTCPSenderReport(
+                ssrc: sender.ssrc, ntpTimestamp: NTPTime.timestamp(unixNanoseconds: Self.unixNanoseconds()), rtpTimestamp: sender.timestamp,
+                packetCount: sender.packetCount, octetCount: sender.octetCount, reports: blocks))
+        } else {
+            first = .receiverReport(ssrc: sender.ssrc, reports: blocks)
+        }
+        sentSinceReport = false
+        var packets = [first, .sourceDescription([RTCPSourceDescription(ssrc: sender.ssrc, cname: cname)])]
+        if bye { packets.append(.bye(ssrcs: [sender.ssrc], reason: nil)) }
+        var buffer = channel.allocator.buffer(capacity: 128)
+        guard (try? RTCPCompoundPacket.write(packets, into: &buffer)) != nil else { return 0 }
+        let size = buffer.readableBytes
+        sendRTCP(buffer)
+        return size
+    }
+
+    /// Every RTCP datagram we send leaves here, to the RTP destination's port + 1 (RFC 3550 §11;
+    /// the latched address when latching, RFC 4961), as SRTCP when the call is SRTP (RFC 3711 §3.4).
+    func sendRTCP(_ bytes: ByteBuffer) {
+        var bytes = bytes
+        guard let rtcp, canSend, let ip = destination.ipAddress, let port = destination.port,
+              let address = try? SocketAddress(ipAddress: ip, port: port + 1), protectRTCP(&bytes) else { return }
+        rtcp.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: bytes), promise: nil)
+        rtcpReportsSent += 1
+    }
+
+    /// Every RTCP datagram received arrives here; on an SRTP call it is SRTCP, authenticated and
+    /// decrypted before it is read (a forgery is counted and dropped, RFC 3711 §3.4).
+    /// Only the call's peer is heard: the host our RTP goes to (SDP's or latched); strangers' and
+    /// malformed reports are dropped. SR: remembered for our LSR/DLSR. A report block on our SSRC
+    /// with an LSR gives the round-trip time (§6.4.1).
+    func receivedRTCP(_ datagram: ByteBuffer, from source: SocketAddress) {
+        var datagram = datagram
+        guard !closed, source.ipAddress == destination.ipAddress, unprotectRTCP(&datagram),
+              let packets = try? RTCPCompoundPacket.parse(datagram) else { return }
+        let now = Self.now()
+        let arrival = NTPTime.middle(NTPTime.timestamp(unixNanoseconds: Self.unixNanoseconds()))
+        var heard = false
+        for packet in packets {
+            let blocks: [RTCPReportBlock]
+            switch packet {
+            case .senderReport(let report):
+                guard peerSSRC == nil || report.ssrc == peerSSRC else { continue }
+                peerSR = (report.middleNTP, now)
+                blocks = report.reports
+            case .receiverReport(let ssrc, let reports):
+                guard peerSSRC == nil || ssrc == peerSSRC else { continue }
+                blocks = reports
+            case .bye(let ssrcs, _):
+                if let peerSSRC, ssrcs.contains(peerSSRC) { logger.debug("rtcp.bye", metadata: ["ssrc": "\(peerSSRC)"]) }
+                continue
+            default:
+                continue
+            }
+            heard = true
+            for block in blocks where block.ssrc == sender.ssrc {
+                if roundTrips.count < Self.maxRoundTrips, let rtt = NTPTime.roundTrip(arrival: arrival, lastSR: block.lastSR, delaySinceLastSR: block.delaySinceLastSR) {
+                    roundTrips.append(Double(rtt.nanoseconds) / 1e9)
+                }
+            }
+        }
+        if heard { rtcpReportsReceived += 1 }
+    }
+}
+
+private final class RTCPInboundHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    private let box: NIOLoopBoundBox<MediaRunner?>
+
+    init(box: NIOLoopBoundBox<MediaRunner?>) { self.box = box }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        box.value?.receivedRTCP(envelope.data, from: envelope.remoteAddress)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {}
 }
 
 private final class RTPInboundHandler: ChannelInboundHandler {

@@ -23,10 +23,15 @@ public final class MediaStatistics: Sendable {
     private let strangers = Atomic<Int>(0)
     private let srtpSessions = Atomic<Int>(0)
     private let srtpRejected = Atomic<Int>(0)
+    private let srtcpRejected = Atomic<Int>(0)
     private let closedSessions = Atomic<Int>(0)
     /// Jitter of each closed session (seconds), until `drainJitter()` takes them; bounded.
     private let jitters = Mutex<[Double]>([])
     static let jitterBacklog = 10_000
+    /// Round-trip times from the peers' RTCP reports (seconds), until `drainRoundTrips()`; bounded.
+    private let roundTrips = Mutex<[Double]>([])
+    private let reportsSent = Atomic<Int>(0)
+    private let reportsReceived = Atomic<Int>(0)
 
     /// Fresh counters.
     public init() {}
@@ -58,11 +63,18 @@ public final class MediaStatistics: Sendable {
         public var srtpSessions: Int = 0
         /// Datagrams dropped because SRTP authentication or the replay check failed.
         public var srtpRejectedPackets: Int = 0
+        /// RTCP datagrams dropped because SRTCP authentication or the replay check failed (or they
+        /// were plain RTCP on an SRTP call).
+        public var srtcpRejectedPackets: Int = 0
+        /// RTCP compound packets sent and received from the peer (RFC 3550 §6.4).
+        public var rtcpReportsSent: Int = 0
+        /// RTCP compound packets received from the call's peer.
+        public var rtcpReportsReceived: Int = 0
 
         /// The counters as one log line of `key=value` pairs.
         public var description: String {
             "packets_sent=\(packetsSent) late=\(latePackets) skipped=\(skippedPackets) max_lateness_ms=\(Double(maxLatenessMicroseconds) / 1_000) peak_sessions=\(peakSessions)"
-                + " received=\(packetsReceived) lost=\(packetsLost) strangers=\(strangerPackets) srtp_sessions=\(srtpSessions) srtp_rejected=\(srtpRejectedPackets)"
+                + " received=\(packetsReceived) lost=\(packetsLost) strangers=\(strangerPackets) srtp_sessions=\(srtpSessions) srtp_rejected=\(srtpRejectedPackets) srtcp_rejected=\(srtcpRejectedPackets)"
         }
     }
 
@@ -73,7 +85,8 @@ public final class MediaStatistics: Sendable {
                  peakSessions: peakSessions.load(ordering: .relaxed), closedSessions: closedSessions.load(ordering: .relaxed),
                  packetsReceived: received.load(ordering: .relaxed), packetsLost: lost.load(ordering: .relaxed),
                  strangerPackets: strangers.load(ordering: .relaxed), srtpSessions: srtpSessions.load(ordering: .relaxed),
-                 srtpRejectedPackets: srtpRejected.load(ordering: .relaxed))
+                 srtpRejectedPackets: srtpRejected.load(ordering: .relaxed), srtcpRejectedPackets: srtcpRejected.load(ordering: .relaxed),
+                 rtcpReportsSent: reportsSent.load(ordering: .relaxed), rtcpReportsReceived: reportsReceived.load(ordering: .relaxed))
     }
 
     func sessionOpened() {
@@ -97,8 +110,14 @@ public final class MediaStatistics: Sendable {
         var strangerPackets = 0
         var srtp = false
         var srtpRejectedPackets = 0
+        var srtcpRejectedPackets = 0
         /// Interarrival jitter in seconds; nil when too few packets came to tell.
         var jitterSeconds: Double?
+        /// Round-trip times measured from the peer's reception reports, seconds.
+        var roundTripSeconds: [Double] = []
+        /// RTCP compound packets sent, and received from the peer.
+        var rtcpReportsSent = 0
+        var rtcpReportsReceived = 0
 
         /// One pacer tick: `sent` packets, the first `lateness` after its deadline, `skipped` dropped.
         mutating func tick(sent: Int, firstLatenessMicroseconds lateness: Int, skipped: Int) {
@@ -121,6 +140,12 @@ public final class MediaStatistics: Sendable {
         strangers.wrappingAdd(counts.strangerPackets, ordering: .relaxed)
         if counts.srtp { srtpSessions.wrappingAdd(1, ordering: .relaxed) }
         srtpRejected.wrappingAdd(counts.srtpRejectedPackets, ordering: .relaxed)
+        srtcpRejected.wrappingAdd(counts.srtcpRejectedPackets, ordering: .relaxed)
+        reportsSent.wrappingAdd(counts.rtcpReportsSent, ordering: .relaxed)
+        reportsReceived.wrappingAdd(counts.rtcpReportsReceived, ordering: .relaxed)
+        if !counts.roundTripSeconds.isEmpty {
+            roundTrips.withLock { $0 += counts.roundTripSeconds.prefix(max(0, Self.jitterBacklog - $0.count)) }
+        }
         if let jitter = counts.jitterSeconds {
             jitters.withLock { if $0.count < Self.jitterBacklog { $0.append(jitter) } }
         }
@@ -132,6 +157,14 @@ public final class MediaStatistics: Sendable {
             let (exchanged, original) = maxLateness.compareExchange(expected: current, desired: counts.maxLatenessMicroseconds, ordering: .relaxed)
             if exchanged { break }
             current = original
+        }
+    }
+
+    /// The round-trip times reported since the last call, taken.
+    public func drainRoundTrips() -> [Double] {
+        roundTrips.withLock { samples in
+            defer { samples = [] }
+            return samples
         }
     }
 

@@ -1,5 +1,6 @@
 // PromptStore: the digit and message prompts (prompts/<locale>/*.wav, 8 kHz) encoded once per
-// locale and codec, shared by every call.
+// locale, codec and — for Opus — encoder settings the peer's a=fmtp asked for (RFC 7587 §7.1),
+// shared by every call.
 
 import Foundation
 import Media
@@ -17,23 +18,29 @@ public final class PromptStore: Sendable {
         catalog = try PromptCatalog.load(directory: directory, defaultLocale: defaultLocale)
     }
 
-    /// The prompts of `locale` (or the closest one) encoded for `codec`.
-    public func encoded(locale: String?, codec: SDP.AudioCodec) throws -> EncodedPrompts {
+    /// Most cached encodings; a caller can ask for many distinct Opus parameter sets, and those
+    /// past this are encoded per call instead of filling memory.
+    static let maxCached = 32
+
+    /// The prompts of `locale` (or the closest one) encoded for `codec`; for Opus with the encoder
+    /// settings `opus` (the peer's `a=fmtp`, RFC 7587 §6.1; nil: its defaults) asks for.
+    public func encoded(locale: String?, codec: SDP.AudioCodec, opus: OpusParameters? = nil) throws -> EncodedPrompts {
         let resolved = catalog.resolve(locale)
-        let key = "\(resolved)/\(codec.rawValue)"
+        let parameters = codec == .opus ? (opus ?? OpusParameters()).forEncoder : nil
+        let key = "\(resolved)/\(codec.rawValue)" + (parameters.map { "/\($0.fmtp)" } ?? "")
         if let hit = cache.withLock({ $0[key] }) { return hit }
         let library = catalog.library(for: resolved)
-        let prompts = try EncodedPrompts(library: library) { () throws(MediaError) -> any AudioTranscoder in try Self.makeCodec(codec) }
-        cache.withLock { $0[key] = prompts }
+        let prompts = try EncodedPrompts(library: library) { () throws(MediaError) -> any AudioTranscoder in try Self.makeCodec(codec, opus: parameters) }
+        cache.withLock { if $0.count < Self.maxCached { $0[key] = prompts } }
         return prompts
     }
 
-    /// A codec instance for one call's direction.
-    static func makeCodec(_ codec: SDP.AudioCodec) throws(MediaError) -> any AudioTranscoder {
+    /// A codec instance for one call's direction; Opus encodes as `opus` asks.
+    static func makeCodec(_ codec: SDP.AudioCodec, opus: OpusParameters? = nil) throws(MediaError) -> any AudioTranscoder {
         switch codec {
         case .pcmu: G711Codec(law: .muLaw)
         case .pcma: G711Codec(law: .aLaw)
-        case .opus: try OpusCodec(pcmSampleRate: 8000)
+        case .opus: try OpusCodec(pcmSampleRate: 8000, parameters: (opus ?? OpusParameters()).forEncoder)
         }
     }
 }
