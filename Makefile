@@ -11,7 +11,7 @@ TEST_PKGS    := openssl postgresql sip-tester baresip dnsmasq-base kamailio espe
 FUZZ_RUNS    ?= 20000
 # Load tests (1,000 calls at 100 calls/s) run alone after the rest: sharing 2 cores with 400
 # parallel tests starves them past SIP's 500 ms retransmission timer.
-LOAD_TESTS   := SIPpInteropTests
+LOAD_TESTS   := 'SIPpInteropTests|KamailioTLSEdgeTests'
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test deps-build deps-test build bench fuzz clean
