@@ -16,7 +16,8 @@ import VoiceGateway
 /// comparison on one fixed arrival order is AudioPlayoutTests'.)
 @Suite("In-band keys over a lossy, reordering path", .serialized)
 struct LossyMediaPathTests {
-    /// PCMU frames of 20 ms: one second of silence, each key as an 80 ms tone and 100 ms of silence, silence.
+    /// PCMU frames of 20 ms: one second of silence, each key as a 120 ms tone and 120 ms of silence
+    /// (a keypad's usual timing; ITU-T Q.24 asks detectors for 40 ms), silence.
     static func keyedFrames(_ keys: String) throws -> [[UInt8]] {
         var codec = G711Codec(law: .muLaw)
         let silence = [Int16](repeating: 0, count: 160)
@@ -24,8 +25,8 @@ struct LossyMediaPathTests {
         for key in keys {
             let digit = try #require(DTMFDigit(character: key))
             var generator = ToneGenerator(tones: [.init(frequency: digit.lowFrequency, dBm0: -10), .init(frequency: digit.highFrequency, dBm0: -10)])
-            for _ in 0..<4 { frames.append(generator.generate(count: 160)) }
-            frames += Array(repeating: silence, count: 5)
+            for _ in 0..<6 { frames.append(generator.generate(count: 160)) }
+            frames += Array(repeating: silence, count: 6)
         }
         frames += Array(repeating: silence, count: 50)
         return try frames.map { try codec.encode($0) }
