@@ -3,6 +3,7 @@
 
     scripts/load/callin.py --method missed_call --calls 2000 --rate 500 [--limit 5000] [--bin .build/release/verigate]
     scripts/load/callin.py --method voice_callin --calls 1000 --rate 200 --limit 1000
+    scripts/load/callin.py --method voice_callin --srtp --calls 1000 --rate 100 --limit 1000
 
 Starts `verigate serve` in a temp dir (a sip.conf with a wide RTP range), fills a SIPp injection
 file through the API with scripts/sipp/inject.py (one verification per caller), then runs the
@@ -10,7 +11,12 @@ method's scenario (sipp/callin-missed.xml, callin-voice.xml or callin-dtmf.xml) 
 with at most --limit calls at once. Prints SIPp's successful and failed calls, the peak of
 concurrent calls, calls/s, how many verifications were approved (missed_call, dtmf_callin), and
 for answered methods the gateway's RTP punctuality over the run (packets sent, late by more than
-one packet time, skipped, worst lateness), read from its `gateway.media.totals` log line."""
+one packet time, skipped, worst lateness), read from its `gateway.media.totals` log line.
+
+--srtp (voice_callin): SIPp offers RTP/SAVP with a fixed SDES key (sipp/callin-voice-srtp.xml) and
+the gateway requires SRTP, so every prompt packet is protected with libsrtp (RFC 3711). SIPp's
+signalling is UDP, so the loopback peer allows keys over it (sdes_over_insecure_transport); SIPp
+does not decrypt, it only receives: the figure is the gateway's sending cost and punctuality."""
 import argparse, os, pathlib, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request, json
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -38,6 +44,7 @@ def main():
     p.add_argument("--calls", type=int, default=2000)
     p.add_argument("--rate", type=int, default=500)
     p.add_argument("--limit", type=int, default=5000, help="most calls at once (SIPp -l)")
+    p.add_argument("--srtp", action="store_true", help="voice_callin with SRTP required (SDES keys offered by SIPp)")
     p.add_argument("--bin", default=str(ROOT / ".build" / "debug" / "verigate"))
     args = p.parse_args()
     data = tempfile.mkdtemp(prefix="verigate-load-")
@@ -54,7 +61,7 @@ rtp_end = 29999
 type = peer
 host = 127.0.0.0/8
 trusted = yes
-""")
+""" + ("media_encryption = sdes\nsrtp = required\nsdes_over_insecure_transport = yes\n" if args.srtp else ""))
     env = dict(os.environ, VERIGATE_DATA_DIR=data, VERIGATE_HTTP_ADDRESS=f"127.0.0.1:{http}", VERIGATE_SIP_CONFIG=conf,
                VERIGATE_IP_RATE="0", VERIGATE_KEY_RATE="0", VERIGATE_LOG_LEVEL="notice", VERIGATE_CODE_TTL="3600",
                VERIGATE_MAX_SENDS="100", VERIGATE_PROMPTS=str(ROOT / "prompts"), VERIGATE_DEMO="off")
@@ -84,7 +91,8 @@ trusted = yes
         media = ["-mp", "0"] if args.method != "missed_call" else []
         t0 = time.monotonic()
         cpu0 = cpu_seconds(server.pid)
-        sipp = subprocess.run(["sipp", "-sf", str(ROOT / "sipp" / SCENARIOS[args.method]), f"127.0.0.1:{sip}", "-i", "127.0.0.1", "-p", "0",
+        scenario = "callin-voice-srtp.xml" if args.srtp else SCENARIOS[args.method]
+        sipp = subprocess.run(["sipp", "-sf", str(ROOT / "sipp" / scenario), f"127.0.0.1:{sip}", "-i", "127.0.0.1", "-p", "0",
                                *media, "-inf", calls, "-m", str(args.calls), "-r", str(args.rate), "-l", str(args.limit), "-nostdin",
                                "-timeout", "600s", "-trace_stat", "-stf", stats, "-fd", "1", "-max_socket", "10000", "-buff_size", "4194304", "-trace_err", "-error_file", os.path.join(data, "errors.log")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
