@@ -27,26 +27,16 @@ struct BaresipSRTPTests {
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
         let code = try #require(started.code)
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-srtp-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let control = BaresipTests.Control(port: try Peers.freeTCPPort())
-        try BaresipTests.writeConfig(in: directory, sipListen: 0, control: control)
-        let config = directory.appendingPathComponent("config")
-        try (String(contentsOf: config, encoding: .utf8) + "module\t\t\tsrtp.so\n").write(to: config, atomically: true, encoding: .utf8)
-        try "<sip:0975000888@127.0.0.1>;regint=0;audio_codecs=PCMU;mediaenc=srtp-mand\n"
-            .write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
-        let baresip = try await PeerProcess(
-            "/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60", "-e", "/dial sip:+886229996666@127.0.0.1:\(await stack.sipPort)"], name: "baresip-srtp"
+        let phone = try await BaresipTests.Softphone(
+            name: "baresip-srtp", extraConfig: "module\t\t\tsrtp.so\n", account: "<sip:0975000888@127.0.0.1>;regint=0;audio_codecs=PCMU;mediaenc=srtp-mand",
+            dial: "sip:+886229996666@127.0.0.1:\(await stack.sipPort)"
         )
-        #expect(try await eventuallyTrue { control.send("listcalls")?.contains("ESTABLISHED") == true }, "baresip's SRTP call was not answered:\n\(baresip.tail())")
-        #expect(control.send("sndcode", code) != nil)
+        #expect(try await eventuallyTrue { phone.established }, "baresip's SRTP call was not answered:\n\(phone.process.tail())")
+        #expect(phone.control.send("sndcode", code) != nil)
         #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved },
-                "\(baresip.tail())")
-        let hungUp = try await eventually(.seconds(20)) { control.send("listcalls")?.contains("ESTABLISHED") == false }
-        #expect(hungUp)
-        _ = control.send("quit")
-        await baresip.stop()
+                "\(phone.process.tail())")
+        #expect(try await phone.hungUp())
+        await phone.quit()
         // The media really was SRTP, and baresip's packets authenticated.
         #expect(try await eventuallyTrue { stack.media?.statistics.snapshot.openSessions == 0 })
         let statistics = try #require(stack.media?.statistics.snapshot)

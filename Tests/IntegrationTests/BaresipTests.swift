@@ -52,6 +52,42 @@ struct BaresipTests {
         """.write(to: directory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
     }
 
+    /// A headless baresip (`writeConfig` plus `extraConfig` lines) in its own temporary folder with
+    /// one `account` line. `dial`: a URI it calls once started (`-e /dial`); nil: it waits for calls.
+    final class Softphone: Sendable {
+        let process: PeerProcess
+        let control: Control
+        let directory: URL
+
+        init(name: String, sipListen: Int = 0, extraConfig: String = "", account: String, dial: String? = nil) async throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            control = Control(port: try Peers.freeTCPPort())
+            try BaresipTests.writeConfig(in: directory, sipListen: sipListen, control: control)
+            let config = directory.appendingPathComponent("config")
+            try (try String(contentsOf: config, encoding: .utf8) + extraConfig).write(to: config, atomically: true, encoding: .utf8)
+            try (account + "\n").write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
+            process = try await PeerProcess("/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60"] + (dial.map { ["-e", "/dial \($0)"] } ?? []), name: name)
+        }
+
+        /// Whether a call is up now.
+        var established: Bool { control.send("listcalls")?.contains("ESTABLISHED") == true }
+
+        /// Waits until no call is up (the gateway hung up), at most `limit`.
+        func hungUp(within limit: Duration = .seconds(20)) async throws -> Bool {
+            try await eventually(limit) { control.send("listcalls")?.contains("ESTABLISHED") == false }
+        }
+
+        /// Asks baresip to quit and waits for it to exit (so files it writes are complete), then
+        /// removes its folder.
+        func quit() async {
+            _ = control.send("quit")
+            _ = await process.exitStatus()
+            await process.stop()
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
     @Test("dtmf_callin: baresip dials the system number, keys the page's code, the verification is approved and the gateway hangs up")
     func baresipKeysCode() async throws {
         guard Peers.available("/usr/bin/baresip", package: "baresip") else { return }
@@ -60,23 +96,14 @@ struct BaresipTests {
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
         let code = try #require(started.code)
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let control = Control(port: try Peers.freeTCPPort())
-        try Self.writeConfig(in: directory, sipListen: 0, control: control)
-        try "<sip:0975000888@127.0.0.1>;regint=0;audio_codecs=PCMU\n".write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
-        let baresip = try await PeerProcess(
-            "/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60", "-e", "/dial sip:+886229996666@127.0.0.1:\(await stack.sipPort)"], name: "baresip"
-        )
-        #expect(try await eventuallyTrue { control.send("listcalls")?.contains("ESTABLISHED") == true }, "baresip's call was not answered:\n\(baresip.tail())")
-        #expect(control.send("sndcode", code) != nil)
+        let phone = try await Softphone(name: "baresip", account: "<sip:0975000888@127.0.0.1>;regint=0;audio_codecs=PCMU",
+                                        dial: "sip:+886229996666@127.0.0.1:\(await stack.sipPort)")
+        #expect(try await eventuallyTrue { phone.established }, "baresip's call was not answered:\n\(phone.process.tail())")
+        #expect(phone.control.send("sndcode", code) != nil)
         #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved })
         // After "verified" and "goodbye" the gateway ends the call.
-        let hungUp = try await eventually(.seconds(20)) { control.send("listcalls")?.contains("ESTABLISHED") == false }
-        #expect(hungUp)
-        _ = control.send("quit")
-        await baresip.stop()
+        #expect(try await phone.hungUp())
+        await phone.quit()
         await stack.stop()
     }
 }
@@ -88,25 +115,17 @@ extension BaresipTests {
         let sipPort = try Peers.freeBaresipPort()
         let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 31_620...31_680))
         let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(sipPort)")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-out-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let control = Control(port: try Peers.freeTCPPort())
-        try Self.writeConfig(in: directory, sipListen: sipPort, control: control)
         // baresip finds the account by the Request-URI user: the E.164 number the gateway calls.
-        try "<sip:+886975000888@127.0.0.1>;regint=0;audio_codecs=PCMU;answermode=auto\n".write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
-        let baresip = try await PeerProcess("/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60"], name: "baresip-out")
-        #expect(try await eventuallyTrue { control.send("listcalls") != nil }, "baresip's control socket:\n\(baresip.tail())")
+        let phone = try await Softphone(name: "baresip-out", sipListen: sipPort, account: "<sip:+886975000888@127.0.0.1>;regint=0;audio_codecs=PCMU;answermode=auto")
+        #expect(try await eventuallyTrue { phone.control.send("listcalls") != nil }, "baresip's control socket:\n\(phone.process.tail())")
 
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallOut))
         let code = try #require(started.code)
-        #expect(try await eventuallyTrue { control.send("listcalls")?.contains("ESTABLISHED") == true }, "baresip did not answer:\n\(baresip.tail())")
-        #expect(control.send("sndcode", code) != nil)
+        #expect(try await eventuallyTrue { phone.established }, "baresip did not answer:\n\(phone.process.tail())")
+        #expect(phone.control.send("sndcode", code) != nil)
         #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved })
-        let hungUp = try await eventually(.seconds(20)) { control.send("listcalls")?.contains("ESTABLISHED") == false }
-        #expect(hungUp)
-        _ = control.send("quit")
-        await baresip.stop()
+        #expect(try await phone.hungUp())
+        await phone.quit()
         await stack.stop()
     }
 }

@@ -47,26 +47,15 @@ struct EncryptedCallTests {
         let capture = try await PacketCapture(filter: "tcp port \(tlsPort) or udp portrange \(ports.lowerBound)-\(ports.upperBound + 1)")
         defer { capture.remove() }
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-tls-srtp-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let control = BaresipTests.Control(port: try Peers.freeTCPPort())
-        try BaresipTests.writeConfig(in: directory, sipListen: try Peers.freeBaresipPort(), control: control)
-        let config = directory.appendingPathComponent("config")
-        try (try String(contentsOf: config, encoding: .utf8) + "sip_cafile\t\t\(pki.caFile)\nmodule\t\t\tsrtp.so\n").write(to: config, atomically: true, encoding: .utf8)
-        try "<sip:0975000888@127.0.0.1;transport=tls>;regint=0;audio_codecs=PCMU;mediaenc=srtp-mand\n"
-            .write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
-        let baresip = try await PeerProcess(
-            "/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60", "-e", "/dial sip:+886229996666@127.0.0.1:\(tlsPort);transport=tls"],
-            name: "baresip-tls-srtp"
+        let phone = try await BaresipTests.Softphone(
+            name: "baresip-tls-srtp", sipListen: try Peers.freeBaresipPort(), extraConfig: "sip_cafile\t\t\(pki.caFile)\nmodule\t\t\tsrtp.so\n",
+            account: "<sip:0975000888@127.0.0.1;transport=tls>;regint=0;audio_codecs=PCMU;mediaenc=srtp-mand", dial: "sip:+886229996666@127.0.0.1:\(tlsPort);transport=tls"
         )
-        #expect(try await eventuallyTrue { control.send("listcalls")?.contains("ESTABLISHED") == true }, "baresip's call was not answered:\n\(baresip.tail())")
-        #expect(control.send("sndcode", code) != nil)
-        #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved }, "\(baresip.tail())")
-        let hungUp = try await eventually(.seconds(20)) { control.send("listcalls")?.contains("ESTABLISHED") == false }
-        #expect(hungUp)
-        _ = control.send("quit")
-        await baresip.stop()
+        #expect(try await eventuallyTrue { phone.established }, "baresip's call was not answered:\n\(phone.process.tail())")
+        #expect(phone.control.send("sndcode", code) != nil)
+        #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved }, "\(phone.process.tail())")
+        #expect(try await phone.hungUp())
+        await phone.quit()
         #expect(try await eventuallyTrue { stack.media?.statistics.snapshot.openSessions == 0 })
         let statistics = try #require(stack.media?.statistics.snapshot)
         #expect(statistics.srtpSessions == 1 && statistics.packetsReceived > 0 && statistics.srtpRejectedPackets == 0, "\(statistics)")
@@ -127,36 +116,31 @@ struct EncryptedCallTests {
         let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 37_400...37_460))
         let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(sipPort + 1);transport=tls", voiceCallKeypress: false,
                                                     tls: SIPTLSSettings(certificateFile: certificate, privateKeyFile: key, caFile: pki.caFile), configure: Self.requireSRTP)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-vc-tls-\(UUID().uuidString.prefix(8))")
-        let recordings = directory.appendingPathComponent("heard")
+        let files = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-vc-tls-\(UUID().uuidString.prefix(8))")
+        let recordings = files.appendingPathComponent("heard")
         try FileManager.default.createDirectory(at: recordings, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { try? FileManager.default.removeItem(at: files) }
         // baresip's TLS listener presents phone.pem (certificate and key in one file); sndfile writes
         // what it decodes from our SRTP to a WAV.
-        let identity = directory.appendingPathComponent("phone.pem").path
+        let identity = files.appendingPathComponent("phone.pem").path
         try (String(contentsOfFile: phoneCertificate, encoding: .utf8) + String(contentsOfFile: phoneKey, encoding: .utf8)).write(toFile: identity, atomically: true, encoding: .utf8)
-        let control = BaresipTests.Control(port: try Peers.freeTCPPort())
-        try BaresipTests.writeConfig(in: directory, sipListen: sipPort, control: control)
-        let config = directory.appendingPathComponent("config")
-        try (try String(contentsOf: config, encoding: .utf8)
-             + "sip_certificate\t\t\(identity)\nsip_cafile\t\t\(pki.caFile)\nmodule\t\t\tsrtp.so\nmodule\t\t\tsndfile.so\nsnd_path\t\t\(recordings.path)\n")
-            .write(to: config, atomically: true, encoding: .utf8)
-        try "<sip:+886975000888@127.0.0.1;transport=tls>;regint=0;audio_codecs=PCMU;answermode=auto;mediaenc=srtp-mand\n"
-            .write(to: directory.appendingPathComponent("accounts"), atomically: true, encoding: .utf8)
-        let baresip = try await PeerProcess("/usr/bin/baresip", ["-f", directory.path, "-n", "127.0.0.1", "-t", "60"], name: "baresip-vc-tls")
-        #expect(try await eventuallyTrue { control.send("listcalls") != nil }, "baresip's control socket:\n\(baresip.tail())")
+        let phone = try await BaresipTests.Softphone(
+            name: "baresip-vc-tls", sipListen: sipPort,
+            extraConfig: "sip_certificate\t\t\(identity)\nsip_cafile\t\t\(pki.caFile)\nmodule\t\t\tsrtp.so\nmodule\t\t\tsndfile.so\nsnd_path\t\t\(recordings.path)\n",
+            account: "<sip:+886975000888@127.0.0.1;transport=tls>;regint=0;audio_codecs=PCMU;answermode=auto;mediaenc=srtp-mand"
+        )
+        #expect(try await eventuallyTrue { phone.control.send("listcalls") != nil }, "baresip's control socket:\n\(phone.process.tail())")
 
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
-        #expect(try await eventuallyTrue { control.send("listcalls")?.contains("ESTABLISHED") == true }, "baresip did not answer:\n\(baresip.tail())")
-        let hungUp = try await eventually(.seconds(40)) { control.send("listcalls")?.contains("ESTABLISHED") == false }
-        #expect(hungUp, "the gateway said the code and hung up")
-        _ = control.send("quit")
-        _ = await baresip.exitStatus()
+        #expect(try await eventuallyTrue { phone.established }, "baresip did not answer:\n\(phone.process.tail())")
+        #expect(try await phone.hungUp(within: .seconds(40)), "the gateway said the code and hung up")
+        let tail = phone.process.tail()
+        await phone.quit()
         let statistics = try #require(stack.media?.statistics.snapshot)
         #expect(statistics.srtpSessions == 1 && statistics.srtpRejectedPackets == 0, "\(statistics)")
         // What baresip decoded from our SRTP, searched for our digit prompts.
         let heard = try #require(try FileManager.default.contentsOfDirectory(atPath: recordings.path).first { $0.hasSuffix("-dec.wav") },
-                                 "sndfile wrote no recording: \(baresip.tail())")
+                                 "sndfile wrote no recording: \(tail)")
         let recognizer = try await PeerProcess(PjsuaTests.python, [
             "-c", "import sys; sys.path.insert(0, sys.argv[1]); from phone import recognize; print('heard: ' + recognize(sys.argv[2], sys.argv[3]))",
             Peers.repository.appendingPathComponent("tests/pjsua").path, recordings.appendingPathComponent(heard).path, PjsuaTests.digits,
@@ -165,7 +149,6 @@ struct EncryptedCallTests {
         let digits = try #require(recognizer.tail().split(separator: "\n").last { $0.hasPrefix("heard: ") }.map { String($0.dropFirst(7)) }, "\(recognizer.tail())")
         try await Phone.expectHeardCodeApproves(digits, service: stack.core.service, id: started.verification.id)
         await recognizer.stop()
-        await baresip.stop()
         await stack.stop()
     }
 }

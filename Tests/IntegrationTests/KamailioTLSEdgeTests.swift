@@ -44,20 +44,11 @@ struct KamailioTLSEdgeTests {
         }
 
         /// Lines Kamailio logged containing `marker`.
-        func lines(_ marker: String) -> [String] {
-            ((try? String(contentsOf: process.log, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(marker) }.map(String.init)
-        }
+        func lines(_ marker: String) -> [String] { process.lines(marker) }
 
-        /// Stops Kamailio: its forked workers first, found by their parent in /proc (as
-        /// `KamailioRegistrationTests.Provider.stop`).
+        /// Stops Kamailio and its forked workers.
         func stop() async {
-            let main = process.process.processIdentifier
-            let children = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
-                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
-                return stat[stat.index(after: close)...].split(separator: " ").dropFirst().first.flatMap { Int32($0) } == main
-            }
-            for child in children { kill(child, SIGKILL) }
-            await process.stop()
+            await process.stopWithWorkers()
             try? FileManager.default.removeItem(at: directory)
         }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -131,5 +132,22 @@ final class PeerProcess: Sendable {
         process.signal(SIGKILL)
         _ = await exitStatus()
         try? FileManager.default.removeItem(at: log)
+    }
+
+    /// Stops a server that forks workers (Kamailio): the workers first, found by their parent in
+    /// /proc (killing the main process alone leaves them running, holding its ports), then it.
+    func stopWithWorkers() async {
+        let main = process.processIdentifier
+        let children = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+            return stat[stat.index(after: close)...].split(separator: " ").dropFirst().first.flatMap { Int32($0) } == main
+        }
+        for child in children { kill(child, SIGKILL) }
+        await stop()
+    }
+
+    /// The lines of its output that contain `marker`.
+    func lines(_ marker: String) -> [String] {
+        ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(marker) }.map(String.init)
     }
 }
