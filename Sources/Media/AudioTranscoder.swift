@@ -1,6 +1,6 @@
 import SDP
 
-/// The encoder and decoder of one ``SDP/AudioCodec`` as the gateway's media path sees it: 20 ms
+/// The encoder and decoder of one ``SDP/AudioCodec`` as the gateway's media path sees it: a frame
 /// of 16-bit mono PCM in, one RTP payload out, and back; with loss concealment. Implemented by
 /// ``G711Codec`` and ``OpusCodec``. Which codec it is (its RTP name and clock rate, RFC 3551
 /// Table 4, RFC 7587 §4.1) is the SDP target's ``SDP/AudioCodec``, named once there.
@@ -13,7 +13,7 @@ public protocol AudioTranscoder {
     var codec: AudioCodec { get }
     /// The sample rate of the PCM this codec takes and gives, Hz.
     var pcmSampleRate: Int { get }
-    /// PCM samples in one 20 ms frame at ``pcmSampleRate``.
+    /// PCM samples in one frame at ``pcmSampleRate`` (20 ms; Opus: the frame duration it was made with).
     var samplesPerFrame: Int { get }
     /// The largest payload ``encode(_:into:)`` writes for one frame.
     var maxPayloadSize: Int { get }

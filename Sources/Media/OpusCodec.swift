@@ -1,7 +1,8 @@
 import COpus
 import SDP
 
-/// Opus (RFC 6716) through libopus as an ``AudioTranscoder``: mono, 20 ms frames, PCM at 8, 16 or
+/// Opus (RFC 6716) through libopus as an ``AudioTranscoder``: mono, frames of 10, 20, 40 or 60 ms
+/// (20 unless the negotiated ptime asks otherwise, RFC 7587 §6.1), PCM at 8, 16 or
 /// 48 kHz (libopus resamples internally), RTP clock 48 kHz (RFC 7587 §4.1), with in-band FEC
 /// (RFC 6716 §2.1.7) and libopus's packet loss concealment.
 ///
@@ -56,8 +57,13 @@ public final class OpusCodec: AudioTranscoder {
     public var codec: AudioCodec { .opus }
     /// PCM rate: 8000, 16000 or 48000.
     public let pcmSampleRate: Int
-    /// 20 ms at ``pcmSampleRate``.
-    public var samplesPerFrame: Int { pcmSampleRate / 50 }
+    /// The frame durations the encoder makes that are whole ms multiples of 10 (RFC 6716 §2.1.4
+    /// also has 2.5 and 5 ms, which no SDP `a=ptime` names).
+    public static let frameDurations = [10, 20, 40, 60]
+    /// The duration of one encoded frame, ms.
+    public let frameMilliseconds: Int
+    /// ``frameMilliseconds`` at ``pcmSampleRate``.
+    public var samplesPerFrame: Int { pcmSampleRate * frameMilliseconds / 1000 }
     /// 1275 bytes: the largest Opus frame (RFC 6716 §3.4 R2).
     public var maxPayloadSize: Int { 1275 }
     /// Payloads libopus refused to decode (concealed instead).
@@ -69,11 +75,16 @@ public final class OpusCodec: AudioTranscoder {
     private let encoder: OpaquePointer
     private let decoder: OpaquePointer
 
-    /// Creates an encoder/decoder pair at `pcmSampleRate` (8000, 16000 or 48000).
-    public init(pcmSampleRate: Int = 8000, parameters: OpusParameters = OpusCodec.defaultParameters) throws(MediaError) {
+    /// Creates an encoder/decoder pair at `pcmSampleRate` (8000, 16000 or 48000) encoding frames
+    /// of `frameMilliseconds` (one of ``frameDurations``).
+    public init(pcmSampleRate: Int = 8000, parameters: OpusParameters = OpusCodec.defaultParameters, frameMilliseconds: Int = 20) throws(MediaError) {
         guard [8000, 16000, 48000].contains(pcmSampleRate) else {
             throw MediaError(.opusFailed, "Opus PCM rate must be 8000, 16000 or 48000, not \(pcmSampleRate)")
         }
+        guard Self.frameDurations.contains(frameMilliseconds) else {
+            throw MediaError(.frameSize, "Opus frames are 10, 20, 40 or 60 ms (RFC 6716 §2.1.4), not \(frameMilliseconds)")
+        }
+        self.frameMilliseconds = frameMilliseconds
         var error: Int32 = 0
         guard let enc = opus_encoder_create(Int32(pcmSampleRate), 1, OPUS_APPLICATION_VOIP, &error), error == OPUS_OK else {
             throw MediaError(.opusFailed, "opus_encoder_create: \(Self.describe(error))")
@@ -107,7 +118,7 @@ public final class OpusCodec: AudioTranscoder {
         opus_decoder_destroy(decoder)
     }
 
-    /// Encodes one 20 ms frame.
+    /// Encodes one frame of ``samplesPerFrame`` samples.
     public func encode(_ pcm: UnsafeBufferPointer<Int16>, into payload: UnsafeMutableRawBufferPointer) throws(MediaError) -> Int {
         guard pcm.count == samplesPerFrame, let base = pcm.baseAddress,
               let out = payload.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
@@ -146,7 +157,10 @@ public final class OpusCodec: AudioTranscoder {
         guard let data = payload.baseAddress?.assumingMemoryBound(to: UInt8.self), !payload.isEmpty else {
             return conceal(into: pcm)
         }
-        let n = opus_decode(decoder, data, Int32(payload.count), out, Int32(samplesPerFrame), fec ? 1 : 0)
+        // A packet decodes whole, whatever its duration, when `pcm` has room (the peer packetizes
+        // at its own ptime, RFC 8866 §6.4); FEC recovers exactly one of our frames (RFC 6716 §2.1.7).
+        let room = fec ? samplesPerFrame : pcm.count
+        let n = opus_decode(decoder, data, Int32(payload.count), out, Int32(room), fec ? 1 : 0)
         guard n >= 0 else {
             decodeErrors += 1
             return conceal(into: pcm)

@@ -2,7 +2,7 @@
 /// is 2 4 0 7 … again 2 4 0 7") and the fixed messages, independent of codec and locale.
 ///
 /// The output is a ``PromptScript``; ``PromptScript/render(with:)`` gives PCM and
-/// ``EncodedPrompts/player(for:)`` gives the cached, already encoded 20 ms frames.
+/// ``EncodedPrompts/player(for:ptime:)`` gives the cached, already encoded frames, ptime long.
 public struct PromptComposer: Sendable {
     /// Pause lengths, ms (rounded to 20 ms frames when played).
     public struct Timing: Sendable, Equatable {

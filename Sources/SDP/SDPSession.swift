@@ -221,6 +221,16 @@ public struct SDPSession: Equatable, Sendable {
         return (audio, media)
     }
 
+    /// The packetization we send Opus with for a wanted `ptime` (10–60 ms): an Opus packet of
+    /// one frame lasts 10, 20, 40 or 60 ms (RFC 6716 §2.1.4; 2.5 and 5 ms are not whole ms), so 30
+    /// and 50 are rounded DOWN to 20 and 40. RFC 7587 §6.1 makes `ptime` a preference and
+    /// `maxptime` a limit: rounding down never exceeds the peer's `maxptime` (which the wanted
+    /// value already respects), where rounding up (30 → 40) could; and a shorter packet only costs
+    /// header overhead.
+    static func opusPtime(_ ptime: Int) -> Int {
+        [60, 40, 20, 10].first { $0 <= ptime } ?? 10
+    }
+
     private func negotiated(_ media: MediaDescription, index: Int, in session: SessionDescription, codec: AudioCodec, map: RTPMap, ourDirection: Direction) throws(SDPError) -> NegotiatedAudio {
         guard let connection = session.effectiveConnection(of: media) else {
             throw SDPError(.missingConnection, "m=\(media.media) has no c= line")
@@ -237,6 +247,7 @@ public struct SDPSession: Equatable, Sendable {
         if let wanted = media.ptime ?? remoteOpus?.ptime, wanted % 10 == 0, (10...60).contains(wanted), wanted <= (media.maxptime ?? 60) {
             ptime = wanted
         }
+        if codec == .opus { ptime = Self.opusPtime(ptime) }
         var rtcpPort = media.port &+ 1
         if let rtcp = media.attributeValues("rtcp").first, let value = rtcp.split(separator: " ").first.flatMap({ UInt16($0) }) {
             rtcpPort = value  // RFC 3605 §2.1

@@ -129,6 +129,8 @@ final class Phone: Sendable {
 
     /// PCMU packets received so far.
     var packetCount: Int { received.withLockedValue { $0.count } }
+    /// The PCMU packets received so far, in arrival order.
+    var packets: [(timestamp: UInt32, payload: [UInt8])] { received.withLockedValue { $0 } }
 
     /// Takes the next incoming calls: refuses one with each of `statuses` in turn, then rings and
     /// answers the next, and — once our 200 is ACKed — keys `key` by SIP INFO (voice_call says the

@@ -101,4 +101,16 @@ struct OpusParametersLiveTests {
         // FEC present: the redundancy recovers the lost frame far better than concealment.
         #expect(with.fec < with.plc / 2, "useinbandfec=1: FEC error \(with.fec), PLC error \(with.plc)")
     }
+
+    /// RFC 7587 §6.1 `ptime` reaches the encoder: 40 ms asked, every packet one 40 ms frame (TOC,
+    /// RFC 6716 §3.1); 30 ms asked, which no Opus frame lasts (§2.1.4): 20 ms packets.
+    @Test("fmtp ptime=40: 40 ms Opus packets; ptime=30: 20 ms packets")
+    func negotiatedPtimeReachesTheEncoder() async throws {
+        for (asked, sent, ports) in [(40, 40, 38_400...38_440), (30, 20, 38_450...38_490)] {
+            let packets = try await call(fmtp: "maxplaybackrate=8000;ptime=\(asked)", ports: ports)
+            #expect(packets.count > 50, "\(packets.count) packets")
+            let durations = Set(packets.map { AudioPlayout.samples(in: $0, codec: .opus) })
+            #expect(durations == [sent * 48], "ptime \(asked): 48 kHz samples per packet \(durations)")
+        }
+    }
 }

@@ -79,6 +79,19 @@ import Testing
         #expect(try session.answer(offer("m=audio 7000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\na=fmtp:96 ptime=40\r\n")).audio.ptime == 40)
     }
 
+    /// Opus packets of one frame last 10, 20, 40 or 60 ms (RFC 6716 §2.1.4): a wanted 30 or 50 is
+    /// rounded down (never past the peer's maxptime, RFC 7587 §6.1); G.711 keeps any multiple of 10.
+    @Test(arguments: [(10, 10), (20, 20), (30, 20), (40, 40), (50, 40), (60, 60)])
+    func opusPtimeIsAnOpusFrameDuration(wanted: Int, agreed: Int) throws {
+        var session = SDPSession(address: "198.51.100.2", port: 20000, sessionID: 7)
+        let viaPtime = try session.answer(offer("m=audio 7000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\na=ptime:\(wanted)\r\n")).audio
+        #expect(viaPtime.codec == .opus)
+        #expect(viaPtime.ptime == agreed)
+        let viaFmtp = try session.answer(offer("m=audio 7000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\na=fmtp:96 ptime=\(wanted)\r\n")).audio
+        #expect(viaFmtp.ptime == agreed)
+        #expect(try session.answer(offer("m=audio 7000 RTP/AVP 0\r\na=ptime:\(wanted)\r\n")).audio.ptime == wanted)
+    }
+
     @Test func staticPayloadTypeWithoutRtpmapAndCaseInsensitiveNames() throws {
         var session = SDPSession(configuration: MediaConfiguration(codecs: [.opus, .pcma]), address: "198.51.100.2", port: 20000, sessionID: 7)
         let answer = try session.answer(offer("m=audio 7000 RTP/AVP 8 109 110\r\na=rtpmap:109 OPUS/48000/2\r\na=rtpmap:110 Telephone-Event/48000\r\n"))

@@ -182,7 +182,7 @@ struct AnsweredCallFlow {
                 decision = fresh
             }
         }
-        guard let prompts = try? media.prompts.encoded(locale: decision.locale, codec: rtp.audio.codec, opus: rtp.audio.remoteOpus) else { return .failed }
+        guard let prompts = try? media.prompts.encoded(locale: decision.locale, codec: rtp.audio.codec, opus: rtp.audio.remoteOpus, ptime: rtp.audio.ptime) else { return .failed }
         switch decision.action {
         case .playCode:
             guard let code = decision.code, let script = try? composer.codeReadout(code) else { return .failed }
@@ -257,7 +257,7 @@ struct AnsweredCallFlow {
 
     /// Plays a script; false when the caller hung up during it.
     private mutating func say(_ script: PromptScript, _ prompts: EncodedPrompts) async -> Bool {
-        await rtp.play(prompts.player(for: script))
+        await rtp.play(prompts.player(for: script, ptime: rtp.audio.ptime))
         return !(await checkEnded())
     }
 

@@ -1,4 +1,4 @@
-// MediaSession: one call's RTP stream (RFC 3550) on SwiftNIO: prompts sent as 20 ms packets on
+// MediaSession: one call's RTP stream (RFC 3550) on SwiftNIO: prompts sent as ptime-long packets on
 // their deadlines (RTPPacer), and keys heard three ways — RFC 4733 telephone-events, in-band tones
 // (Goertzel detector on the decoded audio) — delivered in arrival order. Which sources are heard
 // and where our RTP goes is the `RTPSourceFilter`'s decision (the SDP's address, or the latched one,

@@ -23,24 +23,31 @@ public final class PromptStore: Sendable {
     static let maxCached = 32
 
     /// The prompts of `locale` (or the closest one) encoded for `codec`; for Opus with the encoder
-    /// settings `opus` (the peer's `a=fmtp`, RFC 7587 §6.1; nil: its defaults) asks for.
-    public func encoded(locale: String?, codec: SDP.AudioCodec, opus: OpusParameters? = nil) throws -> EncodedPrompts {
+    /// settings `opus` (the peer's `a=fmtp`, RFC 7587 §6.1; nil: its defaults) asks for, in frames
+    /// of `ptime` ms (the negotiated ptime, which `SDPSession` keeps to an Opus frame duration).
+    /// G.711 is stored in 20 ms frames whatever `ptime`: ``EncodedPrompts/player(for:ptime:)``
+    /// re-cuts them.
+    public func encoded(locale: String?, codec: SDP.AudioCodec, opus: OpusParameters? = nil, ptime: Int = 20) throws -> EncodedPrompts {
         let resolved = catalog.resolve(locale)
         let parameters = codec == .opus ? (opus ?? OpusParameters()).forEncoder : nil
-        let key = "\(resolved)/\(codec.rawValue)" + (parameters.map { "/\($0.fmtp)" } ?? "")
+        let frame = codec == .opus ? ptime : 20
+        let key = "\(resolved)/\(codec.rawValue)" + (parameters.map { "/\($0.fmtp)/\(frame)ms" } ?? "")
         if let hit = cache.withLock({ $0[key] }) { return hit }
         let library = catalog.library(for: resolved)
-        let prompts = try EncodedPrompts(library: library) { () throws(MediaError) -> any AudioTranscoder in try Self.makeCodec(codec, opus: parameters) }
+        let prompts = try EncodedPrompts(library: library) { () throws(MediaError) -> any AudioTranscoder in
+            try Self.makeCodec(codec, opus: parameters, frameMilliseconds: frame)
+        }
         cache.withLock { if $0.count < Self.maxCached { $0[key] = prompts } }
         return prompts
     }
 
-    /// A codec instance for one call's direction; Opus encodes as `opus` asks.
-    static func makeCodec(_ codec: SDP.AudioCodec, opus: OpusParameters? = nil) throws(MediaError) -> any AudioTranscoder {
+    /// A codec instance for one call's direction; Opus encodes as `opus` asks, in frames of
+    /// `frameMilliseconds`.
+    static func makeCodec(_ codec: SDP.AudioCodec, opus: OpusParameters? = nil, frameMilliseconds: Int = 20) throws(MediaError) -> any AudioTranscoder {
         switch codec {
         case .pcmu: G711Codec(law: .muLaw)
         case .pcma: G711Codec(law: .aLaw)
-        case .opus: try OpusCodec(pcmSampleRate: 8000, parameters: (opus ?? OpusParameters()).forEncoder)
+        case .opus: try OpusCodec(pcmSampleRate: 8000, parameters: (opus ?? OpusParameters()).forEncoder, frameMilliseconds: frameMilliseconds)
         }
     }
 }
