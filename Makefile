@@ -9,9 +9,10 @@ TEST_PKGS    := openssl postgresql sip-tester baresip dnsmasq-base kamailio espe
 # Inputs per fuzz target: `make test` runs each of the six briefly (2 minutes in all on 2 busy
 # cores, plus the fuzz build), `make fuzz` runs each for 1,000,000 (Fuzz/README.md).
 FUZZ_RUNS    ?= 20000
-# Load tests (1,000 calls at 100 calls/s) run alone after the rest: sharing 2 cores with 400
-# parallel tests starves them past SIP's 500 ms retransmission timer.
-LOAD_TESTS   := 'SIPpInteropTests|KamailioTLSEdgeTests'
+# Load tests (1,000 calls at 100 calls/s) and real-time media tests (keys over a jittery path,
+# packet captures) run alone, one at a time, after the rest: sharing 2 cores with 400 parallel
+# tests starves them past SIP's 500 ms retransmission timer and a 60 ms jitter budget.
+LOAD_TESTS   := 'SIPpInteropTests|KamailioTLSEdgeTests|LossyMediaPathTests|EncryptedCallTests'
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test deps-build deps-test build bench fuzz clean
@@ -38,7 +39,7 @@ run: deps-build
 test: deps-test
 	scripts/python-venv.sh
 	scripts/with-postgres.sh scripts/with-kannel.sh $(SWIFT) test --skip $(LOAD_TESTS)
-	$(SWIFT) test --skip-build --filter $(LOAD_TESTS)
+	$(SWIFT) test --skip-build --no-parallel --filter $(LOAD_TESTS)
 	SWIFT=$(SWIFT) scripts/with-kannel.sh scripts/browser-tests.sh
 	Fuzz/run.sh $(FUZZ_RUNS)
 

@@ -37,7 +37,9 @@ struct EncryptedCallTests {
         guard Peers.available("/usr/bin/baresip", package: "baresip"), Peers.available(PacketCapture.tshark, package: "tshark") else { return }
         let pki = try await TestPKI.make()
         let (certificate, key) = try await pki.leaf("gateway", sans: "DNS:gw.example.net,IP:127.0.0.1")
-        let ports = 37_100...37_160
+        // Below Linux's ephemeral range (32,768 on): no other test's port-0 socket lands in what
+        // the capture filter lets through.
+        let ports = 28_100...28_160
         let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: ports))
         let stack = try await MissedCallTests.Stack(media: media, tls: SIPTLSSettings(certificateFile: certificate, privateKeyFile: key, caFile: pki.caFile),
                                                     configure: Self.requireSRTP)

@@ -157,7 +157,7 @@ struct TLSTrunkTests {
              "-m", "1", "-nostdin", "-timeout", "60s"],
             name: "sipp-trunk-up-tls"
         )
-        #expect(try await eventuallyTrue { Peers.udpPortIsBound(upPort) })
+        #expect(try await eventuallyTrue { Peers.udpPortIsBound(upPort) }, "SIPp did not bind \(upPort): \(up.tail())")
         var impostorCalls = impostor.incomingCalls.makeAsyncIterator()
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         #expect(try await eventuallyTrue {

@@ -116,7 +116,8 @@ struct TrunkIntegrationTests {
              "-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file", traces[1].path],
             name: "sipp-trunk-up"
         )
-        #expect(try await eventuallyTrue { Peers.udpPortIsBound(downPort) && Peers.udpPortIsBound(upPort) })
+        #expect(try await eventuallyTrue { Peers.udpPortIsBound(downPort) && Peers.udpPortIsBound(upPort) },
+                "SIPp did not bind \(downPort)/\(upPort): \(down.tail())\n\(up.tail())")
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         let downStatus = await down.exitStatus()
         let upStatus = await up.exitStatus()
