@@ -10,14 +10,14 @@ import Testing
 import Verification
 import VoiceGateway
 
-/// Issue 14: RTCP on every call (RFC 3550 §6). A test peer with RTP on an even port and RTCP on
-/// the next calls voice_callin; it gets our SRs (the SSRC of the RTP it hears, packet counts that
+/// Issue 14: RTCP on every call (RFC 3550 §6). A test peer with RTCP on a port its SDP names
+/// (`a=rtcp`, RFC 3605), not RTP's + 1, calls voice_callin; it gets our SRs (the SSRC of the RTP it hears, packet counts that
 /// match), answers each SR with an RR held back for a known time and claiming no delay (DLSR 0),
 /// so the round-trip time the gateway computes must be at least that hold (a stranger on 127.0.0.2
 /// echoing each SR at once is not heard); and gets a BYE at the end.
 @Suite("RTCP in a live call", .serialized)
 struct RTCPLiveTests {
-    /// RTP and RTCP sockets of the test peer, on ports p and p + 1 (p even).
+    /// RTP and RTCP sockets of the test peer.
     final class Peer: Sendable {
         let rtp: Channel
         let rtcp: Channel
@@ -36,34 +36,36 @@ struct RTCPLiveTests {
             self.holds = holds
         }
 
+        /// RTP and RTCP on two free ports, never adjacent: the offer names the RTCP one (`a=rtcp`,
+        /// RFC 3605), so reports reach it only if the gateway reads that attribute.
         static func start(hold: Duration, stranger: Channel?) async throws -> Peer {
             let ssrcs = NIOLockedValueBox<[UInt32]>([])
             let reports = NIOLockedValueBox<[[RTCPPacket]]>([])
             let holds = NIOLockedValueBox<[Duration]>([])
+            let rtp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTPRecorder(ssrcs: ssrcs)) }
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
             for _ in 0..<50 {
-                let rtp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                let rtcp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                     .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTPRecorder(ssrcs: ssrcs)) }
-                    }
-                    .bind(host: "127.0.0.1", port: 0).get()
-                let port = rtp.localAddress!.port!
-                if port % 2 == 0, let rtcp = try? await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                    .channelInitializer({ channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(RTCPResponder(hold: hold, reports: reports, holds: holds, stranger: stranger))
                         }
-                    })
-                    .bind(host: "127.0.0.1", port: port + 1).get() {
+                    }
+                    .bind(host: "127.0.0.1", port: 0).get()
+                if rtcp.localAddress!.port! != rtp.localAddress!.port! + 1 {
                     return Peer(rtp: rtp, rtcp: rtcp, rtpSSRCs: ssrcs, reports: reports, holds: holds)
                 }
-                try? await rtp.close()
+                try? await rtcp.close()
             }
             throw ChannelError.inappropriateOperationForState
         }
 
         var offer: ByteBuffer {
             ByteBuffer(string: "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio \(rtp.localAddress!.port!) RTP/AVP 0 101\r\n"
-                + "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n")
+                + "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=rtcp:\(rtcp.localAddress!.port!)\r\n")
         }
 
         func stop() async {

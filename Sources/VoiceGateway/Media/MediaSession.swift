@@ -74,7 +74,7 @@ public final class MediaSession: Sendable {
         let box = NIOLoopBoundBox<MediaRunner?>.makeEmptyBox(eventLoop: eventLoop)
         let channel = try await DatagramBootstrap(group: eventLoop)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTPInboundHandler(box: box)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(MediaInboundHandler(box: box, isRTCP: false)) }
             }
             .bind(host: host, port: port).get()
         // RTCP on the next odd port (RFC 3550 §11). The allocator hands out even ports only, so
@@ -83,7 +83,7 @@ public final class MediaSession: Sendable {
         do {
             rtcp = try await DatagramBootstrap(group: eventLoop)
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTCPInboundHandler(box: box)) }
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(MediaInboundHandler(box: box, isRTCP: true)) }
                 }
                 .bind(host: host, port: port + 1).get()
         } catch {
@@ -123,11 +123,6 @@ public final class MediaSession: Sendable {
     public func stopPlayback() {
         let box = self.box
         channel.eventLoop.execute { box.value?.finishPlayback() }
-    }
-
-    /// Datagrams dropped because SRTP authentication or the replay check failed (RFC 3711 §3.3).
-    public var srtpRejectedPackets: Int {
-        get async { (try? await channel.eventLoop.submit { self.box.value?.srtpRejected ?? 0 }.get()) ?? 0 }
     }
 
     /// Where our RTP goes now: the SDP's address, or the latched one (RFC 4961).
@@ -204,9 +199,9 @@ private final class MediaRunner {
     /// the peer's. Freed at close, so libsrtp zeroes the keys then (after it nothing is sent).
     private var srtp: (inbound: SRTPContext, outbound: SRTPContext)?
     /// Datagrams that failed SRTP authentication or replay, dropped before anything read them.
-    private(set) var srtpRejected = 0
+    private var srtpRejected = 0
     /// RTCP datagrams that failed SRTCP unprotection (RFC 3711 §3.4).
-    private(set) var srtcpRejected = 0
+    private var srtcpRejected = 0
     /// Punctuality of what this session sent, added to `statistics` once, at close.
     private var punctuality = MediaStatistics.SessionCounts()
     /// Loss and jitter of what the negotiated source sent (RFC 3550 A.1, A.3, A.8).
@@ -378,7 +373,8 @@ private final class MediaRunner {
 
     private func send(_ payload: [UInt8]) {
         let header = sender.nextAudioHeader(payloadBytes: payload.count)
-        var buffer = channel.allocator.buffer(capacity: 12 + payload.count)
+        // Room for the SRTP tag too, so protecting in place does not reallocate the packet.
+        var buffer = channel.allocator.buffer(capacity: 12 + payload.count + (srtp == nil ? 0 : SRTPContext.maxTrailer))
         guard (try? buffer.writeRTPPacket(header, payload: ByteBuffer(bytes: payload))) != nil else { return }
         guard canSend, protectRTP(&buffer) else { return }
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
@@ -530,19 +526,22 @@ extension MediaRunner {
         sentSinceReport = false
         var packets = [first, .sourceDescription([RTCPSourceDescription(ssrc: sender.ssrc, cname: cname)])]
         if bye { packets.append(.bye(ssrcs: [sender.ssrc], reason: nil)) }
-        var buffer = channel.allocator.buffer(capacity: 128)
+        var buffer = channel.allocator.buffer(capacity: 128 + SRTPContext.maxTrailer)
         guard (try? RTCPCompoundPacket.write(packets, into: &buffer)) != nil else { return 0 }
         let size = buffer.readableBytes
         sendRTCP(buffer)
         return size
     }
 
-    /// Every RTCP datagram we send leaves here, to the RTP destination's port + 1 (RFC 3550 §11;
-    /// the latched address when latching, RFC 4961), as SRTCP when the call is SRTP (RFC 3711 §3.4).
+    /// Every RTCP datagram we send leaves here, as SRTCP when the call is SRTP (RFC 3711 §3.4): to
+    /// the port the peer's SDP names for RTCP (`a=rtcp`, RFC 3605; RTP's + 1 without it, RFC 3550
+    /// §11) while our RTP goes to the SDP's address, to the latched address's port + 1 once latched
+    /// elsewhere (RFC 4961).
     func sendRTCP(_ bytes: ByteBuffer) {
         var bytes = bytes
-        guard let rtcp, canSend, let ip = destination.ipAddress, let port = destination.port,
-              let address = try? SocketAddress(ipAddress: ip, port: port + 1), protectRTCP(&bytes) else { return }
+        guard let rtcp, canSend, let ip = destination.ipAddress, let port = destination.port else { return }
+        let rtcpPort = destination == filter.expected ? Int(audio.remoteRTCPPort) : port + 1
+        guard let address = try? SocketAddress(ipAddress: ip, port: rtcpPort), protectRTCP(&bytes) else { return }
         rtcp.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: bytes), promise: nil)
         rtcpReportsSent += 1
     }
@@ -586,29 +585,24 @@ extension MediaRunner {
     }
 }
 
-private final class RTCPInboundHandler: ChannelInboundHandler {
+/// Hands one socket's datagrams to the runner: RTP (`received`) or RTCP (`receivedRTCP`).
+private final class MediaInboundHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     private let box: NIOLoopBoundBox<MediaRunner?>
+    private let isRTCP: Bool
 
-    init(box: NIOLoopBoundBox<MediaRunner?>) { self.box = box }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope = unwrapInboundIn(data)
-        box.value?.receivedRTCP(envelope.data, from: envelope.remoteAddress)
+    init(box: NIOLoopBoundBox<MediaRunner?>, isRTCP: Bool) {
+        self.box = box
+        self.isRTCP = isRTCP
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: Error) {}
-}
-
-private final class RTPInboundHandler: ChannelInboundHandler {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    private let box: NIOLoopBoundBox<MediaRunner?>
-
-    init(box: NIOLoopBoundBox<MediaRunner?>) { self.box = box }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        box.value?.received(envelope.data, from: envelope.remoteAddress)
+        if isRTCP {
+            box.value?.receivedRTCP(envelope.data, from: envelope.remoteAddress)
+        } else {
+            box.value?.received(envelope.data, from: envelope.remoteAddress)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
