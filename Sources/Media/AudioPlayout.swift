@@ -109,7 +109,8 @@ public struct AudioPlayout {
             let room = max(decoder.samplesPerFrame, buffer.configuration.samplesPerFrame * decoder.pcmSampleRate / decoder.rtpClockRate)
             var pcm = [Int16](repeating: 0, count: room)
             let n = payload.withUnsafeBytes { p in pcm.withUnsafeMutableBufferPointer { decoder.decode(p, into: $0) } }
-            return detector.process(Array(pcm.prefix(n)))
+            pcm.removeSubrange(n...)  // in place: no second array per frame
+            return detector.process(pcm)
         case .conceal(_, let next):
             let pcm = next.map { decoder.recoverLost(usingNext: $0) } ?? decoder.conceal()
             return detector.process(pcm)

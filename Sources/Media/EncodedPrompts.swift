@@ -25,7 +25,6 @@ public struct EncodedPrompts: Sendable {
     /// or Opus created with `pcmSampleRate: 8000`).
     public init(library: PromptLibrary, makeCodec: () throws(MediaError) -> any AudioTranscoder) throws(MediaError) {
         var frames: [PromptName: [[UInt8]]] = [:]
-        var name = ""
         var codec = try makeCodec()
         guard codec.pcmSampleRate == 8000 else {
             throw MediaError(.frameSize, "prompts are 8 kHz; the codec takes \(codec.pcmSampleRate) Hz PCM")
@@ -33,7 +32,6 @@ public struct EncodedPrompts: Sendable {
         let samples = codec.samplesPerFrame
         for (prompt, pcm) in library.prompts {
             var codec = try makeCodec()
-            name = codec.encodingName
             let padded = pcm + [Int16](repeating: 0, count: Self.padding(pcm.count, frame: samples))
             var list: [[UInt8]] = []
             list.reserveCapacity(padded.count / samples)
@@ -45,7 +43,7 @@ public struct EncodedPrompts: Sendable {
         silenceFrame = try codec.encode([Int16](repeating: 0, count: samples))
         frameMilliseconds = samples / 8
         isSampleStream = codec.codec == .pcmu || codec.codec == .pcma
-        encodingName = codec.encodingName.isEmpty ? name : codec.encodingName
+        encodingName = codec.encodingName
         locale = library.locale
         self.frames = frames
     }

@@ -88,7 +88,7 @@ public final class SRTPContext {
     /// Protects the RTP packet in `packet` in place: encrypts the payload, appends the tag (RFC 3711 §3.3).
     public func protectRTP(_ packet: inout ByteBuffer) throws(RTPError) {
         precondition(direction == .outbound, "protectRTP on an inbound SRTP context")
-        try transform(&packet, minimum: 12) { srtp_protect($0, $1, $2) }
+        try transform(&packet, minimum: 12, grows: true) { srtp_protect($0, $1, $2) }
     }
 
     /// Verifies and decrypts the SRTP packet in `packet` in place (RFC 3711 §3.3).
@@ -96,13 +96,13 @@ public final class SRTPContext {
     /// - Throws: `.srtpAuthenticationFailed`, `.srtpReplayFailed`, `.srtpReplayOld`, `.truncated`.
     public func unprotectRTP(_ packet: inout ByteBuffer) throws(RTPError) {
         precondition(direction == .inbound, "unprotectRTP on an outbound SRTP context")
-        try transform(&packet, minimum: 12) { srtp_unprotect($0, $1, $2) }
+        try transform(&packet, minimum: 12, grows: false) { srtp_unprotect($0, $1, $2) }
     }
 
     /// Protects the RTCP compound packet in `packet` in place (SRTCP, RFC 3711 §3.4).
     public func protectRTCP(_ packet: inout ByteBuffer) throws(RTPError) {
         precondition(direction == .outbound, "protectRTCP on an inbound SRTP context")
-        try transform(&packet, minimum: 8) { srtp_protect_rtcp($0, $1, $2) }
+        try transform(&packet, minimum: 8, grows: true) { srtp_protect_rtcp($0, $1, $2) }
     }
 
     /// Verifies and decrypts the SRTCP packet in `packet` in place (RFC 3711 §3.4).
@@ -110,18 +110,19 @@ public final class SRTPContext {
     /// - Throws: as `unprotectRTP`.
     public func unprotectRTCP(_ packet: inout ByteBuffer) throws(RTPError) {
         precondition(direction == .inbound, "unprotectRTCP on an outbound SRTP context")
-        try transform(&packet, minimum: 8) { srtp_unprotect_rtcp($0, $1, $2) }
+        try transform(&packet, minimum: 8, grows: false) { srtp_unprotect_rtcp($0, $1, $2) }
     }
 
     private func transform(
-        _ packet: inout ByteBuffer, minimum: Int,
+        _ packet: inout ByteBuffer, minimum: Int, grows: Bool,
         _ operation: (srtp_t, UnsafeMutableRawPointer, UnsafeMutablePointer<Int32>) -> srtp_err_status_t
     ) throws(RTPError) {
         let length = packet.readableBytes
         guard length >= minimum else { throw RTPError(.truncated, "\(length)-byte packet, at least \(minimum) needed") }
         guard length <= 65_535 else { throw RTPError(.badLength, "\(length)-byte packet") }
-        // libsrtp writes up to `maxTrailer` bytes after the packet.
-        packet.reserveCapacity(minimumWritableBytes: Self.maxTrailer)
+        // Protecting writes up to `maxTrailer` bytes after the packet (a no-op when the sender
+        // allocated the room); unprotecting only shortens it.
+        if grows { packet.reserveCapacity(minimumWritableBytes: Self.maxTrailer) }
         let start = packet.readerIndex
         var newLength = Int32(length)
         let session = self.session

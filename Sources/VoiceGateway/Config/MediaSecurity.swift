@@ -74,9 +74,9 @@ extension GatewayConfiguration {
 }
 
 extension SIPConfParser {
-    /// Applies one of the SRTP keys to `security`; false when `key` is not one of them.
-    /// `sdes_over_insecure_transport` only where `perPeer`.
-    func mediaSecurityKey(_ key: String, _ value: String, _ line: Int, perPeer: Bool, into security: inout MediaSecurity) throws(SIPConfError) -> Bool {
+    /// Applies one of the SRTP keys (`media_encryption`, `srtp`, and where `perPeer`
+    /// `sdes_over_insecure_transport`) to `security`; the callers pass no other key.
+    func mediaSecurityKey(_ key: String, _ value: String, _ line: Int, perPeer: Bool, into security: inout MediaSecurity) throws(SIPConfError) {
         switch key {
         case "media_encryption":
             guard let encryption = MediaEncryption(rawValue: value.lowercased()) else {
@@ -91,8 +91,7 @@ extension SIPConfParser {
         case "sdes_over_insecure_transport" where perPeer:
             security.sdesOverInsecureTransport = try bool(value, line, key: key)
         default:
-            return false
+            break
         }
-        return true
     }
 }

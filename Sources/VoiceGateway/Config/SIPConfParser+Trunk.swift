@@ -98,7 +98,7 @@ extension SIPConfParser {
         }
         peer.mediaSecurity = conf.mediaSecurity
         for key in ["media_encryption", "srtp", "sdes_over_insecure_transport"] {
-            if let (text, line) = value(key) { _ = try mediaSecurityKey(key, text, line, perPeer: true, into: &peer.mediaSecurity) }
+            if let (text, line) = value(key) { try mediaSecurityKey(key, text, line, perPeer: true, into: &peer.mediaSecurity) }
         }
         try credentials(section, into: &trunk, value: value)
         if let (text, line) = value("from_user") { trunk.fromUser = try token(text, line, key: "from_user", extra: "+-_.*#") }

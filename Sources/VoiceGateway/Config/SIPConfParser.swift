@@ -252,7 +252,7 @@ struct SIPConfParser {
             case "dns_server": conf.dnsServer = try value.isEmpty ? nil : dnsServer(value, line)
             case "tls_bind", "tls_certificate", "tls_private_key", "tls_ca_file", "tls_require_client_certificate", "tls_handshake_timeout", "max_connections_per_ip":
                 try applyTLS(entry.key, value, line, firstOfList: firstOfList)
-            case "media_encryption", "srtp": _ = try mediaSecurityKey(entry.key, value, line, perPeer: false, into: &conf.mediaSecurity)
+            case "media_encryption", "srtp": try mediaSecurityKey(entry.key, value, line, perPeer: false, into: &conf.mediaSecurity)
             case "session_timers": sessionTimersOn = try bool(value, line, key: entry.key)
             case "session_expires": sessionExpires = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)
             case "min_se": minSE = try wholeSeconds(value, line, key: entry.key, in: 1...86_400)
@@ -328,7 +328,7 @@ struct SIPConfParser {
                 }
                 peer.tlsClientIdentity = try hostName(entry.value, entry.line, key: entry.key).lowercased()
             case "media_encryption", "srtp", "sdes_over_insecure_transport":
-                _ = try mediaSecurityKey(entry.key, entry.value, entry.line, perPeer: true, into: &peer.mediaSecurity)
+                try mediaSecurityKey(entry.key, entry.value, entry.line, perPeer: true, into: &peer.mediaSecurity)
             default:
                 throw error(.unknownKey, entry.line, "unknown key '\(entry.key)' in peer [\(section.name)]; known: \(SIPConf.peerKeys.joined(separator: ", "))")
             }

@@ -271,8 +271,10 @@ struct SIPStreamDecoder: ByteToMessageDecoder {
     var parser: SIPMessageParser
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        // Pings first: the parser would skip their CRLFs silently.
-        while let prefix = buffer.getBytes(at: buffer.readerIndex, length: min(4, buffer.readableBytes)), !prefix.isEmpty,
+        // Pings first: the parser would skip their CRLFs silently. A message's first byte is a
+        // letter, so the common case costs one byte read and copies nothing.
+        while let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self), first == 0x0D || first == 0x0A,
+              let prefix = buffer.getBytes(at: buffer.readerIndex, length: min(4, buffer.readableBytes)),
               prefix.allSatisfy({ $0 == 0x0D || $0 == 0x0A }) {
             if prefix == [0x0D, 0x0A, 0x0D, 0x0A] {
                 buffer.moveReaderIndex(forwardBy: 4)
@@ -321,8 +323,8 @@ private final class SIPTCPConnectionHandler: ChannelInboundHandler {
         }
         // A dialled TLS connection serves its server name from the start: NIOSSL holds what is
         // written until the handshake has verified the name, and fails it otherwise.
-        if connections.transportProtocol == .tls, case .dialled(let serverName?) = side {
-            connections.verified(context.channel, names: [serverName])
+        if connections.transportProtocol == .tls, case .dialled(let serverName) = side {
+            connections.verified(context.channel, names: serverName.map { [$0] } ?? [])
         }
         context.fireChannelActive()
     }
@@ -344,17 +346,14 @@ private final class SIPTCPConnectionHandler: ChannelInboundHandler {
         }
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             handshakeDone = true
-            switch side {
-            case .accepted:
-                // Only a certificate the CA verified gets this far (`optionalVerification` fails the
-                // handshake on one it does not), so its names are the connection's identity.
+            // A dialled connection's names were recorded when it opened (channelActive). An
+            // accepted one is named by its client certificate: only one the CA verified gets this
+            // far (`optionalVerification` fails the handshake on one it does not).
+            if case .accepted = side {
                 if let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self).peerCertificate {
                     tlsIdentities = certificate.sipDNSNames
                 }
                 connections.verified(context.channel, names: tlsIdentities)
-            case .dialled(let serverName):
-                // NIOSSLClientHandler checked the server's certificate against this name.
-                connections.verified(context.channel, names: serverName.map { [$0] } ?? [])
             }
         }
         context.fireUserInboundEventTriggered(event)
