@@ -356,8 +356,10 @@ final class PacketCounter: ChannelInboundHandler, Sendable {
 }
 
 extension Phone {
-    /// Sends `code` as RFC 4733 events (payload type 101, end packets thrice) from `channel`.
-    static func sendRFC4733(code: String, from channel: NIOCore.Channel, to address: SocketAddress) async throws {
+    /// Sends `code` as RFC 4733 events (payload type 101, end packets thrice) from `channel`, each
+    /// packet passed through `protect` first (SRTP tests encrypt or forge them there).
+    static func sendRFC4733(code: String, ssrc: UInt32 = 0x5151_5151, from channel: NIOCore.Channel, to address: SocketAddress,
+                            protect: (inout ByteBuffer) throws -> Void = { _ in }) async throws {
         var sequence: UInt16 = 1
         var timestamp: UInt32 = 1_000
         for key in code.compactMap({ $0.wholeNumberValue }) {
@@ -365,9 +367,10 @@ extension Phone {
                 let end = index >= 2
                 var packet = ByteBuffer()
                 _ = try packet.writeRTPPacket(
-                    RTPHeader(marker: index == 0, payloadType: 101, sequenceNumber: sequence, timestamp: timestamp, ssrc: 0x5151_5151),
+                    RTPHeader(marker: index == 0, payloadType: 101, sequenceNumber: sequence, timestamp: timestamp, ssrc: ssrc),
                     payload: ByteBuffer(bytes: [UInt8(key), end ? 0x8A : 0x0A, UInt8(duration >> 8), UInt8(duration & 0xFF)])
                 )
+                try protect(&packet)
                 sequence &+= 1
                 try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: packet))
             }

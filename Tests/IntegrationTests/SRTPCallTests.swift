@@ -144,26 +144,6 @@ struct SRTPCallTests {
         }
     }
 
-    /// RFC 4733 key presses (5 packets a key, as `Phone.sendRFC4733`), each passed through `protect` first.
-    static func sendKeys(_ code: String, ssrc: UInt32 = 0x5151_5151, from channel: NIOCore.Channel, to address: SocketAddress,
-                         protect: (inout ByteBuffer) throws -> Void) async throws {
-        var sequence: UInt16 = 1
-        var timestamp: UInt32 = 1_000
-        for key in code.compactMap({ $0.wholeNumberValue }) {
-            for (index, duration) in [400, 800, 1_280, 1_280, 1_280].enumerated() {
-                let end = index >= 2
-                var packet = ByteBuffer()
-                try packet.writeRTPPacket(
-                    RTPHeader(marker: index == 0, payloadType: 101, sequenceNumber: sequence, timestamp: timestamp, ssrc: ssrc),
-                    payload: ByteBuffer(bytes: [UInt8(key), end ? 0x8A : 0x0A, UInt8(duration >> 8), UInt8(duration & 0xFF)]))
-                try protect(&packet)
-                sequence &+= 1
-                try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: packet))
-            }
-            timestamp &+= 2_000
-        }
-    }
-
     /// PCMU frames of `packets` placed by timestamp, as `Phone.payloads` does.
     static func slots(_ packets: [RTPPacket]) -> [[UInt8]?] {
         let audio = packets.filter { $0.header.payloadType == 0 }
@@ -224,7 +204,7 @@ struct SRTPCallTests {
         await stack.stop()
     }
 
-    @Test("dtmf_callin over SRTP with latching on any source: forged keys (right SSRC and sequence, wrong tag; another key from 127.0.0.2) are not heard and do not latch; the protected code approves")
+    @Test("dtmf_callin over SRTP with latching on any source: forged keys (right SSRC and sequence, wrong tag; another key from 127.0.0.2) are not heard and do not latch, a plain RTCP report forged from the caller's address is not read; the protected code approves")
     func protectedKeysApproveForgedAreDropped() async throws {
         let stack = try await stack(36_650...36_690, latching: .anySource)
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
@@ -234,7 +214,7 @@ struct SRTPCallTests {
         let strangerDatagrams = NIOLockedValueBox(0)
         let stranger = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Counter(count: strangerDatagrams)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(PacketCounter(count: strangerDatagrams)) }
             }
             .bind(host: "127.0.0.2", port: 0).get()
         let call = try await phone.endpoint.call(try await target(stack), from: from, sdp: phone.offer())
@@ -248,16 +228,26 @@ struct SRTPCallTests {
             var guess = phone.key
             guess[0] ^= 0xFF
             let attacker = try SRTPContext(suite: .aesCM128HMACSHA1_80, direction: .outbound, masterKey: guess)
-            try await Self.sendKeys(wrong, from: stranger, to: gateway) { try attacker.protectRTP(&$0) }
+            try await Phone.sendRFC4733(code: wrong, from: stranger, to: gateway) { try attacker.protectRTP(&$0) }
             // 2. The caller's SSRC and sequence numbers with a flipped tag, from the caller's address.
             let forger = try SRTPContext(suite: .aesCM128HMACSHA1_80, direction: .outbound, masterKey: phone.key)
-            try await Self.sendKeys(wrong, from: phone.rtp, to: gateway) { packet in
+            try await Phone.sendRFC4733(code: wrong, from: phone.rtp, to: gateway) { packet in
                 try forger.protectRTP(&packet)
                 let last = packet.writerIndex - 1
                 packet.setInteger(packet.getInteger(at: last, as: UInt8.self)! ^ 0x01, at: last)
             }
-            // 3. The caller, properly protected (the same sequence numbers: the forgeries did not spend them).
-            try await Self.sendKeys(code, from: phone.rtp, to: gateway) { try outbound.protectRTP(&$0) }
+            // 3. A report forged from the caller's address in plain RTCP (SRTCP is keyed, RFC 3711
+            //    §3.4): an RR on our SSRC echoing "now" as LSR would give a round-trip time were it read.
+            #expect(try await eventuallyTrue { phone.datagramCount > 0 })
+            let ourSSRC = phone.received[0][8..<12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let now = NTPTime.middle(NTPTime.timestamp(unixNanoseconds: UInt64(Date().timeIntervalSince1970 * 1e9)))
+            var report = ByteBuffer()
+            try RTCPCompoundPacket.write([.receiverReport(ssrc: 0x5151_5151, reports: [
+                RTCPReportBlock(ssrc: ourSSRC, fractionLost: 0, cumulativeLost: 0, extendedHighestSequence: 0, jitter: 0, lastSR: now, delaySinceLastSR: 0),
+            ])], into: &report)
+            try await phone.rtp.writeAndFlush(AddressedEnvelope(remoteAddress: try SocketAddress(ipAddress: "127.0.0.1", port: gateway.port! + 1), data: report))
+            // 4. The caller, properly protected (the same sequence numbers: the forgeries did not spend them).
+            try await Phone.sendRFC4733(code: code, from: phone.rtp, to: gateway) { try outbound.protectRTP(&$0) }
         }
         #expect(events.last == .ended(.remoteHangUp), "the gateway hangs up after 'verified': \(events)")
         let verification = try await stack.core.service.verification(id: started.verification.id)
@@ -269,6 +259,8 @@ struct SRTPCallTests {
         let statistics = try #require(stack.media?.statistics.snapshot)
         #expect(statistics.srtpSessions == 1, "\(statistics)")
         #expect(statistics.srtpRejectedPackets >= 2 * 5 * code.count, "both forgeries counted: \(statistics)")
+        #expect(statistics.srtcpRejectedPackets >= 1, "the forged report was refused: \(statistics)")
+        #expect(stack.media?.statistics.drainRoundTrips() == [], "no round-trip time from a forged report")
         try? await stranger.close()
         await phone.stop()
         await stack.stop()
@@ -328,13 +320,6 @@ struct SRTPCallTests {
         answering.cancel()
         await phone.stop()
         await stack.stop()
-    }
-
-    private final class Counter: ChannelInboundHandler, Sendable {
-        typealias InboundIn = AddressedEnvelope<ByteBuffer>
-        let count: NIOLockedValueBox<Int>
-        init(count: NIOLockedValueBox<Int>) { self.count = count }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { count.withLockedValue { $0 += 1 } }
     }
 
     /// The final status of a call offering `sdp`.

@@ -151,21 +151,9 @@ struct TLSTrunkTests {
         // handshake ended the first attempt as a transport error (RFC 3261 §18.4).
         let timers = SIPTimers(t1: .seconds(5), t2: .seconds(5), t4: .seconds(5))
         let stack = try await MissedCallTests.Stack(media: media, timers: timers, tls: gatewayTLS, configure: try TrunkIntegrationTests.apply(conf))
-        let up = try await PeerProcess(
-            "/usr/bin/sipp",
-            ["-sf", Peers.repository.appendingPathComponent("sipp/uas-voice.xml").path, "-i", "127.0.0.1", "-p", "\(upPort)", "-mp", "0",
-             "-m", "1", "-nostdin", "-timeout", "60s"],
-            name: "sipp-trunk-up-tls"
-        )
-        #expect(try await eventuallyTrue { Peers.udpPortIsBound(upPort) }, "SIPp did not bind \(upPort): \(up.tail())")
+        let up = try await TrunkIntegrationTests.answeringTrunk(port: upPort, name: "sipp-trunk-up-tls")
         var impostorCalls = impostor.incomingCalls.makeAsyncIterator()
-        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
-        #expect(try await eventuallyTrue {
-            try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains("call answered")
-        })
-        let status = await up.exitStatus()
-        #expect(status == 0, "\(up.tail())")
-        await up.stop()
+        _ = try await TrunkIntegrationTests.voiceCallAnswered(stack, by: up)
         // The impostor never saw an INVITE: the handshake failed before any SIP was sent.
         await impostor.shutdown()
         #expect(await impostorCalls.next() == nil)

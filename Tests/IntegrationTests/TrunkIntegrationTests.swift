@@ -163,13 +163,32 @@ struct TrunkIntegrationTests {
         let stack = try await MissedCallTests.Stack(media: media, timers: timers, configure: try Self.apply(conf))
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-trunk-out-\(UUID().uuidString.prefix(8)).log")
         defer { try? FileManager.default.removeItem(at: trace) }
+        let up = try await Self.answeringTrunk(port: upPort, trace: trace)
+        let started = try await Self.voiceCallAnswered(stack, by: up)
+        let messages = (try? String(contentsOf: trace, encoding: .utf8)) ?? ""
+        #expect(messages.contains("INVITE sip:886975000888@127.0.0.1:\(upPort) SIP/2.0"), "the second trunk got E.164 without +: \(messages.prefix(1_500))")
+        #expect(try await eventuallyTrue {
+            try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains("call ended: completed")
+        })
+        await stack.stop()
+    }
+
+    /// SIPp answering one voice call on UDP `port` (`sipp/uas-voice.xml`: it keys 1 and listens),
+    /// its messages traced to `trace` when given; returns once it listens.
+    static func answeringTrunk(port: Int, trace: URL? = nil, name: String = "sipp-trunk-up") async throws -> PeerProcess {
         let up = try await PeerProcess(
             "/usr/bin/sipp",
-            ["-sf", Peers.repository.appendingPathComponent("sipp/uas-voice.xml").path, "-i", "127.0.0.1", "-p", "\(upPort)", "-mp", "0",
-             "-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file", trace.path],
-            name: "sipp-trunk-up"
+            ["-sf", Peers.repository.appendingPathComponent("sipp/uas-voice.xml").path, "-i", "127.0.0.1", "-p", "\(port)", "-mp", "0",
+             "-m", "1", "-nostdin", "-timeout", "60s"] + (trace.map { ["-trace_msg", "-message_file", $0.path] } ?? []),
+            name: name
         )
-        #expect(try await eventuallyTrue { Peers.udpPortIsBound(upPort) })
+        #expect(try await eventuallyTrue { Peers.udpPortIsBound(port) }, "SIPp did not bind \(port): \(up.tail())")
+        return up
+    }
+
+    /// Starts a voice_call to 0975000888, waits until the core records it answered and `up` (the
+    /// answering trunk) finished its scenario, and stops `up`; returns the verification.
+    static func voiceCallAnswered(_ stack: MissedCallTests.Stack, by up: PeerProcess) async throws -> StartResult {
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         #expect(try await eventuallyTrue {
             try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains("call answered")
@@ -177,11 +196,6 @@ struct TrunkIntegrationTests {
         let status = await up.exitStatus()
         #expect(status == 0, "\(up.tail())")
         await up.stop()
-        let messages = (try? String(contentsOf: trace, encoding: .utf8)) ?? ""
-        #expect(messages.contains("INVITE sip:886975000888@127.0.0.1:\(upPort) SIP/2.0"), "the second trunk got E.164 without +: \(messages.prefix(1_500))")
-        #expect(try await eventuallyTrue {
-            try await stack.core.service.events(id: started.verification.id).compactMap(\.detail).contains("call ended: completed")
-        })
-        await stack.stop()
+        return started
     }
 }

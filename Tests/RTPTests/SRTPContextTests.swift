@@ -59,38 +59,31 @@ import Testing
         return buffer
     }
 
-    @Test("AES_CM_128_HMAC_SHA1_80 gives libsrtp's known SRTP and SRTCP bytes, and reads them back")
-    func knownAnswerAESCM() throws {
-        let outbound = try SRTPContext(suite: .aesCM128HMACSHA1_80, direction: .outbound, masterKey: Self.key80)
+    /// libsrtp's known answers: suite, master key and salt, the SRTP and SRTCP bytes of `rtpPlain`/`rtcpPlain`.
+    static let knownAnswers: [(suite: SRTPContext.Suite, key: [UInt8], srtp: [UInt8], srtcp: [UInt8])] = [
+        (.aesCM128HMACSHA1_80, key80, srtp80, srtcp80),
+        (.aeadAES128GCM, keyGCM, srtpGCM, srtcpGCM),
+    ]
+
+    @Test("AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM (RFC 7714) give libsrtp's known SRTP and SRTCP bytes, and read them back",
+          arguments: 0..<2)
+    func knownAnswer(_ index: Int) throws {
+        let (suite, key, srtp, srtcp) = Self.knownAnswers[index]
+        let outbound = try SRTPContext(suite: suite, direction: .outbound, masterKey: key)
         var rtp = ByteBuffer(bytes: Self.rtpPlain)
         try outbound.protectRTP(&rtp)
-        #expect(Self.bytes(rtp) == Self.srtp80)
+        #expect(Self.bytes(rtp) == srtp)
         var rtcp = ByteBuffer(bytes: Self.rtcpPlain)
         try outbound.protectRTCP(&rtcp)
-        #expect(Self.bytes(rtcp) == Self.srtcp80)
+        #expect(Self.bytes(rtcp) == srtcp)
 
-        let inbound = try SRTPContext(suite: .aesCM128HMACSHA1_80, direction: .inbound, masterKey: Self.key80)
-        var back = ByteBuffer(bytes: Self.srtp80)
+        let inbound = try SRTPContext(suite: suite, direction: .inbound, masterKey: key)
+        var back = ByteBuffer(bytes: srtp)
         try inbound.unprotectRTP(&back)
         #expect(Self.bytes(back) == Self.rtpPlain)
-        var backRTCP = ByteBuffer(bytes: Self.srtcp80)
+        var backRTCP = ByteBuffer(bytes: srtcp)
         try inbound.unprotectRTCP(&backRTCP)
         #expect(Self.bytes(backRTCP) == Self.rtcpPlain)
-    }
-
-    @Test("AEAD_AES_128_GCM gives libsrtp's known SRTP and SRTCP bytes (RFC 7714)")
-    func knownAnswerGCM() throws {
-        let outbound = try SRTPContext(suite: .aeadAES128GCM, direction: .outbound, masterKey: Self.keyGCM)
-        var rtp = ByteBuffer(bytes: Self.rtpPlain)
-        try outbound.protectRTP(&rtp)
-        #expect(Self.bytes(rtp) == Self.srtpGCM)
-        var rtcp = ByteBuffer(bytes: Self.rtcpPlain)
-        try outbound.protectRTCP(&rtcp)
-        #expect(Self.bytes(rtcp) == Self.srtcpGCM)
-        let inbound = try SRTPContext(suite: .aeadAES128GCM, direction: .inbound, masterKey: Self.keyGCM)
-        var back = ByteBuffer(bytes: Self.srtpGCM)
-        try inbound.unprotectRTP(&back)
-        #expect(Self.bytes(back) == Self.rtpPlain)
     }
 
     @Test("each suite round-trips RTP and RTCP, adding its tag length", arguments: SRTPContext.Suite.allCases)
