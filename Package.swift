@@ -47,9 +47,11 @@ var package = Package(
 
         // MARK: Media
         .target(name: "SDP", dependencies: ["ABNF"], swiftSettings: strict),
-        // libsrtp2 for SRTP (RFC 3711; why libsrtp: Sources/CSRTP/shim.h).
+        // libcrypto's AES and SHA-1 for SRTP (RFC 3711; why not libsrtp2: Sources/COpenSSL/shim.h).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "RTP", dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        // libsrtp2: the reference SRTP implementation the tests check RTP's against (Tests/RTPTests).
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
-        .target(name: "RTP", dependencies: ["CSRTP", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .target(name: "Media", dependencies: ["ABNF", "SDP", "COpus"], swiftSettings: strict),
 
@@ -133,7 +135,7 @@ var package = Package(
         .testTarget(name: "SIPMessageTests", dependencies: ["SIPMessage"], resources: [.copy("Resources")]),
         .testTarget(name: "SIPStackTests", dependencies: ["SIPStack"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], resources: [.copy("Resources")]),
-        .testTarget(name: "RTPTests", dependencies: ["RTP", "SDP", "TestSupport"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "SDP", "CSRTP", "TestSupport"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "SDP", "TestSupport"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "SMPPTests", dependencies: ["SMPP", "TestSupport"]),

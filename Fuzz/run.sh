@@ -15,8 +15,8 @@ CONFIG="${FUZZ_CONFIG:-debug}"   # debug builds in a third of the time; still fa
 # corpus directory name → product, the targets it needs (for VERIGATE_TARGETS), -max_len.
 declare -A PRODUCT=([sipmessage]=SIPMessageFuzz [sdp]=SDPFuzz [rtp]=RTPFuzz [smpp]=SMPPFuzz
                     [gatewayline]=GatewayLineFuzz [sipconf]=SIPConfFuzz)
-declare -A NEEDS=([sipmessage]=SIPMessage [sdp]=SDP [rtp]=RTP,CSRTP [smpp]=SMPP [gatewayline]=GatewayProtocol
-                  [sipconf]=VoiceGateway,SIPMessage,SIPStack,GatewayProtocol,SDP,RTP,CSRTP,Media,COpus,CAres)
+declare -A NEEDS=([sipmessage]=SIPMessage [sdp]=SDP [rtp]=RTP,COpenSSL [smpp]=SMPP [gatewayline]=GatewayProtocol
+                  [sipconf]=VoiceGateway,SIPMessage,SIPStack,GatewayProtocol,SDP,RTP,COpenSSL,Media,COpus,CAres)
 # -max_len covers each parser's limits' edges without making every input huge: SIP's 64 KiB and
 # SDP's 16 KiB limits are tested by unit tests; RTP/RTCP datagrams are small.
 declare -A MAXLEN=([sipmessage]=4096 [sdp]=4096 [rtp]=1500 [smpp]=4096 [gatewayline]=4096 [sipconf]=8192)

@@ -3,7 +3,9 @@
 // RTCP compound datagram and as a telephone-event payload. Invariants: only RTPError comes out
 // (typed throws); whatever parses writes back with the module's writers and parses to an equal
 // value; fed to the DTMF receiver and the RFC 3550 A.1 statistics as a stream of packets, every
-// packet is counted exactly once.
+// packet is counted exactly once. Each input is also unprotected as SRTP and SRTCP in every suite
+// (Sources/RTP/SRTPContext.swift reads header lengths and trailers from it): never accepted without
+// the key, only RTPError out, the buffer never longer than it came.
 
 import FuzzDriver
 import NIOCore
@@ -37,6 +39,27 @@ func fuzzOne(_ bytes: UnsafeRawBufferPointer) {
         invariant((try? TelephoneEvent(parsing: written)) == event, "telephone-event round trip")
     }
     stream(bytes)
+    srtp(datagram)
+}
+
+/// Inbound SRTP contexts of every suite under a fixed key, against what an attacker without the key
+/// sends (libFuzzer runs inputs on one thread, so unguarded sharing is safe).
+nonisolated(unsafe) let srtpInbound = SRTPContext.Suite.allCases.compactMap { suite in
+    try? SRTPContext(suite: suite, direction: .inbound, masterKey: (0..<suite.keyLength).map { UInt8(truncatingIfNeeded: $0 &* 29) })
+}
+
+func srtp(_ datagram: ByteBuffer) {
+    for context in srtpInbound {
+        for rtcp in [false, true] {
+            var packet = datagram
+            do {
+                if rtcp { try context.unprotectRTCP(&packet) } else { try context.unprotectRTP(&packet) }
+                invariant(false, "\(context.suite.rawValue): forged \(rtcp ? "SRTCP" : "SRTP") accepted without the key")
+            } catch {
+                invariant(packet.readableBytes <= datagram.readableBytes, "unprotect grew the packet")
+            }
+        }
+    }
 }
 
 func rtpRoundTrip(_ packet: RTPPacket) {

@@ -1,8 +1,8 @@
-// CSRTP: libsrtp2 (Cisco, RFC 3711) as a Swift module. libsrtp is the SRTP implementation the
-// VoIP world maintains and audits (Asterisk, FreeSWITCH, baresip, browsers); writing our own AES-CM,
-// HMAC-SHA1 key derivation and replay window would only add risk. The policy struct holds raw
-// pointers and a linked list, so one call here fills it and creates the session with fixed,
-// checked settings; the Swift side (Sources/RTP/SRTPContext.swift) never touches the struct.
+// CSRTP: libsrtp2 (Cisco, RFC 3711) as a Swift module, for the tests only: it is the reference
+// implementation Tests/RTPTests checks SRTPContext against, byte for byte and both ways. The product
+// does not link it (Debian builds it on NSS, which made each packet cost 15 times what libcrypto does:
+// Sources/COpenSSL/shim.h). The policy struct holds raw pointers and a linked list, so one call here
+// fills it and creates the session with fixed, checked settings.
 #ifndef CSRTP_SHIM_H
 #define CSRTP_SHIM_H
 #include <srtp2/srtp.h>

@@ -27,7 +27,9 @@ public struct RTPError: Error, Equatable, Sendable, CustomStringConvertible {
         case srtpReplayFailed = "srtp.replay_fail"
         /// A crypto suite or key length the SRTP context does not support (RFC 4568 §6.2, RFC 7714 §14.2).
         case srtpBadSuite = "srtp.bad_suite"
-        /// Any other libsrtp failure (the detail names libsrtp's status).
+        /// A master key has protected all the packets it may (2^48 SRTP, 2^31 SRTCP: RFC 3711 §9.2).
+        case srtpKeyExhausted = "srtp.key_exhausted"
+        /// Any other SRTP failure: libcrypto refused an operation, or a context was asked to track too many SSRCs.
         case srtpFailed = "srtp.failed"
     }
 

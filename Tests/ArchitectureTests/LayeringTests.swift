@@ -21,7 +21,7 @@ struct LayeringTests {
         "SIPMessage": ["ABNF", "NIOCore"],
         "SIPStack": ["ABNF", "SIPMessage", "Crypto"],
         "SDP": ["ABNF"],
-        "RTP": ["NIOCore", "CSRTP"],
+        "RTP": ["NIOCore", "COpenSSL"],
         "Media": ["ABNF", "SDP", "COpus"],
         "GatewayProtocol": [],
         "Verification": ["ABNF", "CPhoneNumber", "Crypto"],

@@ -2,7 +2,7 @@ import NIOCore
 import RTP
 import Testing
 
-/// SRTP/SRTCP over libsrtp2 (RFC 3711, RFC 7714): known answers, round trips per suite, and the
+/// SRTP/SRTCP (RFC 3711, RFC 7714): libsrtp2's known answers, round trips per suite, and the
 /// attacks a receiver must refuse (a flipped bit, a replay, a wrong key).
 @Suite struct SRTPContextTests {
     // Known-answer vectors of libsrtp's test/srtp_driver.c (srtp_validate, srtp_validate_gcm):

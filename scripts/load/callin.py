@@ -14,7 +14,7 @@ for answered methods the gateway's RTP punctuality over the run (packets sent, l
 one packet time, skipped, worst lateness), read from its `gateway.media.totals` log line.
 
 --srtp (voice_callin): SIPp offers RTP/SAVP with a fixed SDES key (sipp/callin-voice-srtp.xml) and
-the gateway requires SRTP, so every prompt packet is protected with libsrtp (RFC 3711). SIPp's
+the gateway requires SRTP, so every prompt packet is protected (RFC 3711, SRTPContext). SIPp's
 signalling is UDP, so the loopback peer allows keys over it (sdes_over_insecure_transport); SIPp
 does not decrypt, it only receives: the figure is the gateway's sending cost and punctuality."""
 import argparse, os, pathlib, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request, json

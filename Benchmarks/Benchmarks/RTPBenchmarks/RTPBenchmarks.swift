@@ -35,7 +35,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // SRTP (RFC 3711, libsrtp2 through SRTPContext): protect and unprotect a 172-byte PCMU packet
+    // SRTP (RFC 3711, SRTPContext over libcrypto): protect and unprotect a 172-byte PCMU packet
     // in place, per suite. The aim is under 1 µs each. Unprotect reads packets protected before
     // the measurement, with fresh contexts each run (the replay window refuses a packet twice).
     for suite in SRTPContext.Suite.allCases {

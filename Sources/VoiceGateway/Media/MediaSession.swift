@@ -196,7 +196,7 @@ private final class MediaRunner {
     private var packetsReceived = 0
     private var strangerPackets = 0
     /// SRTP contexts when the call negotiated SRTP (RFC 4568): we protect with ours, unprotect with
-    /// the peer's. Freed at close, so libsrtp zeroes the keys then (after it nothing is sent).
+    /// the peer's. Freed at close, so the derived keys are cleansed then (after it nothing is sent).
     private var srtp: (inbound: SRTPContext, outbound: SRTPContext)?
     /// Datagrams that failed SRTP authentication or replay, dropped before anything read them.
     private var srtpRejected = 0
