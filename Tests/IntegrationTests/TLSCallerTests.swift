@@ -36,7 +36,7 @@ struct TLSCallerTests {
                       extra: "P-Asserted-Identity: <sip:\(Self.victim)@127.0.0.1>")
     }
 
-    @Test("ATTACK: a client certificate for another name is not the trusted peer: its P-Asserted-Identity is ignored; the edge's is believed")
+    @Test("ATTACK: a client certificate for another name, or for a user at the edge's domain, is not the trusted peer: its P-Asserted-Identity is ignored; the edge's (named by a SAN URI sip:domain, RFC 5922 §7.1) is believed")
     func otherIdentityNotTrusted() async throws {
         let pki = try await TestPKI.make()
         let stack = try await stack(pki)
@@ -50,7 +50,15 @@ struct TLSCallerTests {
         #expect(try await stack.core.service.verification(id: started.verification.id).status == .pending)
         await impostor.close()
 
-        let edge = try await RawTLS.connect(port: port, pki: pki, certificate: try await pki.leaf("edge", sans: "DNS:edge.example.net"))
+        // RFC 5922 §7.1: a SAN URI with a user part names a user, not the edge's domain.
+        let user = try await RawTLS.connect(port: port, pki: pki, certificate: try await pki.leaf("edge-user", sans: "URI:sip:alice@edge.example.net"))
+        try await user.send(invite(user, callID: "mtls-user"))
+        #expect(try await eventuallyTrue { user.received.contains("SIP/2.0 404") })
+        #expect(try await stack.core.service.verification(id: started.verification.id).status == .pending)
+        await user.close()
+
+        // The edge, named by a SAN URI sip:edge.example.net only (no dNSName).
+        let edge = try await RawTLS.connect(port: port, pki: pki, certificate: try await pki.leaf("edge", sans: "URI:sip:edge.example.net"))
         try await edge.send(invite(edge, callID: "mtls-edge"))
         // Trusted over TLS: the assertion is believed and the INVITE over a reliable transport approves.
         #expect(try await eventuallyTrue { try await stack.core.service.verification(id: started.verification.id).status == .approved })

@@ -38,7 +38,7 @@ public struct SIPPeer: Sendable, Hashable, CustomStringConvertible {
     /// TLS destinations: the host name the server's certificate must name (RFC 5922 §7.2: the SIP
     /// domain, SAN dNSName, not the resolved IP); nil: the certificate must name the IP address.
     public var serverName: String?
-    /// TLS sources: the SAN dNSNames of the client certificate the connection presented and the
+    /// TLS sources: the SIP domains (SAN dNSNames, sip: URI hosts) of the client certificate the connection presented and the
     /// CA verified (RFC 5922 §7.3); empty without one.
     public var tlsIdentities: [String]
 

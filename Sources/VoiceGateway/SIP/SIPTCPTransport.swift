@@ -86,7 +86,7 @@ private final class SIPTCPConnections: Sendable {
         /// Connections being dialled, with the messages waiting for them.
         var dialling: [SocketAddress: [ByteBuffer]] = [:]
         /// TLS: the names each open connection's certificate was verified for (the server name we
-        /// dialled, or the client certificate's SAN dNSNames), lowercased.
+        /// dialled, or the client certificate's SIP domains), lowercased.
         var names: [SocketAddress: [String]] = [:]
     }
 
@@ -243,7 +243,7 @@ private final class SIPTCPConnections: Sendable {
         table.value.names[remote] = names.map { $0.lowercased() }
     }
 
-    /// Hands a framed message to the endpoint; over TLS with the SAN dNSNames of the client
+    /// Hands a framed message to the endpoint; over TLS with the SIP domains of the client
     /// certificate the CA verified (mutual TLS, RFC 5922 §7.3), if any.
     func messageReceived(_ message: SIPMessage, on channel: Channel, tlsIdentities: [String]) {
         guard let remote = channel.remoteAddress else { return }
@@ -310,7 +310,7 @@ private final class SIPTCPConnectionHandler: ChannelInboundHandler {
         self.logger = logger
     }
 
-    /// Over TLS: the verified client certificate's SAN dNSNames, read once the handshake completes.
+    /// Over TLS: the verified client certificate's SIP domains (RFC 5922 §7.1), read once the handshake completes.
     private var tlsIdentities: [String] = []
     /// Over TLS: whether the handshake completed (a failure before it is a handshake failure).
     private var handshakeDone = false
@@ -351,7 +351,7 @@ private final class SIPTCPConnectionHandler: ChannelInboundHandler {
             // far (`optionalVerification` fails the handshake on one it does not).
             if case .accepted = side {
                 if let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self).peerCertificate {
-                    tlsIdentities = certificate.sipDNSNames
+                    tlsIdentities = certificate.sipDomains
                 }
                 connections.verified(context.channel, names: tlsIdentities)
             }

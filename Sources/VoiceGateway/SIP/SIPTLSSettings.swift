@@ -177,11 +177,24 @@ final class SIPTLSHandshakeTimeoutHandler: ChannelInboundHandler, RemovableChann
 }
 
 extension NIOSSLCertificate {
-    /// The SAN dNSName entries (RFC 5922 §7.1: the SIP domain identities a certificate names), lowercased.
-    var sipDNSNames: [String] {
+    /// The SIP domains a certificate names (RFC 5922 §7.1), lowercased: each SAN dNSName, and the host
+    /// of each SAN URI of scheme `sip` that has no user part (a URI naming a user is a user's identity,
+    /// not the domain's; `sips:` and other schemes name no SIP domain).
+    var sipDomains: [String] {
         _subjectAlternativeNames().compactMap { name in
-            guard name.nameType == .dnsName else { return nil }
-            return String(decoding: Array(name.contents), as: UTF8.self).lowercased()
+            let text = String(decoding: Array(name.contents), as: UTF8.self).lowercased()
+            switch name.nameType {
+            case .dnsName:
+                return text
+            case .uri:
+                guard text.hasPrefix("sip:") else { return nil }
+                let rest = text.dropFirst(4)
+                guard !rest.contains("@") else { return nil }
+                let host = rest.prefix { $0 != ";" && $0 != "?" && $0 != ":" }
+                return host.isEmpty ? nil : String(host)
+            default:
+                return nil
+            }
         }
     }
 }
