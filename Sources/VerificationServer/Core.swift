@@ -121,7 +121,7 @@ public final class Core: Sendable {
 
     /// The OpenAPI 3.1 description of this API (the `openapi.yaml` resource).
     public static func openAPIDocument() -> Data? {
-        Bundle.module.url(forResource: "openapi", withExtension: "yaml", subdirectory: "Resources").flatMap { try? Data(contentsOf: $0) }
+        InstallLayout.resources.url(forResource: "openapi", withExtension: "yaml", subdirectory: "Resources").flatMap { try? Data(contentsOf: $0) }
     }
 
     /// Background services of the core: the event broker (ends SSE at shutdown), webhooks, the

@@ -370,8 +370,18 @@ struct LogOptions: ParsableArguments {
     @Option(help: "Log level: \(listing(Logger.Level.allCases.map(\.rawValue))) (env VERIGATE_LOG_LEVEL). Default: info.", transform: Logger.Level.init(option:))
     var logLevel: Logger.Level?
 
-    /// The process logger at the chosen level; a `VERIGATE_LOG_LEVEL` that is no level exits with 78.
+    @Option(help: "Log lines: text, or json: one JSON object a line with time, level, event, source and metadata (env VERIGATE_LOG_FORMAT). Default: text.", transform: LogFormat.init(option:))
+    var logFormat: LogFormat?
+
+    /// The process logger at the chosen level and format (json: every logger of the process writes
+    /// JSON lines); a `VERIGATE_LOG_LEVEL` or `VERIGATE_LOG_FORMAT` it cannot use exits with 78.
+    /// Call once per process.
     func logger() -> Logger {
+        do {
+            if try Settings.resolve(logFormat, "LOG_FORMAT", default: LogFormat.text) == .json { LoggingSystem.bootstrap(JSONLogHandler.init(label:)) }
+        } catch {
+            configurationFailed("\(error)", logger: Logger(label: "verigate"))
+        }
         var logger = Logger(label: "verigate")
         do { logger.logLevel = try Settings.resolve(logLevel, "LOG_LEVEL", default: .info) } catch {
             configurationFailed("\(error)", logger: logger)

@@ -13,7 +13,7 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "The gateway's telephony settings, sip.conf (see sip.conf.example) (env VERIGATE_SIP_CONFIG). Default: none, safe loopback defaults.")
     var sipConfig: String?
 
-    @Option(help: "Folder of the call prompts, one sub-folder of 8 kHz WAVs per locale (env VERIGATE_PROMPTS). Default: prompts.")
+    @Option(help: "Folder of the call prompts, one sub-folder of 8 kHz WAVs per locale, or off for a gateway that serves missed calls only (env VERIGATE_PROMPTS). Default: the first that exists of <executable dir>/../share/verigate/prompts and ./prompts.")
     var prompts: String?
 
     @Option(help: "The gateway's outcome journal: outcomes the core has not acknowledged and calls running, kept across gateway restarts (env VERIGATE_GATEWAY_JOURNAL). Default: gateway.journal next to the gateway socket.")
@@ -22,9 +22,49 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "SIP over TLS listen address host:port (overrides sip.conf's tls_bind; the certificate and key come from sip.conf's tls_certificate and tls_private_key) (env VERIGATE_SIP_TLS_ADDRESS). Default: sip.conf's tls_bind, else no TLS.", transform: HostPort.init(option:))
     var sipTLSAddress: HostPort?
 
-    /// The prompts folder: `--prompts`, `VERIGATE_PROMPTS`, else `prompts`.
-    func promptsDirectory(logger: Logger) -> String {
-        do { return try Settings.resolve(prompts, "PROMPTS", default: "prompts") } catch { configurationFailed("\(error)", logger: logger) }
+    /// Where the prompts are looked for when neither `--prompts` nor `VERIGATE_PROMPTS` names a
+    /// folder, in order: an installed binary's `<prefix>/share/verigate/prompts`, then `./prompts`
+    /// (a checkout, `make run`).
+    static func defaultPromptsCandidates() -> [String] {
+        [InstallLayout.shareDirectory?.appendingPathComponent("prompts").path, "./prompts"].compactMap { $0 }
+    }
+
+    /// The gateway's media with its prompts (`--prompts`, `VERIGATE_PROMPTS`, else the first of
+    /// `defaultPromptsCandidates()` that exists), or nil for `off` (missed calls only, said in
+    /// the log). A folder that does not exist, or lacks a prompt a locale needs (every locale
+    /// folder must be complete, and `en` and sip.conf's `prompt_locale` must be there), exits 78
+    /// naming the folder and what is missing: never a silent fall back to missed calls only.
+    func media(conf: SIPConf, logger: Logger) -> GatewayMedia? {
+        let given: String?
+        do { given = try Settings.resolve(prompts, "PROMPTS") } catch { configurationFailed("\(error)", logger: logger) }
+        if given == "off" {
+            logger.notice("gateway.prompts.off", metadata: ["channels": "missed_call"])
+            return nil
+        }
+        let candidates = Self.defaultPromptsCandidates()
+        guard let directory = given ?? candidates.first(where: Self.isDirectory) else {
+            configurationFailed("no call prompts found in \(listing(candidates)): give --prompts <folder> (VERIGATE_PROMPTS), or --prompts off for a gateway that serves missed calls only", logger: logger)
+        }
+        let absolute = directory.hasPrefix("/") ? directory : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(directory)
+        let folder = URL(fileURLWithPath: absolute).standardizedFileURL
+        guard Self.isDirectory(folder.path) else {
+            configurationFailed("prompts folder \(folder.path) (--prompts, VERIGATE_PROMPTS) does not exist or is not a folder", logger: logger)
+        }
+        let media: GatewayMedia
+        do { media = try conf.media.gatewayMedia(promptsDirectory: folder, sipHost: conf.sipHost) } catch {
+            configurationFailed("prompts folder \(folder.path) (--prompts, VERIGATE_PROMPTS) cannot be used: \(error)", logger: logger)
+        }
+        logger.info("gateway.prompts", metadata: [
+            "directory": "\(folder.path)",
+            "locales": "\(media.prompts.catalog.libraries.keys.sorted().joined(separator: ","))",
+        ])
+        return media
+    }
+
+    /// True when `path` is an existing folder.
+    static func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
     /// The journal path: `--journal`, `VERIGATE_GATEWAY_JOURNAL`, else `gateway.journal` in the socket's folder.
@@ -117,7 +157,8 @@ struct GatewayCommand: AsyncParsableCommand {
         do { (coreSocket, metricsEndpoint) = (try Settings.resolve(self.coreSocket, "CORE_SOCKET", default: "./data/gateway.sock"), try self.metricsEndpoint()) } catch {
             configurationFailed("\(error)", logger: logger)
         }
-        let runner = try await GatewayRunner.start(conf: conf, coreSocket: coreSocket, promptsDirectory: gatewayOptions.promptsDirectory(logger: logger),
+        let media = gatewayOptions.media(conf: conf, logger: logger)
+        let runner = try await GatewayRunner.start(conf: conf, coreSocket: coreSocket, media: media,
                                                    journal: gatewayOptions.journalPath(socket: coreSocket, logger: logger), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: runner)]
         if let metricsEndpoint {

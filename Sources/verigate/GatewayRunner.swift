@@ -11,20 +11,15 @@ struct GatewayRunner: Service {
     let endpoint: SIPEndpoint
     let gateway: VoiceGatewayService
 
-    static func start(conf: SIPConf, coreSocket: String, promptsDirectory: String, journal path: String, logger: Logger) async throws -> GatewayRunner {
+    /// Opens the journal and the SIP endpoint; `media` (GatewayOptions.media: the prompts, checked
+    /// before anything starts) nil serves missed calls only.
+    static func start(conf: SIPConf, coreSocket: String, media: GatewayMedia?, journal path: String, logger: Logger) async throws -> GatewayRunner {
         // The journal first: a gateway that cannot keep its outcomes must not take calls.
         let journal: OutcomeJournal
         do { journal = try OutcomeJournal(path: path, recoveredOutcomeIDPrefix: "\(conf.name)-recovered-\(UInt32.random(in: 0...UInt32.max))") } catch {
             configurationFailed("gateway journal: \(error)", logger: logger)
         }
         let endpoint = try await SIPEndpoint.start(conf.endpointConfiguration, logger: logger)
-        // Answered calls need the prompts; without them the gateway still serves missed calls.
-        var media: GatewayMedia?
-        do {
-            media = try conf.media.gatewayMedia(promptsDirectory: URL(fileURLWithPath: promptsDirectory), sipHost: conf.sipHost)
-        } catch {
-            logger.warning("gateway.prompts_unavailable", metadata: ["directory": "\(promptsDirectory)", "error": "\(error)"])
-        }
         let gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: coreSocket, configuration: conf.gatewayConfiguration, media: media, journal: journal, logger: logger)
         return GatewayRunner(endpoint: endpoint, gateway: gateway)
     }

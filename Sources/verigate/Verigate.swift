@@ -112,9 +112,11 @@ struct Serve: AsyncParsableCommand {
         case .address(let address): conf = gatewayOptions.load(region: region.code, sipAddress: address, logger: logger)
         case nil: conf = gatewayOptions.load(region: region.code, sipAddress: nil, logger: logger)
         }
+        // The prompts too: a folder that is missing or incomplete stops the start here (exit 78).
+        let media = conf.flatMap { gatewayOptions.media(conf: $0, logger: logger) }
         try await core.run(logger: logger) { socket, metrics in
             guard let conf else { return [] }
-            let runner = try await GatewayRunner.start(conf: conf, coreSocket: socket, promptsDirectory: gatewayOptions.promptsDirectory(logger: logger),
+            let runner = try await GatewayRunner.start(conf: conf, coreSocket: socket, media: media,
                                                        journal: gatewayOptions.journalPath(socket: socket, logger: logger), logger: logger)
             // One /metrics: the gateway's counters join the core's.
             let gatewayMetrics = GatewayMetrics(registry: metrics.registry, calls: runner.gateway.calls, media: runner.gateway.media?.statistics,

@@ -125,10 +125,11 @@ final class PeerProcess: Sendable {
     let process: ChildProcess
     let log: URL
 
-    /// Starts `executable` with `arguments`; `environment` entries are added to the test's own.
-    init(_ executable: String, _ arguments: [String], name: String, environment: [String: String] = [:]) async throws {
+    /// Starts `executable` with `arguments` in `workingDirectory` (nil: the test's own);
+    /// `environment` entries are added to the test's own.
+    init(_ executable: String, _ arguments: [String], name: String, environment: [String: String] = [:], workingDirectory: String? = nil) async throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log")
-        process = try await ChildProcess(executable, arguments, environment: environment, log: log)
+        process = try await ChildProcess(executable, arguments, environment: environment, workingDirectory: workingDirectory, log: log)
     }
 
     /// Waits for the process to exit and returns its status; a cancelled wait (a test's time

@@ -21,8 +21,8 @@ public final class ChildProcess: Sendable {
     /// Starts `path` with `arguments`; `environment` entries are added to the test's own. Standard
     /// input reads `input` (nil: /dev/null); standard output and error both go to `output` (nil:
     /// discarded), or error to `error` when given. The descriptors are the child's: they are closed
-    /// here once it has started.
-    public init(_ path: String, _ arguments: [String], environment: [String: String] = [:],
+    /// here once it has started. It runs in `workingDirectory` (nil: the test's own).
+    public init(_ path: String, _ arguments: [String], environment: [String: String] = [:], workingDirectory: String? = nil,
                 input: FileDescriptor? = nil, output: FileDescriptor? = nil, error: FileDescriptor? = nil) async throws {
         let stdin = try input ?? FileDescriptor.open("/dev/null", .readOnly)
         let stdout = try output ?? FileDescriptor.open("/dev/null", .writeOnly)
@@ -34,7 +34,7 @@ public final class ChildProcess: Sendable {
         status = Task {
             do {
                 let result = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: Arguments(arguments), environment: env,
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: env, workingDirectory: workingDirectory.map { FilePath($0) },
                     input: .fileDescriptor(stdin, closeAfterSpawningProcess: true),
                     output: .fileDescriptor(stdout, closeAfterSpawningProcess: true),
                     error: .fileDescriptor(stderr, closeAfterSpawningProcess: true)
@@ -62,10 +62,10 @@ public final class ChildProcess: Sendable {
     }
 
     /// Starts `path` with its standard output and error written to the file at `log` (created or
-    /// emptied) and standard input from /dev/null.
-    public convenience init(_ path: String, _ arguments: [String], environment: [String: String] = [:], log: URL) async throws {
+    /// emptied) and standard input from /dev/null, in `workingDirectory` (nil: the test's own).
+    public convenience init(_ path: String, _ arguments: [String], environment: [String: String] = [:], workingDirectory: String? = nil, log: URL) async throws {
         let output = try FileDescriptor.open(FilePath(log.path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite, .groupRead, .otherRead])
-        try await self.init(path, arguments, environment: environment, output: output)
+        try await self.init(path, arguments, environment: environment, workingDirectory: workingDirectory, output: output)
     }
 
     /// Whether it has not been reaped yet.

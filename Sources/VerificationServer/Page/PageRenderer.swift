@@ -10,7 +10,7 @@ struct PageRenderer: Sendable {
 
     init() {
         func resource(_ name: String, _ ext: String) -> Data {
-            guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Resources/page"),
+            guard let url = InstallLayout.resources.url(forResource: name, withExtension: ext, subdirectory: "Resources/page"),
                   let data = try? Data(contentsOf: url)
             else { preconditionFailure("missing resource page/\(name).\(ext)") }
             return data
