@@ -17,7 +17,7 @@ def injection(directory, caller, called, code=""):
     return str(path)
 
 
-def test_missed_call_verifies_live_within_a_second_while_the_phone_rings(server, browser, shot, tmp_path):
+def test_missed_call_verifies_live_while_the_phone_rings(server, browser, shot, tmp_path):
     if not os.access(SIPP, os.X_OK):
         missing(f"{SIPP} (apt-get install sip-tester)")
     d = browser("en")
@@ -33,14 +33,14 @@ def test_missed_call_verifies_live_within_a_second_while_the_phone_rings(server,
     d.execute_script("window.__sameDocument = 'yes'")
     shot(d, "09-missed-call")
 
-    # The user's phone calls the number on the page; the gateway rings 1 s (conftest's sip.conf), then rejects (603).
+    # The user's phone calls the number on the page; the gateway rings 5 s (conftest's sip.conf), then rejects (603).
     sipp = subprocess.Popen(
         [SIPP, "-sf", str(ROOT / "sipp" / "callin-missed.xml"), f"127.0.0.1:{server.sip_port}", "-i", "127.0.0.1", "-p", "0",
          "-m", "1", "-nostdin", "-timeout", "20s", "-inf", injection(tmp_path, "0912300400", system_number)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        # The page must turn "verified" while the call still rings, i.e. within 1 s of the INVITE.
-        WebDriverWait(d, 10, poll_frequency=0.05).until(lambda d: page_state(d) == "approved" or sipp.poll() is not None)
+        # The page must turn "verified" while the call still rings: pushed by the approval, not by the call's end.
+        WebDriverWait(d, 15, poll_frequency=0.05).until(lambda d: page_state(d) == "approved" or sipp.poll() is not None)
         ringing = sipp.poll() is None
         assert page_state(d) == "approved", server.output()[-2000:]
         assert ringing, "the page showed the result only after the call ended"
