@@ -16,7 +16,10 @@ final class PacketCapture: Sendable {
     init(filter: String) async throws {
         file = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-capture-\(UUID().uuidString.prefix(8)).pcapng")
         process = try await PeerProcess(Self.tshark, ["-i", "lo", "-f", filter, "-w", file.path], name: "tshark")
-        let capturing = try await eventuallyTrue { self.process.tail().contains("Capturing on") }
+        // "Capture started." comes when dumpcap reports the interface open and filtering; "Capturing
+        // on 'lo'" is printed before that, and a packet sent in between is not in the file (a CI run
+        // under load missed a TLS ClientHello that way).
+        let capturing = try await eventuallyTrue { self.process.tail().contains("Capture started") }
         if !capturing { Issue.record("tshark did not start capturing: \(process.tail())") }
     }
 
