@@ -24,13 +24,13 @@ struct APIKeyMiddleware: RouterMiddleware {
         /// A valid key's id by its SHA-256, and when the store last said it was valid.
         let cache = Mutex<[[UInt8]: (id: String, checkedAt: Date)]>([:])
         let limiter: SharedRateLimiter
-        init(perMinute: Int) { limiter = SharedRateLimiter(limit: perMinute, period: 60) }
+        init(limiter: SharedRateLimiter) { self.limiter = limiter }
     }
 
-    /// Authenticates against the keys of `store`; `perMinute` requests per key (0: no limit).
-    init(store: any APIKeyStore, perMinute: Int, clock: any VerificationClock, cacheTTL: Double = APIKeys.cacheTTL) {
+    /// Authenticates against the keys of `store`; each key's requests are limited by `limiter`.
+    init(store: any APIKeyStore, limiter: SharedRateLimiter, clock: any VerificationClock, cacheTTL: Double = APIKeys.cacheTTL) {
         self.keys = APIKeys(store: store, clock: clock)
-        self.state = State(perMinute: perMinute)
+        self.state = State(limiter: limiter)
         self.clock = clock
         self.cacheTTL = cacheTTL
     }
@@ -41,7 +41,7 @@ struct APIKeyMiddleware: RouterMiddleware {
         }
         let now = clock.now()
         guard let keyID = try await validKeyID(token, now: now) else { throw unauthorized("The API key is not valid.") }
-        if let wait = state.limiter.acquire(keyID, now: now) {
+        if let wait = await state.limiter.acquire(keyID, now: now) {
             throw VerificationError.rateLimited(limit: .apiKey, retryAfter: wait)
         }
         var context = context

@@ -30,7 +30,7 @@ public func buildRouter(_ core: Core) -> Router<CoreRequestContext> {
 
     let eventStream = VerificationEventStream(service: core.service, broker: core.broker)
     router.group("v1")
-        .add(middleware: APIKeyMiddleware(store: core.store, perMinute: configuration.policy.limits.perAPIKeyPerMinute, clock: core.service.clock))
+        .add(middleware: APIKeyMiddleware(store: core.store, limiter: core.keyLimiter, clock: core.service.clock))
         .addRoutes(VerificationController(service: core.service, configuration: configuration, startLimiter: core.startLimiter,
                                           page: core.page, eventStream: eventStream).endpoints,
                    atPath: "verifications")

@@ -39,6 +39,8 @@ public final class Core: Sendable {
     public let webhookSecret: [UInt8]
     /// Starts per client IP, API and page alike (`limits.perClientIPPerMinute`).
     let startLimiter: SharedRateLimiter
+    /// Requests per API key (`limits.perAPIKeyPerMinute`).
+    let keyLimiter: SharedRateLimiter
     /// The voice gateways attached over the socket (`gatewaySocketServer(path:)`).
     public let gateways: GatewayRegistry
     /// Expires verifications and places due call retries (run by `services()`).
@@ -84,9 +86,13 @@ public final class Core: Sendable {
             policy: configuration.policy, store: store, delivery: router,
             events: FanOutSink(sinks: [broker, metrics, LoggingSink(logger: logger), WebhookNudge(dispatcher: webhooks)]),
             secret: Secrets.derive(secret, purpose: "verigate code mac v1"), clock: clock, random: random)
-        sweeper = StoreSweeper(service: service, interval: configuration.expirySweepInterval, logger: logger)
-        startLimiter = SharedRateLimiter(limit: configuration.policy.limits.perClientIPPerMinute, period: 60)
-        page = HostedPageState(serverSecret: secret, configuration: configuration, clock: clock)
+        let limits = configuration.sharedRateLimits ? store as? any SharedRateLimitStore : nil
+        startLimiter = SharedRateLimiter(scope: "ip", limit: configuration.policy.limits.perClientIPPerMinute, period: 60, shared: limits, logger: logger)
+        keyLimiter = SharedRateLimiter(scope: "key", limit: configuration.policy.limits.perAPIKeyPerMinute, period: 60, shared: limits, logger: logger)
+        page = HostedPageState(serverSecret: secret, configuration: configuration, clock: clock,
+                               demoLimiter: SharedRateLimiter(scope: "demo", limit: configuration.demoStartsPerVisitor,
+                                                              period: configuration.demoPeriod, shared: limits, logger: logger))
+        sweeper = StoreSweeper(service: service, rateLimits: limits, interval: configuration.expirySweepInterval, logger: logger)
     }
 
     /// The socket server gateways attach to (docs/ARCHITECTURE.md "Gateway ↔ core socket").
@@ -125,12 +131,21 @@ public final class Core: Sendable {
     }
 
     /// Background services of the core: the event broker (ends SSE at shutdown), webhooks, the
-    /// store sweeper (expiry, call retries), the SMS drivers' and, with several nodes, the store
-    /// event follower (other nodes' events to this node's pages).
+    /// store sweeper (expiry, call retries, spent rate-limit buckets), the SMS drivers' and, with
+    /// several nodes, what brings other nodes' events to this node's pages (`StoreEvents`).
     public func services() -> [any Service] {
         var list: [any Service] = [broker, webhooks, sweeper]
-        if configuration.storeEventFollowInterval > 0 {
-            list.append(StoreEventFollower(store: store, broker: broker, interval: configuration.storeEventFollowInterval, logger: logger))
+        let follower = StoreEventFollower(store: store, broker: broker, logger: logger)
+        switch configuration.storeEvents {
+        case .local: break
+        case .poll(let interval): list.append(follower.polling(every: interval))
+        case .listen:
+            if let notifier = store as? any AuditEventNotifier, notifier.announcesAuditEvents {
+                list.append(StoreEventListener(notifier: notifier, follower: follower, logger: logger))
+            } else {
+                logger.warning("store.events_not_announced", metadata: ["store": "\(type(of: store))"])
+                list.append(follower.polling(every: 0.25))
+            }
         }
         if let smpp { list += [smpp, SMPPReportRecorder(driver: smpp, service: service, logger: logger)] }
         if let sentSMS { list.append(SentSMSSweeper(ledger: sentSMS, service: service, logger: logger)) }

@@ -22,9 +22,11 @@ public struct CoreConfiguration: Sendable {
     public var metricsToken: String?
     /// How often the store is swept for expired verifications and due call retries (seconds).
     public var expirySweepInterval: Double = 1
-    /// How often the events of verifications that pages follow here are read from the store, for
-    /// the changes other nodes sharing it made (seconds; 0 = never: one node, or SQLite).
-    public var storeEventFollowInterval: Double = 0
+    /// How the changes other nodes sharing the store make reach this node's pages (`StoreEvents`).
+    public var storeEvents: StoreEvents = .local
+    /// The per-key, per-IP and demo limits are kept in the store, so they hold across the nodes
+    /// sharing it (PostgreSQL), not per node (`SharedRateLimiter`).
+    public var sharedRateLimits: Bool = false
     /// Demo mode: `GET /` lets visitors start verifications on the hosted page (within
     /// `demoStartsPerVisitor` per `demoPeriod` per client IP), and in dev mode the page shows the SMS outbox.
     public var demoMode: Bool = true
@@ -44,4 +46,16 @@ public struct CoreConfiguration: Sendable {
 
     /// The defaults (README.md "Configuration").
     public init() {}
+}
+
+/// How a node learns of the audit events other nodes sharing its store write (README "Several
+/// core nodes").
+public enum StoreEvents: Sendable, Equatable {
+    /// One node (SQLite): every event is published here.
+    case local
+    /// Read the events of followed verifications every `interval` seconds (`StoreEventFollower`).
+    case poll(interval: Double)
+    /// PostgreSQL LISTEN/NOTIFY (`StoreEventListener`): each committed event is announced, and
+    /// a (re)connected listener catches up with one read.
+    case listen
 }

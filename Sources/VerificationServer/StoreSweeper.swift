@@ -3,15 +3,21 @@
 // (VerificationService.outgoingCallEnded stores the due time). Being in the store, retries survive
 // a core restart, and nodes sharing PostgreSQL place each once (claimed with DELETE … RETURNING).
 
+import Foundation
 import Logging
 import ServiceLifecycle
 import Verification
 
-/// Every `interval` seconds: `expireDue()`, then `placeDueCallRetries()`. Errors are logged.
+/// Every `interval` seconds: `expireDue()`, then `placeDueCallRetries()`; about once a minute the
+/// shared rate-limit buckets that are full again are purged. Errors are logged.
 public struct StoreSweeper: Service {
     let service: VerificationService
+    /// The shared request limits (nil when they are per node).
+    let rateLimits: (any SharedRateLimitStore)?
     let interval: Double
     let logger: Logger
+    /// Seconds between two purges of spent rate-limit buckets.
+    static let rateLimitPurgeInterval: Double = 60
 
     /// One pass.
     public func sweep() async {
@@ -30,8 +36,16 @@ public struct StoreSweeper: Service {
 
     /// Sweeps until cancelled or shut down gracefully.
     public func run() async {
+        var lastPurge = Date.distantPast
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await sweep()
+            let now = service.clock.now()
+            if let rateLimits, now.timeIntervalSince(lastPurge) >= Self.rateLimitPurgeInterval {
+                lastPurge = now
+                do { try await rateLimits.purgeRateLimits(now: now) } catch {
+                    logger.warning("ratelimit.purge_failed", metadata: ["error": "\(error)"])
+                }
+            }
             try? await Task.sleep(for: .seconds(interval))
         }
     }

@@ -254,8 +254,12 @@ struct CoreOptions: ParsableArguments {
         c.smsTemplates.otpOrigin = try Settings.resolve(otpOrigin, "OTP_ORIGIN")
         c.smsDriver = try smsDriverConfiguration(publicURL: publicURL)
         c.smsReceiptTimeout = try Settings.resolve(smsReceiptTimeout, "SMS_RECEIPT_TIMEOUT", default: Seconds(0)).value
-        // Nodes share a PostgreSQL store: pages here follow what the others do (SQLite is one node).
-        if (try? SQLStoreLocation(storeOptions.resolvedDatabaseURL()).backend) == .postgres { c.storeEventFollowInterval = 0.25 }
+        // Nodes share a PostgreSQL store: pages here hear what the others do (LISTEN/NOTIFY), and
+        // the request limits are counted there, for all of them (SQLite is one node).
+        if (try? SQLStoreLocation(storeOptions.resolvedDatabaseURL()).backend) == .postgres {
+            c.storeEvents = .listen
+            c.sharedRateLimits = true
+        }
         return c
     }
 

@@ -59,6 +59,9 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "Database connections, 1-1000: SQLite read connections besides its one writer, or PostgreSQL connections (env VERIGATE_DB_POOL). Default: 8.", transform: Int.init(option:))
     var dbPool: Int?
 
+    @Option(help: "PostgreSQL schema holding the tables, created if missing: deployments share a database without sharing a search path (env VERIGATE_POSTGRES_SCHEMA). Default: the server's search path.")
+    var postgresSchema: String?
+
     /// The data folder: `--data-dir`, `VERIGATE_DATA_DIR`, else `./data`.
     func dataDirectory() throws(ConfigurationError) -> String {
         try Settings.resolve(dataDir, "DATA_DIR", default: "./data")
@@ -76,16 +79,25 @@ struct StoreOptions: ParsableArguments {
         return (try dataDirectory() as NSString).appendingPathComponent("secret")
     }
 
-    /// Opens the store these options name; a bad pool size or unreadable variable exits with 78.
+    /// Opens the store these options name; a bad pool size or schema, or an unreadable variable,
+    /// exits with 78.
     func openStore(logger: Logger) async throws -> SQLVerificationStore {
-        let (url, dbPool): (String, Int?)
+        let (url, dbPool, schema): (String, Int?, String?)
         do {
-            (url, dbPool) = (try resolvedDatabaseURL(), try Settings.resolve(self.dbPool, "DB_POOL"))
+            (url, dbPool, schema) = (try resolvedDatabaseURL(), try Settings.resolve(self.dbPool, "DB_POOL"), try Settings.resolve(postgresSchema, "POSTGRES_SCHEMA"))
             if let dbPool, !(1...1_000).contains(dbPool) { throw ConfigurationError("--db-pool must be 1 to 1000, not \(dbPool)") }
+            if let schema {
+                guard (try? SQLStoreLocation(url).backend) == .postgres else {
+                    throw ConfigurationError("--postgres-schema (VERIGATE_POSTGRES_SCHEMA) needs a postgres:// --database-url; the database is SQLite")
+                }
+                guard SQLVerificationStore.Configuration.isValidSchema(schema) else {
+                    throw ConfigurationError("--postgres-schema must be 1-63 letters, digits and _, not starting with a digit, not \(schema.debugDescription)")
+                }
+            }
         } catch {
             configurationFailed("\(error)", logger: logger)
         }
-        return try await SQLVerificationStore.open(url: url, configuration: .init(poolSize: dbPool), logger: logger)
+        return try await SQLVerificationStore.open(url: url, configuration: .init(poolSize: dbPool, postgresSchema: schema), logger: logger)
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Verification
 import VoiceGateway
+import TestSupport
 
 /// baresip with its `srtp` module and `mediaenc=srtp-mand` (SDES, RFC 4568) calling a gateway
 /// whose peer requires SRTP: the call is only answered with SRTP (a plain offer gets 488), and

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Verification
 import VoiceGateway
+import TestSupport
 
 /// baresip (a real softphone, headless, docs/TESTING.md) calling the gateway for dtmf_callin and
 /// keying the code through its control socket (ctrl_tcp netstrings): RFC 4733 from a stack nobody

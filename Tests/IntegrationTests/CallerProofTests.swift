@@ -7,6 +7,7 @@ import Testing
 import Verification
 import VerificationServer
 import VoiceGateway
+import TestSupport
 
 /// Issue 12 item 2, performed against the real core + gateway on loopback: a UDP INVITE's source
 /// can be forged, so one datagram with a trusted peer's address and the victim's

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import TestSupport
 
 /// `verigate`'s options are typed (issue 13): a value its type cannot hold, from the flag or from its
 /// `VERIGATE_*` variable, stops the command with exit status 78 and a message naming the flag or
@@ -135,6 +136,19 @@ struct CommandLineConfigurationTests {
         guard let (okStatus, okOutput) = try await Self.run(["api-key"], environment: ["VERIGATE_DB_POOL": "3"]) else { return }
         #expect(okStatus == 0, "\(okOutput)")
         #expect(okOutput.contains("pool=3"), "\(okOutput)")
+    }
+
+    @Test("--postgres-schema is refused with 78 on SQLite and when it is not a plain identifier (an injection, a quote, 64 bytes)")
+    func postgresSchema() async throws {
+        let postgres = "postgres://verigate@127.0.0.1:1/verigate"
+        try await Self.expectRefused([
+            (["api-key", "--postgres-schema", "tenant_a"], [:], "--postgres-schema (VERIGATE_POSTGRES_SCHEMA) needs a postgres:// --database-url; the database is SQLite"),
+            (["api-key", "--database-url", postgres], ["VERIGATE_POSTGRES_SCHEMA": "a; DROP TABLE verifications"],
+             #"--postgres-schema must be 1-63 letters, digits and _, not starting with a digit, not "a; DROP TABLE verifications""#),
+            (["api-key", "--database-url", postgres, "--postgres-schema", #"x"y"#], [:], "--postgres-schema must be 1-63 letters"),
+            (["api-key", "--database-url", postgres, "--postgres-schema", "9lives"], [:], "--postgres-schema must be 1-63 letters"),
+            (["api-key", "--database-url", postgres, "--postgres-schema", String(repeating: "s", count: 64)], [:], "--postgres-schema must be 1-63 letters"),
+        ])
     }
 
     @Test("VERIGATE_VOICE_CALL_KEYPRESS=maybe is refused with 78, naming the variable and the choices")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import VerificationServer
+import TestSupport
 
 /// Issue 16: `systemctl stop` sends SIGTERM. A gateway stopped mid-call exits 0; the call in
 /// progress reaches the core's audit trail as ended exactly once: sent before the exit, or from the

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Testing
 import VerificationServer
+import TestSupport
 
 /// Issue 16, "Install and run as a service": `make install` (BIN=, PREFIX, DESTDIR) lays out a
 /// tree whose binary runs from anywhere on its own prompts and resources; the systemd unit passes

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Issue 16: `--log-format json` (`VERIGATE_LOG_FORMAT`) writes every log event of `serve`, `core`
 /// and `gateway` as one JSON object a line: time, level, event name, source, metadata.

@@ -7,6 +7,7 @@ import Testing
 import Verification
 import VerificationServer
 import VoiceGateway
+import TestSupport
 
 /// The missed_call method end to end: core (SQLite) ↔ gateway socket ↔ voice gateway ↔ SIPp
 /// calling with `sipp/callin-missed.xml`. The verification is approved while the phone rings; the
@@ -211,14 +212,4 @@ struct TestCore {
     }
 
     func removeDirectory() { try? FileManager.default.removeItem(at: directory) }
-}
-
-/// Waits (polling every 20 ms, at most 30 s) until `condition` holds; returns whether it did.
-func eventuallyTrue(within limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }

@@ -5,6 +5,7 @@ import Testing
 import Verification
 import VerificationServer
 import VoiceGateway
+import TestSupport
 
 /// voice_call and dtmf_callout end to end: the core's start sends `originate` over the socket and
 /// the gateway calls the number (through `outboundTarget`) and runs the dialogue.

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Media
 import Testing
+import TestSupport
 
 /// tshark (Debian `tshark`) capturing loopback while a test's call runs, and what an eavesdropper on
 /// that path could read from the capture (README "Encrypted calls"): SIP in clear, and RTP payloads

@@ -3,6 +3,7 @@ import Testing
 import Verification
 import VerificationServer
 import VoiceGateway
+import TestSupport
 
 /// pjsua2 (PyPI `pjsua2-python`, the pjsip stack) as the phone for the spoken-code methods: it records
 /// what it hears to a WAV, and `tests/pjsua/phone.py --recognize` finds our digit prompts in that

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Testing
 import VerificationServer
+import TestSupport
 
 /// Issue 16: `verigate serve` and `verigate gateway` find their call prompts wherever they are
 /// started from, or stop. `--prompts` (or `VERIGATE_PROMPTS`), else the first that exists of

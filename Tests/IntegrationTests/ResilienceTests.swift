@@ -5,6 +5,7 @@ import Testing
 import Verification
 import VerificationServer
 import VoiceGateway
+import TestSupport
 
 /// A core restart in the middle of a call loses no outcome: the gateway keeps it until the core
 /// that comes back acknowledges it — in its journal, so a gateway restart meanwhile loses none either.

@@ -5,6 +5,7 @@ import SIPMessage
 import SIPStack
 import Testing
 import VoiceGateway
+import TestSupport
 
 /// Our SIP endpoint against SIPp (sip-tester), the reference SIP load generator (docs/TESTING.md):
 /// its built-in `uac` calling us, its built-in `uas` answering us, and `sipp/uas-digest.xml`

@@ -5,6 +5,7 @@ import SIPStack
 import Testing
 import Verification
 import VoiceGateway
+import TestSupport
 
 /// OPTIONS (RFC 3261 §11.2) and RFC 4028 session timers against SIPp scenarios (`sipp/uac-options.xml`,
 /// `sipp/uac-session-timer.xml`, `sipp/uas-422.xml`), real UDP on loopback, real timers. The

@@ -5,6 +5,7 @@ import Testing
 import Verification
 import VerificationServer
 @testable import VoiceGateway
+import TestSupport
 
 /// Trunks end to end with SIPp as the provider (README "Connecting a trunk"): inbound DIDs in every
 /// format a provider sends reach the system number; an outbound route fails over from a trunk

@@ -6,6 +6,7 @@ import Testing
 import Verification
 import VerificationServer
 import VoiceGateway
+import TestSupport
 
 /// Issue 17 "Caller ID from carriers", performed against the real core + gateway on loopback: the
 /// carrier's `verstat` (3GPP TS 24.229 §7.2A.20) on P-Asserted-Identity or a configured header is

@@ -12,9 +12,9 @@ struct StoreEventFollowerTests {
     @Test func approvalOnAnotherNodeReachesThisNodesEventStreamOnce() async throws {
         let store = MemoryStore()
         let nodeA = try await TestCore(store: store)
-        let nodeB = try await TestCore(store: store) { $0.storeEventFollowInterval = 0.05 }
-        let follower = try #require(nodeB.core.services().compactMap { $0 as? StoreEventFollower }.first)
-        #expect(nodeA.core.services().contains { $0 is StoreEventFollower } == false, "off unless configured")
+        let nodeB = try await TestCore(store: store) { $0.storeEvents = .poll(interval: 0.05) }
+        let follower = try #require(nodeB.core.services().compactMap { $0 as? StoreEventPoller }.first)
+        #expect(nodeA.core.services().contains { $0 is StoreEventPoller || $0 is StoreEventListener } == false, "off unless configured")
         let following = Task { await follower.run() }
         defer { following.cancel() }
         try await nodeA.app().test(.router) { a in

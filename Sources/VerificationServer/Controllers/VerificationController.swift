@@ -47,7 +47,7 @@ struct VerificationController: Sendable {
                 throw VerificationError.invalidRequest("redirect_url must be an absolute http or https URL.")
             }
         }
-        if let wait = startLimiter.acquire(context.clientIP, now: service.clock.now()) {
+        if let wait = await startLimiter.acquire(context.clientIP, now: service.clock.now()) {
             throw VerificationError.rateLimited(limit: .clientIP, retryAfter: wait)
         }
         let result = try await service.start(StartRequest(

@@ -16,9 +16,9 @@ final class HostedPageState: Sendable {
     /// The clock tickets expire by.
     let clock: any VerificationClock
 
-    init(serverSecret: [UInt8], configuration: CoreConfiguration, clock: any VerificationClock) {
+    init(serverSecret: [UInt8], configuration: CoreConfiguration, clock: any VerificationClock, demoLimiter: SharedRateLimiter) {
         ticketKey = Secrets.derive(serverSecret, purpose: "verigate page ticket v1")
-        demoLimiter = SharedRateLimiter(limit: configuration.demoStartsPerVisitor, period: configuration.demoPeriod)
+        self.demoLimiter = demoLimiter
         self.clock = clock
     }
 
@@ -116,7 +116,7 @@ struct HostedPageController: Sendable {
             return html(Self.status(error), page.renderer.render("start", view), retryAfter: Self.retryAfter(error))
         }
         guard let channel else { return await fail(.channelDisabled(.sms)) }
-        if let wait = page.demoLimiter.acquire(context.clientIP, now: service.clock.now()) {
+        if let wait = await page.demoLimiter.acquire(context.clientIP, now: service.clock.now()) {
             return await fail(.rateLimited(limit: .clientIP, retryAfter: wait))
         }
         do {
@@ -180,7 +180,7 @@ struct HostedPageController: Sendable {
             guard let channel = form["channel"].flatMap(VerificationMethod.init(rawValue:)) else { throw VerificationError.channelDisabled(current.channel) }
             // A forged form naming a channel the integrator did not allow is refused like a disabled one.
             guard allowed.contains(channel) else { throw VerificationError.channelDisabled(channel) }
-            if let wait = startLimiter.acquire(context.clientIP, now: service.clock.now()) {
+            if let wait = await startLimiter.acquire(context.clientIP, now: service.clock.now()) {
                 throw VerificationError.rateLimited(limit: .clientIP, retryAfter: wait)
             }
             if channel == current.channel, current.status == .pending {

@@ -9,6 +9,8 @@ public enum SQLStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidStoredValue(column: String, value: String)
     /// The store was used after `shutdown()`.
     case shutDown
+    /// The connection listening for audit events ended (the server closed it); listen again.
+    case listenerClosed
 
     /// The stable machine-readable code.
     public var code: String {
@@ -17,6 +19,7 @@ public enum SQLStoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidConfiguration: "store_invalid_configuration"
         case .invalidStoredValue: "store_invalid_stored_value"
         case .shutDown: "store_shut_down"
+        case .listenerClosed: "store_listener_closed"
         }
     }
 
@@ -27,6 +30,7 @@ public enum SQLStoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidConfiguration(let why): "Invalid store configuration: \(why)."
         case .invalidStoredValue(let column, let value): "Stored value \(value) in column \(column) is not valid."
         case .shutDown: "The store has been shut down."
+        case .listenerClosed: "The connection listening for audit events was closed."
         }
     }
 

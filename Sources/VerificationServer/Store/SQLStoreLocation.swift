@@ -54,6 +54,14 @@ public enum SQLStoreBackend: String, Sendable, CaseIterable {
         }
     }
 
+    /// The function of the larger of two values (SQLite's scalar `max`, PostgreSQL's `GREATEST`).
+    var greatest: String {
+        switch self {
+        case .sqlite: "MAX"
+        case .postgres: "GREATEST"
+        }
+    }
+
     /// Column type of byte strings.
     var blobType: String {
         switch self {

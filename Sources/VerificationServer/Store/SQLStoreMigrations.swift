@@ -20,7 +20,45 @@ struct SQLStoreMigration: Sendable {
         SQLStoreMigration(version: 4, name: "pending_not_unique", statements: pendingNotUnique),
         SQLStoreMigration(version: 5, name: "send_guards", statements: sendGuards),
         SQLStoreMigration(version: 6, name: "api_key_revocation", statements: apiKeyRevocation),
+        SQLStoreMigration(version: 7, name: "rate_limits", statements: rateLimits),
+        SQLStoreMigration(version: 8, name: "audit_event_notify", statements: auditEventNotify),
     ]
+
+    /// Issue 16: request limits shared by the nodes of one database (`SQLVerificationStore+RateLimits`):
+    /// one row per limited key, its GCRA theoretical arrival time. A row whose time has passed
+    /// carries nothing (its bucket is full again) and is purged.
+    private static func rateLimits(_ backend: SQLStoreBackend) -> [String] {
+        [
+            "CREATE TABLE IF NOT EXISTS rate_limits (bucket TEXT PRIMARY KEY, tat BIGINT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS rate_limits_tat ON rate_limits (tat)",
+        ]
+    }
+
+    /// Issue 16: on PostgreSQL every audit event committed by any node is announced with NOTIFY on
+    /// channel `verigate_audit_events` (`SQLVerificationStore+AuditEventListening`), so the other
+    /// nodes' listeners read it at once instead of polling. A trigger, so that every writer (each
+    /// node, any release that writes events) announces without a statement of its own; `pg_notify`
+    /// is transactional (sent at COMMIT, never for a rolled-back event) and folds duplicates within
+    /// a transaction. The payload is `<schema> <verification id>`: channels are database-wide, and
+    /// deployments in other schemas of one database skip each other's. SQLite is one node: nothing
+    /// to announce.
+    private static func auditEventNotify(_ backend: SQLStoreBackend) -> [String] {
+        switch backend {
+        case .sqlite: return []
+        case .postgres: return [
+            """
+            CREATE OR REPLACE FUNCTION verigate_notify_audit_event() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('verigate_audit_events', TG_TABLE_SCHEMA || ' ' || NEW.verification_id);
+                RETURN NULL;
+            END
+            $$
+            """,
+            "DROP TRIGGER IF EXISTS audit_events_notify ON audit_events",
+            "CREATE TRIGGER audit_events_notify AFTER INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION verigate_notify_audit_event()",
+        ]
+        }
+    }
 
     /// Issue 13: `verigate api-key revoke` marks a key revoked instead of deleting it (verifications
     /// keep naming their key); NULL while the key is valid.

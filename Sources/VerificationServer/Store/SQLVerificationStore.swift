@@ -33,6 +33,13 @@ public final class SQLVerificationStore: VerificationStore {
         /// PostgreSQL schema holding the tables (created if missing); nil uses the server's search path.
         public var postgresSchema: String?
 
+        /// Whether `schema` is a schema name the store takes: 1-63 ASCII letters, digits and `_`,
+        /// not starting with a digit (an identifier needing no quotes, within PostgreSQL's 63 bytes).
+        public static func isValidSchema(_ schema: String) -> Bool {
+            !schema.isEmpty && schema.utf8.count <= 63 && schema.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+                && schema.first?.isNumber != true
+        }
+
         /// Defaults: the backend's pool size, 5 s busy timeout, server search path.
         public init(poolSize: Int? = nil, sqliteBusyTimeoutMilliseconds: Int = 5_000, postgresSchema: String? = nil) {
             self.poolSize = poolSize
@@ -55,13 +62,17 @@ public final class SQLVerificationStore: VerificationStore {
     let reader: any SQLDatabaseLender
     let writer: any SQLDatabaseLender
     private let threadPool: NIOThreadPool?
-    private let configuration: Configuration
-    private let logger: Logger
+    let configuration: Configuration
+    /// The PostgreSQL connection settings (nil on SQLite), for connections outside the pool (the
+    /// audit event listener).
+    let postgres: SQLPostgresConfiguration?
+    let logger: Logger
 
     private init(
         backend: SQLStoreBackend, reader: any SQLDatabaseLender, writer: any SQLDatabaseLender,
-        threadPool: NIOThreadPool?, configuration: Configuration, logger: Logger
+        threadPool: NIOThreadPool?, configuration: Configuration, postgres: SQLPostgresConfiguration? = nil, logger: Logger
     ) {
+        self.postgres = postgres
         self.backend = backend
         self.reader = reader
         self.writer = writer
@@ -78,9 +89,7 @@ public final class SQLVerificationStore: VerificationStore {
         if let size = configuration.poolSize, !(1...1_000).contains(size) {
             throw SQLStoreError.invalidConfiguration("pool size must be 1…1000, not \(size)")
         }
-        if let schema = configuration.postgresSchema,
-           schema.isEmpty || schema.count > 63 || !schema.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
-            || schema.first?.isNumber == true {
+        if let schema = configuration.postgresSchema, !Configuration.isValidSchema(schema) {
             throw SQLStoreError.invalidConfiguration("PostgreSQL schema must be an identifier of letters, digits and _")
         }
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
@@ -114,7 +123,7 @@ public final class SQLVerificationStore: VerificationStore {
                 on: eventLoop, logger: logger, database: { $0.sql(queryLogLevel: nil) }
             )
             store = SQLVerificationStore(
-                backend: .postgres, reader: pool, writer: pool, threadPool: nil, configuration: configuration, logger: logger
+                backend: .postgres, reader: pool, writer: pool, threadPool: nil, configuration: configuration, postgres: postgres, logger: logger
             )
         }
         do {
