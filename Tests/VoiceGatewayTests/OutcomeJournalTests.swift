@@ -101,6 +101,22 @@ struct OutcomeJournalTests {
         #expect(reopened.recovered.map(\.id) == ["o7", "o507", "o1007", "o1507", "r-open"])
     }
 
+    @Test("a backlog the core has not acknowledged (10,000 outcomes) is rewritten a few times, not at every line, and all of it recovered in order")
+    func backlogIsNotRewrittenAtEveryLine() throws {
+        let file = path()
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        do {
+            let journal = try OutcomeJournal(path: file, compactAfterBytes: 4_096)
+            for n in 0..<10_000 { journal.outcome(ended("o\(n)", call: "c\(n)"), id: "o\(n)") }
+            // 10,000 lines of about 100 bytes: each rewrite at least doubles the threshold.
+            #expect(journal.compactions <= 10, "\(journal.compactions) rewrites")
+            journal.acknowledged((0..<10_000).filter { $0 % 1_000 != 0 }.map { "o\($0)" })
+            #expect(journal.pendingOutcomes == 10)
+            #expect(journal.unacknowledged == (0..<10).map { ended("o\($0 * 1_000)", call: "c\($0 * 1_000)") })
+        }
+        #expect(try OutcomeJournal(path: file).recovered.map(\.id) == (0..<10).map { "o\($0 * 1_000)" })
+    }
+
     @Test("damaged lines (a torn last write, garbage) are skipped; the rest is recovered")
     func damagedLinesAreSkipped() throws {
         let file = path()

@@ -9,7 +9,9 @@
 // A call_ended outcome ends its call. On open the file is replayed: outcomes not acknowledged are
 // sent again, and a call that began but never ended (the gateway died mid-call) gets a call_ended
 // `failed` outcome with detail "gateway restarted", so the core learns of it. The file is then
-// rewritten with only what is still open, and again whenever it grows past `compactAfterBytes`.
+// rewritten with only what is still open, and again whenever it grows past `compactAfterBytes` and
+// twice what was open at the last rewrite (so a backlog the core has not acknowledged yet, however
+// large, is rewritten a logarithmic number of times, not at every line).
 //
 // Written by hand: it is a few dozen lines over POSIX files; no Swift server library offers a
 // small durable queue. Lines go to the page cache (a process crash or restart keeps them); an
@@ -40,11 +42,15 @@ public final class OutcomeJournal: Sendable {
         /// The open file; nil in memory.
         var fd: Int32?
         var bytes = 0
-        /// Unacknowledged outcomes in the order they were made.
-        var outcomes: [(id: String, message: GatewayMessage)] = []
+        /// The size of the file when it was last rewritten (what was open then).
+        var liveBytes = 0
+        /// Unacknowledged outcomes.
+        var outcomes = PendingOutcomes()
         /// Calls that began and have not ended: call id → verification id.
         var calls: [String: String] = [:]
         var writeFailed = false
+        /// Rewrites since the journal was opened.
+        var compactions = 0
     }
     private let state: Mutex<State>
 
@@ -64,7 +70,7 @@ public final class OutcomeJournal: Sendable {
     public init(path: String, compactAfterBytes: Int = 1 << 20, recoveredOutcomeIDPrefix: String = "recovered") throws(Failure) {
         self.path = path
         self.compactAfterBytes = compactAfterBytes
-        var outcomes: [(id: String, message: GatewayMessage)] = []
+        var outcomes = PendingOutcomes()
         var calls: [String: String] = [:]
         var order: [String] = []
         if let data = FileManager.default.contents(atPath: path) {
@@ -75,12 +81,13 @@ public final class OutcomeJournal: Sendable {
         // Calls the earlier run never finished: the core is told they failed.
         for callID in order where calls[callID] != nil {
             let id = "\(recoveredOutcomeIDPrefix)-\(callID)"
-            let ended = CallEnded(outcomeID: id, callID: callID, verificationID: calls[callID], reason: .failed, detail: "gateway restarted")
-            outcomes.append((id, .callEnded(ended)))
+            let ended = GatewayMessage.callEnded(CallEnded(outcomeID: id, callID: callID, verificationID: calls[callID], reason: .failed,
+                                                           detail: "gateway restarted"))
+            outcomes.append(id: id, message: ended, line: GatewayEncoder().encode(GatewayEnvelope(ended)))
         }
-        recovered = outcomes
+        recovered = outcomes.inOrder.map { ($0.id, $0.message) }
         let fd = try Self.rewrite(path: path, outcomes: outcomes, calls: [:])
-        state = Mutex(State(fd: fd.fd, bytes: fd.bytes, outcomes: outcomes, calls: [:]))
+        state = Mutex(State(fd: fd.fd, bytes: fd.bytes, liveBytes: fd.bytes, outcomes: outcomes, calls: [:]))
     }
 
     deinit {
@@ -90,7 +97,9 @@ public final class OutcomeJournal: Sendable {
     /// Outcomes written and not yet acknowledged.
     public var pendingOutcomes: Int { state.withLock { $0.outcomes.count } }
     /// Those outcomes, oldest first (what a new connection to the core resends).
-    public var unacknowledged: [GatewayMessage] { state.withLock { $0.outcomes.map(\.message) } }
+    public var unacknowledged: [GatewayMessage] { state.withLock { $0.outcomes.inOrder.map(\.message) } }
+    /// How many times the file was rewritten since it was opened.
+    public var compactions: Int { state.withLock { $0.compactions } }
     /// Calls begun and not ended.
     public var openCalls: Int { state.withLock { $0.calls.count } }
 
@@ -106,7 +115,7 @@ public final class OutcomeJournal: Sendable {
     public func outcome(_ message: GatewayMessage, id: String) -> [UInt8] {
         let encoded = GatewayEncoder().encode(GatewayEnvelope(message))
         append(path == nil ? [] : [UInt8(ascii: "O"), 0x09] + encoded) { state in
-            state.outcomes.append((id, message))
+            state.outcomes.append(id: id, message: message, line: path == nil ? [] : encoded)
             if case .callEnded(let ended) = message { state.calls[ended.callID] = nil }
         }
         return encoded
@@ -114,11 +123,10 @@ public final class OutcomeJournal: Sendable {
 
     /// Records the core's acknowledgement of outcomes.
     public func acknowledged(_ ids: [String]) {
-        let set = Set(ids)
-        let known = state.withLock { state in state.outcomes.map(\.id).filter(set.contains) }
+        let known = state.withLock { state in ids.filter { state.outcomes.contains($0) } }
         guard !known.isEmpty else { return }
         let line = path == nil ? [] : Array(known.filter(Self.isField).map { "A\t\($0)\n" }.joined().utf8)
-        append(line) { $0.outcomes.removeAll { set.contains($0.id) } }
+        append(line) { state in for id in known { state.outcomes.remove(id) } }
     }
 
     // MARK: File
@@ -130,23 +138,25 @@ public final class OutcomeJournal: Sendable {
             let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if written != line.count { state.writeFailed = true }
             state.bytes += line.count
-            if state.bytes > compactAfterBytes || state.writeFailed {
+            if state.bytes > max(compactAfterBytes, 2 * state.liveBytes) || state.writeFailed {
                 // Keep only what is open; on failure the old file stays as it was.
                 if let fresh = try? Self.rewrite(path: path, outcomes: state.outcomes, calls: state.calls) {
                     close(fd)
                     state.fd = fresh.fd
                     state.bytes = fresh.bytes
+                    state.liveBytes = fresh.bytes
                     state.writeFailed = false
+                    state.compactions += 1
                 }
             }
         }
     }
 
     /// Writes `outcomes` and `calls` to a new file, renames it over `path` and opens it for appending.
-    private static func rewrite(path: String, outcomes: [(id: String, message: GatewayMessage)], calls: [String: String]) throws(Failure) -> (fd: Int32, bytes: Int) {
+    private static func rewrite(path: String, outcomes: PendingOutcomes, calls: [String: String]) throws(Failure) -> (fd: Int32, bytes: Int) {
         var content: [UInt8] = []
         for (callID, verificationID) in calls.sorted(by: { $0.key < $1.key }) { content += Array("B\t\(callID)\t\(verificationID)\n".utf8) }
-        for (_, message) in outcomes { content += [UInt8(ascii: "O"), 0x09] + GatewayEncoder().encode(GatewayEnvelope(message)) }
+        for outcome in outcomes.inOrder { content += [UInt8(ascii: "O"), 0x09] + outcome.line }
         let temporary = path + ".new"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Failure(description: "\(temporary): \(String(cString: strerror(errno)))") }
@@ -159,26 +169,27 @@ public final class OutcomeJournal: Sendable {
         return (fd, content.count)
     }
 
-    private static func replay(_ line: [UInt8], outcomes: inout [(id: String, message: GatewayMessage)], calls: inout [String: String], callOrder: inout [String]) {
+    private static func replay(_ line: [UInt8], outcomes: inout PendingOutcomes, calls: inout [String: String], callOrder: inout [String]) {
         guard line.count > 2, line[1] == 0x09 else { return }
         let body = line[2...]
         switch line[0] {
         case UInt8(ascii: "O"):
             guard let envelope = try? GatewayDecoder.decode(line: Data(body)) else { return }
+            // The line as read, newline-terminated as the encoder writes it.
+            let encoded = Array(body) + [0x0A]
             switch envelope.message {
             case .callProgress(let progress):
-                outcomes.append((progress.outcomeID, envelope.message))
+                outcomes.append(id: progress.outcomeID, message: envelope.message, line: encoded)
             case .callEnded(let ended):
-                outcomes.append((ended.outcomeID, envelope.message))
+                outcomes.append(id: ended.outcomeID, message: envelope.message, line: encoded)
                 calls[ended.callID] = nil
             case .callProven(let proven):
-                outcomes.append((proven.outcomeID, envelope.message))
+                outcomes.append(id: proven.outcomeID, message: envelope.message, line: encoded)
             default:
                 return
             }
         case UInt8(ascii: "A"):
-            let id = String(decoding: body, as: UTF8.self)
-            outcomes.removeAll { $0.id == id }
+            outcomes.remove(String(decoding: body, as: UTF8.self))
         case UInt8(ascii: "B"):
             let fields = body.split(separator: 0x09).map { String(decoding: $0, as: UTF8.self) }
             guard fields.count == 2 else { return }
@@ -192,4 +203,36 @@ public final class OutcomeJournal: Sendable {
     private static func isField(_ value: String) -> Bool {
         !value.isEmpty && !value.utf8.contains { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
     }
+}
+
+/// Unacknowledged outcomes by id, in the order they were made: appending and acknowledging cost
+/// O(1) however large the backlog (a core slower than the calls builds one), the order is
+/// restored only for the rare whole-list reads (a reconnect's resend, a rewrite).
+struct PendingOutcomes {
+    struct Outcome {
+        let id: String
+        let message: GatewayMessage
+        /// The outcome's gateway-socket line (empty for a journal in memory).
+        let line: [UInt8]
+    }
+    private var byID: [String: (order: Int, outcome: Outcome)] = [:]
+    private var next = 0
+
+    var count: Int { byID.count }
+
+    func contains(_ id: String) -> Bool { byID[id] != nil }
+
+    /// Adds an outcome; one with an id already pending keeps its place and takes the new content.
+    mutating func append(id: String, message: GatewayMessage, line: [UInt8]) {
+        let order = byID[id]?.order ?? next
+        next += 1
+        byID[id] = (order, Outcome(id: id, message: message, line: line))
+    }
+
+    mutating func remove(_ id: String) {
+        byID[id] = nil
+    }
+
+    /// The outcomes, oldest first.
+    var inOrder: [Outcome] { byID.values.sorted { $0.order < $1.order }.map(\.outcome) }
 }
