@@ -110,6 +110,46 @@ import Testing
         #expect(Self.bytes(rtcp) == report)
     }
 
+    /// An RTP packet of `ssrc` with a 20-byte payload.
+    static func packet(seq: UInt16, ssrc: UInt32) throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        try buffer.writeRTPPacket(RTPHeader(marker: false, payloadType: 0, sequenceNumber: seq, timestamp: 0, ssrc: ssrc),
+                                  payload: ByteBuffer(bytes: [UInt8](repeating: 0x55, count: 20)))
+        return buffer
+    }
+
+    @Test("ATTACK: 1,000 forged packets of new SSRCs take no stream state; a key holder gets 64 SSRCs, the 65th is refused, known ones go on",
+          arguments: SRTPContext.Suite.allCases)
+    func ssrcTable(_ suite: SRTPContext.Suite) throws {
+        let key = Self.randomKey(suite)
+        let outbound = try SRTPContext(suite: suite, direction: .outbound, masterKey: key)
+        let inbound = try SRTPContext(suite: suite, direction: .inbound, masterKey: key)
+        let strangerKey = Self.randomKey(suite)
+        for ssrc in UInt32(10_000)..<11_000 {
+            // A sender holds at most 64 SSRCs too: the stranger uses a context per packet.
+            let stranger = try SRTPContext(suite: suite, direction: .outbound, masterKey: strangerKey)
+            var forged = try Self.packet(seq: 1, ssrc: ssrc)
+            try stranger.protectRTP(&forged)
+            Self.expect(.srtpAuthenticationFailed) { try inbound.unprotectRTP(&forged) }
+        }
+        for ssrc in UInt32(1)...64 {
+            var wire = try Self.packet(seq: 1, ssrc: ssrc)
+            try outbound.protectRTP(&wire)
+            try inbound.unprotectRTP(&wire)
+        }
+        // The sender keeps the same bound: a 65th SSRC of ours is refused before any keystream is spent.
+        var sixtyFifth = try Self.packet(seq: 1, ssrc: 65)
+        Self.expect(.srtpFailed) { try outbound.protectRTP(&sixtyFifth) }
+        let other = try SRTPContext(suite: suite, direction: .outbound, masterKey: key)
+        var fromOther = try Self.packet(seq: 1, ssrc: 65)
+        try other.protectRTP(&fromOther)
+        Self.expect(.srtpFailed) { try inbound.unprotectRTP(&fromOther) }
+        var known = try Self.packet(seq: 2, ssrc: 64)
+        try outbound.protectRTP(&known)
+        try inbound.unprotectRTP(&known)
+        #expect(Self.bytes(known) == Self.bytes(try Self.packet(seq: 2, ssrc: 64)))
+    }
+
     @Test("a packet with one flipped bit anywhere is refused as unauthenticated", arguments: SRTPContext.Suite.allCases)
     func flippedBit(_ suite: SRTPContext.Suite) throws {
         let key = Self.randomKey(suite)
