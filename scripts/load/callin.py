@@ -45,6 +45,7 @@ def main():
     p.add_argument("--rate", type=int, default=500)
     p.add_argument("--limit", type=int, default=5000, help="most calls at once (SIPp -l)")
     p.add_argument("--srtp", action="store_true", help="voice_callin with SRTP required (SDES keys offered by SIPp)")
+    p.add_argument("--ring-time", default="1500ms", help="missed_call_ring_time of the gateway's sip.conf (0ms: reject at once)")
     # A release build: a debug binary costs several times the CPU per call and measures nothing useful.
     p.add_argument("--bin", default=str(ROOT / ".build" / "release" / "verigate"))
     args = p.parse_args()
@@ -58,6 +59,7 @@ bind = 127.0.0.1:{sip}
 transport = udp
 max_calls = {max(args.limit, 1000) + 100}
 max_transactions_per_source = 65536
+missed_call_ring_time = {args.ring_time}
 rtp_start = 20000
 rtp_end = 29999
 [loopback]

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Checks per second against the same server's /healthz, measured with wrk in one run (issue 15).
+
+    scripts/load/checks.py [--rounds 2] [--duration 10] [--connections 32] [--count 40000] [--bin .build/release/verigate]
+
+Starts a fresh `verigate serve --sip-address off` (dev mode, SQLite in a temp dir, limits off),
+starts --count sms verifications through the API and reads each one's code from the dev outbox.
+Then, --rounds times and interleaved (this machine's noise exceeds 10 %):
+  - `GET /healthz` with wrk (--connections, --duration): the reference, the HTTP stack alone;
+  - `POST /v1/verifications/{id}/checks` with each verification's right code once (wrk's Lua walks
+    a list per thread; a round uses verifications no round used before).
+Prints each round's requests/s and latency percentiles, and the ratio checks/healthz; exits 1 when a
+check is not answered 200 approved (wrk counts non-2xx) or the list ran out before the round ended
+(raise --count). Needs wrk (`apt-get install wrk`)."""
+import argparse, http.client, json, os, pathlib, re, shutil, signal, subprocess, sys, tempfile, time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts" / "load"))
+from callin import cpu_seconds, free_port  # noqa: E402
+
+LUA = r"""
+-- One list of "id code" lines per wrk thread (checks-<n>.txt); each line is used once.
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("n", counter)
+end
+function init(args)
+  items = {}
+  for line in io.lines(args[1] .. "/checks-" .. n .. ".txt") do
+    local id, code = line:match("(%S+) (%S+)")
+    items[#items + 1] = {id, code}
+  end
+  i = 0
+  ran_out = 0
+end
+function request()
+  i = i + 1
+  if i > #items then
+    ran_out = ran_out + 1
+    return wrk.format("GET", "/healthz")
+  end
+  local item = items[i]
+  return wrk.format("POST", "/v1/verifications/" .. item[1] .. "/checks",
+    {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}, '{"code":"' .. item[2] .. '"}')
+end
+"""
+
+
+def start_server(binary, data):
+    http = free_port()
+    env = dict(os.environ, VERIGATE_DATA_DIR=data, VERIGATE_HTTP_ADDRESS=f"127.0.0.1:{http}", VERIGATE_IP_RATE="0",
+               VERIGATE_KEY_RATE="0", VERIGATE_LOG_LEVEL="notice", VERIGATE_CODE_TTL="3600", VERIGATE_MAX_SENDS="100",
+               VERIGATE_PREFIX_SENDS_PER_HOUR="0", VERIGATE_CHANNEL_SENDS_PER_HOUR="0", VERIGATE_DEMO="off")
+    log = open(os.path.join(data, "serve.log"), "w+")
+    server = subprocess.Popen([binary, "serve", "--sip-address", "off"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(600):
+        log.flush(); log.seek(0)
+        m = re.search(r"keep it\): (\S+)", log.read())
+        if m:
+            try:
+                c = http_connection(http)
+                c.request("GET", "/healthz")
+                if c.getresponse().status == 200:
+                    return server, http, m.group(1)
+            except OSError:
+                pass
+        time.sleep(0.1)
+    server.kill()
+    sys.exit("verigate serve did not start: " + open(os.path.join(data, "serve.log")).read()[-2000:])
+
+
+def http_connection(port):
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+
+def prepare(port, key, count):
+    """Starts `count` sms verifications; [(id, code)], codes read from the dev outbox (it keeps 200)."""
+    c = http_connection(port)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    items, batch = [], []
+    for i in range(count):
+        c.request("POST", "/v1/verifications", json.dumps({"to": f"+88697{i:07d}", "channel": "sms"}), headers)
+        r = c.getresponse()
+        body = r.read()
+        if r.status != 201:
+            sys.exit(f"start {i}: HTTP {r.status}: {body[:300]!r}")
+        batch.append(json.loads(body)["id"])
+        if len(batch) == 150 or i == count - 1:
+            c.request("GET", "/dev/outbox", headers=headers)
+            r = c.getresponse()
+            texts = {m["verification_id"]: m["text"] for m in json.loads(r.read())}
+            for vid in batch:
+                code = re.search(r"\b(\d{6})\b", texts[vid]).group(1)
+                items.append((vid, code))
+            batch = []
+    return items
+
+
+def wrk(port, path_or_script, duration, connections, data=None):
+    """Runs wrk; (requests/s, {percentile: ms}, non-2xx count, requests)."""
+    args = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--latency", "--timeout", "10s"]
+    if data:
+        args += ["-s", path_or_script, f"http://127.0.0.1:{port}", "--", data]
+    else:
+        args += [f"http://127.0.0.1:{port}{path_or_script}"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    pct = {}
+    for p, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        pct[p] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    return rps, pct, non2xx, requests
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--duration", type=int, default=10)
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--count", type=int, default=40000, help="verifications prepared per round")
+    p.add_argument("--bin", default=str(ROOT / ".build" / "release" / "verigate"))
+    args = p.parse_args()
+    if not os.access(args.bin, os.X_OK):
+        sys.exit(f"{args.bin} is not an executable: build it with `swift build -c release --product verigate` or pass --bin")
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+    data = tempfile.mkdtemp(prefix="verigate-checks-")
+    server, port, key = start_server(args.bin, data)
+    good = True
+    try:
+        t0 = time.monotonic()
+        rounds = [prepare(port, key, args.count) for _ in range(args.rounds)]
+        print(f"started {args.rounds} x {args.count} verifications in {time.monotonic() - t0:.1f} s")
+        script = os.path.join(data, "checks.lua")
+        pathlib.Path(script).write_text(f'key = "{key}"\n' + LUA)
+        ratios = []
+        for n, items in enumerate(rounds, 1):
+            health = wrk(port, "/healthz", args.duration, args.connections)
+            for t in (1, 2):
+                pathlib.Path(data, f"checks-{t}.txt").write_text("".join(f"{i} {c}\n" for i, c in items[t - 1::2]))
+            cpu0 = cpu_seconds(server.pid)
+            checks = wrk(port, script, args.duration, args.connections, data=data)
+            cpu = cpu_seconds(server.pid) - cpu0
+            ratio = checks[0] / health[0]
+            ratios.append(ratio)
+            ran_out = checks[3] > len(items)
+            good &= checks[2] == 0 and not ran_out
+            print(f"round {n}: healthz {health[0]:.0f}/s (p50 {health[1].get('50', 0):.2f} ms, p99 {health[1].get('99', 0):.2f} ms); "
+                  f"checks {checks[0]:.0f}/s (p50 {checks[1].get('50', 0):.2f} ms, p99 {checks[1].get('99', 0):.2f} ms, "
+                  f"{checks[2]} non-2xx{', LIST RAN OUT' if ran_out else ''}); {1000 * cpu / max(checks[3], 1):.3f} ms CPU per check; "
+                  f"ratio {ratio:.2f}")
+        print(f"checks/healthz ratio: {' '.join(f'{r:.2f}' for r in ratios)} (aim >= 0.6)")
+        # The checks were right: the verifications they used are approved. (wrk builds one request
+        # per thread before it starts, so each thread's first item is never sent: skip them.)
+        c = http_connection(port)
+        for vid, _ in rounds[0][2:52]:
+            c.request("GET", f"/v1/verifications/{vid}", headers={"Authorization": f"Bearer {key}"})
+            status = json.loads(c.getresponse().read())["status"]
+            if status != "approved":
+                print(f"{vid} is {status}, not approved")
+                good = False
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        if os.environ.get("KEEP"):
+            print("kept", data)
+        else:
+            shutil.rmtree(data, ignore_errors=True)
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
