@@ -162,10 +162,10 @@ struct DispatcherScaleOutTests {
         let base: String
         var gateway: PeerProcess?
         let sipPort: Int
-        let gatewayArguments: [String]
 
-        /// Starts the core and waits for its /healthz.
-        static func start(_ name: String, verigate: String, database: String, directory: URL, secret: String, rtp: Int) async throws -> Node {
+        /// Starts the core and waits for its /healthz, then the gateway (RTP on `rtp`, a literal range
+        /// so TestPortRangeTests sees it) and waits for its SIP port.
+        static func start(_ name: String, verigate: String, database: String, directory: URL, secret: String, rtp: ClosedRange<Int>) async throws -> Node {
             let httpPort = try Peers.freeTCPPort()
             let socket = directory.appendingPathComponent("\(name).sock").path
             let core = try await PeerProcess(verigate, [
@@ -183,15 +183,14 @@ struct DispatcherScaleOutTests {
             let sipPort = try Peers.freeUDPPort()
             let conf = directory.appendingPathComponent("\(name).sip.conf")
             let lines = ["[general]", "name = gw-\(name)", "bind = 127.0.0.1:\(sipPort)", "transport = udp", "missed_call_ring_time = 300ms",
-                         "system_number = \(DispatcherScaleOutTests.systemNumber)", "rtp_start = \(rtp)", "rtp_end = \(rtp + 98)",
+                         "system_number = \(DispatcherScaleOutTests.systemNumber)", "rtp_start = \(rtp.lowerBound)", "rtp_end = \(rtp.upperBound)",
                          "[loopback]", "type = peer", "host = 127.0.0.0/8", "trusted = yes"]
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: conf)
-            let arguments = ["gateway", "--core-socket", socket, "--sip-config", conf.path, "--prompts", Peers.repository.appendingPathComponent("prompts").path,
-                             "--journal", directory.appendingPathComponent("\(name).journal").path, "--log-level", "info"]
-            let gateway = try await PeerProcess(verigate, arguments, name: "gateway-\(name)")
+            let gateway = try await PeerProcess(verigate, ["gateway", "--core-socket", socket, "--sip-config", conf.path, "--prompts", Peers.repository.appendingPathComponent("prompts").path,
+                             "--journal", directory.appendingPathComponent("\(name).journal").path, "--log-level", "info"], name: "gateway-\(name)")
             let bound = try await eventuallyTrue(within: .seconds(60)) { Peers.udpPortIsBound(sipPort) }
             #expect(bound, "gateway \(name): \(gateway.tail())")
-            return Node(name: name, core: core, base: base, gateway: gateway, sipPort: sipPort, gatewayArguments: arguments)
+            return Node(name: name, core: core, base: base, gateway: gateway, sipPort: sipPort)
         }
 
         var processes: [PeerProcess] { [core] + (gateway.map { [$0] } ?? []) }
@@ -276,8 +275,8 @@ struct DispatcherScaleOutTests {
             try? FileManager.default.removeItem(at: directory)
         }
         do {
-            nodes.append(try await Node.start("a", verigate: verigate, database: database, directory: directory, secret: secret, rtp: 35_100))
-            nodes.append(try await Node.start("b", verigate: verigate, database: database, directory: directory, secret: secret, rtp: 35_200))
+            nodes.append(try await Node.start("a", verigate: verigate, database: database, directory: directory, secret: secret, rtp: 35_500...35_598))
+            nodes.append(try await Node.start("b", verigate: verigate, database: database, directory: directory, secret: secret, rtp: 35_600...35_698))
             let (a, b) = (nodes[0], nodes[1])
             let edge = try await Dispatcher(gatewayPorts: [a.sipPort, b.sipPort], directory: directory)
             dispatcher = edge
