@@ -14,7 +14,8 @@ import VerificationServer
 /// failover in a `failure_route` with `ds_next_dst`), each gateway attached to its own `verigate
 /// core`, both cores on one PostgreSQL (run under scripts/with-postgres.sh, which sets
 /// DATABASE_URL) with one secret file. SIPp calls Kamailio for verifications started through
-/// both cores' APIs; one gateway is SIGKILLed while SIPp is placing missed calls.
+/// both cores' APIs; one gateway is SIGKILLed while SIPp is placing missed calls, and started
+/// again at the end.
 @Suite("Kamailio dispatcher in front of two gateways, two cores on one PostgreSQL", .serialized)
 struct DispatcherScaleOutTests {
     static let dispatcherModule = "/usr/lib/x86_64-linux-gnu/kamailio/modules/dispatcher.so"
@@ -162,6 +163,8 @@ struct DispatcherScaleOutTests {
         let base: String
         var gateway: PeerProcess?
         let sipPort: Int
+        /// How the gateway was started, to start it again.
+        let gatewayArguments: [String]
 
         /// Starts the core and waits for its /healthz, then the gateway (RTP on `rtp`, a literal range
         /// so TestPortRangeTests sees it) and waits for its SIP port.
@@ -186,11 +189,12 @@ struct DispatcherScaleOutTests {
                          "system_number = \(DispatcherScaleOutTests.systemNumber)", "rtp_start = \(rtp.lowerBound)", "rtp_end = \(rtp.upperBound)",
                          "[loopback]", "type = peer", "host = 127.0.0.0/8", "trusted = yes"]
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: conf)
-            let gateway = try await PeerProcess(verigate, ["gateway", "--core-socket", socket, "--sip-config", conf.path, "--prompts", Peers.repository.appendingPathComponent("prompts").path,
-                             "--journal", directory.appendingPathComponent("\(name).journal").path, "--log-level", "info"], name: "gateway-\(name)")
+            let arguments = ["gateway", "--core-socket", socket, "--sip-config", conf.path, "--prompts", Peers.repository.appendingPathComponent("prompts").path,
+                             "--journal", directory.appendingPathComponent("\(name).journal").path, "--log-level", "info"]
+            let gateway = try await PeerProcess(verigate, arguments, name: "gateway-\(name)")
             let bound = try await eventuallyTrue(within: .seconds(60)) { Peers.udpPortIsBound(sipPort) }
             #expect(bound, "gateway \(name): \(gateway.tail())")
-            return Node(name: name, core: core, base: base, gateway: gateway, sipPort: sipPort)
+            return Node(name: name, core: core, base: base, gateway: gateway, sipPort: sipPort, gatewayArguments: arguments)
         }
 
         var processes: [PeerProcess] { [core] + (gateway.map { [$0] } ?? []) }
@@ -264,17 +268,17 @@ struct DispatcherScaleOutTests {
         let key = try #require(keyMaker.tail().split(separator: "\n").last { $0.hasPrefix("vg_") }.map(String.init), "\(keyMaker.tail())")
         await keyMaker.stop()
 
-        // One after the other: the first core creates the secret file the second reads.
         var nodes: [Node] = []
         var dispatcher: Dispatcher?
-        var sipps: [PeerProcess] = []
+        var others: [PeerProcess] = []  // SIPp runs, the restarted gateway
         func end() async {
-            for process in nodes.flatMap(\.processes) + sipps where process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
-            for process in nodes.flatMap(\.processes) + sipps { await process.stop() }
+            for process in nodes.flatMap(\.processes) + others where process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
+            for process in nodes.flatMap(\.processes) + others { await process.stop() }
             await dispatcher?.stop()
             try? FileManager.default.removeItem(at: directory)
         }
         do {
+            // One after the other: the first core creates the secret file the second reads.
             nodes.append(try await Node.start("a", verigate: verigate, database: database, directory: directory, secret: secret, rtp: 35_500...35_598))
             nodes.append(try await Node.start("b", verigate: verigate, database: database, directory: directory, secret: secret, rtp: 35_600...35_698))
             let (a, b) = (nodes[0], nodes[1])
@@ -303,7 +307,7 @@ struct DispatcherScaleOutTests {
 
             // Both gateways alive: keyed call-ins alternate between them.
             let first = try await Self.sipp("callin-dtmf.xml", port: edge.udpPort, calls: keyedBefore, rate: 2, directory: directory, name: "sipp-keyed-before")
-            sipps.append(first)
+            others.append(first)
             let firstStatus = await first.exitStatus()
             #expect(firstStatus == 0, "\(first.tail())\n\(a.tails())\n\(b.tails())")
             let routedBefore = edge.lines("DS-ROUTE INVITE")
@@ -313,7 +317,7 @@ struct DispatcherScaleOutTests {
             // Missed calls at 4/s; gateway A is SIGKILLed right after Kamailio sent a call to B,
             // so the next call goes to A (round robin) before probing can have noticed.
             let missedRun = try await Self.sipp("callin-missed.xml", port: edge.udpPort, calls: missed, rate: 4, directory: directory, name: "sipp-missed")
-            sipps.append(missedRun)
+            others.append(missedRun)
             let routed = routedBefore.count
             #expect(try await eventuallyTrue {
                 let lines = edge.lines("DS-ROUTE INVITE")
@@ -342,12 +346,20 @@ struct DispatcherScaleOutTests {
             let failoversBefore = failovers.count
             let routedBeforeLast = edge.lines("DS-ROUTE INVITE").count
             let last = try await Self.sipp("callin-dtmf.xml", port: edge.udpPort, calls: keyedAfter, rate: 2, directory: directory, name: "sipp-keyed-after")
-            sipps.append(last)
+            others.append(last)
             let lastStatus = await last.exitStatus()
             #expect(lastStatus == 0, "\(last.tail())\n\(b.tails())")
             let routedLast = edge.lines("DS-ROUTE INVITE").dropFirst(routedBeforeLast)
             #expect(routedLast.count == Self.keyedCalls && routedLast.allSatisfy { $0.hasSuffix(gatewayB) }, "\(routedLast)")
             #expect(edge.lines("DS-FAILOVER INVITE").count == failoversBefore)
+
+            // Gateway A started again answers the probes and is back in rotation.
+            let restarted = try await PeerProcess(verigate, a.gatewayArguments, name: "gateway-a-again")
+            others.append(restarted)
+            #expect(try await eventuallyTrue {
+                flags = try await edge.flags()
+                return flags[a.sipPort] == "AP" && flags[b.sipPort] == "AP" && !edge.lines("DS-UP \(gatewayA)").isEmpty
+            }, "\(flags)\n\(edge.lines("DS-").suffix(10))\n\(restarted.tail())")
 
             // Every call was served: its verification approved, seen by both cores. The one
             // exception allowed: a missed call whose 603 gateway A sent just before the kill, the
