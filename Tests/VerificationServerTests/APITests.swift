@@ -229,6 +229,26 @@ import Verification
         }
     }
 
+    /// An explicit null in a start body is 400 invalid_request naming the field, as the schema has
+    /// no null: `"redirect_url": null` without `hosted` once started a verification (schemathesis).
+    @Test func nullFieldsInAStartAreRefused() async throws {
+        let t = try await TestCore()
+        try await t.app().test(.router) { client in
+            for field in ["redirect_url", "hosted", "channel", "channels", "locale", "code_length", "callback_url"] {
+                let channel = field == "channel" ? #""channels":["sms"]"# : #""channel":"sms""#
+                let body = #"{"to":"0975000888",\#(channel),"\#(field)":null}"#
+                try await client.execute(uri: "/v1/verifications", method: .post, headers: t.auth, body: body.buffer) { r in
+                    #expect(r.status == .badRequest, "\(field)")
+                    #expect(r.body.json["code"] as? String == "invalid_request")
+                    #expect((r.body.json["detail"] as? String)?.contains("`\(field)`") == true, "\(String(buffer: r.body))")
+                }
+            }
+            try await client.execute(uri: "/v1/verifications", method: .post, headers: t.auth, body: #"{"to":"0975000888","channel":"sms"}"#.buffer) { r in
+                #expect(r.status == .created)
+            }
+        }
+    }
+
     /// TRACE, PATCH, PUT, DELETE and OPTIONS on routed paths (fixed and templated, inside and
     /// outside the API key's group) answer 405 `method_not_allowed` with `Allow` naming the path's
     /// methods (RFC 9110 §15.5.6), over a live HTTP connection; an unknown path stays 404. It was
