@@ -54,6 +54,8 @@ public final class SQLVerificationStore: VerificationStore {
     public let backend: SQLStoreBackend
     let reader: any SQLDatabaseLender
     let writer: any SQLDatabaseLender
+    /// How long each operation takes (`SQLStoreLatency.observe` to receive them).
+    public let latency: SQLStoreLatency
     private let threadPool: NIOThreadPool?
     private let configuration: Configuration
     private let logger: Logger
@@ -63,8 +65,10 @@ public final class SQLVerificationStore: VerificationStore {
         threadPool: NIOThreadPool?, configuration: Configuration, logger: Logger
     ) {
         self.backend = backend
-        self.reader = reader
-        self.writer = writer
+        let latency = SQLStoreLatency()
+        self.latency = latency
+        self.reader = TimedSQLDatabaseLender(base: reader, latency: latency)
+        self.writer = TimedSQLDatabaseLender(base: writer, latency: latency)
         self.threadPool = threadPool
         self.configuration = configuration
         self.logger = logger
