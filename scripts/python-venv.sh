@@ -2,7 +2,7 @@
 # Creates .venv at the repository root with the PyPI packages the test harnesses need
 # (tests/smsc: the SMPP test SMSC on `smpp34`; tests/browser: Selenium and pytest driving the
 # Debian chromium; openapi-spec-validator: APITests checks the served openapi.yaml; schemathesis:
-# scripts/api-fuzz.sh fuzzes the live API against it). Idempotent; CI calls it before `swift test`.
+# scripts/contract-tests.sh fuzzes the live API against it). Idempotent; CI calls it before `swift test`.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv"
