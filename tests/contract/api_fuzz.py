@@ -2,9 +2,8 @@
 """The API contract under fuzzing (docs/TESTING.md, "API contract and dashboard"): starts
 `verigate serve` on free loopback ports with a throwaway data dir (tests/contract/verigate.py),
 starts one hosted verification for the page routes' ticket, and runs schemathesis against the
-served openapi.yaml
-with `--checks all` (tests/contract/schemathesis.toml says which checks are narrowed where, and
-why). Exits with schemathesis' status: 0 only when no response was a server error, undocumented,
+served openapi.yaml with `--checks all` (tests/contract/schemathesis.toml says which checks are
+narrowed where, and why). Exits with schemathesis' status: 0 only when no response was a server error, undocumented,
 or off its schema. Extra arguments go to `schemathesis run` (e.g. --max-examples 100, --seed N)."""
 import os
 import pathlib
