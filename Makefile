@@ -100,6 +100,7 @@ test: deps-test
 	scripts/with-postgres.sh scripts/with-kannel.sh $(SWIFT) test --skip $(LOAD_TESTS)
 	scripts/with-postgres.sh $(SWIFT) test --skip-build --no-parallel --filter $(LOAD_TESTS)
 	SWIFT=$(SWIFT) scripts/with-kannel.sh scripts/browser-tests.sh
+	SWIFT=$(SWIFT) scripts/contract-tests.sh
 	Fuzz/run.sh $(FUZZ_RUNS)
 
 fuzz: deps-build

@@ -22,6 +22,23 @@ struct StartBody: Decodable {
         case callbackURL = "callback_url"
         case redirectURL = "redirect_url"
     }
+
+    /// Decodes the body; an explicit `null` is refused like any other wrong type (the schema in
+    /// openapi.yaml allows no null, and a null `redirect_url` once passed as "absent").
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        for key in c.allKeys where try c.decodeNil(forKey: key) {
+            throw DecodingError.typeMismatch(Any.self, .init(codingPath: c.codingPath + [key], debugDescription: "null"))
+        }
+        to = try c.decode(String.self, forKey: .to)
+        channel = try c.decodeIfPresent(String.self, forKey: .channel)
+        channels = try c.decodeIfPresent([String].self, forKey: .channels)
+        locale = try c.decodeIfPresent(String.self, forKey: .locale)
+        codeLength = try c.decodeIfPresent(Int.self, forKey: .codeLength)
+        callbackURL = try c.decodeIfPresent(String.self, forKey: .callbackURL)
+        hosted = try c.decodeIfPresent(Bool.self, forKey: .hosted)
+        redirectURL = try c.decodeIfPresent(String.self, forKey: .redirectURL)
+    }
 }
 
 /// `POST /v1/verifications/{id}/checks` body.

@@ -4,8 +4,8 @@ import Logging
 import NIOCore
 import Verification
 
-/// The router of the whole HTTP API of `core` (README "API"): the problem and latency
-/// middleware, health, metrics and the OpenAPI document, then each controller's routes —
+/// The router of the whole HTTP API of `core` (README "API"): the latency, problem and
+/// method-not-allowed (405 with `Allow` on a known path) middleware, health, metrics and the OpenAPI document, then each controller's routes —
 /// the verifications behind `APIKeyMiddleware`, Kannel's delivery reports, the hosted page and,
 /// in dev mode, the outbox.
 public func buildRouter(_ core: Core) -> Router<CoreRequestContext> {
@@ -13,6 +13,8 @@ public func buildRouter(_ core: Core) -> Router<CoreRequestContext> {
     let router = Router(context: CoreRequestContext.self)
     router.add(middleware: LatencyMiddleware<CoreRequestContext>(metrics: core.metrics))
     router.add(middleware: ProblemMiddleware<CoreRequestContext>(logger: core.logger))
+    let routeMethods = RouteMethods()
+    router.add(middleware: MethodNotAllowedMiddleware<CoreRequestContext>(routes: routeMethods))
 
     router.get("/healthz") { _, _ in
         _ = try await core.store.apiKeyCount()
@@ -36,6 +38,7 @@ public func buildRouter(_ core: Core) -> Router<CoreRequestContext> {
                    atPath: "verifications")
     router.addRoutes(HostedPageController(service: core.service, configuration: configuration, page: core.page, startLimiter: core.startLimiter,
                                           sms: core.sms, webhookSecret: core.webhookSecret, eventStream: eventStream).endpoints)
+    routeMethods.load(router)
     return router
 }
 

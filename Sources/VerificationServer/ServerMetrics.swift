@@ -4,7 +4,7 @@ import Synchronization
 import Verification
 
 /// The Prometheus metrics of the core, on a registry of its own (served at `/metrics`):
-/// starts, approvals and failures by channel, check results, request latency histograms.
+/// starts, approvals and failures by channel, check results, request and store latency histograms.
 public final class ServerMetrics: VerificationEventSink, Sendable {
     /// The registry `/metrics` renders.
     public let registry: PrometheusCollectorRegistry
@@ -59,11 +59,31 @@ public final class ServerMetrics: VerificationEventSink, Sendable {
         registry.makeDurationHistogram(
             descriptor: MetricNameDescriptor(namespace: "verigate", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
             labels: [("route", route), ("method", method), ("status", "\(status / 100)xx")],
-            buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
-                      .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
-                      .milliseconds(500), .seconds(1), .seconds(2.5)]
+            buckets: Self.latencyBuckets
         ).recordNanoseconds(duration.nanoseconds)
     }
+
+    /// Records one store operation's duration, connection wait included
+    /// (`verigate_store_duration_seconds{operation="statement|transaction"}`).
+    public func observeStore(_ operation: SQLStoreLatency.Operation, duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(namespace: "verigate", metricName: "store_duration", unitName: "seconds",
+                                             helpText: "SQL store operations by kind (statement, transaction), connection wait included"),
+            labels: [("operation", operation.rawValue)], buckets: Self.latencyBuckets
+        ).recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// Starts recording `store`'s operations (`observeStore`).
+    public func observe(_ store: SQLVerificationStore) {
+        store.latency.observe { [weak self] operation, duration in self?.observeStore(operation, duration: duration) }
+    }
+
+    /// Buckets of the latency histograms (HTTP requests, store operations): 250 µs to 2.5 s.
+    static let latencyBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .seconds(2.5),
+    ]
 
     /// `GET /metrics` on `router`: the text exposition format, behind `token` when one is set
     /// (`Authorization: Bearer <token>`, compared in constant time). The core's API and

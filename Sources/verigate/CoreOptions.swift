@@ -319,6 +319,7 @@ struct CoreOptions: ParsableArguments {
         let store = try await storeOptions.openStore(logger: logger)
         do {
             let core = Core(configuration: config, store: store, secret: secret, logger: logger)
+            core.metrics.observe(store)
             if let key = try await core.bootstrapAPIKey() {
                 // Printed once, on the first start; only its hash is stored.
                 FileHandle.standardOutput.write(Data("Created API key (shown once, keep it): \(key)\n".utf8))

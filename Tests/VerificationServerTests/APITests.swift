@@ -229,6 +229,60 @@ import Verification
         }
     }
 
+    /// An explicit null in a start body is 400 invalid_request naming the field, as the schema has
+    /// no null: `"redirect_url": null` without `hosted` once started a verification (schemathesis).
+    @Test func nullFieldsInAStartAreRefused() async throws {
+        let t = try await TestCore()
+        try await t.app().test(.router) { client in
+            for field in ["redirect_url", "hosted", "channel", "channels", "locale", "code_length", "callback_url"] {
+                let channel = field == "channel" ? #""channels":["sms"]"# : #""channel":"sms""#
+                let body = #"{"to":"0975000888",\#(channel),"\#(field)":null}"#
+                try await client.execute(uri: "/v1/verifications", method: .post, headers: t.auth, body: body.buffer) { r in
+                    #expect(r.status == .badRequest, "\(field)")
+                    #expect(r.body.json["code"] as? String == "invalid_request")
+                    #expect((r.body.json["detail"] as? String)?.contains("`\(field)`") == true, "\(String(buffer: r.body))")
+                }
+            }
+            try await client.execute(uri: "/v1/verifications", method: .post, headers: t.auth, body: #"{"to":"0975000888","channel":"sms"}"#.buffer) { r in
+                #expect(r.status == .created)
+            }
+        }
+    }
+
+    /// TRACE, PATCH, PUT, DELETE and OPTIONS on routed paths (fixed and templated, inside and
+    /// outside the API key's group) answer 405 `method_not_allowed` with `Allow` naming the path's
+    /// methods (RFC 9110 §15.5.6), over a live HTTP connection; an unknown path stays 404. It was
+    /// 404 on every path, which schemathesis' unsupported-method check reported.
+    @Test func unsupportedMethodOnAKnownPathIs405WithAllow() async throws {
+        let t = try await TestCore()
+        let cases: [(path: String, allow: String)] = [
+            ("/v1/verifications", "POST"), ("/v1/verifications/abc", "GET"), ("/v1/verifications/abc/checks", "POST"),
+            ("/healthz", "GET"), ("/metrics", "GET"), ("/openapi.yaml", "GET"), ("/", "GET"), ("/demo", "POST"),
+            ("/v/sometoken", "GET"), ("/v/sometoken/check", "POST"), ("/assets/page.js", "GET"), ("/v1/sms/kannel/dlr", "GET"),
+        ]
+        try await t.app().test(.live) { client in
+            for (path, allow) in cases {
+                for method in [HTTPRequest.Method("TRACE")!, .patch, .put, .delete, .options] {
+                    try await client.execute(uri: path, method: method, headers: t.auth) { r in
+                        #expect(r.status == .methodNotAllowed, "\(method) \(path)")
+                        #expect(r.headers[.allow] == allow, "\(method) \(path)")
+                        #expect(r.headers[.contentType] == "application/problem+json")
+                        #expect(r.body.json["code"] as? String == "method_not_allowed", "\(method) \(path)")
+                    }
+                }
+            }
+            // An unknown path is 404 whatever the method; a known method on a known path still works.
+            for method in [HTTPRequest.Method("TRACE")!, .get, .post] {
+                try await client.execute(uri: "/nowhere/at/all", method: method) { r in
+                    #expect(r.status == .notFound, "\(method)")
+                    #expect(r.headers[.allow] == nil)
+                }
+            }
+            try await client.execute(uri: "/v1/verifications/abc/checks/extra", method: .get) { r in #expect(r.status == .notFound) }
+            try await client.execute(uri: "/healthz", method: .get) { r in #expect(r.status == .ok) }
+        }
+    }
+
     @Test func openAPIDocumentMatchesRoutesAndErrorCodes() async throws {
         let t = try await TestCore()
         let yaml = String(decoding: try #require(Core.openAPIDocument()), as: UTF8.self)
@@ -267,7 +321,8 @@ import Verification
 
     /// The served document parses as YAML and validates as OpenAPI 3.1 (openapi-spec-validator in
     /// the repository's .venv, scripts/python-venv.sh), so code generators and schemathesis accept
-    /// it; an unquoted ": " or ", " in a flow mapping once made it invalid YAML.
+    /// it; an unquoted ": " or ", " in a flow mapping once made it invalid YAML. Its StartRequest
+    /// schema states that `redirect_url` needs `hosted: true`.
     @Test func openAPIDocumentIsValidOpenAPI() async throws {
         guard TestSMSC.shouldRun else { return }
         try #require(TestSMSC.isAvailable, "no .venv: run scripts/python-venv.sh (openapi-spec-validator)")
@@ -275,7 +330,20 @@ import Verification
         let log = document.appendingPathExtension("log")
         defer { for file in [document, log] { try? FileManager.default.removeItem(at: file) } }
         try #require(Core.openAPIDocument()).write(to: document)
-        let check = "import sys, yaml; from openapi_spec_validator import validate; validate(yaml.safe_load(open(sys.argv[1]))); print('valid')"
+        // Besides validating the document: StartRequest's schema refuses `redirect_url` without
+        // `hosted: true`, as the server does (so generated clients and schemathesis agree with it).
+        let check = """
+            import sys, yaml, jsonschema
+            from openapi_spec_validator import validate
+            document = yaml.safe_load(open(sys.argv[1]))
+            validate(document)
+            start = jsonschema.Draft202012Validator({"$ref": "#/components/schemas/StartRequest", "components": document["components"]})
+            url = "https://example.com/done"
+            for body in ({"to": "0975000888", "redirect_url": url}, {"to": "0975000888", "hosted": False, "redirect_url": url}):
+                assert not start.is_valid(body), f"StartRequest allows {body}"
+            assert start.is_valid({"to": "0975000888", "hosted": True, "redirect_url": url})
+            print("valid")
+            """
         let python = try await ChildProcess(TestSMSC.python, ["-c", check, document.path], log: log)
         let status = await python.exitStatus()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""

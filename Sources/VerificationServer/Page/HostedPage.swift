@@ -136,7 +136,9 @@ struct HostedPageController: Sendable {
         let form = try await FormBody.read(request)
         let locale = self.locale(request, form: form)
         guard let ticket = page.ticket(token) else { return invalidLink(locale: locale, token: token) }
-        let code = (form["code"] ?? "").filter { !$0.isWhitespace && $0 != "-" }
+        // Digits as people type or paste them ("123 456", "123-456"): spaces, tabs, no-break
+        // spaces and hyphens go; exactly what openapi.yaml's pattern for this field allows.
+        let code = (form["code"] ?? "").filter { !Self.codeSeparators.contains($0) }
         let strings = PageStrings.forLocale(locale)
         do {
             let v = try await service.check(id: ticket.id, code: code)
@@ -391,6 +393,9 @@ struct HostedPageController: Sendable {
     }
 
     static func retryAfter(_ error: VerificationError) -> Int? { error.retryAfterSeconds }
+
+    /// What a typed code may carry between its digits: space, tab, no-break space, hyphen.
+    static let codeSeparators: Set<Character> = [" ", "\t", "\u{00A0}", "-"]
 }
 
 extension HTTPFields.Element.Name {

@@ -61,6 +61,8 @@ public final class SQLVerificationStore: VerificationStore {
     public let backend: SQLStoreBackend
     let reader: any SQLDatabaseLender
     let writer: any SQLDatabaseLender
+    /// How long each operation takes (`SQLStoreLatency.observe` to receive them).
+    public let latency: SQLStoreLatency
     private let threadPool: NIOThreadPool?
     let configuration: Configuration
     /// The PostgreSQL connection settings (nil on SQLite), for connections outside the pool (the
@@ -74,8 +76,10 @@ public final class SQLVerificationStore: VerificationStore {
     ) {
         self.postgres = postgres
         self.backend = backend
-        self.reader = reader
-        self.writer = writer
+        let latency = SQLStoreLatency()
+        self.latency = latency
+        self.reader = TimedSQLDatabaseLender(base: reader, latency: latency)
+        self.writer = TimedSQLDatabaseLender(base: writer, latency: latency)
         self.threadPool = threadPool
         self.configuration = configuration
         self.logger = logger
