@@ -5,16 +5,30 @@ import Verification
 
 /// The Prometheus metrics of the core, on a registry of its own (served at `/metrics`):
 /// starts, approvals and failures by channel, check results, request and store latency histograms.
-public final class ServerMetrics: VerificationEventSink, Sendable {
+public final class ServerMetrics: VerificationEventSink, SQLStoreLatencyObserver, Sendable {
     /// The registry `/metrics` renders.
     public let registry: PrometheusCollectorRegistry
     /// Run before each rendering: collectors that bring counters kept elsewhere up to date (the
     /// voice gateway's, in `verigate serve`).
     private let collectors = Mutex<[@Sendable () -> Void]>([])
 
+    /// `verigate_store_duration_seconds` by operation, made once: a store statement is the
+    /// hottest thing measured (several per call or check), and asking the registry for the
+    /// histogram each time (its lock, the name and label lookup) cost half the core's CPU under load.
+    private let storeDurations: [SQLStoreLatency.Operation: DurationHistogram]
+
     /// Makes the core's metrics on `registry`.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
+        var durations: [SQLStoreLatency.Operation: DurationHistogram] = [:]
+        for operation in [SQLStoreLatency.Operation.statement, .transaction] {
+            durations[operation] = registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(namespace: "verigate", metricName: "store_duration", unitName: "seconds",
+                                                 helpText: "SQL store operations by kind (statement, transaction), connection wait included"),
+                labels: [("operation", operation.rawValue)], buckets: Self.latencyBuckets
+            )
+        }
+        storeDurations = durations
     }
 
     /// Adds a collector run before every `render()`.
@@ -66,16 +80,12 @@ public final class ServerMetrics: VerificationEventSink, Sendable {
     /// Records one store operation's duration, connection wait included
     /// (`verigate_store_duration_seconds{operation="statement|transaction"}`).
     public func observeStore(_ operation: SQLStoreLatency.Operation, duration: Duration) {
-        registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(namespace: "verigate", metricName: "store_duration", unitName: "seconds",
-                                             helpText: "SQL store operations by kind (statement, transaction), connection wait included"),
-            labels: [("operation", operation.rawValue)], buckets: Self.latencyBuckets
-        ).recordNanoseconds(duration.nanoseconds)
+        storeDurations[operation]?.recordNanoseconds(duration.nanoseconds)
     }
 
     /// Starts recording `store`'s operations (`observeStore`).
     public func observe(_ store: SQLVerificationStore) {
-        store.latency.observe { [weak self] operation, duration in self?.observeStore(operation, duration: duration) }
+        store.latency.observe(self)
     }
 
     /// Buckets of the latency histograms (HTTP requests, store operations): 250 µs to 2.5 s.
