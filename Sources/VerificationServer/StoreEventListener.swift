@@ -43,6 +43,7 @@ public struct StoreEventListener: Service {
         func take() -> Set<String> { ids.withLock { ids in defer { ids = [] }; return ids } }
     }
 
+    /// Listens and reads until cancelled or shut down gracefully.
     public func run() async {
         let pending = Pending()
         await withDiscardingTaskGroup { group in
