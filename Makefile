@@ -9,12 +9,12 @@ TEST_PKGS    := openssl postgresql sip-tester baresip dnsmasq-base kamailio espe
 # Inputs per fuzz target: `make test` runs each of the six briefly (2 minutes in all on 2 busy
 # cores, plus the fuzz build), `make fuzz` runs each for 1,000,000 (Fuzz/README.md).
 FUZZ_RUNS    ?= 20000
-# Load tests (1,000 calls at 100 calls/s) and real-time media tests (keys over a jittery path,
-# packet captures) run alone, one at a time, after the rest: sharing 2 cores with 400 parallel
+# Load tests (1,000 calls at 100 calls/s) and real-time media tests (keys over a jittery path, the
+# spoken code pjsua2 must hear, packet captures) run alone, one at a time, after the rest: sharing 2 cores with 400 parallel
 # tests starves them past SIP's 500 ms retransmission timer and a 60 ms jitter budget. The
 # dispatcher scale-out test (Kamailio probing gateways every second, two cores on PostgreSQL)
 # is one of them, so they run under scripts/with-postgres.sh too.
-LOAD_TESTS   := 'SIPpInteropTests|KamailioTLSEdgeTests|LossyMediaPathTests|EncryptedCallTests|DispatcherScaleOutTests'
+LOAD_TESTS   := 'SIPpInteropTests|KamailioTLSEdgeTests|LossyMediaPathTests|EncryptedCallTests|DispatcherScaleOutTests|PjsuaTests'
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Install and package (README "Install and run as a service"). BIN: the binary installed, the
 # release build by default (`make release`; the tests install the debug one). systemd looks for

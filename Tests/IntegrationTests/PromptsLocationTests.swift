@@ -105,11 +105,23 @@ struct PromptsLocationTests {
         try handle.write(contentsOf: Data("\n\(marker)\n".utf8))
         try handle.close()
 
-        let httpPort = try Peers.freeTCPPort()
-        let sipPort = try Peers.freeUDPPort()
-        let server = try await PeerProcess(binary, [
-            "serve", "--http-address", "127.0.0.1:\(httpPort)", "--sip-address", "127.0.0.1:\(sipPort)", "--data-dir", dataDirectory.path,
-        ], name: "serve-installed", workingDirectory: workingDirectory.path)
+        // Free ports are chosen before verigate binds them, and other tests run meanwhile: one
+        // taken in between (ci31: "Address already in use") is tried again with new ports.
+        var server: PeerProcess
+        var httpPort = 0
+        var attempt = 0
+        repeat {
+            attempt += 1
+            httpPort = try Peers.freeTCPPort()
+            let sipPort = try Peers.freeUDPPort()
+            server = try await PeerProcess(binary, [
+                "serve", "--http-address", "127.0.0.1:\(httpPort)", "--sip-address", "127.0.0.1:\(sipPort)", "--data-dir", dataDirectory.path,
+            ], name: "serve-installed", workingDirectory: workingDirectory.path)
+            let process = server
+            _ = try await eventuallyTrue { !process.lines("gateway.hello").isEmpty || !process.process.isRunning }
+            if server.process.isRunning || !server.tail().contains("Address already in use") || attempt == 3 { break }
+            await server.stop()
+        } while true
         func fail() async {
             server.process.signal(SIGKILL)
             await server.stop()

@@ -77,7 +77,9 @@ struct SIPEndpointInputTests {
 
     @Test("one source cannot hold more transactions than its share: 503 with Retry-After")
     func perSourceLimit() async throws {
-        let endpoint = try await startEndpoint { $0.maxTransactionsPerSource = 2 }
+        // RFC 3261 timers: with the fast ones Timer J (64·T1) ends the first transaction within
+        // 1.3 s, and a loaded CI machine took longer than that to send the third request.
+        let endpoint = try await startEndpoint { $0.maxTransactionsPerSource = 2; $0.timers = .rfc3261 }
         let probe = try await UDPProbe.make()
         let target = await endpoint.udpAddresses[0]
         var replies = probe.datagrams.makeAsyncIterator()
