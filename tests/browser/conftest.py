@@ -7,12 +7,11 @@ import json
 import os
 import pathlib
 import re
-import shutil
-import socket
 import subprocess
-import tempfile
 import time
 import urllib.request
+
+import sys
 
 import pytest
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
@@ -20,6 +19,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+import verigate  # noqa: E402  (tests/verigate.py: the verigate serve both Python suites start)
 # Screenshots of every state go to a temp folder (CI keeps them as artifacts there); set
 # VERIGATE_SCREENSHOTS=docs/screenshots to refresh the ones the README shows.
 SHOTS = pathlib.Path(os.environ.get("VERIGATE_SCREENSHOTS", pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / "verigate-screenshots"))
@@ -28,65 +29,28 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
+def check_binary():
+    """The verigate binary the tests run (tests/verigate.py) exists, or the tests fail (CI) or skip."""
+    path = os.environ.get("VERIGATE_BIN") or str(ROOT / ".build" / "debug" / "verigate")
+    if not os.access(path, os.X_OK):
+        missing(f"the verigate binary ({path}; build it with `swift build --product verigate`)")
+
+
 def missing(what):
     if IN_CI:
         pytest.fail(f"{what} is missing; with CI=true the browser tests must run", pytrace=False)
     pytest.skip(f"{what} is missing")
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Server(verigate.Server):
+    """A running `verigate serve` (demo and dev mode) with the page helpers the browser tests use."""
 
-
-class Server:
-    """A running `verigate serve` (demo and dev mode)."""
-
-    def __init__(self, binary, data_dir, port, sip_port, extra_env=None):
-        self.binary = binary
-        self.data_dir = data_dir
-        self.url = f"http://127.0.0.1:{port}"
-        self.sip_port = sip_port
-        self.log = open(os.path.join(data_dir, "serve.log"), "w+")
+    def __init__(self, extra_env=None, prefix="verigate-browser-"):
         # The gateway rings a missed call for 5 s before its 603: a page that shows "verified" while
         # the phone still rings was updated live, by the approval itself. (It was 1 s, which a CI
         # run on a loaded machine missed: how fast the page follows is a measurement, not a test.)
-        sip_conf = os.path.join(data_dir, "sip.conf")
-        with open(sip_conf, "w") as f:
-            f.write("[general]\nmissed_call_ring_time = 5000ms\n\n[loopback]\ntype = peer\nhost = 127.0.0.0/8\ntrusted = yes\n")
-        env = dict(os.environ, VERIGATE_SIP_CONFIG=sip_conf, VERIGATE_HTTP_ADDRESS=f"127.0.0.1:{port}", VERIGATE_DATA_DIR=data_dir,
-                   VERIGATE_SIP_ADDRESS=f"127.0.0.1:{sip_port}", VERIGATE_PROMPTS=str(ROOT / "prompts"), **(extra_env or {}),
-                   VERIGATE_DEMO_STARTS="100", VERIGATE_IP_RATE="0", VERIGATE_LOG_LEVEL="warning")
-        self.process = subprocess.Popen([binary, "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError("verigate serve exited: " + self.output())
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("verigate serve did not answer /healthz: " + self.output())
-            time.sleep(0.1)
-        match = re.search(r"Created API key \(shown once, keep it\): (\S+)", self.output())
-        self.api_key = match.group(1) if match else None
-
-    def output(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        super().__init__(env={**(extra_env or {}), "VERIGATE_DEMO_STARTS": "100", "VERIGATE_IP_RATE": "0"}, prefix=prefix,
+                         sip_conf="[general]\nmissed_call_ring_time = 5000ms\n\n[loopback]\ntype = peer\nhost = 127.0.0.0/8\ntrusted = yes\n")
 
     def outbox(self, to):
         with urllib.request.urlopen(self.url + "/dev/outbox", timeout=5) as r:
@@ -99,10 +63,10 @@ class Server:
         return re.search(r"\d{4,10}", messages[-1]["text"]).group(0)
 
     def api(self, method, path, body=None):
-        request = urllib.request.Request(self.url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=5) as r:
-            return json.load(r)
+        """The JSON body of an API call with the server's key; an error status fails the test."""
+        status, answer = super().api(method, path, body)
+        assert status < 400, f"{method} {path}: HTTP {status}: {answer}"
+        return answer
 
     def webhook_key(self):
         out = subprocess.run([self.binary, "webhook-secret", "--data-dir", self.data_dir], check=True, capture_output=True, text=True)
@@ -111,14 +75,10 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server():
-    binary = os.environ.get("VERIGATE_BIN") or str(ROOT / ".build" / "debug" / "verigate")
-    if not os.access(binary, os.X_OK):
-        missing(f"the verigate binary ({binary}; build it with `swift build --product verigate`)")
-    data_dir = tempfile.mkdtemp(prefix="verigate-browser-")
-    s = Server(binary, data_dir, free_port(), free_port(socket.SOCK_DGRAM))
+    check_binary()
+    s = Server()
     yield s
     s.stop()
-    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -128,18 +88,14 @@ def kannel_server():
     url, out = os.environ.get("VERIGATE_TEST_KANNEL_URL"), os.environ.get("VERIGATE_TEST_FAKESMSC_OUT")
     if not url or not out:
         missing("Kannel (run under scripts/with-kannel.sh; apt-get install kannel kannel-extras)")
-    binary = os.environ.get("VERIGATE_BIN") or str(ROOT / ".build" / "debug" / "verigate")
-    if not os.access(binary, os.X_OK):
-        missing(f"the verigate binary ({binary})")
-    data_dir = tempfile.mkdtemp(prefix="verigate-browser-kannel-")
-    s = Server(binary, data_dir, free_port(), free_port(socket.SOCK_DGRAM), extra_env={
+    check_binary()
+    s = Server(prefix="verigate-browser-kannel-", extra_env={
         "VERIGATE_SMS_DRIVER": "kannel", "VERIGATE_KANNEL_URL": url,
         "VERIGATE_KANNEL_USERNAME": os.environ.get("VERIGATE_TEST_KANNEL_USER", "tester"),
         "VERIGATE_KANNEL_PASSWORD": os.environ.get("VERIGATE_TEST_KANNEL_PASSWORD", "foobar")})
     s.fakesmsc_out = out
     yield s
     s.stop()
-    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def fakesmsc_text(path, to, timeout=30):

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The API contract under fuzzing (docs/TESTING.md, "API contract and dashboard"): starts
-`verigate serve` on free loopback ports with a throwaway data dir (tests/contract/verigate.py),
+`verigate serve` on free loopback ports with a throwaway data dir (tests/verigate.py),
 starts one hosted verification for the page routes' ticket, and runs schemathesis against the
 served openapi.yaml with `--checks all` (tests/contract/schemathesis.toml says which checks are
 narrowed where, and why). Exits with schemathesis' status: 0 only when no response was a server error, undocumented,
@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.request
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # tests/verigate.py
 from verigate import ROOT, Server  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent

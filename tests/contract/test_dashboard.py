@@ -16,11 +16,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/verigate.py
 from verigate import ROOT, Server, free_port  # noqa: E402
 
 DASHBOARD = ROOT / "docs" / "grafana" / "verigate.json"

@@ -1,6 +1,6 @@
-"""A `verigate serve` for the contract tests (tests/contract): free loopback ports, a throwaway
-data dir, dev mode (demo page, SMS outbox), the API key it prints on its first start. Started the
-way the browser tests' conftest starts it (docs/TESTING.md)."""
+"""A `verigate serve` for the Python test suites (tests/browser, tests/contract): free loopback
+ports, a throwaway data dir, dev mode (demo page, SMS outbox), the API key it prints on its first
+start (docs/TESTING.md)."""
 import json
 import os
 import pathlib
@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -33,8 +33,9 @@ def binary():
 class Server:
     """A running `verigate serve`; `env` adds or overrides VERIGATE_* settings."""
 
-    def __init__(self, env=None, sip_conf=None):
-        self.data_dir = tempfile.mkdtemp(prefix="verigate-contract-")
+    def __init__(self, env=None, sip_conf=None, prefix="verigate-test-"):
+        self.binary = binary()
+        self.data_dir = tempfile.mkdtemp(prefix=prefix)
         port = free_port()
         self.sip_port = free_port(socket.SOCK_DGRAM)
         self.url = f"http://127.0.0.1:{port}"
@@ -46,7 +47,7 @@ class Server:
                         VERIGATE_SIP_ADDRESS=f"127.0.0.1:{self.sip_port}", VERIGATE_PROMPTS=str(ROOT / "prompts"),
                         VERIGATE_LOG_LEVEL="warning")
         settings.update(env or {})
-        self.process = subprocess.Popen([binary(), "serve"], env=settings, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([self.binary, "serve"], env=settings, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None:
