@@ -45,14 +45,9 @@ struct DispatcherScaleOutTests {
             self.directory = directory
             let list = directory.appendingPathComponent("dispatcher.list")
             try Data(gatewayPorts.map { "1 sip:127.0.0.1:\($0) 0 0\n" }.joined().utf8).write(to: list)
-            let config = directory.appendingPathComponent("kamailio.cfg")
-            try Data(Self.config(udpPort: udpPort, list: list.path, control: directory.appendingPathComponent("ctl.sock").path).utf8).write(to: config)
-            process = try await PeerProcess(KamailioRegistrationTests.kamailio, ["-DD", "-E", "-m", "64", "-M", "8", "-f", config.path, "-w", directory.path,
-                                                                              "-P", directory.appendingPathComponent("kamailio.pid").path],
-                                            name: "kamailio-dispatcher")
-            let udpPort = udpPort
-            let bound = try await eventuallyTrue { Peers.udpPortIsBound(udpPort) }
-            if !bound { Issue.record("kamailio did not listen: \(process.tail())") }
+            process = try await KamailioRegistrationTests.startKamailio(
+                config: Self.config(udpPort: udpPort, list: list.path, control: directory.appendingPathComponent("ctl.sock").path),
+                directory: directory, udpPort: udpPort, name: "kamailio-dispatcher")
         }
 
         /// Lines Kamailio logged containing `marker`.
@@ -88,14 +83,7 @@ struct DispatcherScaleOutTests {
             listen=udp:127.0.0.1:\#(udpPort)
             mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
             loadmodule "ctl.so"
-            loadmodule "tm.so"
-            loadmodule "sl.so"
-            loadmodule "rr.so"
-            loadmodule "pv.so"
-            loadmodule "maxfwd.so"
-            loadmodule "textops.so"
-            loadmodule "siputils.so"
-            loadmodule "xlog.so"
+            \#(KamailioRegistrationTests.statefulProxyModules)
             loadmodule "htable.so"
             loadmodule "dispatcher.so"
             modparam("ctl", "binrpc", "unix:\#(control)")

@@ -20,6 +20,35 @@ import VerificationServer
 struct KamailioRegistrationTests {
     static let kamailio = "/usr/sbin/kamailio"
 
+    /// The modules a stateful proxy script of the tests uses (after `mpath`): transactions,
+    /// stateless replies, record-routing, pseudo-variables, Max-Forwards, header edits, To-tag
+    /// checks and logging (the TLS edge and the dispatcher).
+    static let statefulProxyModules = """
+        loadmodule "tm.so"
+        loadmodule "sl.so"
+        loadmodule "rr.so"
+        loadmodule "pv.so"
+        loadmodule "maxfwd.so"
+        loadmodule "textops.so"
+        loadmodule "siputils.so"
+        loadmodule "xlog.so"
+        """
+
+    /// Writes `config` to `directory`/kamailio.cfg, starts Kamailio on it in the foreground (its
+    /// log to the process's output, 64 MB shared and 8 MB private memory, pid file in `directory`)
+    /// and waits until it listens on UDP `udpPort` and `alsoReady()` holds; a Kamailio that does
+    /// not is recorded as an issue with its log. The three Kamailio roles of the tests start here.
+    static func startKamailio(config: String, directory: URL, udpPort: Int, name: String,
+                              alsoReady: @escaping @Sendable () -> Bool = { true }) async throws -> PeerProcess {
+        let file = directory.appendingPathComponent("kamailio.cfg")
+        try Data(config.utf8).write(to: file)
+        let process = try await PeerProcess(kamailio, ["-DD", "-E", "-m", "64", "-M", "8", "-f", file.path, "-w", directory.path,
+                                                       "-P", directory.appendingPathComponent("kamailio.pid").path], name: name)
+        let bound = try await eventuallyTrue { Peers.udpPortIsBound(udpPort) && alsoReady() }
+        if !bound { Issue.record("kamailio did not listen: \(process.tail())") }
+        return process
+    }
+
     /// Kamailio as a registration trunk provider on 127.0.0.1:`port`.
     final class Provider: Sendable {
         let process: PeerProcess
@@ -32,14 +61,8 @@ struct KamailioRegistrationTests {
             port = try Peers.freeUDPPort()
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-kamailio-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let config = directory.appendingPathComponent("kamailio.cfg")
-            try Data(Self.config(port: port, minExpires: minExpires, maxExpires: maxExpires).utf8).write(to: config)
-            process = try await PeerProcess(KamailioRegistrationTests.kamailio, ["-DD", "-E", "-m", "64", "-M", "8", "-f", config.path, "-w", directory.path,
-                                                                            "-P", directory.appendingPathComponent("kamailio.pid").path],
-                                      name: "kamailio")
-            let port = port
-            let bound = try await eventuallyTrue { Peers.udpPortIsBound(port) }
-            if !bound { Issue.record("kamailio did not listen: \(process.tail())") }
+            process = try await KamailioRegistrationTests.startKamailio(
+                config: Self.config(port: port, minExpires: minExpires, maxExpires: maxExpires), directory: directory, udpPort: port, name: "kamailio")
         }
 
         /// The REGISTERs Kamailio accepted, in order, as (CSeq, Expires, Contact).

@@ -33,14 +33,9 @@ struct KamailioTLSEdgeTests {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let tlsConfig = directory.appendingPathComponent("tls.cfg")
             try Data(Self.tlsConfig(pki: pki, certificate: certificate).utf8).write(to: tlsConfig)
-            let config = directory.appendingPathComponent("kamailio.cfg")
-            try Data(Self.config(udpPort: udpPort, tlsPort: tlsPort, tlsConfig: tlsConfig.path, gatewayTLSPort: gatewayTLSPort).utf8).write(to: config)
-            process = try await PeerProcess(KamailioRegistrationTests.kamailio, ["-DD", "-E", "-m", "64", "-M", "8", "-f", config.path, "-w", directory.path,
-                                                                              "-P", directory.appendingPathComponent("kamailio.pid").path],
-                                            name: "kamailio-tls")
-            let udpPort = udpPort
-            let bound = try await eventuallyTrue { Peers.udpPortIsBound(udpPort) && Self.tcpPortIsListening(tlsPort) }
-            if !bound { Issue.record("kamailio did not listen: \(process.tail())") }
+            process = try await KamailioRegistrationTests.startKamailio(
+                config: Self.config(udpPort: udpPort, tlsPort: tlsPort, tlsConfig: tlsConfig.path, gatewayTLSPort: gatewayTLSPort),
+                directory: directory, udpPort: udpPort, name: "kamailio-tls", alsoReady: { Self.tcpPortIsListening(tlsPort) })
         }
 
         /// Lines Kamailio logged containing `marker`.
@@ -101,14 +96,7 @@ struct KamailioTLSEdgeTests {
             listen=tls:127.0.0.1:\(tlsPort)
             mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
             loadmodule "tls.so"
-            loadmodule "tm.so"
-            loadmodule "sl.so"
-            loadmodule "rr.so"
-            loadmodule "pv.so"
-            loadmodule "maxfwd.so"
-            loadmodule "textops.so"
-            loadmodule "siputils.so"
-            loadmodule "xlog.so"
+            \(KamailioRegistrationTests.statefulProxyModules)
             modparam("tls", "config", "\(tlsConfig)")
             request_route {
               if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
