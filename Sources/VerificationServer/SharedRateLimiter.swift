@@ -25,6 +25,9 @@ public protocol SharedRateLimitStore: Sendable {
 final class SharedRateLimiter: Sendable {
     /// Names this limit's buckets in the shared store (`ip`, `key`, `demo`).
     let scope: String
+    /// Requests allowed per `period` seconds and key; 0 means unlimited.
+    let limit: Int
+    let period: Double
     private let local: Mutex<RateLimiter>
     private let shared: (any SharedRateLimitStore)?
     private let logger: Logger?
@@ -32,7 +35,7 @@ final class SharedRateLimiter: Sendable {
     /// `limit` requests per `period` seconds and key; 0 means unlimited. With `shared`, the limit
     /// holds across the nodes that share that store.
     init(scope: String, limit: Int, period: Double, shared: (any SharedRateLimitStore)? = nil, logger: Logger? = nil) {
-        self.scope = scope
+        (self.scope, self.limit, self.period) = (scope, limit, period)
         local = Mutex(RateLimiter(limit: limit, period: period))
         self.shared = shared
         self.logger = logger
@@ -40,8 +43,7 @@ final class SharedRateLimiter: Sendable {
 
     /// Takes one request for `key` at `now`: nil when allowed, else seconds until one will be.
     func acquire(_ key: String, now: Date) async -> Double? {
-        let (wait, limit, period) = local.withLock { ($0.acquire(key, now: now), $0.limit, $0.period) }
-        if let wait { return wait }
+        if let wait = local.withLock({ $0.acquire(key, now: now) }) { return wait }
         guard let shared, limit > 0 else { return nil }
         do {
             return try await shared.acquireRateLimit(bucket: "\(scope):\(key)", limit: limit, period: period, now: now)

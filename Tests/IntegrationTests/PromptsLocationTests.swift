@@ -110,6 +110,7 @@ struct PromptsLocationTests {
         var server: PeerProcess
         var httpPort = 0
         var attempt = 0
+        var attached = false
         repeat {
             attempt += 1
             httpPort = try Peers.freeTCPPort()
@@ -118,7 +119,7 @@ struct PromptsLocationTests {
                 "serve", "--http-address", "127.0.0.1:\(httpPort)", "--sip-address", "127.0.0.1:\(sipPort)", "--data-dir", dataDirectory.path,
             ], name: "serve-installed", workingDirectory: workingDirectory.path)
             let process = server
-            _ = try await eventuallyTrue { !process.lines("gateway.hello").isEmpty || !process.process.isRunning }
+            attached = try await eventuallyTrue { !process.lines("gateway.hello").isEmpty || !process.process.isRunning }
             if server.process.isRunning || !server.tail().contains("Address already in use") || attempt == 3 { break }
             await server.stop()
         } while true
@@ -127,7 +128,6 @@ struct PromptsLocationTests {
             await server.stop()
         }
         do {
-            let attached = try await eventuallyTrue { !server.lines("gateway.hello").isEmpty || !server.process.isRunning }
             let hello = server.lines("gateway.hello").first ?? ""
             #expect(attached && hello.contains("\"dtmf_callin\"") && hello.contains("\"voice_callin\""), "\(server.tail())")
             let prompts = server.lines("gateway.prompts").first ?? ""
