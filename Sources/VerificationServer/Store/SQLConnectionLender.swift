@@ -1,4 +1,4 @@
-// Bridges AsyncKit's event-loop connection pools (used by SQLiteKit and PostgresKit) to async/await:
+// Bridges AsyncKit's event-loop connection pools (PostgresKit's) to async/await:
 // one pooled connection is lent to a closure as an SQLKit `SQLDatabase`, optionally inside a
 // BEGIN…COMMIT transaction. Written by hand because the kits only offer future-based lending and
 // SQLKit has no transaction API that keeps every statement on one connection.
@@ -7,7 +7,6 @@ import NIOCore
 import NIOPosix
 import PostgresKit
 import SQLKit
-import SQLiteKit
 
 /// Lends one connection at a time from a bounded pool, as an `SQLDatabase`.
 protocol SQLDatabaseLender: Sendable {
@@ -80,40 +79,5 @@ where Source.Connection: Sendable {
 
     func close() async throws {
         try await pool.close().get()
-    }
-}
-
-/// SQLite connections with the pragmas Verigate relies on, run on every new connection:
-/// WAL journal, a busy timeout (replacing SQLiteNIO's spin-forever busy handler), foreign keys.
-struct VerigateSQLiteSource: ConnectionPoolSource {
-    let base: SQLiteConnectionSource
-    let pragmas: [String]
-
-    init(path: String, busyTimeoutMilliseconds: Int, threadPool: NIOThreadPool) {
-        self.base = SQLiteConnectionSource(
-            configuration: SQLiteConfiguration(storage: .file(path: path), enableForeignKeys: true),
-            threadPool: threadPool
-        )
-        self.pragmas = [
-            "PRAGMA busy_timeout = \(busyTimeoutMilliseconds)",
-            "PRAGMA journal_mode = WAL",
-            // In WAL mode NORMAL keeps the database consistent after a crash; only the last commits
-            // before a power loss may be lost. A process crash or restart loses nothing.
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA foreign_keys = ON",
-        ]
-    }
-
-    func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
-        let pragmas = self.pragmas
-        return base.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
-            var ready = eventLoop.makeSucceededVoidFuture()
-            for pragma in pragmas {
-                ready = ready.flatMap { connection.query(pragma, []).map { _ in () } }
-            }
-            return ready.map { connection }.flatMapError { error in
-                connection.close().flatMapThrowing { throw error }
-            }
-        }
     }
 }

@@ -12,7 +12,9 @@ import Verification
 ///
 /// - Every write that must be atomic (`insert`, `update`) runs in one transaction on one pooled
 ///   connection. SQLite writes go through a single writer connection (`BEGIN IMMEDIATE`), so writers
-///   queue in-process instead of spinning on the file lock; reads use a separate bounded pool.
+///   queue in-process instead of spinning on the file lock, and the writes that queue together share
+///   one COMMIT, each in its own savepoint (`SQLiteDatabasePool`, `GroupCommit`); reads use a
+///   separate bounded pool. SQLite statements run on the calling thread (GRDB, cached statements).
 /// - Several verifications may be pending for one number and channel (each start is its own);
 ///   a call-in system number is held per caller in `system_number_holds`, taken by one upsert so
 ///   that of two nodes racing for a number one wins.
@@ -48,8 +50,7 @@ public final class SQLVerificationStore: VerificationStore {
         }
     }
 
-    /// The pool size when none is configured: 8, SQLite readers (each on a thread of its own) or
-    /// PostgreSQL connections. Missed calls at 500/s cost the same CPU with 2 or 8 SQLite readers
+    /// The pool size when none is configured: 8, SQLite read connections or PostgreSQL connections. Missed calls at 500/s cost the same CPU with 2 or 8 SQLite readers
     /// (interleaved runs, 2.7–3.0 ms per call either way), so the default stayed.
     public static func defaultPoolSize(_ backend: SQLStoreBackend) -> Int {
         switch backend {
@@ -63,7 +64,6 @@ public final class SQLVerificationStore: VerificationStore {
     let writer: any SQLDatabaseLender
     /// How long each operation takes (`SQLStoreLatency.observe` to receive them).
     public let latency: SQLStoreLatency
-    private let threadPool: NIOThreadPool?
     let configuration: Configuration
     /// The PostgreSQL connection settings (nil on SQLite), for connections outside the pool (the
     /// audit event listener).
@@ -72,7 +72,7 @@ public final class SQLVerificationStore: VerificationStore {
 
     private init(
         backend: SQLStoreBackend, reader: any SQLDatabaseLender, writer: any SQLDatabaseLender,
-        threadPool: NIOThreadPool?, configuration: Configuration, postgres: SQLPostgresConfiguration? = nil, logger: Logger
+        configuration: Configuration, postgres: SQLPostgresConfiguration? = nil, logger: Logger
     ) {
         self.postgres = postgres
         self.backend = backend
@@ -80,7 +80,6 @@ public final class SQLVerificationStore: VerificationStore {
         self.latency = latency
         self.reader = TimedSQLDatabaseLender(base: reader, latency: latency)
         self.writer = TimedSQLDatabaseLender(base: writer, latency: latency)
-        self.threadPool = threadPool
         self.configuration = configuration
         self.logger = logger
     }
@@ -102,22 +101,13 @@ public final class SQLVerificationStore: VerificationStore {
         case .sqlite(let path):
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            // One thread per connection: a connection waiting on another process's lock never
-            // starves the connection that holds it.
-            let readers = configuration.poolSize ?? defaultPoolSize(.sqlite)
-            let threadPool = NIOThreadPool(numberOfThreads: readers + 1)
-            threadPool.start()
-            let source = VerigateSQLiteSource(
-                path: path, busyTimeoutMilliseconds: configuration.sqliteBusyTimeoutMilliseconds, threadPool: threadPool
+            let database = try SQLiteDatabasePool(
+                path: path, readers: configuration.poolSize ?? defaultPoolSize(.sqlite),
+                busyTimeoutMilliseconds: configuration.sqliteBusyTimeoutMilliseconds, logger: logger
             )
-            let sql: @Sendable (SQLiteConnection) -> any SQLDatabase = { $0.sql(queryLogLevel: nil) }
             store = SQLVerificationStore(
-                backend: .sqlite,
-                reader: PooledSQLDatabaseLender(
-                    source: source, maxConnections: readers, on: eventLoop, logger: logger, database: sql
-                ),
-                writer: PooledSQLDatabaseLender(source: source, maxConnections: 1, on: eventLoop, logger: logger, database: sql),
-                threadPool: threadPool, configuration: configuration, logger: logger
+                backend: .sqlite, reader: database.reader, writer: database.writer,
+                configuration: configuration, logger: logger
             )
         case .postgres(let url):
             var postgres = try SQLPostgresConfiguration(url: url)
@@ -127,7 +117,7 @@ public final class SQLVerificationStore: VerificationStore {
                 on: eventLoop, logger: logger, database: { $0.sql(queryLogLevel: nil) }
             )
             store = SQLVerificationStore(
-                backend: .postgres, reader: pool, writer: pool, threadPool: nil, configuration: configuration, postgres: postgres, logger: logger
+                backend: .postgres, reader: pool, writer: pool, configuration: configuration, postgres: postgres, logger: logger
             )
         }
         do {
@@ -152,11 +142,10 @@ public final class SQLVerificationStore: VerificationStore {
         try await reader.withDatabase { try await SQLStoreMigrator.appliedVersions($0) }
     }
 
-    /// Closes every connection (and SQLite's thread pool). The store cannot be used afterwards.
+    /// Closes every connection. The store cannot be used afterwards.
     public func shutdown() async throws {
         try await reader.close()
         if backend == .sqlite { try await writer.close() }
-        try await threadPool?.shutdownGracefully()
     }
 
     // MARK: statements shared by the aggregates (the queries are in the SQLVerificationStore+… files)

@@ -1,0 +1,155 @@
+// SQLKit's `SQLDatabase` over GRDB connections, so the store's statements (written once, for SQLite
+// and PostgreSQL) run on SQLite synchronously on the calling thread, as cached prepared statements.
+// Values are encoded and decoded as SQLiteKit does (`SQLiteDataEncoder`/`SQLiteDataDecoder`), so
+// a database written before keeps reading the same; the store's own column types take a direct path.
+// Written by hand: no library bridges SQLKit to GRDB (see SQLiteDatabasePool.swift).
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import SQLKit
+import SQLiteKit
+
+/// An `SQLDatabase` whose statements run through `access` (a GRDB read or write access, lent for
+/// one statement at a time; see `SQLiteDatabasePool`).
+struct GRDBSQLDatabase: SQLDatabase {
+    /// Runs `statement` on a connection lent for the call.
+    typealias Access = @Sendable (_ statement: (Database) throws -> Void) throws -> Void
+
+    let eventLoop: any EventLoop
+    let logger: Logger
+    let access: Access
+
+    init(eventLoop: any EventLoop, logger: Logger, access: @escaping Access) {
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.access = access
+    }
+
+    var dialect: any SQLKit.SQLDialect { SQLiteDialect() }
+    var queryLogLevel: Logger.Level? { nil }
+
+    func execute(sql query: any SQLKit.SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        do {
+            try run(query, onRow)
+            return eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    func execute(sql query: any SQLKit.SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        try run(query, onRow)
+    }
+
+    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await closure(self)
+    }
+
+    /// Serializes `query`, runs it as a cached statement and hands each row to `onRow`.
+    private func run(_ query: any SQLKit.SQLExpression, _ onRow: (any SQLRow) -> ()) throws {
+        let (sql, binds) = serialize(query)
+        let arguments = StatementArguments(try binds.map(Self.databaseValue))
+        try access { db in
+            let statement = try db.cachedStatement(sql: sql)
+            try statement.setArguments(arguments)
+            guard statement.columnCount > 0 else {
+                try statement.execute()
+                return
+            }
+            let columns = GRDBSQLRow.Columns(names: statement.columnNames)
+            let rows = try Row.fetchCursor(statement)
+            while let row = try rows.next() {
+                onRow(GRDBSQLRow(columns: columns, values: (0..<columns.names.count).map { row[$0] }))
+            }
+        }
+    }
+
+    /// A bound value as SQLite stores it: the store's own types directly, anything else as
+    /// SQLiteKit encodes it.
+    static func databaseValue(_ bind: any Encodable & Sendable) throws -> DatabaseValue {
+        switch bind {
+        case let value as String: return value.databaseValue
+        case let value as Int64: return value.databaseValue
+        case let value as Int: return Int64(value).databaseValue
+        case let value as Double: return value.databaseValue
+        case let value as Data: return value.databaseValue
+        default: return databaseValue(try SQLiteDataEncoder().encode(bind))
+        }
+    }
+
+    static func databaseValue(_ data: SQLiteData) -> DatabaseValue {
+        switch data {
+        case .integer(let value): Int64(value).databaseValue
+        case .float(let value): value.databaseValue
+        case .text(let value): value.databaseValue
+        case .blob(let value): Data(value.readableBytesView).databaseValue
+        case .null: .null
+        }
+    }
+}
+
+/// One result row as SQLKit's `SQLRow`.
+struct GRDBSQLRow: SQLRow {
+    /// The column names of a statement and their positions, shared by its rows.
+    final class Columns: Sendable {
+        let names: [String]
+        let index: [String: Int]
+
+        init(names: [String]) {
+            self.names = names
+            var index: [String: Int] = [:]
+            for (position, name) in names.enumerated() where index[name] == nil { index[name] = position }
+            self.index = index
+        }
+    }
+
+    let columns: Columns
+    let values: [DatabaseValue]
+
+    var allColumns: [String] { columns.names }
+
+    func contains(column: String) -> Bool { columns.index[column] != nil }
+
+    func decodeNil(column: String) throws -> Bool {
+        guard let position = columns.index[column] else { return true }
+        return values[position].isNull
+    }
+
+    func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
+        guard let position = columns.index[column] else { throw GRDBSQLRowError.missingColumn(column) }
+        let value = values[position]
+        // The store's column types, directly; anything else as SQLiteKit decodes it.
+        switch value.storage {
+        case .string(let string):
+            if let decoded = string as? D { return decoded }
+        case .int64(let integer):
+            if let decoded = integer as? D { return decoded }
+            if D.self == Int.self || D.self == Int?.self, let decoded = Int(integer) as? D { return decoded }
+        case .double(let double):
+            if let decoded = double as? D { return decoded }
+        case .blob(let data):
+            if let decoded = data as? D { return decoded }
+        case .null:
+            if let decoded = Optional<Any>.none as? D { return decoded }
+        }
+        return try SQLiteDataDecoder().decode(D.self, from: Self.sqliteData(value))
+    }
+
+    private static func sqliteData(_ value: DatabaseValue) -> SQLiteData {
+        switch value.storage {
+        case .null: .null
+        case .int64(let integer): .integer(Int(integer))
+        case .double(let double): .float(double)
+        case .string(let string): .text(string)
+        case .blob(let data): .blob(ByteBuffer(bytes: data))
+        }
+    }
+}
+
+/// A row was asked for a column its statement does not return.
+struct GRDBSQLRowError: Error, CustomStringConvertible {
+    let column: String
+    static func missingColumn(_ column: String) -> Self { Self(column: column) }
+    var description: String { "The row has no column \(column)." }
+}
