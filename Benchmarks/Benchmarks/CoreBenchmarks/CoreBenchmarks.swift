@@ -45,12 +45,35 @@ let storeBenchmarks: @Sendable () -> Void = {
         try await fixture.store.shutdown()
     }
 
-    Benchmark("check code, wrong then right (SQLite)", configuration: .init(metrics: [.throughput, .wallClock], maxDuration: .seconds(5))) { benchmark in
+    // A check is one read and one versioned write with its audit event: the write path of issue 15.
+    Benchmark("check code, one at a time (SQLite)", configuration: .init(metrics: [.throughput, .wallClock, .mallocCountTotal], maxDuration: .seconds(5))) { benchmark in
         let fixture = try await StoreFixture.make()
         var ids: [String] = []
         for i in benchmark.scaledIterations { ids.append(try await fixture.service.start(StartRequest(to: fixture.number(i), channel: .dtmfCallIn)).verification.id) }
         benchmark.startMeasurement()
         for id in ids { blackHole(try? await fixture.service.checkKeyed(id: id, digits: "000000")) }
+        benchmark.stopMeasurement()
+        try await fixture.store.shutdown()
+    }
+
+    // The same checks, 64 in flight at once: the writes that queue share one COMMIT (group commit).
+    Benchmark("check code, 64 at once (SQLite, group commit)", configuration: .init(metrics: [.throughput, .wallClock, .mallocCountTotal], maxDuration: .seconds(5))) { benchmark in
+        let fixture = try await StoreFixture.make()
+        var ids: [String] = []
+        for i in benchmark.scaledIterations { ids.append(try await fixture.service.start(StartRequest(to: fixture.number(i), channel: .dtmfCallIn)).verification.id) }
+        let service = fixture.service
+        benchmark.startMeasurement()
+        await withTaskGroup(of: Void.self) { group in
+            var pending = ids.makeIterator()
+            for _ in 0..<64 {
+                guard let id = pending.next() else { break }
+                group.addTask { blackHole(try? await service.checkKeyed(id: id, digits: "000000")) }
+            }
+            while await group.next() != nil {
+                guard let id = pending.next() else { continue }
+                group.addTask { blackHole(try? await service.checkKeyed(id: id, digits: "000000")) }
+            }
+        }
         benchmark.stopMeasurement()
         try await fixture.store.shutdown()
     }

@@ -107,3 +107,5 @@ struct GroupCommit<Waiter> {
         return Committed(members: awaiting, nextLeader: nil)
     }
 }
+
+extension GroupCommit.AfterOperation: Equatable where Waiter: Equatable {}

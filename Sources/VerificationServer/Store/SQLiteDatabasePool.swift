@@ -41,6 +41,8 @@ final class SQLiteDatabasePool: Sendable {
     private let eventLoop: any EventLoop
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
+    private let operationCount = Atomic<Int>(0)
+    private let batchCount = Atomic<Int>(0)
 
     /// Most operations that share one transaction.
     static let maxBatch = 32
@@ -68,6 +70,14 @@ final class SQLiteDatabasePool: Sendable {
     var reader: any SQLDatabaseLender { ReadLender(database: self) }
     /// The lender of the write connection (every lending is one group-committed operation).
     var writer: any SQLDatabaseLender { WriteLender(database: self) }
+
+    /// Write operations run, and batches ended (committed or rolled back), since opening.
+    var statistics: (operations: Int, batches: Int) {
+        (operationCount.load(ordering: .relaxed), batchCount.load(ordering: .relaxed))
+    }
+
+    /// Write operations waiting for the write connection.
+    var queued: Int { state.withLock { $0.commit.queued } }
 
     /// Closes every connection (once; later calls do nothing).
     func close() throws {
@@ -107,6 +117,7 @@ final class SQLiteDatabasePool: Sendable {
         case .ended, .commit: preconditionFailure("a waiting write operation resumed with \(entered)")
         }
         let db = writeDatabase
+        operationCount.add(1, ordering: .relaxed)
         if role == .lead {
             do {
                 try execute("BEGIN IMMEDIATE")
@@ -182,6 +193,7 @@ final class SQLiteDatabasePool: Sendable {
 
     /// Marks the batch ended and resumes its waiting members and the next leader.
     private func endBatch(failure: (any Error)?) {
+        batchCount.add(1, ordering: .relaxed)
         let committed = state.withLock { state in
             state.batchFailure = nil
             return state.commit.committed()

@@ -1,0 +1,168 @@
+import Foundation
+import Logging
+import SQLKit
+import Synchronization
+import Testing
+import TestSupport
+@testable import VerificationServer
+
+@Suite("Group commit of the SQLite writer")
+struct GroupCommitTests {
+    // MARK: the schedule, as values
+
+    @Test("the first operation leads; later ones wait, join one by one up to maxBatch, and the last one commits")
+    func schedule() {
+        var commit = GroupCommit<String>(maxBatch: 3)
+        #expect(commit.enter("a") == .lead)
+        #expect(commit.enter("b") == .wait)
+        #expect(commit.enter("c") == .wait)
+        #expect(commit.enter("d") == .wait)
+        #expect(commit.queued == 3)
+        #expect(commit.finished("a") == .handOff(next: "b"))
+        #expect(commit.finished("b") == .handOff(next: "c"))
+        // Three in the batch: c commits although d waits.
+        #expect(commit.finished("c") == .commit)
+        let ended = commit.committed()
+        #expect(ended.members == ["a", "b"])
+        #expect(ended.nextLeader == "d")
+        #expect(commit.finished("d") == .commit)
+        let last = commit.committed()
+        #expect(last.members.isEmpty && last.nextLeader == nil)
+        // Idle again: the next one leads at once.
+        #expect(commit.enter("e") == .lead)
+    }
+
+    // MARK: the writer on a real SQLite file
+
+    /// A pool on a fresh file with `CREATE TABLE t (x INTEGER NOT NULL)` and a table whose foreign
+    /// key is checked only at COMMIT (to make a COMMIT fail on purpose).
+    private func withPool(_ body: (SQLiteDatabasePool) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-gc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let pool = try SQLiteDatabasePool(path: directory.appendingPathComponent("t.db").path, readers: 2, busyTimeoutMilliseconds: 1_000, logger: logger)
+        try await pool.writer.withDatabase { db in
+            try await db.raw("CREATE TABLE t (x INTEGER NOT NULL)").run()
+            try await db.raw("CREATE TABLE parent (id INTEGER PRIMARY KEY)").run()
+            try await db.raw("""
+                CREATE TABLE child (id INTEGER PRIMARY KEY REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)
+                """).run()
+        }
+        do {
+            try await body(pool)
+        } catch {
+            try? pool.close()
+            throw error
+        }
+        try pool.close()
+    }
+
+    private func rows(_ pool: SQLiteDatabasePool) async throws -> Set<Int> {
+        try await pool.reader.withDatabase { db in
+            Set(try await db.raw("SELECT x FROM t").all().map { Int(try $0.decode(column: "x", as: Int64.self)) })
+        }
+    }
+
+    /// A write whose body waits for `release` after inserting `x`: the writes started meanwhile queue.
+    private func blockedLeader(_ pool: SQLiteDatabasePool, x: Int, release: AsyncStream<Void>) -> Task<Void, any Error> {
+        Task {
+            try await pool.writer.withDatabase { db in
+                try await db.raw("INSERT INTO t (x) VALUES (\(bind: x))").run()
+                for await _ in release { break }
+            }
+        }
+    }
+
+    private struct Refused: Error, Equatable {}
+
+    @Test("writes queued behind a running one share its COMMIT; one that throws is rolled back alone")
+    func queuedWritesShareOneCommit() async throws {
+        try await withPool { pool in
+            let before = pool.statistics
+            let (release, go) = AsyncStream<Void>.makeStream()
+            let leader = blockedLeader(pool, x: 0, release: release)
+            #expect(try await eventuallyTrue { pool.statistics.operations == before.operations + 1 })
+            let writers = 40
+            let results = Task {
+                try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+                    for x in 1...writers {
+                        group.addTask {
+                            do {
+                                try await pool.writer.withDatabase { db in
+                                    try await db.raw("INSERT INTO t (x) VALUES (\(bind: x))").run()
+                                    if x % 10 == 0 { throw Refused() }
+                                }
+                                return (x, true)
+                            } catch is Refused {
+                                return (x, false)
+                            }
+                        }
+                    }
+                    return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+                }
+            }
+            #expect(try await eventuallyTrue { pool.queued == writers })
+            // Nothing of the batch is visible before its COMMIT.
+            #expect(try await rows(pool).isEmpty)
+            go.yield()
+            try await leader.value
+            let outcome = try await results.value
+            #expect(outcome.count == writers)
+            #expect(outcome.filter { !$0.value }.keys.sorted() == [10, 20, 30, 40])
+            let stored = try await rows(pool)
+            #expect(stored == Set([0] + (1...writers).filter { $0 % 10 != 0 }))
+            // 41 operations in batches of at most 32: two COMMITs.
+            let after = pool.statistics
+            #expect(after.operations - before.operations == writers + 1)
+            #expect(after.batches - before.batches == 2)
+        }
+    }
+
+    @Test("a COMMIT that fails fails every write of its batch, and none of their rows stays; the next write works")
+    func failedCommitFailsTheBatch() async throws {
+        try await withPool { pool in
+            let before = pool.statistics
+            let (release, go) = AsyncStream<Void>.makeStream()
+            let leader = blockedLeader(pool, x: 100, release: release)
+            #expect(try await eventuallyTrue { pool.statistics.operations == before.operations + 1 })
+            let results = Task {
+                await withTaskGroup(of: Bool.self) { group in
+                    for x in 1...5 {
+                        group.addTask {
+                            do {
+                                try await pool.writer.withDatabase { db in
+                                    try await db.raw("INSERT INTO t (x) VALUES (\(bind: x))").run()
+                                    // A child without its parent: legal until COMMIT checks it.
+                                    if x == 3 { try await db.raw("INSERT INTO child (id) VALUES (7)").run() }
+                                }
+                                return true
+                            } catch {
+                                return false
+                            }
+                        }
+                    }
+                    return await group.reduce(into: [Bool]()) { $0.append($1) }
+                }
+            }
+            #expect(try await eventuallyTrue { pool.queued == 5 })
+            go.yield()
+            await #expect(throws: (any Error).self) { try await leader.value }
+            #expect(await results.value == [false, false, false, false, false])
+            #expect(try await rows(pool).isEmpty)
+            try await pool.writer.withDatabase { db in try await db.raw("INSERT INTO t (x) VALUES (1)").run() }
+            #expect(try await rows(pool) == [1])
+        }
+    }
+
+    @Test("a write after close is refused with store_shut_down")
+    func closed() async throws {
+        try await withPool { pool in
+            try pool.close()
+            await #expect(throws: SQLStoreError.shutDown) {
+                try await pool.writer.withDatabase { db in try await db.raw("INSERT INTO t (x) VALUES (1)").run() }
+            }
+        }
+    }
+}
