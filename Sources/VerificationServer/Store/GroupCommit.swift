@@ -1,111 +1,64 @@
-// The group commit of the SQLite writer, as a value: who writes next on the one write connection,
-// and when the open transaction is committed. Its shell is SQLiteGroupCommitWriter, which resumes the
-// waiters this returns. docs/ARCHITECTURE.md, "Storage".
+// The group commit of the SQLite writer, as a value: which write operations share the next
+// transaction, and who runs it. Its shell is SQLiteDatabasePool, which runs the batches and resumes
+// the operations this returns. docs/ARCHITECTURE.md, "Storage".
 import DequeModule
 
-/// Schedules write operations onto one connection so that operations arriving together share one
-/// transaction, each still atomic on its own.
+/// Queues write operations for one connection so that those arriving together share one
+/// transaction, each still atomic on its own (a savepoint each), run by one of their own tasks.
 ///
-/// - The first operation to arrive while the connection is free **leads** a batch: it opens the
-///   transaction (`BEGIN IMMEDIATE`) and runs its statements.
-/// - Operations arriving meanwhile queue. When the running operation's statements are done, the
-///   transaction is **handed off** to the next queued operation, which **joins** it inside a
-///   SAVEPOINT (so that its failure rolls back only its own statements), and so on.
-/// - When nobody is queued, or the batch holds `maxBatch` operations, the operation that finished
-///   last **commits**; every operation of the batch learns the outcome of that one COMMIT, and only
-///   then answers its caller. A failed COMMIT fails them all: no caller is ever told "written" for
-///   a write that is not durable.
-/// - The next queued operation then leads a new batch.
+/// - An operation arriving while the connection is free becomes the **runner** at once.
+/// - Operations arriving while a batch runs queue.
+/// - The runner takes a **batch**: the queued operations from the head, at most `maxBatch`, its own
+///   among them. It runs each operation's statements inside one transaction and a savepoint per
+///   operation, commits once, then tells every operation of the batch the outcome. No operation
+///   answers its caller before that COMMIT; a failed COMMIT fails them all.
+/// - Then, when operations are still queued, the owner of the first one becomes the next runner;
+///   otherwise the connection is free again.
 ///
-/// `Waiter` is what the shell resumes (a continuation); the tests use plain values.
-struct GroupCommit<Waiter> {
-    /// How an operation takes the connection.
-    enum Role: Equatable {
-        /// First of a batch: opens the transaction.
-        case lead
-        /// Later in the batch: the transaction is open; run inside a savepoint.
-        case join
-    }
-
-    /// What `enter` tells the shell.
-    enum Entry {
-        /// The connection was free: the caller leads a new batch now.
-        case lead
-        /// Queued: the caller waits until `Handoff` or `Committed` resumes it with a role.
-        case wait
-    }
-
-    /// What `finished` tells the shell once an operation's statements are done.
-    enum AfterOperation {
-        /// Resume `next` with `.join`; the finished operation waits for the batch's COMMIT.
-        case handOff(next: Waiter)
-        /// The finished operation commits (or rolls back) the batch now.
-        case commit
-    }
-
-    /// What `committed` tells the shell after the batch's COMMIT (or ROLLBACK).
-    struct Committed {
-        /// The operations of the batch waiting for the outcome (all but the committer).
-        var members: [Waiter]
-        /// The next operation to lead a batch (resume with `.lead`), if one is queued.
-        var nextLeader: Waiter?
-    }
-
-    private enum State {
-        case idle
-        /// A batch is open: `size` operations have run or are running in it; `awaiting` have
-        /// finished and wait for its outcome.
-        case batch(size: Int, awaiting: [Waiter])
-    }
-
+/// Running the others' statements on the runner's task, rather than handing the open transaction
+/// from task to task, keeps the transaction from waiting in the scheduler's queue between
+/// operations: one batch runs straight through. Each runner runs one batch, so no caller waits for
+/// more than the batches ahead of it and its own.
+struct GroupCommit<Operation: AnyObject> {
     /// Most operations in one transaction: bounds how long the first waits for the last.
     let maxBatch: Int
-    private var state: State = .idle
-    private var queue: Deque<Waiter> = []
+    private var running = false
+    private var queue: Deque<Operation> = []
 
-    /// A scheduler whose batches hold at most `maxBatch` (≥ 1) operations.
+    /// A queue whose batches hold at most `maxBatch` (≥ 1) operations.
     init(maxBatch: Int) {
         precondition(maxBatch >= 1, "a batch holds at least one operation")
         self.maxBatch = maxBatch
     }
 
-    /// Operations queued for the connection (neither running nor finished).
+    /// Operations queued and not yet taken into a batch.
     var queued: Int { queue.count }
 
-    /// An operation wants the connection; `waiter` is how to resume it if it must wait.
-    mutating func enter(_ waiter: Waiter) -> Entry {
-        switch state {
-        case .idle:
-            state = .batch(size: 1, awaiting: [])
-            return .lead
-        case .batch:
-            queue.append(waiter)
-            return .wait
-        }
+    /// Queues `operation`; true when the connection was free and its caller runs the next batch now.
+    mutating func enqueue(_ operation: Operation) -> Bool {
+        queue.append(operation)
+        guard !running else { return false }
+        running = true
+        return true
     }
 
-    /// The running operation's statements are done (successfully or rolled back to its savepoint);
-    /// `waiter` is how to resume it with the batch's outcome if another operation runs next.
-    mutating func finished(_ waiter: Waiter) -> AfterOperation {
-        guard case .batch(let size, var awaiting) = state else { preconditionFailure("finished with no batch open") }
-        if size < maxBatch, let next = queue.popFirst() {
-            awaiting.append(waiter)
-            state = .batch(size: size + 1, awaiting: awaiting)
-            return .handOff(next: next)
-        }
-        return .commit
+    /// The runner takes its batch: the queued operations from the head, at most `maxBatch`.
+    mutating func takeBatch() -> [Operation] {
+        precondition(running, "a batch taken with no runner")
+        let count = min(maxBatch, queue.count)
+        let batch = Array(queue.prefix(count))
+        queue.removeFirst(count)
+        return batch
     }
 
-    /// The batch's transaction ended (committed or rolled back) by the last operation to run.
-    mutating func committed() -> Committed {
-        guard case .batch(_, let awaiting) = state else { preconditionFailure("committed with no batch open") }
-        if let next = queue.popFirst() {
-            state = .batch(size: 1, awaiting: [])
-            return Committed(members: awaiting, nextLeader: next)
+    /// The runner's batch has ended (committed or rolled back). Returns the operation whose owner
+    /// runs the next batch (it stays queued, at the head); nil when none is queued.
+    mutating func batchEnded() -> Operation? {
+        precondition(running, "a batch ended with no runner")
+        guard let next = queue.first else {
+            running = false
+            return nil
         }
-        state = .idle
-        return Committed(members: awaiting, nextLeader: nil)
+        return next
     }
 }
-
-extension GroupCommit.AfterOperation: Equatable where Waiter: Equatable {}

@@ -11,9 +11,9 @@ import SQLKit
 /// Lends one connection at a time from a bounded pool, as an `SQLDatabase`.
 protocol SQLDatabaseLender: Sendable {
     /// Runs `body` on one pooled connection (autocommit).
-    func withDatabase<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R
+    func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
     /// Runs `body` inside `begin` … COMMIT on one pooled connection; ROLLBACK when `body` throws.
-    func withTransaction<R>(begin: String, _ body: (any SQLDatabase) async throws -> R) async throws -> R
+    func withTransaction<R: Sendable>(begin: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
     /// Closes every connection; the lender cannot be used afterwards.
     func close() async throws
 }
@@ -38,7 +38,7 @@ where Source.Connection: Sendable {
         self.logger = logger
     }
 
-    func withDatabase<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+    func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         let connection = try await pool.requestConnection(logger: logger).get()
         do {
             let result = try await body(database(connection))
@@ -50,7 +50,7 @@ where Source.Connection: Sendable {
         }
     }
 
-    func withTransaction<R>(begin: String, _ body: (any SQLDatabase) async throws -> R) async throws -> R {
+    func withTransaction<R: Sendable>(begin: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         let connection = try await pool.requestConnection(logger: logger).get()
         let db = database(connection)
         do {

@@ -39,13 +39,13 @@ struct TimedSQLDatabaseLender: SQLDatabaseLender {
     let base: any SQLDatabaseLender
     let latency: SQLStoreLatency
 
-    func withDatabase<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+    func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         let start = ContinuousClock.now
         defer { latency.record(.statement, since: start) }
         return try await base.withDatabase(body)
     }
 
-    func withTransaction<R>(begin: String, _ body: (any SQLDatabase) async throws -> R) async throws -> R {
+    func withTransaction<R: Sendable>(begin: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         let start = ContinuousClock.now
         defer { latency.record(.transaction, since: start) }
         return try await base.withTransaction(begin: begin, body)

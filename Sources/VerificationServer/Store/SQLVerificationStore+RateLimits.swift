@@ -19,7 +19,7 @@ extension SQLVerificationStore: SharedRateLimitStore {
         let interval = max(1, periodMicros / Int64(limit))
         let nowMicros = SQLTime.micros(now)
         let latestAllowed = nowMicros + periodMicros - interval
-        return try await writer.withDatabase { db in
+        return try await writer.withDatabase { [backend] db in
             let taken = try await db.raw("""
                 INSERT INTO rate_limits (bucket, tat) VALUES (\(bind: bucket), \(bind: nowMicros + interval))
                 ON CONFLICT (bucket) DO UPDATE SET tat = \(unsafeRaw: backend.greatest)(rate_limits.tat, \(bind: nowMicros)) + \(bind: interval)

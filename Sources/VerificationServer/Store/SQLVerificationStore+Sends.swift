@@ -41,7 +41,7 @@ extension SQLVerificationStore {
 
     /// `SendLogStore.reserveSend(_:events:send:guards:)`, in SQL.
     public func reserveSend(_ write: SendWrite, events: [VerificationEvent], send: SendReservation, guards: SendGuards) async throws -> SendReservationOutcome {
-        try await writer.withTransaction(begin: backend.beginWrite) { db in
+        try await writer.withTransaction(begin: backend.beginWrite) { [backend] db in
             if backend == .postgres {
                 var keys = ["number:" + send.to]
                 if guards.maxPerPrefix > 0 { keys.append("prefix:" + send.prefix) }

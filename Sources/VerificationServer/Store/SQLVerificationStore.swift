@@ -151,7 +151,7 @@ public final class SQLVerificationStore: VerificationStore {
     // MARK: statements shared by the aggregates (the queries are in the SQLVerificationStore+… files)
 
     /// Runs `body` on the write connection (tests and maintenance only; not part of the store API).
-    func withRawDatabase<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+    func withRawDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         try await writer.withDatabase(body)
     }
 

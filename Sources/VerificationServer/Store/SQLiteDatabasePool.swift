@@ -6,7 +6,7 @@
 // the store's statements are written once for SQLite and PostgreSQL against SQLKit's async API
 // (`SQLDatabase`). So each statement runs synchronously on the calling thread through GRDB (no
 // hop to a thread pool and back, as SQLiteNIO makes for every statement), and a write transaction
-// spans several such calls; `GroupCommit` decides who holds the write connection meanwhile and lets
+// spans several such calls, made by the task running the batch (`GroupCommit`), which lets the
 // operations that arrive together share one COMMIT. Neither GRDB nor SQLKit offers group commit.
 import Foundation
 import GRDB
@@ -18,26 +18,35 @@ import Synchronization
 
 /// One SQLite database file: a `DatabasePool` and the group commit of its write connection.
 final class SQLiteDatabasePool: Sendable {
-    /// What a waiting write operation is resumed with.
+    /// One write operation waiting for, or taken into, a batch.
+    final class PendingWrite: @unchecked Sendable {
+        // @unchecked Sendable: `continuation` is set once under the pool's lock before anyone can
+        // take the operation; `run` is immutable.
+        /// Runs the operation's statements on `db`; false when they threw (its result keeps the error).
+        let run: @Sendable (any SQLDatabase) async -> Bool
+        var continuation: CheckedContinuation<Signal, Never>?
+
+        init(run: @escaping @Sendable (any SQLDatabase) async -> Bool) {
+            self.run = run
+        }
+    }
+
+    /// What a queued write operation is resumed with.
     enum Signal: Sendable {
-        /// Open a new batch (`BEGIN IMMEDIATE`), then run.
-        case lead
-        /// The batch is open: run inside a savepoint.
-        case join
-        /// The batch ended; this is its outcome (the COMMIT's error, if it failed).
+        /// Run the next batch (yours is in it).
+        case run
+        /// Your batch ended; `failure` is why it did not commit, if it did not.
         case ended(failure: (any Error)?)
-        /// Nobody runs after you: end the batch yourself.
-        case commit
     }
 
-    private struct State {
-        var commit: GroupCommit<CheckedContinuation<Signal, Never>>
-        /// Set when a savepoint could not be released or rolled back: the open batch must roll back.
-        var batchFailure: (any Error)?
+    /// What an operation's statements returned or threw, read by its caller once its batch ended.
+    private final class Outcome<R>: @unchecked Sendable {
+        // @unchecked Sendable: written by the runner before it resumes the caller, read after.
+        var result: Result<R, any Error>?
     }
 
+    private let state: Mutex<GroupCommit<PendingWrite>>
     let pool: DatabasePool
-    private let state: Mutex<State>
     private let eventLoop: any EventLoop
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
@@ -55,13 +64,13 @@ final class SQLiteDatabasePool: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(Double(busyTimeoutMilliseconds) / 1_000)
         configuration.maximumReaderCount = readers
-        // The write transaction spans several `writeWithoutTransaction` calls (one per statement),
-        // held by `GroupCommit` in between; GRDB would otherwise insist each call closes it.
+        // A batch's transaction spans several `writeWithoutTransaction` calls (one per statement);
+        // GRDB would otherwise insist each call closes it.
         configuration.allowsUnsafeTransactions = true
         configuration.label = "verigate.store"
         // DatabasePool sets `journal_mode = WAL` and `synchronous = NORMAL` on the writer.
         self.pool = try DatabasePool(path: path, configuration: configuration)
-        self.state = Mutex(State(commit: GroupCommit(maxBatch: Self.maxBatch)))
+        self.state = Mutex(GroupCommit(maxBatch: Self.maxBatch))
         self.eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         self.logger = logger
     }
@@ -76,8 +85,8 @@ final class SQLiteDatabasePool: Sendable {
         (operationCount.load(ordering: .relaxed), batchCount.load(ordering: .relaxed))
     }
 
-    /// Write operations waiting for the write connection.
-    var queued: Int { state.withLock { $0.commit.queued } }
+    /// Write operations queued and not yet taken into a batch.
+    var queued: Int { state.withLock { $0.queued } }
 
     /// Closes every connection (once; later calls do nothing).
     func close() throws {
@@ -92,114 +101,86 @@ final class SQLiteDatabasePool: Sendable {
         }
     }
 
-    /// The SQLDatabase running each statement on the write connection (only inside `write`).
+    /// The SQLDatabase running each statement on the write connection (only inside a batch).
     private var writeDatabase: GRDBSQLDatabase {
         GRDBSQLDatabase(eventLoop: eventLoop, logger: logger) { [pool] statement in
             try pool.writeWithoutTransaction { try statement($0) }
         }
     }
 
-    /// Runs `body` as one write operation: atomic (its own savepoint inside the batch's transaction),
-    /// answered only after the batch's COMMIT succeeded. `body` must not write through the store
-    /// again (it would wait for itself).
-    func write<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+    /// Runs `body` as one write operation: atomic (its own savepoint inside its batch's
+    /// transaction), answered only after the batch's COMMIT succeeded. `body` may run on another
+    /// operation's task, and must not write through the store again (it would wait for itself).
+    func write<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         guard !closed.load(ordering: .acquiring) else { throw SQLStoreError.shutDown }
-        var role = GroupCommit<CheckedContinuation<Signal, Never>>.Role.lead
-        let entered: Signal = await withCheckedContinuation { continuation in
-            switch state.withLock({ $0.commit.enter(continuation) }) {
-            case .lead: continuation.resume(returning: .lead)
-            case .wait: break
-            }
-        }
-        switch entered {
-        case .lead: role = .lead
-        case .join: role = .join
-        case .ended, .commit: preconditionFailure("a waiting write operation resumed with \(entered)")
-        }
-        let db = writeDatabase
-        operationCount.add(1, ordering: .relaxed)
-        if role == .lead {
+        let outcome = Outcome<R>()
+        let operation = PendingWrite { db in
             do {
-                try execute("BEGIN IMMEDIATE")
+                outcome.result = .success(try await body(db))
+                return true
             } catch {
-                // No transaction opened: nothing to end; the next operation tries again.
-                endBatch(failure: error)
-                throw error
+                outcome.result = .failure(error)
+                return false
             }
         }
-        // The operation itself, rolled back alone when it throws.
-        var result: Result<R, any Error>
-        if let failure = state.withLock({ $0.batchFailure }) {
-            result = .failure(failure)
-        } else {
-            do {
-                try execute("SAVEPOINT verigate_write")
-                do {
-                    result = .success(try await body(db))
-                    try execute("RELEASE verigate_write")
-                } catch let bodyError {
-                    result = .failure(bodyError)
-                    try execute("ROLLBACK TO verigate_write")
-                    try execute("RELEASE verigate_write")
-                }
-            } catch {
-                // The savepoint itself failed: the batch cannot be trusted any more.
-                logger.warning("store.savepoint_failed", metadata: ["error": "\(String(reflecting: error))"])
-                state.withLock { $0.batchFailure = $0.batchFailure ?? error }
-                result = .failure(error)
-            }
+        let signal: Signal = await withCheckedContinuation { continuation in
+            operation.continuation = continuation
+            if state.withLock({ $0.enqueue(operation) }) { continuation.resume(returning: .run) }
         }
-        // Hand the open transaction on, or end it.
-        let after: Signal = await withCheckedContinuation { continuation in
-            switch state.withLock({ $0.commit.finished(continuation) }) {
-            case .handOff(let next): next.resume(returning: .join)
-            case .commit: continuation.resume(returning: .commit)
-            }
+        let failure: (any Error)?
+        switch signal {
+        case .run: failure = await runBatch(for: operation)
+        case .ended(let batchFailure): failure = batchFailure
         }
-        let outcome: (any Error)?
-        switch after {
-        case .ended(let failure):
-            outcome = failure
-        case .commit:
-            outcome = commitBatch()
-        case .lead, .join:
-            preconditionFailure("a finished write operation resumed with \(after)")
-        }
-        if let outcome { throw outcome }
+        if let failure { throw failure }
+        guard let result = outcome.result else { preconditionFailure("a committed write operation has no result") }
         return try result.get()
     }
 
-    /// Ends the open batch: COMMIT, or ROLLBACK when a savepoint failed; then tells every operation
-    /// waiting on it, and lets the next queued operation lead. Returns the batch's failure.
-    private func commitBatch() -> (any Error)? {
-        var failure = state.withLock { $0.batchFailure }
-        if failure == nil {
-            do {
-                try execute("COMMIT")
-            } catch {
-                failure = error
+    /// Runs one batch (the caller's operation is in it): BEGIN IMMEDIATE, each operation in its
+    /// savepoint, COMMIT (ROLLBACK when anything but an operation's own statements failed); tells
+    /// the batch's other operations, and hands the next batch to the first queued operation.
+    /// Returns the batch's failure.
+    private func runBatch(for runner: PendingWrite) async -> (any Error)? {
+        let batch = state.withLock { $0.takeBatch() }
+        let db = writeDatabase
+        var failure: (any Error)?
+        do {
+            try execute("BEGIN IMMEDIATE")
+            for operation in batch {
+                try execute("SAVEPOINT verigate_write")
+                if await operation.run(db) {
+                    try execute("RELEASE verigate_write")
+                } else {
+                    // Only this operation's statements are undone.
+                    try execute("ROLLBACK TO verigate_write")
+                    try execute("RELEASE verigate_write")
+                }
+            }
+            try execute("COMMIT")
+        } catch {
+            failure = error
+            if isInsideTransaction() {
+                do {
+                    try execute("ROLLBACK")
+                } catch {
+                    logger.warning("store.rollback_failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
             }
         }
-        if failure != nil {
-            do {
-                try execute("ROLLBACK")
-            } catch {
-                logger.warning("store.rollback_failed", metadata: ["error": "\(String(reflecting: error))"])
-            }
+        operationCount.add(batch.count, ordering: .relaxed)
+        batchCount.add(1, ordering: .relaxed)
+        let next = state.withLock { $0.batchEnded() }
+        for operation in batch where operation !== runner {
+            operation.continuation?.resume(returning: .ended(failure: failure))
         }
-        endBatch(failure: failure)
+        next?.continuation?.resume(returning: .run)
         return failure
     }
 
-    /// Marks the batch ended and resumes its waiting members and the next leader.
-    private func endBatch(failure: (any Error)?) {
-        batchCount.add(1, ordering: .relaxed)
-        let committed = state.withLock { state in
-            state.batchFailure = nil
-            return state.commit.committed()
-        }
-        for member in committed.members { member.resume(returning: .ended(failure: failure)) }
-        committed.nextLeader?.resume(returning: .lead)
+    /// Whether the write connection has a transaction open.
+    private func isInsideTransaction() -> Bool {
+        pool.writeWithoutTransaction { $0.isInsideTransaction }
     }
 
     /// Runs one statement without results on the write connection (transaction control).
@@ -211,12 +192,12 @@ final class SQLiteDatabasePool: Sendable {
     private struct ReadLender: SQLDatabaseLender {
         let database: SQLiteDatabasePool
 
-        func withDatabase<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
             guard !database.closed.load(ordering: .acquiring) else { throw SQLStoreError.shutDown }
             return try await body(database.readDatabase)
         }
 
-        func withTransaction<R>(begin: String, _ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        func withTransaction<R: Sendable>(begin: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
             // Every transaction of the store writes; they belong to the writer.
             try await database.write(body)
         }
@@ -232,11 +213,11 @@ final class SQLiteDatabasePool: Sendable {
     private struct WriteLender: SQLDatabaseLender {
         let database: SQLiteDatabasePool
 
-        func withDatabase<R>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
             try await database.write(body)
         }
 
-        func withTransaction<R>(begin: String, _ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        func withTransaction<R: Sendable>(begin: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
             try await database.write(body)
         }
 
