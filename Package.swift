@@ -152,7 +152,7 @@ var package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "VoiceGateway", "VerificationServer", "Media", "RTP", "TestSupport",
+                "VoiceGateway", "VerificationServer", "GatewayProtocol", "Media", "RTP", "TestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]

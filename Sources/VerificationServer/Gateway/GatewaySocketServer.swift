@@ -46,21 +46,26 @@ public struct GatewaySocketServer: Service {
         chmod(path, 0o600)
         logger.info("gateway.socket.listening", metadata: ["path": "\(path)"])
         let connections = TaskTracker()
-        await withGracefulShutdownHandler {
+        // Each connection is a task of `connections`; the listener's failure is thrown once they ended.
+        let failure: (any Error)? = await withGracefulShutdownHandler {
             do {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
                         connections.spawn { await self.serve(connection) }
                     }
                 }
+                return nil
+            } catch is CancellationError {
+                return nil
             } catch {
-                logger.error("gateway.socket.failed", metadata: ["path": "\(path)", "error": "\(error)"])
+                return error
             }
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
         }
         await connections.waitUntilIdle()
         await handler.answers.waitUntilIdle()
+        if let failure { throw failure }
     }
 
     /// One gateway's connection: each line decoded and handed to the handler, until it closes. A
