@@ -151,7 +151,7 @@ public struct GatewayHandler: Sendable {
     /// The one mapping from the wire's `CallerTrust` (GatewayProtocol: what the gateway reports in
     /// `inbound_call` and `call_proven`) to the domain's `CallerIDTrust` (what the policy accepts per
     /// channel, `--caller-id-trust`). Two types because the domain imports no gateway protocol and
-    /// the gateway no domain (docs/ARCHITECTURE.md "Gateway ↔ core socket"); the wire's cases match one
+    /// the gateway no domain (docs/ARCHITECTURE.md "Gateway ↔ core link"); the wire's cases match one
     /// for one, and the domain's `verified` is derived from `asserted` and the carrier's `verstat`
     /// (`CallerIDTrust.confirmed(by:)`).
     static func trust(_ trust: CallerTrust) -> CallerIDTrust {
