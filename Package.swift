@@ -16,6 +16,7 @@ var package = Package(
         .library(name: "Media", targets: ["Media"]),
         .library(name: "Verification", targets: ["Verification"]),
         .library(name: "VerificationServer", targets: ["VerificationServer"]),
+        .library(name: "GatewayProtocol", targets: ["GatewayProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

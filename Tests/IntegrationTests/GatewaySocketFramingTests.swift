@@ -2,6 +2,7 @@ import Foundation
 import GatewayProtocol
 import NIOCore
 import NIOPosix
+import Synchronization
 import TestSupport
 import Testing
 import Verification
@@ -137,5 +138,49 @@ struct GatewaySocketFramingTests {
         serving.cancel()
         try? await serving.value
         try await test.store.shutdown()
+    }
+}
+
+/// The core's handling over `serve`'s in-process link: the same answers as on the socket, and the
+/// same rule that an error answering a message closes that gateway's connection.
+@Suite("Gateway handler over the in-process link")
+struct GatewayInProcessLinkTests {
+    /// Collects what the core sends the gateway, and the close.
+    final class GatewayEnd: Sendable {
+        let received = Mutex<[GatewayEnvelope]>([])
+        let closed = Atomic<Bool>(false)
+        var inbound: GatewayInbound {
+            GatewayInbound(received: { envelope in self.received.withLock { $0.append(envelope) } }, closed: { self.closed.store(true, ordering: .relaxed) })
+        }
+    }
+
+    @Test("hello is answered and registers the gateway; a store failure answering an outcome closes the link, unacknowledged")
+    func answerFailureCloses() async throws {
+        let test = try await TestCore.start("in-process", policy: VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber]))
+        defer { test.removeDirectory() }
+        let link = InProcessGatewayLink()
+        let server = test.core.gatewayInProcessServer(link: link)
+        let serving = Task { try await server.run() }
+        #expect(try await eventuallyTrue { link.isListening })
+
+        let gateway = GatewayEnd()
+        let toCore = try link.connect(gateway.inbound)
+        try toCore.send(GatewayEnvelope(.hello(Hello(gateway: "inproc", channels: ["missed_call"])), id: 1))
+        #expect(try await eventuallyTrue { gateway.received.withLock { $0 }.contains { $0.inReplyTo == 1 } })
+        #expect(test.core.gateways.count == 1)
+        #expect(test.core.gateways.serves(.missedCall))
+
+        // The store goes away: the outcome cannot be kept, so it must not be acknowledged, and the
+        // link closes (the gateway reconnects and resends it).
+        let started = try await test.core.service.start(StartRequest(to: "0975000888", channel: .missedCall)).verification.id
+        try await test.store.shutdown()
+        try toCore.send(GatewayEnvelope(.callProgress(CallProgress(outcomeID: "o1", callID: "c1", verificationID: started, state: .ringing))))
+        #expect(try await eventuallyTrue { gateway.closed.load(ordering: .relaxed) })
+        #expect(!gateway.received.withLock { $0 }.contains { if case .ack = $0.message { true } else { false } })
+        #expect(test.core.gateways.count == 0)
+        #expect(throws: GatewayLinkClosed()) { try toCore.send(GatewayEnvelope(.hello(Hello(gateway: "inproc", channels: [])), id: 2)) }
+
+        serving.cancel()
+        try? await serving.value
     }
 }
