@@ -16,6 +16,7 @@ var package = Package(
         .library(name: "Media", targets: ["Media"]),
         .library(name: "Verification", targets: ["Verification"]),
         .library(name: "VerificationServer", targets: ["VerificationServer"]),
+        .library(name: "GatewayProtocol", targets: ["GatewayProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -60,7 +61,7 @@ var package = Package(
         .target(name: "Media", dependencies: ["ABNF", "SDP", "COpus"], swiftSettings: strict),
 
         // MARK: Voice gateway
-        .target(name: "GatewayProtocol", swiftSettings: strict),
+        .target(name: "GatewayProtocol", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         // c-ares for RFC 3263 server location (why c-ares: Sources/CAres/include/CAres.h).
         .target(name: "CAres", linkerSettings: [.linkedLibrary("cares")]),
         .target(
@@ -122,7 +123,7 @@ var package = Package(
         .executableTarget(
             name: "verigate",
             dependencies: [
-                "ABNF", "VerificationServer", "VoiceGateway",
+                "ABNF", "VerificationServer", "VoiceGateway", "GatewayProtocol",
                 "SMPP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -148,14 +149,17 @@ var package = Package(
         .testTarget(name: "VoiceGatewayTests", dependencies: [
             "VoiceGateway", "GatewayProtocol", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .testTarget(name: "GatewayProtocolTests", dependencies: ["GatewayProtocol"]),
+        .testTarget(name: "GatewayProtocolTests", dependencies: [
+            "GatewayProtocol", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOTestUtils", package: "swift-nio"),
+        ]),
         // Reads Sources/: each target imports only what docs/ARCHITECTURE.md allows.
         .testTarget(name: "ArchitectureTests"),
         // Drives real peers (SIPp, baresip, …) against our endpoints; see docs/TESTING.md.
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "VoiceGateway", "VerificationServer", "Media", "RTP", "TestSupport",
+                "VoiceGateway", "VerificationServer", "GatewayProtocol", "Media", "RTP", "TestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
@@ -163,7 +167,7 @@ var package = Package(
         .testTarget(
             name: "VerificationServerTests",
             dependencies: [
-                "VerificationServer", "TestSupport",
+                "VerificationServer", "GatewayProtocol", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -12,6 +12,7 @@ let suites: [(name: String, product: String)] = [
     ("RTPBenchmarks", "RTP"),
     ("MediaBenchmarks", "Media"),
     ("CoreBenchmarks", "VerificationServer"),
+    ("GatewayBenchmarks", "GatewayProtocol"),
 ]
 
 let package = Package(

@@ -1,5 +1,5 @@
 // GatewayMessage: what the voice gateway and the verification core say to each other over the local
-// socket (docs/ARCHITECTURE.md "Gateway ↔ core socket"): newline-delimited JSON, every message with `v`
+// socket (docs/ARCHITECTURE.md "Gateway ↔ core link"): newline-delimited JSON, every message with `v`
 // (protocol version), `type`, and `id` when an answer is expected (the answer carries `re`).
 
 /// The protocol version this build speaks (`v` on every line).
@@ -101,7 +101,7 @@ public struct HelloOK: Codable, Sendable, Equatable {
 
 /// How far the caller ID of an inbound call can be trusted (docs/ARCHITECTURE.md "Security model"; RFC 3325 P-Asserted-Identity),
 /// as the gateway reports it on the wire. The core reads it as the domain's `CallerIDTrust`
-/// (docs/ARCHITECTURE.md "Gateway ↔ core socket").
+/// (docs/ARCHITECTURE.md "Gateway ↔ core link").
 public enum CallerTrust: String, Codable, Sendable, Equatable {
     /// From P-Asserted-Identity of a trusted peer (RFC 3325 §9.1).
     case asserted

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayProtocol
 import Hummingbird
 import Logging
 import NIOCore
@@ -41,7 +42,7 @@ public final class Core: Sendable {
     let startLimiter: SharedRateLimiter
     /// Requests per API key (`limits.perAPIKeyPerMinute`).
     let keyLimiter: SharedRateLimiter
-    /// The voice gateways attached over the socket (`gatewaySocketServer(path:)`).
+    /// The voice gateways attached (`gatewaySocketServer(path:)`, `gatewayInProcessServer(link:)`).
     public let gateways: GatewayRegistry
     /// Expires verifications and places due call retries (run by `services()`).
     public let sweeper: StoreSweeper
@@ -95,9 +96,15 @@ public final class Core: Sendable {
         sweeper = StoreSweeper(service: service, rateLimits: limits, interval: configuration.expirySweepInterval, logger: logger)
     }
 
-    /// The socket server gateways attach to (docs/ARCHITECTURE.md "Gateway ↔ core socket").
+    /// The socket server gateways attach to (docs/ARCHITECTURE.md "Gateway ↔ core link").
     public func gatewaySocketServer(path: String) -> GatewaySocketServer {
-        GatewaySocketServer(path: path, service: service, gateways: gateways, logger: logger)
+        GatewaySocketServer(path: path, handler: GatewayHandler(service: service, gateways: gateways, logger: logger), logger: logger)
+    }
+
+    /// The server of the gateway in this process (`verigate serve`), on `link`: the same handling
+    /// as the socket's, the messages passed as values (docs/ARCHITECTURE.md "Gateway ↔ core link").
+    public func gatewayInProcessServer(link: InProcessGatewayLink) -> GatewayInProcessServer {
+        GatewayInProcessServer(link: link, handler: GatewayHandler(service: service, gateways: gateways, logger: logger), logger: logger)
     }
 
     /// The webhook signing key derived from the server secret.

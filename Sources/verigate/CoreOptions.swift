@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import Foundation
+import GatewayProtocol
 import Logging
 import SMPP
 import ServiceLifecycle
@@ -307,10 +308,11 @@ struct CoreOptions: ParsableArguments {
         }
     }
 
-    /// Runs the core (HTTP API, background services, the gateway socket server) with `extra`
-    /// services (an in-process gateway, given the socket and the core's metrics) until
-    /// SIGTERM/SIGINT. A configuration error exits with 78.
-    func run(logger: Logger, extra: (_ socket: String, _ metrics: ServerMetrics) async throws -> [any Service] = { _, _ in [] }) async throws {
+    /// Runs the core (HTTP API, background services, the gateway socket server, and with
+    /// `gatewayLink` the server of an in-process gateway) with `extra` services (that gateway, given
+    /// the socket and the core's metrics) until SIGTERM/SIGINT. A configuration error exits with 78.
+    func run(logger: Logger, gatewayLink: InProcessGatewayLink? = nil,
+             extra: (_ socket: String, _ metrics: ServerMetrics) async throws -> [any Service] = { _, _ in [] }) async throws {
         let (config, secretFilePath, socket): (CoreConfiguration, String, String)
         do { (config, secretFilePath, socket) = (try configuration(), try secretPath(), try socketPath()) } catch {
             configurationFailed("\(error)", logger: logger)
@@ -327,6 +329,7 @@ struct CoreOptions: ParsableArguments {
             let app = core.application()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)] + core.services().map { .init(service: $0) }
             services.append(.init(service: core.gatewaySocketServer(path: socket)))
+            if let gatewayLink { services.append(.init(service: core.gatewayInProcessServer(link: gatewayLink))) }
             services += try await extra(socket, core.metrics).map { .init(service: $0) }
             let group = ServiceGroup(configuration: .init(
                 services: services,

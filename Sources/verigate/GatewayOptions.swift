@@ -158,7 +158,7 @@ struct GatewayCommand: AsyncParsableCommand {
             configurationFailed("\(error)", logger: logger)
         }
         let media = gatewayOptions.media(conf: conf, logger: logger)
-        let runner = try await GatewayRunner.start(conf: conf, coreSocket: coreSocket, media: media,
+        let runner = try await GatewayRunner.start(conf: conf, core: .socket(path: coreSocket), media: media,
                                                    journal: gatewayOptions.journalPath(socket: coreSocket, logger: logger), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: runner)]
         if let metricsEndpoint {

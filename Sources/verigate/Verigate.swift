@@ -1,6 +1,7 @@
 import ABNF
 import ArgumentParser
 import Foundation
+import GatewayProtocol
 import Hummingbird
 import Logging
 import SMPP
@@ -126,9 +127,12 @@ struct Serve: AsyncParsableCommand {
         }
         // The prompts too: a folder that is missing or incomplete stops the start here (exit 78).
         let media = conf.flatMap { gatewayOptions.media(conf: $0, logger: logger) }
-        try await core.run(logger: logger) { socket, metrics in
-            guard let conf else { return [] }
-            let runner = try await GatewayRunner.start(conf: conf, coreSocket: socket, media: media,
+        // The gateway of this process reaches its core in process: the same messages as values, no
+        // JSON, no socket (the socket still serves gateways of their own, `verigate gateway`).
+        let link = conf == nil ? nil : InProcessGatewayLink()
+        try await core.run(logger: logger, gatewayLink: link) { socket, metrics in
+            guard let conf, let link else { return [] }
+            let runner = try await GatewayRunner.start(conf: conf, core: .inProcess(link), media: media,
                                                        journal: gatewayOptions.journalPath(socket: socket, logger: logger), logger: logger)
             // One /metrics: the gateway's counters join the core's.
             let gatewayMetrics = GatewayMetrics(registry: metrics.registry, calls: runner.gateway.calls, media: runner.gateway.media?.statistics,

@@ -23,7 +23,7 @@ struct LayeringTests {
         "SDP": ["ABNF"],
         "RTP": ["NIOCore", "COpenSSL"],
         "Media": ["ABNF", "SDP", "COpus"],
-        "GatewayProtocol": [],
+        "GatewayProtocol": ["NIOCore"],
         "Verification": ["ABNF", "CPhoneNumber", "Crypto"],
     ]
 

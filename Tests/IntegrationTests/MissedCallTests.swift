@@ -1,4 +1,5 @@
 import Foundation
+import GatewayProtocol
 import Logging
 import NIOCore
 import RTP
@@ -30,7 +31,7 @@ struct MissedCallTests {
         /// that send no P-Asserted-Identity are `asserted`; CallerProofTests turns it off.
         init(ringTime: Duration = .milliseconds(1_500), media: GatewayMedia? = nil, outboundTarget: String? = nil, timers: SIPTimers = .rfc3261,
              trustFrom: Bool = true, voiceCallKeypress: Bool = true, mediaLatching: RTPLatching = .off, sessionTimer: SessionTimer.Settings = SessionTimer.Settings(),
-             tls: SIPTLSSettings? = nil,
+             tls: SIPTLSSettings? = nil, inProcess: Bool = false,
              configure: (inout GatewayConfiguration) -> Void = { _ in }, configurePolicy: (inout VerificationPolicy) -> Void = { _ in }) async throws {
             var policy = VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber])
             policy.limits.resendInterval = 0
@@ -40,19 +41,28 @@ struct MissedCallTests {
             (core, store, directory) = (test.core, test.store, test.directory)
             let (socket, logger) = (test.socket, test.logger)
             self.media = media
-            let server = core.gatewaySocketServer(path: socket)
+            // In process (as `verigate serve` joins them): no socket at all, the messages passed as values.
+            let link = InProcessGatewayLink()
+            let (inProcessServer, socketServer) = (core.gatewayInProcessServer(link: link), core.gatewaySocketServer(path: socket))
+            let serve: @Sendable () async throws -> Void
+            if inProcess {
+                serve = { try await inProcessServer.run() }
+            } else {
+                serve = { try await socketServer.run() }
+            }
             let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
             endpoint = try await SIPEndpoint.start(
                 SIPEndpointConfiguration(udp: [loopback], tcp: [loopback], tls: tls == nil ? [] : [loopback], tlsSettings: tls, timers: timers, sessionTimer: sessionTimer),
                 logger: logger)
             var configuration = GatewayConfiguration.test(ringTime: ringTime, outboundTarget: outboundTarget, trustFrom: trustFrom, mediaLatching: mediaLatching)
             configure(&configuration)
-            gateway = VoiceGatewayService(endpoint: endpoint, coreSocket: socket, configuration: configuration, media: media, logger: logger)
+            gateway = VoiceGatewayService(endpoint: endpoint, core: inProcess ? .inProcess(link) : .socket(path: socket), configuration: configuration, media: media,
+                                          logger: logger)
             let gateway = gateway
             let sweeper = core.sweeper
             tasks = Task {
                 await withDiscardingTaskGroup { group in
-                    group.addTask { try? await server.run() }
+                    group.addTask { try? await serve() }
                     group.addTask { await gateway.run() }
                     group.addTask { await sweeper.run() }
                 }
@@ -92,10 +102,11 @@ struct MissedCallTests {
         return (status, final, output)
     }
 
-    @Test("a pending missed_call is approved by the call, which rings and gets 603 without being answered")
-    func missedCallApproves() async throws {
+    @Test("a pending missed_call is approved by the call, which rings and gets 603 without being answered (gateway over the socket; in process)",
+          arguments: [false, true])
+    func missedCallApproves(inProcess: Bool) async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let stack = try await Stack()
+        let stack = try await Stack(inProcess: inProcess)
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .missedCall))
         #expect(started.verification.systemNumber == Self.systemNumber)
         #expect(started.verification.status == .pending)

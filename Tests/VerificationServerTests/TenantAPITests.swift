@@ -1,7 +1,9 @@
 import Foundation
+import GatewayProtocol
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import Synchronization
 import Testing
 import Verification
 @testable import VerificationServer
@@ -16,13 +18,13 @@ import Verification
     /// A core with two system numbers and a voice gateway attached for every channel (its
     /// `originate` lines go to a test sink nobody reads), plus a second API key.
     static func core(clock: any VerificationClock = SystemClock(), _ configure: (inout CoreConfiguration) -> Void = { _ in }) async throws
-        -> (TestCore, String, NIOAsyncChannelOutboundWriter<ByteBuffer>.TestSink) {
+        -> (TestCore, String, RecordingGatewayOutbound) {
         let t = try await TestCore(clock: clock) {
             $0.policy = VerificationPolicy(systemNumbers: systemNumbers)
             configure(&$0)
         }
-        let (writer, sink) = NIOAsyncChannelOutboundWriter<ByteBuffer>.makeTestingWriter()
-        _ = t.core.gateways.add(channels: VerificationMethod.allCases.map(\.rawValue), writer: GatewayWriter(outbound: writer))
+        let sink = RecordingGatewayOutbound()
+        _ = t.core.gateways.add(channels: VerificationMethod.allCases.map(\.rawValue), writer: sink)
         let other = try await t.core.addAPIKey(name: "tenant B")
         return (t, other, sink)
     }
@@ -337,4 +339,18 @@ import Verification
             }
         }
     }
+}
+
+/// A gateway's outbound that keeps what the core sends it (`originate`), for tests.
+final class RecordingGatewayOutbound: GatewayOutbound {
+    private let sent = Mutex<[GatewayEnvelope]>([])
+
+    /// What was sent, in order.
+    var envelopes: [GatewayEnvelope] { sent.withLock { $0 } }
+
+    func send(_ envelope: GatewayEnvelope, line: [UInt8]?) throws(GatewayLinkClosed) {
+        sent.withLock { $0.append(envelope) }
+    }
+
+    func close() {}
 }

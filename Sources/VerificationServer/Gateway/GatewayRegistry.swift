@@ -4,13 +4,13 @@ import GatewayProtocol
 import Synchronization
 import Verification
 
-/// The gateways connected over the socket; `ChannelRouter` asks it whether a call channel can be
+/// The gateways connected (over the socket or in process); `ChannelRouter` asks it whether a call channel can be
 /// used and hands it the outgoing calls (`originate`), spread round robin over the gateways.
 public final class GatewayRegistry: Sendable {
     private struct Gateway: Sendable {
         var channels: Set<VerificationMethod>
         var systemNumbers: [String]
-        var writer: GatewayWriter?
+        var writer: (any GatewayOutbound)?
     }
     private let connected = Mutex<[Int: Gateway]>([:])
     private let nextID = Atomic<Int>(0)
@@ -21,7 +21,7 @@ public final class GatewayRegistry: Sendable {
 
     /// A gateway said hello with these channels; returns its registration (for `remove`).
     /// `systemNumbers` are kept only when they are E.164 numbers (`PhoneNumber`), normalized.
-    func add(channels: [String], systemNumbers: [String] = [], writer: GatewayWriter? = nil) -> Int {
+    func add(channels: [String], systemNumbers: [String] = [], writer: (any GatewayOutbound)? = nil) -> Int {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
         let set = Set(channels.compactMap(VerificationMethod.init(rawValue:)))
         let numbers = systemNumbers.compactMap { $0.hasPrefix("+") ? (try? PhoneNumber(parsing: $0, defaultRegion: "ZZ"))?.e164 : nil }
@@ -49,7 +49,7 @@ public final class GatewayRegistry: Sendable {
         guard !writers.isEmpty else { throw DeliveryFailure(reason: "no voice gateway serves \(channel.rawValue)") }
         let writer = writers[turn.wrappingAdd(1, ordering: .relaxed).oldValue % writers.count]
         do {
-            try await writer.send(GatewayEnvelope(.originate(request)))
+            try writer.send(GatewayEnvelope(.originate(request)))
         } catch {
             throw DeliveryFailure(reason: "voice gateway unreachable")
         }

@@ -1,14 +1,24 @@
-// CoreLink: the gateway's end of the core socket (docs/ARCHITECTURE.md "Gateway ↔ core socket"). Connects to
-// the Unix socket, says hello, matches answers to questions by id, keeps every outcome until the
-// core acknowledges it (resent after a reconnect, so a core restart loses nothing), and reconnects
-// with backoff. While the core is away, questions fail at once so calls are refused quickly. The
-// outcomes wait in an OutcomeJournal; with a file there, a gateway restart loses none either.
+// CoreLink: the gateway's end of the link to the core (docs/ARCHITECTURE.md "Gateway ↔ core link"). Connects
+// (to the Unix socket, or in `verigate serve` to the core of the same process), says hello, matches
+// answers to questions by id, keeps every outcome until the core acknowledges it (resent after a
+// reconnect, so a core restart loses nothing), and reconnects with backoff. While the core is away,
+// questions fail at once so calls are refused quickly. The outcomes wait in an OutcomeJournal; with
+// a file there, a gateway restart loses none either. Both transports share all of this; they differ
+// only in `connectOnce`.
 
 import GatewayProtocol
 import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+
+/// How a gateway reaches its core.
+public enum CoreTransport: Sendable {
+    /// The core's Unix socket at this path (JSON lines).
+    case socket(path: String)
+    /// The core of this process (`verigate serve`): messages passed as values.
+    case inProcess(InProcessGatewayLink)
+}
 
 /// Why a question to the core got no answer.
 public enum CoreLinkError: Error, Sendable, Equatable {
@@ -20,8 +30,10 @@ public enum CoreLinkError: Error, Sendable, Equatable {
 
 /// A connection to the verification core that survives core restarts.
 public final class CoreLink: Sendable {
-    /// The socket path.
-    public let path: String
+    /// How the core is reached.
+    public let transport: CoreTransport
+    /// The longest line accepted from the core's socket; a longer one closes the connection.
+    public let maxLineLength = 65_536
     let hello: Hello
     let logger: Logger
     /// Where outcomes wait for the core's acknowledgement (in memory, or also in a file).
@@ -29,8 +41,8 @@ public final class CoreLink: Sendable {
     private let eventLoop: EventLoop
 
     private struct State {
-        /// The connection; writes go straight to it (thread-safe, ordered on its event loop).
-        var channel: Channel?
+        /// The connection; writes go straight to it.
+        var outbound: (any GatewayOutbound)?
         var ready = false
         var nextID = 1
         var waiting: [Int: CheckedContinuation<GatewayMessage, Error>] = [:]
@@ -41,9 +53,17 @@ public final class CoreLink: Sendable {
     public let originations: AsyncStream<Originate>
     private let originationContinuation: AsyncStream<Originate>.Continuation
 
-    /// Makes a link; `run()` connects. Outcomes an earlier run left in `journal` are sent first.
-    public init(path: String, gateway: String, channels: [String], systemNumbers: [String] = [], journal: OutcomeJournal = OutcomeJournal(), logger: Logger) {
-        self.path = path
+    /// Makes a link to the core's socket at `path`; `run()` connects. Outcomes an earlier run left in
+    /// `journal` are sent first.
+    public convenience init(path: String, gateway: String, channels: [String], systemNumbers: [String] = [], journal: OutcomeJournal = OutcomeJournal(), logger: Logger) {
+        self.init(transport: .socket(path: path), gateway: gateway, channels: channels, systemNumbers: systemNumbers, journal: journal, logger: logger)
+    }
+
+    /// Makes a link over `transport`; `run()` connects. Outcomes an earlier run left in `journal`
+    /// are sent first.
+    public init(transport: CoreTransport, gateway: String, channels: [String], systemNumbers: [String] = [], journal: OutcomeJournal = OutcomeJournal(),
+                logger: Logger) {
+        self.transport = transport
         self.hello = Hello(gateway: gateway, channels: channels, systemNumbers: systemNumbers.isEmpty ? nil : systemNumbers)
         self.logger = logger
         self.journal = journal
@@ -81,7 +101,7 @@ public final class CoreLink: Sendable {
                 try await connectOnce()
                 backoff = .milliseconds(100)
             } catch {
-                logger.debug("gateway.core.connect_failed", metadata: ["path": "\(path)", "error": "\(error)"])
+                logger.debug("gateway.core.connect_failed", metadata: ["core": "\(transport)", "error": "\(error)"])
             }
             disconnected()
             guard !Task.isCancelled else { break }
@@ -91,29 +111,37 @@ public final class CoreLink: Sendable {
     }
 
     private func connectOnce() async throws {
+        switch transport {
+        case .socket(let path): try await connectSocket(path)
+        case .inProcess(let link): try await connectInProcess(link)
+        }
+    }
+
+    /// The socket: lines framed by GatewayLineDecoder, written by GatewayLineWriter. A line that is
+    /// too long or not a message closes the connection (and the link reconnects).
+    private func connectSocket(_ path: String) async throws {
+        let maxLineLength = maxLineLength
         let channel = try await ClientBootstrap(group: eventLoop)
             .connect(unixDomainSocketPath: path) { channel in
-                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(GatewayLineDecoder(maxLineLength: maxLineLength)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
             }
+        let writer = GatewayLineWriter(channel: channel.channel)
         try await withTaskCancellationHandler {
             try await channel.executeThenClose { inbound, _ in
-                let connection = channel.channel
-                let helloID = state.withLock { state in
-                    state.channel = connection
-                    defer { state.nextID += 1 }
-                    return state.nextID
-                }
-                try await connection.writeAndFlush(Self.line(GatewayEnvelope(.hello(hello), id: helloID)))
-                var decoder = GatewayDecoder()
-                for try await buffer in inbound {
-                    decoder.append(buffer.readableBytesView)
-                    while true {
-                        do {
-                            guard let envelope = try decoder.next() else { break }
-                            received(envelope, helloID: helloID, connection: connection)
-                        } catch let error as GatewayProtocolError {
-                            logger.warning("gateway.core.bad_line", metadata: ["error": "\(error)"])
-                        }
+                let helloID = opened(writer)
+                try writer.send(GatewayEnvelope(.hello(hello), id: helloID))
+                for try await line in inbound {
+                    do {
+                        guard let envelope = try GatewayDecoder.decode(line: line) else { continue }
+                        received(envelope, helloID: helloID, connection: writer)
+                    } catch let error as GatewayProtocolError where error.code == .unknownType {
+                        logger.warning("gateway.core.unknown_type", metadata: ["error": "\(error)"])
+                    } catch {
+                        logger.warning("gateway.core.bad_line", metadata: ["error": "\(error)", "action": "closing the connection"])
+                        throw error
                     }
                 }
             }
@@ -122,11 +150,39 @@ public final class CoreLink: Sendable {
         }
     }
 
-    private static func line(_ envelope: GatewayEnvelope) -> ByteBuffer {
-        ByteBuffer(bytes: GatewayEncoder().encode(envelope))
+    /// The core of this process: the same messages as values; returns once the link closes (or,
+    /// cancelled, after closing it).
+    private func connectInProcess(_ link: InProcessGatewayLink) async throws {
+        let closed = ClosedSignal()
+        let helloID = Mutex(0)
+        let connection = Mutex<(any GatewayOutbound)?>(nil)
+        let outbound = try link.connect(GatewayInbound(
+            received: { [self] envelope in
+                guard let outbound = connection.withLock({ $0 }) else { return }
+                received(envelope, helloID: helloID.withLock { $0 }, connection: outbound)
+            },
+            closed: { closed.signal() }))
+        connection.withLock { $0 = outbound }
+        let id = opened(outbound)
+        helloID.withLock { $0 = id }
+        await withTaskCancellationHandler {
+            do { try outbound.send(GatewayEnvelope(.hello(hello), id: id)) } catch { outbound.close() }
+            await closed.wait()
+        } onCancel: {
+            outbound.close()
+        }
     }
 
-    private func received(_ envelope: GatewayEnvelope, helloID: Int, connection: Channel) {
+    /// A connection opened: it becomes the one questions go to; returns its hello's id.
+    private func opened(_ outbound: any GatewayOutbound) -> Int {
+        state.withLock { state in
+            state.outbound = outbound
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+    }
+
+    private func received(_ envelope: GatewayEnvelope, helloID: Int, connection: any GatewayOutbound) {
         if case .helloOK(let ok) = envelope.message, envelope.inReplyTo == helloID {
             // Under the state lock, as in `report`: each outcome goes out once, by one or the other.
             let (pending, waiters) = state.withLock { state in
@@ -136,8 +192,7 @@ public final class CoreLink: Sendable {
             }
             logger.info("gateway.core.connected", metadata: ["core": "\(ok.core)", "resending": "\(pending.count)"])
             for waiter in waiters { waiter.resume() }
-            for message in pending { connection.write(Self.line(GatewayEnvelope(message)), promise: nil) }
-            connection.flush()
+            for message in pending { try? connection.send(GatewayEnvelope(message)) }
             return
         }
         if case .originate(let request) = envelope.message {
@@ -157,7 +212,7 @@ public final class CoreLink: Sendable {
 
     private func disconnected() {
         let waiting = state.withLock { state in
-            state.channel = nil
+            state.outbound = nil
             state.ready = false
             defer { state.waiting = [:] }
             return Array(state.waiting.values)
@@ -168,29 +223,55 @@ public final class CoreLink: Sendable {
     /// Asks the core and waits for its answer; fails at once when not connected.
     public func ask(_ message: GatewayMessage, timeout: Duration) async throws -> GatewayMessage {
         try await withCheckedThrowingContinuation { continuation in
-            let ticket: (Int, Channel)? = state.withLock { state in
-                guard state.ready, let channel = state.channel else { return nil }
+            let ticket: (Int, any GatewayOutbound)? = state.withLock { state in
+                guard state.ready, let outbound = state.outbound else { return nil }
                 let id = state.nextID
                 state.nextID += 1
                 state.waiting[id] = continuation
-                return (id, channel)
+                return (id, outbound)
             }
-            guard let (id, channel) = ticket else {
+            guard let (id, outbound) = ticket else {
                 continuation.resume(throwing: CoreLinkError.unavailable)
                 return
             }
             eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { [self] in
                 state.withLock { $0.waiting.removeValue(forKey: id) }?.resume(throwing: CoreLinkError.timeout)
             }
-            channel.writeAndFlush(Self.line(GatewayEnvelope(message, id: id)), promise: nil)
+            do { try outbound.send(GatewayEnvelope(message, id: id)) } catch {
+                state.withLock { $0.waiting.removeValue(forKey: id) }?.resume(throwing: CoreLinkError.unavailable)
+            }
         }
     }
 
     /// Hands an outcome (`call_progress`, `call_ended`) to the core; it is kept and resent until acknowledged.
     public func report(_ message: GatewayMessage, outcomeID: String) {
-        let (line, channel) = state.withLock { state in
-            (journal.outcome(message, id: outcomeID), state.ready ? state.channel : nil)
+        let (line, outbound) = state.withLock { state in
+            (journal.outcome(message, id: outcomeID), state.ready ? state.outbound : nil)
         }
-        channel?.writeAndFlush(ByteBuffer(bytes: line), promise: nil)
+        try? outbound?.send(GatewayEnvelope(message), line: line)
+    }
+}
+
+/// Resumes one waiter once the link closed (the in-process transport's end of `connectOnce`).
+private final class ClosedSignal: Sendable {
+    private let state = Mutex<(closed: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func signal() {
+        let waiter = state.withLock { state in
+            state.closed = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let closed = state.withLock { state in
+                if !state.closed { state.waiter = continuation }
+                return state.closed
+            }
+            if closed { continuation.resume() }
+        }
     }
 }

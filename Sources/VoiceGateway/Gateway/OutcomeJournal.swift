@@ -1,5 +1,5 @@
 // OutcomeJournal: the gateway's outcomes until the core acknowledges them (docs/ARCHITECTURE.md "Gateway ↔
-// core socket") — the one queue CoreLink resends from. In memory only, or also in a file so a
+// core link") — the one queue CoreLink resends from. In memory only, or also in a file so a
 // gateway restart loses none.
 //
 // The file is append-only of lines, each written with one write(2) before the outcome goes to the core:

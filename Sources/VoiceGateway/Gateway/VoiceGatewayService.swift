@@ -40,7 +40,15 @@ public final class VoiceGatewayService: Sendable {
     /// Makes the service over an endpoint and a core socket path.
     /// With a `journal`, outcomes and running calls are kept on disk: a restarted gateway sends what
     /// the core had not acknowledged, and reports calls it was running as failed.
-    public init(endpoint: SIPEndpoint, coreSocket: String, configuration: GatewayConfiguration = GatewayConfiguration(), media: GatewayMedia? = nil,
+    public convenience init(endpoint: SIPEndpoint, coreSocket: String, configuration: GatewayConfiguration = GatewayConfiguration(), media: GatewayMedia? = nil,
+                            journal: OutcomeJournal = OutcomeJournal(), registrationBackoff: Duration = .seconds(30), logger: Logger) {
+        self.init(endpoint: endpoint, core: .socket(path: coreSocket), configuration: configuration, media: media, journal: journal,
+                  registrationBackoff: registrationBackoff, logger: logger)
+    }
+
+    /// Makes the service over an endpoint, reaching the core over `core` (its socket, or in
+    /// `verigate serve` the core of the same process); `journal` as above.
+    public init(endpoint: SIPEndpoint, core: CoreTransport, configuration: GatewayConfiguration = GatewayConfiguration(), media: GatewayMedia? = nil,
                 journal: OutcomeJournal = OutcomeJournal(), registrationBackoff: Duration = .seconds(30), logger: Logger) {
         self.endpoint = endpoint
         let trunks = TrunkMonitor(configuration: configuration, endpoint: endpoint, logger: logger)
@@ -53,28 +61,31 @@ public final class VoiceGatewayService: Sendable {
         self.configuration = configuration
         self.media = media
         self.logger = logger
-        self.link = CoreLink(path: coreSocket, gateway: configuration.name, channels: Self.channels(withMedia: media != nil, outbound: configuration.outboundTarget != nil || !configuration.routes.isEmpty),
+        self.link = CoreLink(transport: core, gateway: configuration.name, channels: Self.channels(withMedia: media != nil, outbound: configuration.outboundTarget != nil || !configuration.routes.isEmpty),
                              systemNumbers: configuration.systemNumbers, journal: journal, logger: logger)
     }
 
     /// Runs the core link, keeps the trunks registered and handles calls until cancelled; cancelled,
     /// it un-registers the trunks (waiting briefly for the answers) before it returns, so stop the
     /// endpoint only after it.
+    /// Each call is a task of its own (a `TaskTracker`'s, not of a task group, whose cost per finished child grows
+    /// with the live ones: issue 15); cancelled, the calls are cancelled and waited for first, so
+    /// their outcomes reach the link before it stops.
     public func run() async {
+        let running = TaskTracker()
         await withDiscardingTaskGroup { group in
             group.addTask { await self.link.run() }
             if !registrations.isEmpty { group.addTask { await self.keepRegistered() } }
             group.addTask { await self.trunks.run() }
             group.addTask {
-                await withDiscardingTaskGroup { calls in
-                    for await request in self.link.originations {
-                        calls.addTask { await self.originate(request) }
-                    }
+                for await request in self.link.originations {
+                    running.spawn { await self.originate(request) }
                 }
             }
             for await call in endpoint.incomingCalls {
-                group.addTask { await self.handle(call) }
+                running.spawn { await self.handle(call) }
             }
+            await running.cancelAndWait()
             group.cancelAll()
         }
     }
