@@ -183,9 +183,10 @@ final class SQLiteDatabasePool: Sendable {
         pool.writeWithoutTransaction { $0.isInsideTransaction }
     }
 
-    /// Runs one statement without results on the write connection (transaction control).
+    /// Runs one statement without results on the write connection (transaction control), prepared
+    /// once per connection.
     private func execute(_ sql: String) throws {
-        try pool.writeWithoutTransaction { try $0.execute(sql: sql) }
+        try pool.writeWithoutTransaction { try $0.cachedStatement(sql: sql).execute() }
     }
 
     /// Lends read connections (`SQLDatabaseLender`); reads take no transaction.
