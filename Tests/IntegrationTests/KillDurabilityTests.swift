@@ -65,7 +65,7 @@ struct KillDurabilityTests {
         let (second, secondBase) = try await server.start(name: "kill-\(backend)-2")
         running.append(second)
         let read = try await Self.read(api: api, base: secondBase, ids: items.map(\.id))
-        var (approvedKept, wrongKept, untouched, landed) = (0, 0, 0, 0)
+        var (approvedAnswers, wrongAnswers, untouched, landed) = (0, 0, 0, 0)
         for (index, item) in items.enumerated() {
             let now = read[index]
             switch state.outcomes[index] {
@@ -79,10 +79,10 @@ struct KillDurabilityTests {
                 }
                 if answered == "approved" {
                     #expect(now.status == "approved", "\(item.id) was answered approved before the kill but reads \(now) after it")
-                    approvedKept += 1
+                    approvedAnswers += 1
                 } else if status == 200, valid == false {
                     #expect(now.attempts == 1 && now.status == "pending", "\(item.id): a wrong code was answered, but it reads \(now) after the kill")
-                    wrongKept += 1
+                    wrongAnswers += 1
                 }
             case .inFlight, .unanswered:
                 // Sent, no answer: it may have landed or not, but a right code can only approve.
@@ -90,11 +90,11 @@ struct KillDurabilityTests {
                 landed += now.status == "approved" || now.attempts > 0 ? 1 : 0
             }
         }
-        print("KillDurabilityTests \(backend): \(approvedKept) approved answers kept, \(wrongKept) wrong answers kept, \(untouched) never checked, "
+        print("KillDurabilityTests \(backend): \(approvedAnswers) approved answers, \(wrongAnswers) wrong answers, \(untouched) never checked, "
               + "\(state.inFlightAtKill ?? 0) in flight at the kill (\(landed) of them landed)")
         // Each kind was there to be lost.
-        #expect(approvedKept >= Self.killAt && wrongKept > 0 && untouched > 0,
-                "approved answers \(approvedKept), wrong answers \(wrongKept), never checked \(untouched), unanswered that landed \(landed)")
+        #expect(approvedAnswers >= Self.killAt && wrongAnswers > 0 && untouched > 0,
+                "approved answers \(approvedAnswers), wrong answers \(wrongAnswers), never checked \(untouched), unanswered that landed \(landed)")
         await first.stop()
         await second.stop()
     }
