@@ -337,7 +337,7 @@ struct CoreOptions: ParsableArguments {
             logger.info("core.serving", metadata: [
                 "http": "\(HostPort(host: config.httpHost, port: config.httpPort))", "gateway_socket": "\(socket)",
                 "mode": "\(config.devMode ? RunMode.dev : RunMode.production)", "region": "\(config.policy.defaultRegion)",
-                "demo": "\(config.demoMode ? OnOff.on : OnOff.off)",
+                "demo": "\(config.demoMode ? OnOff.on : OnOff.off)", "executor": "\(GlobalExecutor.current)",
             ])
             try await group.run()
         } catch {
