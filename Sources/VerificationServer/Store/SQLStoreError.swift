@@ -1,5 +1,5 @@
 /// Errors of the SQL store with stable codes (docs/ARCHITECTURE.md habit 5). Database driver errors
-/// (SQLiteNIO, PostgresNIO) other than the handled unique violation propagate unchanged.
+/// (GRDB on SQLite, PostgresNIO) propagate unchanged.
 public enum SQLStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database URL is neither `sqlite://…`, a plain path, nor `postgres://…`/`postgresql://…`.
     case unsupportedURL(String)
