@@ -198,7 +198,7 @@ if Context.environment["VERIGATE_FUZZ"] != nil {
         ("SDPFuzz", ["SDP"], []),
         ("RTPFuzz", ["RTP"], [nio]),
         ("SMPPFuzz", ["SMPP"], [nio]),
-        ("GatewayLineFuzz", ["GatewayProtocol"], []),
+        ("GatewayLineFuzz", ["GatewayProtocol"], [nio]),
         ("SIPConfFuzz", ["VoiceGateway"], []),
     ]
     // Fuzz builds build no tests: a test target may need a target the fuzz targets do not (RTPTests

@@ -1,15 +1,15 @@
 // GatewayCoding: one JSON object per line (newline-delimited JSON) for the gateway ↔ core socket,
-// with snake_case keys, a size limit per line, and stable error codes. Foundation's JSON coders do
-// the JSON; this file only frames lines and maps the envelope.
+// with snake_case keys and stable error codes. Foundation's JSON coders do the JSON; this file maps
+// the envelope. Lines are framed (with a size limit) by GatewayLineFraming.swift.
 
 import Foundation
 
-/// Errors reading the socket; every one has a stable code. After any of them the stream continues
-/// with the next line.
+/// Errors reading the socket; every one has a stable code. A line of an unknown type is skipped;
+/// after any other error the reader closes the connection (GatewaySocketServer, CoreLink).
 public struct GatewayProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Stable codes.
     public enum Code: String, Sendable, Equatable {
-        /// A line longer than the limit (the rest of it is skipped).
+        /// A line longer than the limit (`GatewayLineDecoder`).
         case lineTooLong = "line_too_long"
         /// Not a JSON object with `v` and `type`, or a field of the wrong type.
         case malformed
@@ -48,48 +48,8 @@ public struct GatewayEncoder: Sendable {
     }
 }
 
-/// Splits a byte stream into lines and decodes each (newline-delimited JSON).
-public struct GatewayDecoder: Sendable {
-    /// The longest line accepted, in bytes.
-    public let maxLineLength: Int
-    private var buffer: [UInt8] = []
-    private var skippingLongLine = false
-
-    /// Makes a decoder with a line limit (64 KiB by default).
-    public init(maxLineLength: Int = 65_536) {
-        self.maxLineLength = maxLineLength
-    }
-
-    /// Adds received bytes.
-    public mutating func append(_ bytes: some Sequence<UInt8>) {
-        buffer.append(contentsOf: bytes)
-    }
-
-    /// The next message, nil when no whole line is buffered. Throws for a bad line, which is consumed.
-    public mutating func next() throws(GatewayProtocolError) -> GatewayEnvelope? {
-        while true {
-            guard let newline = buffer.firstIndex(of: 0x0A) else {
-                if buffer.count > maxLineLength {
-                    buffer.removeAll(keepingCapacity: true)
-                    if !skippingLongLine {
-                        skippingLongLine = true
-                        throw GatewayProtocolError(.lineTooLong, "line over \(maxLineLength) bytes")
-                    }
-                }
-                return nil
-            }
-            let line = buffer[..<newline]
-            buffer.removeSubrange(...newline)
-            if skippingLongLine {
-                skippingLongLine = false
-                continue
-            }
-            if line.count > maxLineLength { throw GatewayProtocolError(.lineTooLong, "line of \(line.count) bytes") }
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
-            return try Self.decode(line: Data(line))
-        }
-    }
-
+/// Decodes one line (newline-delimited JSON; `GatewayLineDecoder` frames the lines).
+public enum GatewayDecoder {
     /// Decodes one line (without its newline).
     public static func decode(line: Data) throws(GatewayProtocolError) -> GatewayEnvelope {
         let decoder = JSONDecoder()

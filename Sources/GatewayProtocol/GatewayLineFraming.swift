@@ -17,7 +17,7 @@ public struct GatewayLineDecoder: NIOSingleStepByteToMessageDecoder {
     /// Bytes already searched for a newline (so drip-fed bytes are not searched again).
     private var scanned = 0
 
-    /// Makes a decoder with a line limit (64 KiB by default, as `GatewayDecoder`).
+    /// Makes a decoder with a line limit (64 KiB by default).
     public init(maxLineLength: Int = 65_536) {
         self.maxLineLength = maxLineLength
     }

@@ -1,9 +1,28 @@
 import Foundation
+import NIOCore
 import Testing
 @testable import GatewayProtocol
 
 @Suite("Gateway socket protocol: JSON lines")
 struct GatewayCodingTests {
+    /// What a socket reader makes of `bytes`: lines framed by `GatewayLineDecoder` (fed `chunk`
+    /// bytes at a time, all at once by default), each decoded; blank lines skipped.
+    static func messages(_ bytes: [UInt8], chunk: Int = .max, maxLineLength: Int = 65_536) throws -> [GatewayEnvelope] {
+        var framer = GatewayLineDecoder(maxLineLength: maxLineLength)
+        var buffer = ByteBuffer()
+        var messages: [GatewayEnvelope] = []
+        var index = 0
+        repeat {
+            let end = index + min(chunk, bytes.count - index)
+            buffer.writeBytes(bytes[index..<end])
+            index = end
+            while let line = try framer.decode(buffer: &buffer) {
+                if let envelope = try GatewayDecoder.decode(line: line) { messages.append(envelope) }
+            }
+        } while index < bytes.count
+        return messages
+    }
+
     static let samples: [GatewayEnvelope] = [
         GatewayEnvelope(.hello(Hello(gateway: "gw1", channels: ["missed_call", "dtmf_callin"])), id: 1),
         GatewayEnvelope(.helloOK(HelloOK(core: "core-a")), inReplyTo: 1),
@@ -37,10 +56,7 @@ struct GatewayCodingTests {
         let line = GatewayEncoder().encode(envelope)
         #expect(line.last == 0x0A)
         #expect(line.dropLast().contains(0x0A) == false)
-        var decoder = GatewayDecoder()
-        decoder.append(line)
-        #expect(try decoder.next() == envelope)
-        #expect(try decoder.next() == nil)
+        #expect(try Self.messages(line) == [envelope])
     }
 
     @Test("the wire uses v, type, id, re and snake_case keys as docs/ARCHITECTURE.md describes")
@@ -54,63 +70,43 @@ struct GatewayCodingTests {
 
     @Test("a hand-written line (as socat would send) decodes")
     func handWritten() throws {
-        var decoder = GatewayDecoder()
-        decoder.append(Array(#"{"v":1,"type":"inbound_call","id":9,"call_id":"abc","caller":null,"called":"100","trust":"withheld"}"#.utf8) + [0x0A])
-        #expect(try decoder.next() == GatewayEnvelope(.inboundCall(InboundCall(callID: "abc", caller: nil, region: nil, called: "100", trust: .withheld)), id: 9))
+        let line = Array(#"{"v":1,"type":"inbound_call","id":9,"call_id":"abc","caller":null,"called":"100","trust":"withheld"}"#.utf8) + [0x0A]
+        #expect(try Self.messages(line) == [GatewayEnvelope(.inboundCall(InboundCall(callID: "abc", caller: nil, region: nil, called: "100", trust: .withheld)), id: 9)])
     }
 
     @Test("bytes split anywhere and several lines per read are framed the same")
     func framing() throws {
         let bytes = Self.samples.flatMap { GatewayEncoder().encode($0) }
         for chunk in [1, 7, 64, bytes.count] {
-            var decoder = GatewayDecoder()
-            var decoded: [GatewayEnvelope] = []
-            var index = 0
-            while index < bytes.count {
-                decoder.append(bytes[index..<min(index + chunk, bytes.count)])
-                index += chunk
-                while let envelope = try decoder.next() { decoded.append(envelope) }
-            }
-            #expect(decoded == Self.samples, "chunk \(chunk)")
+            #expect(try Self.messages(bytes, chunk: chunk) == Self.samples, "chunk \(chunk)")
         }
+        // A blank line between messages is skipped.
+        #expect(try Self.messages(GatewayEncoder().encode(Self.samples[0]) + Array(" \r\n".utf8) + GatewayEncoder().encode(Self.samples[1]))
+                == Array(Self.samples.prefix(2)))
     }
 
-    @Test("bad lines get their own error code and the stream goes on")
+    @Test("bad lines get their own error code: not JSON, another version, an unknown type, a field of the wrong type, too long")
     func badLines() throws {
-        var decoder = GatewayDecoder(maxLineLength: 200)
-        let good = GatewayEncoder().encode(Self.samples[0])
-        let input: [[UInt8]] = [
-            Array("not json\n".utf8),
-            Array(#"{"v":2,"type":"hello","gateway":"x","channels":[]}"#.utf8) + [0x0A],
-            Array(#"{"v":1,"type":"teleport"}"#.utf8) + [0x0A],
-            Array(#"{"v":1,"type":"digits","call_id":5}"#.utf8) + [0x0A],
-            Array(repeating: UInt8(ascii: "x"), count: 500) + [0x0A],
-            good,
+        let lines: [[UInt8]] = [
+            Array("not json".utf8),
+            Array(#"{"v":2,"type":"hello","gateway":"x","channels":[]}"#.utf8),
+            Array(#"{"v":1,"type":"teleport"}"#.utf8),
+            Array(#"{"v":1,"type":"digits","call_id":5}"#.utf8),
         ]
-        decoder.append(input.joined())
         var codes: [GatewayProtocolError.Code] = []
-        var messages: [GatewayEnvelope] = []
-        while true {
+        for line in lines {
             do {
-                guard let envelope = try decoder.next() else { break }
-                messages.append(envelope)
+                _ = try GatewayDecoder.decode(line: Data(line))
             } catch {
                 codes.append(error.code)
             }
         }
-        #expect(codes == [.malformed, .unsupportedVersion, .unknownType, .malformed, .lineTooLong])
-        #expect(messages == [Self.samples[0]])
-    }
-
-    @Test("a line that never ends is cut at the limit without buffering it all")
-    func endlessLine() throws {
-        var decoder = GatewayDecoder(maxLineLength: 100)
-        decoder.append(Array(repeating: UInt8(ascii: "x"), count: 150))
-        #expect(throws: GatewayProtocolError(.lineTooLong, "line over 100 bytes")) { try decoder.next() }
-        decoder.append(Array(repeating: UInt8(ascii: "x"), count: 150))
-        #expect(try decoder.next() == nil)
-        decoder.append([0x0A] + GatewayEncoder().encode(Self.samples[1]))
-        #expect(try decoder.next() == Self.samples[1])
+        #expect(codes == [.malformed, .unsupportedVersion, .unknownType, .malformed])
+        let good = GatewayEncoder().encode(Self.samples[0])
+        #expect(throws: GatewayProtocolError(.lineTooLong, "line of 500 bytes, limit 200")) {
+            try Self.messages(Array(repeating: UInt8(ascii: "x"), count: 500) + [0x0A] + good, maxLineLength: 200)
+        }
+        #expect(try Self.messages(good, maxLineLength: 200) == [Self.samples[0]])
     }
 
     @Test("key spelling maps acronyms both ways")

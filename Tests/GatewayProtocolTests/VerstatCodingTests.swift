@@ -5,9 +5,7 @@ import Testing
 @Suite("Gateway socket protocol: verstat on inbound_call and call_proven")
 struct VerstatCodingTests {
     private func decode(_ line: String) throws -> GatewayEnvelope? {
-        var decoder = GatewayDecoder()
-        decoder.append(Array(line.utf8) + [0x0A])
-        return try decoder.next()
+        try GatewayDecoder.decode(line: Data(line.utf8))
     }
 
     @Test("verstat round-trips on both messages under the key verstat, as the 3GPP token")
