@@ -57,10 +57,10 @@ struct GRDBSQLDatabase: SQLDatabase {
                 try statement.execute()
                 return
             }
-            let columns = GRDBSQLRow.Columns(names: statement.columnNames)
+            let columns = statement.columnNames
             let rows = try Row.fetchCursor(statement)
             while let row = try rows.next() {
-                onRow(GRDBSQLRow(columns: columns, values: (0..<columns.names.count).map { row[$0] }))
+                onRow(GRDBSQLRow(columns: columns, values: columns.indices.map { row[$0] }))
             }
         }
     }
@@ -89,35 +89,24 @@ struct GRDBSQLDatabase: SQLDatabase {
     }
 }
 
-/// One result row as SQLKit's `SQLRow`.
+/// One result row as SQLKit's `SQLRow`. Columns are found by a scan of the statement's few names
+/// (short strings, compared in place), cheaper than hashing them into an index per query.
 struct GRDBSQLRow: SQLRow {
-    /// The column names of a statement and their positions, shared by its rows.
-    final class Columns: Sendable {
-        let names: [String]
-        let index: [String: Int]
-
-        init(names: [String]) {
-            self.names = names
-            var index: [String: Int] = [:]
-            for (position, name) in names.enumerated() where index[name] == nil { index[name] = position }
-            self.index = index
-        }
-    }
-
-    let columns: Columns
+    /// The statement's column names (GRDB keeps them per prepared statement).
+    let columns: [String]
     let values: [DatabaseValue]
 
-    var allColumns: [String] { columns.names }
+    var allColumns: [String] { columns }
 
-    func contains(column: String) -> Bool { columns.index[column] != nil }
+    func contains(column: String) -> Bool { columns.contains(column) }
 
     func decodeNil(column: String) throws -> Bool {
-        guard let position = columns.index[column] else { return true }
+        guard let position = columns.firstIndex(of: column) else { return true }
         return values[position].isNull
     }
 
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
-        guard let position = columns.index[column] else { throw GRDBSQLRowError.missingColumn(column) }
+        guard let position = columns.firstIndex(of: column) else { throw GRDBSQLRowError.missingColumn(column) }
         let value = values[position]
         // The store's column types, directly; anything else as SQLiteKit decodes it.
         switch value.storage {
@@ -148,8 +137,12 @@ struct GRDBSQLRow: SQLRow {
 }
 
 /// A row was asked for a column its statement does not return.
-struct GRDBSQLRowError: Error, CustomStringConvertible {
-    let column: String
-    static func missingColumn(_ column: String) -> Self { Self(column: column) }
-    var description: String { "The row has no column \(column)." }
+enum GRDBSQLRowError: Error, CustomStringConvertible {
+    case missingColumn(String)
+
+    var description: String {
+        switch self {
+        case .missingColumn(let column): "The row has no column \(column)."
+        }
+    }
 }
