@@ -64,6 +64,26 @@ struct GatewaySocketFramingTests {
 
     static let hello = GatewayEncoder().encode(GatewayEnvelope(.hello(Hello(gateway: "raw", channels: ["missed_call"])), id: 1))
 
+    /// A core serving its gateway socket for `body`, stopped after it.
+    private func withSocketServer(_ name: String, _ body: (TestCore) async throws -> Void) async throws {
+        let test = try await TestCore.start(name, policy: VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber]))
+        defer { test.removeDirectory() }
+        let server = test.core.gatewaySocketServer(path: test.socket)
+        let serving = Task { try await server.run() }
+        #expect(try await eventuallyTrue { FileManager.default.fileExists(atPath: test.socket) })
+        do {
+            try await body(test)
+        } catch {
+            serving.cancel()
+            try? await serving.value
+            try? await test.store.shutdown()
+            throw error
+        }
+        serving.cancel()
+        try? await serving.value
+        try await test.store.shutdown()
+    }
+
     @Test("an over-long line, a malformed line, a wrong version: each closes its connection; the server serves the next gateway",
           arguments: [
             ("over-long without a newline", [UInt8](repeating: UInt8(ascii: "x"), count: 200_000)),
@@ -72,72 +92,51 @@ struct GatewaySocketFramingTests {
             ("wrong version", Array(#"{"v":99,"type":"hello","gateway":"x","channels":[]}"#.utf8) + [0x0A]),
           ])
     func badLineClosesConnection(_ attack: (name: String, bytes: [UInt8])) async throws {
-        let test = try await TestCore.start("framing", policy: VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber]))
-        defer { test.removeDirectory() }
-        let server = test.core.gatewaySocketServer(path: test.socket)
-        let serving = Task { try await server.run() }
-        #expect(try await eventuallyTrue { FileManager.default.fileExists(atPath: test.socket) })
+        try await withSocketServer("framing") { test in
+            // A hello first, answered; then the bad line: the connection closes, no further answer.
+            let attacker = try await RawClient.connect(test.socket)
+            let attacked = try await attacker.exchange(Self.hello + attack.bytes)
+            #expect(attacked.closedByServer, "\(attack.name): the server must close the connection")
+            #expect(attacked.lines.count <= 1, "\(attack.name): only the hello's answer, got \(attacked.lines)")
+            #expect(attacked.lines.allSatisfy { $0.contains(#""type":"hello_ok""#) })
+            // Its registration went with it.
+            #expect(try await eventuallyTrue { test.core.gateways.count == 0 })
 
-        // A hello first, answered; then the bad line: the connection closes, no further answer.
-        let attacker = try await RawClient.connect(test.socket)
-        let attacked = try await attacker.exchange(Self.hello + attack.bytes)
-        #expect(attacked.closedByServer, "\(attack.name): the server must close the connection")
-        #expect(attacked.lines.count <= 1, "\(attack.name): only the hello's answer, got \(attacked.lines)")
-        #expect(attacked.lines.allSatisfy { $0.contains(#""type":"hello_ok""#) })
-        // Its registration went with it.
-        #expect(try await eventuallyTrue { test.core.gateways.count == 0 })
-
-        // Another gateway is served as before.
-        let honest = try await RawClient.connect(test.socket)
-        let answered = try await honest.exchange(Self.hello, lines: 1)
-        #expect(answered.lines.count == 1 && answered.lines[0].contains(#""type":"hello_ok""#) && answered.lines[0].contains(#""re":1"#), "\(answered)")
-
-        serving.cancel()
-        try? await serving.value
-        try await test.store.shutdown()
+            // Another gateway is served as before.
+            let honest = try await RawClient.connect(test.socket)
+            let answered = try await honest.exchange(Self.hello, lines: 1)
+            #expect(answered.lines.count == 1 && answered.lines[0].contains(#""type":"hello_ok""#) && answered.lines[0].contains(#""re":1"#), "\(answered)")
+        }
     }
 
     @Test("a message of an unknown type (a newer gateway's) is skipped; the connection stays and answers the next")
     func unknownTypeSkipped() async throws {
-        let test = try await TestCore.start("framing-unknown", policy: VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber]))
-        defer { test.removeDirectory() }
-        let server = test.core.gatewaySocketServer(path: test.socket)
-        let serving = Task { try await server.run() }
-        #expect(try await eventuallyTrue { FileManager.default.fileExists(atPath: test.socket) })
-        let client = try await RawClient.connect(test.socket)
-        let newer = Array(#"{"v":1,"type":"from_the_future","id":7}"#.utf8) + [0x0A]
-        let answered = try await client.exchange(newer + Self.hello, lines: 1)
-        #expect(answered.lines.count == 1 && answered.lines[0].contains(#""type":"hello_ok""#), "\(answered)")
-        serving.cancel()
-        try? await serving.value
-        try await test.store.shutdown()
+        try await withSocketServer("framing-unknown") { test in
+            let client = try await RawClient.connect(test.socket)
+            let newer = Array(#"{"v":1,"type":"from_the_future","id":7}"#.utf8) + [0x0A]
+            let answered = try await client.exchange(newer + Self.hello, lines: 1)
+            #expect(answered.lines.count == 1 && answered.lines[0].contains(#""type":"hello_ok""#), "\(answered)")
+        }
     }
 
     @Test("200 outcomes sent at once are each acknowledged once, through the coalescing writer")
     func coalescedAnswers() async throws {
-        let test = try await TestCore.start("framing-batch", policy: VerificationPolicy(defaultRegion: "TW", systemNumbers: [MissedCallTests.systemNumber]))
-        defer { test.removeDirectory() }
-        let server = test.core.gatewaySocketServer(path: test.socket)
-        let serving = Task { try await server.run() }
-        #expect(try await eventuallyTrue { FileManager.default.fileExists(atPath: test.socket) })
-        let client = try await RawClient.connect(test.socket)
-        // 200 outcomes with no verification: each is acknowledged without a store write.
-        let count = 200
-        var bytes = Self.hello
-        for index in 0..<count {
-            bytes += GatewayEncoder().encode(GatewayEnvelope(.callEnded(CallEnded(outcomeID: "o\(index)", callID: "c\(index)", verificationID: nil, reason: .failed))))
+        try await withSocketServer("framing-batch") { test in
+            let client = try await RawClient.connect(test.socket)
+            // 200 outcomes with no verification: each is acknowledged without a store write.
+            let count = 200
+            var bytes = Self.hello
+            for index in 0..<count {
+                bytes += GatewayEncoder().encode(GatewayEnvelope(.callEnded(CallEnded(outcomeID: "o\(index)", callID: "c\(index)", verificationID: nil, reason: .failed))))
+            }
+            let answered = try await client.exchange(bytes, lines: count + 1)
+            let acked = Set(answered.lines.compactMap { line -> [String]? in
+                guard case .ack(let ack)? = try? GatewayDecoder.decode(line: Data(line.utf8)).message else { return nil }
+                return ack.outcomeIDs
+            }.joined())
+            #expect(acked == Set((0..<count).map { "o\($0)" }))
+            #expect(answered.lines.count == count + 1, "one ack per outcome, no more")
         }
-        let answered = try await client.exchange(bytes, lines: count + 1)
-        #expect(answered.lines.count == count + 1)
-        let acked = Set(answered.lines.compactMap { line -> [String]? in
-            guard case .ack(let ack)? = try? GatewayDecoder.decode(line: Data(line.utf8)).message else { return nil }
-            return ack.outcomeIDs
-        }.joined())
-        #expect(acked == Set((0..<count).map { "o\($0)" }))
-        #expect(answered.lines.count == count + 1, "one ack per outcome, no more")
-        serving.cancel()
-        try? await serving.value
-        try await test.store.shutdown()
     }
 }
 

@@ -90,6 +90,30 @@ struct GroupCommitTests {
 
     private struct Refused: Error, Equatable {}
 
+    /// One write per `x`, started at once, each inserting `x` and then running `then`; their
+    /// outcomes by `x` (true: written).
+    private func writes(_ pool: SQLiteDatabasePool, _ xs: ClosedRange<Int>,
+                        then: @escaping @Sendable (Int, any SQLDatabase) async throws -> Void) -> Task<[Int: Bool], Never> {
+        Task {
+            await withTaskGroup(of: (Int, Bool).self) { group in
+                for x in xs {
+                    group.addTask {
+                        do {
+                            try await pool.writer.withDatabase { db in
+                                try await db.raw("INSERT INTO t (x) VALUES (\(bind: x))").run()
+                                try await then(x, db)
+                            }
+                            return (x, true)
+                        } catch {
+                            return (x, false)
+                        }
+                    }
+                }
+                return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+            }
+        }
+    }
+
     @Test("writes queued behind a running one share its COMMIT; one that throws is rolled back alone")
     func queuedWritesShareOneCommit() async throws {
         try await withPool { pool in
@@ -97,30 +121,15 @@ struct GroupCommitTests {
             let (release, go) = AsyncStream<Void>.makeStream()
             let leader = await blockedLeader(pool, x: 0, release: release)
             let writers = 40
-            let results = Task {
-                try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
-                    for x in 1...writers {
-                        group.addTask {
-                            do {
-                                try await pool.writer.withDatabase { db in
-                                    try await db.raw("INSERT INTO t (x) VALUES (\(bind: x))").run()
-                                    if x % 10 == 0 { throw Refused() }
-                                }
-                                return (x, true)
-                            } catch is Refused {
-                                return (x, false)
-                            }
-                        }
-                    }
-                    return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
-                }
+            let results = writes(pool, 1...writers) { x, _ in
+                if x % 10 == 0 { throw Refused() }
             }
             #expect(try await eventuallyTrue { pool.queued == writers })
             // Nothing of the batch is visible before its COMMIT.
             #expect(try await rows(pool).isEmpty)
             go.yield()
             try await leader.value
-            let outcome = try await results.value
+            let outcome = await results.value
             #expect(outcome.count == writers)
             #expect(outcome.filter { !$0.value }.keys.sorted() == [10, 20, 30, 40])
             let stored = try await rows(pool)
@@ -135,34 +144,18 @@ struct GroupCommitTests {
     @Test("a COMMIT that fails fails every write of its batch, and none of their rows stays; other batches and the next write are unharmed")
     func failedCommitFailsTheBatch() async throws {
         try await withPool { pool in
-            let before = pool.statistics
             let (release, go) = AsyncStream<Void>.makeStream()
             let leader = await blockedLeader(pool, x: 100, release: release)
-            let results = Task {
-                await withTaskGroup(of: Bool.self) { group in
-                    for x in 1...5 {
-                        group.addTask {
-                            do {
-                                try await pool.writer.withDatabase { db in
-                                    try await db.raw("INSERT INTO t (x) VALUES (\(bind: x))").run()
-                                    // A child without its parent: legal until COMMIT checks it.
-                                    if x == 3 { try await db.raw("INSERT INTO child (id) VALUES (7)").run() }
-                                }
-                                return true
-                            } catch {
-                                return false
-                            }
-                        }
-                    }
-                    return await group.reduce(into: [Bool]()) { $0.append($1) }
-                }
+            let results = writes(pool, 1...5) { x, db in
+                // A child without its parent: legal until COMMIT checks it.
+                if x == 3 { try await db.raw("INSERT INTO child (id) VALUES (7)").run() }
             }
             #expect(try await eventuallyTrue { pool.queued == 5 })
             go.yield()
             // The leader's batch (itself alone) commits; the five queued meanwhile share one COMMIT,
             // which the orphan child fails.
             try await leader.value
-            #expect(await results.value == [false, false, false, false, false])
+            #expect(await results.value == [1: false, 2: false, 3: false, 4: false, 5: false])
             #expect(try await rows(pool) == [100])
             try await pool.writer.withDatabase { db in try await db.raw("INSERT INTO t (x) VALUES (1)").run() }
             #expect(try await rows(pool) == [1, 100])

@@ -515,6 +515,20 @@ struct StoreTests {
         }
     }
 
+    @Test("an inbound call's lookup (caller, pending, system number) uses migration 9's index, not the system number's (SQLite)")
+    func callerLookupUsesItsIndex() async throws {
+        try await withTestStore(.sqlite) { (store: SQLVerificationStore, _: TestDatabase) async throws in
+            // pendingCallIn's WHERE: SQLite 3.40 chose (system_number, status) here without migration 9.
+            let plan = try await store.withRawDatabase { db in
+                try await db.raw("""
+                    EXPLAIN QUERY PLAN SELECT id FROM verifications
+                    WHERE to_number = '+886975000888' AND status = 'pending' AND system_number = '+886229996666'
+                    """).all().map { try $0.decode(column: "detail", as: String.self) }
+            }
+            #expect(plan.contains { $0.contains("verifications_to_status_system") }, "\(plan)")
+        }
+    }
+
     @Test("a migration runner waits only for runners of its own schema (the advisory lock is per schema)", .timeLimit(.minutes(1)))
     func migrationLockPerSchema() async throws {
         // PostgreSQL only: SQLite has one database per file and no advisory locks.
