@@ -55,6 +55,26 @@ extension GatewayDecoder {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return nil }
         return try decode(line: Data(bytes))
     }
+
+    /// Hands each message of a connection's framed `lines` to `received`, in order, until they end.
+    /// A blank line is skipped, and so is a message of a type this build does not know (a newer
+    /// peer's) once `skipped` is told; any other bad line (too long, not a message) throws
+    /// `GatewayProtocolError`, and the caller closes the connection.
+    public static func messages<Lines: AsyncSequence>(
+        in lines: Lines, skipped: (GatewayProtocolError) -> Void, _ received: (GatewayEnvelope) -> Void
+    ) async throws where Lines.Element == ByteBuffer {
+        for try await line in lines {
+            let envelope: GatewayEnvelope?
+            do {
+                envelope = try decode(line: line)
+            } catch {
+                guard error.code == .unknownType else { throw error }
+                skipped(error)
+                continue
+            }
+            if let envelope { received(envelope) }
+        }
+    }
 }
 
 /// A socket connection's outbound: each message becomes a JSON line (`GatewayEncoder`); the lines

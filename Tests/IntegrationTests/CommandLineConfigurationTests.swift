@@ -228,10 +228,7 @@ struct SafeDefaultsTests {
         }
         do {
             let base = "http://127.0.0.1:\(port)"
-            let up = try await eventuallyTrue {
-                guard let (_, response) = try? await URLSession.shared.data(from: URL(string: base + "/healthz")!) else { return false }
-                return (response as? HTTPURLResponse)?.statusCode == 200
-            }
+            let up = try await Peers.servesHealthz(base, within: .seconds(30))
             #expect(up, "\(core.tail())")
             let (_, open) = try await URLSession.shared.data(from: URL(string: base + "/metrics")!)
             #expect((open as? HTTPURLResponse)?.statusCode == 401)

@@ -165,11 +165,7 @@ struct DispatcherScaleOutTests {
                 "--demo", "off", "--ip-rate", "0", "--key-rate", "0", "--log-level", "info",
             ], name: "core-\(name)")
             let base = "http://127.0.0.1:\(httpPort)"
-            // A loaded CI machine has taken over 30 s to bring a debug core up (MultiNodeTests).
-            let up = try await eventuallyTrue(within: .seconds(120)) {
-                guard let (_, response) = try? await URLSession.shared.data(from: URL(string: base + "/healthz")!) else { return false }
-                return (response as? HTTPURLResponse)?.statusCode == 200
-            }
+            let up = try await Peers.servesHealthz(base)
             #expect(up, "core \(name): \(core.tail())")
             let sipPort = try Peers.freeUDPPort()
             let conf = directory.appendingPathComponent("\(name).sip.conf")

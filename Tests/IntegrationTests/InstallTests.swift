@@ -199,10 +199,7 @@ struct InstallTests {
         }
         if Self.exists(URL(fileURLWithPath: "/run/systemd/system")) {
             // systemd runs: postinst started the service, unprivileged and hardened, on the ports above.
-            let serving = try await eventuallyTrue(within: .seconds(60)) {
-                guard let (_, response) = try? await URLSession.shared.data(for: URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)/healthz")!)) else { return false }
-                return (response as? HTTPURLResponse)?.statusCode == 200
-            }
+            let serving = try await Peers.servesHealthz("http://127.0.0.1:\(httpPort)", within: .seconds(60))
             let (_, journal) = try await PromptsLocationTests.run("/usr/bin/journalctl", ["-u", "verigate", "--no-pager", "-n", "40"], name: "journal")
             #expect(serving, "verigate.service did not serve /healthz:\n\(journal)")
         }

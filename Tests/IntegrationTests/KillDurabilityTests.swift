@@ -265,10 +265,7 @@ struct KillDurabilityTests {
                 "VERIGATE_PREFIX_SENDS_PER_HOUR": "0", "VERIGATE_CHANNEL_SENDS_PER_HOUR": "0",
             ])
             let base = "http://127.0.0.1:\(port)"
-            let up = try await eventuallyTrue(within: .seconds(120)) {
-                guard process.process.isRunning, let (_, response) = try? await URLSession.shared.data(from: URL(string: base + "/healthz")!) else { return false }
-                return (response as? HTTPURLResponse)?.statusCode == 200
-            }
+            let up = try await Peers.servesHealthz(base)
             #expect(up, "\(name) did not start: \(process.tail())")
             guard up else {
                 await process.stop()

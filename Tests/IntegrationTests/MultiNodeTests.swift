@@ -64,12 +64,7 @@ struct MultiNodeTests {
                 "--demo", "off", "--log-level", "info",
             ] + extra, name: "node-\(name)")
             let base = "http://127.0.0.1:\(port)"
-            // A loaded CI machine (every suite starts at once, each store test opening its own
-            // pool) has taken over 30 s to bring a debug core up; its log says how far it got.
-            let up = try await eventuallyTrue(within: .seconds(120)) {
-                guard let (_, response) = try? await URLSession.shared.data(from: URL(string: base + "/healthz")!) else { return false }
-                return (response as? HTTPURLResponse)?.statusCode == 200
-            }
+            let up = try await Peers.servesHealthz(base)
             #expect(up, "\(name): \(process.tail())")
             return (process, base)
         }

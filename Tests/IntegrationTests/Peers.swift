@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Glibc
 import NIOCore
 import NIOPosix
@@ -20,6 +23,16 @@ enum Peers {
 
     /// The repository root (for `sipp/` scenarios).
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Waits (at most `limit`) until `GET <base>/healthz` answers 200, as a verigate just started
+    /// does once it serves; false when it never did. A loaded CI machine (every suite starting at
+    /// once, each store test opening its own pool) has taken over 30 s to bring a debug core up.
+    static func servesHealthz(_ base: String, within limit: Duration = .seconds(120)) async throws -> Bool {
+        try await eventuallyTrue(within: limit) {
+            guard let (_, response) = try? await URLSession.shared.data(from: URL(string: base + "/healthz")!) else { return false }
+            return (response as? HTTPURLResponse)?.statusCode == 200
+        }
+    }
 
     /// A TCP port free on loopback right now (bound and released).
     static func freeTCPPort() throws -> Int {

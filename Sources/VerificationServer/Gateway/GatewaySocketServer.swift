@@ -77,14 +77,9 @@ public struct GatewaySocketServer: Service {
         defer { inbound.closed() }
         do {
             try await connection.executeThenClose { lines, _ in
-                for try await line in lines {
-                    do {
-                        guard let envelope = try GatewayDecoder.decode(line: line) else { continue }
-                        inbound.received(envelope)
-                    } catch let error as GatewayProtocolError where error.code == .unknownType {
-                        logger.warning("gateway.socket.unknown_type", metadata: ["error": "\(error)"])
-                    }
-                }
+                try await GatewayDecoder.messages(in: lines, skipped: { error in
+                    logger.warning("gateway.socket.unknown_type", metadata: ["error": "\(error)"])
+                }) { inbound.received($0) }
             }
         } catch let error as GatewayProtocolError {
             // Too long (from the decoder in the pipeline) or not a message: this peer does not speak

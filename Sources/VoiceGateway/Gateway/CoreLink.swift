@@ -133,16 +133,13 @@ public final class CoreLink: Sendable {
             try await channel.executeThenClose { inbound, _ in
                 let helloID = opened(writer)
                 try writer.send(GatewayEnvelope(.hello(hello), id: helloID))
-                for try await line in inbound {
-                    do {
-                        guard let envelope = try GatewayDecoder.decode(line: line) else { continue }
-                        received(envelope, helloID: helloID, connection: writer)
-                    } catch let error as GatewayProtocolError where error.code == .unknownType {
+                do {
+                    try await GatewayDecoder.messages(in: inbound, skipped: { error in
                         logger.warning("gateway.core.unknown_type", metadata: ["error": "\(error)"])
-                    } catch {
-                        logger.warning("gateway.core.bad_line", metadata: ["error": "\(error)", "action": "closing the connection"])
-                        throw error
-                    }
+                    }) { received($0, helloID: helloID, connection: writer) }
+                } catch let error as GatewayProtocolError {
+                    logger.warning("gateway.core.bad_line", metadata: ["error": "\(error)", "action": "closing the connection"])
+                    throw error
                 }
             }
         } onCancel: {
