@@ -123,9 +123,12 @@ struct MediaLatchingTests {
         #expect(phone.packetCount == 0)
         let text = metrics(stack)
         #expect(metricValue(text, "verigate_rtp_packets_received_total") == 0, "\(text)")
-        // All but the last round, which may have come after the session closed, were counted.
+        // All but the last round, which may have come after the session closed, were counted. The
+        // keying runs from the answer to the hang-up (at least first_digit_timeout, 2 s), so at
+        // least two rounds went out however slow this machine is; how many more is its speed.
         let strangers = try #require(metricValue(text, "verigate_rtp_stranger_packets_total"), "\(text)")
-        #expect(strangers >= Double(sent - code.count * 5) && sent > code.count * 5 * 10, "sent \(sent): \(text)")
+        #expect(sent >= code.count * 5 * 2, "sent \(sent)")
+        #expect(strangers >= Double(sent - code.count * 5), "sent \(sent): \(text)")
         await phone.stop()
         await stack.stop()
     }
