@@ -77,6 +77,22 @@ struct APIKeyTests {
         }
     }
 
+    @Test("Authorization: the Bearer token whatever the scheme's case, without the spaces and tabs around it; any other scheme, or none, is no token")
+    func bearerTokenParsing() {
+        #expect(APIKeyMiddleware.bearerToken(in: "Bearer vg_abc") == "vg_abc")
+        #expect(APIKeyMiddleware.bearerToken(in: "bEaReR vg_abc") == "vg_abc")
+        #expect(APIKeyMiddleware.bearerToken(in: "Bearer  \tvg_abc \t ") == "vg_abc")
+        #expect(APIKeyMiddleware.bearerToken(in: "Bearer é ü") == "é ü")
+        #expect(APIKeyMiddleware.bearerToken(in: "Bearer    ") == "")
+        #expect(APIKeyMiddleware.bearerToken(in: "Bearer ") == nil)
+        #expect(APIKeyMiddleware.bearerToken(in: "Bearer") == nil)
+        #expect(APIKeyMiddleware.bearerToken(in: "Basic dmc6YWJj") == nil)
+        #expect(APIKeyMiddleware.bearerToken(in: "Bearer\tvg_abc") == nil)
+        #expect(APIKeyMiddleware.bearerToken(in: "Bearer@vg_abc") == nil)
+        #expect(APIKeyMiddleware.bearerToken(in: "bearer\u{0}vg_abc") == nil)
+        #expect(APIKeyMiddleware.bearerToken(in: "Béarer vg_abc") == nil)
+    }
+
     @Test("APIKeys on MemoryStore: the same semantics")
     func registryInMemory() async throws {
         try await Self.exercise(MemoryStore())
