@@ -2,6 +2,7 @@
 """Checks per second against the same server's /healthz, measured with wrk in one run (issue 15).
 
     scripts/load/checks.py [--rounds 2] [--duration 10] [--connections 32] [--count 40000] [--bin .build/release/verigate]
+                           [--profile perf.data]
 
 Starts a fresh `verigate serve --sip-address off` (dev mode, SQLite in a temp dir, limits off),
 starts --count sms verifications through the API and reads each one's code from the dev outbox.
@@ -11,7 +12,8 @@ Then, --rounds times and interleaved (this machine's noise exceeds 10 %):
     a list per thread; a round uses verifications no round used before).
 Prints each round's requests/s and latency percentiles, and the ratio checks/healthz; exits 1 when a
 check is not answered 200 approved (wrk counts non-2xx) or the list ran out before the round ended
-(raise --count). Needs wrk (`apt-get install wrk`)."""
+(raise --count). Needs wrk (`apt-get install wrk`). --profile records the server with `perf record -g`
+during each round's checks (not the healthz or the set-up) into that file (`perf report -i` it)."""
 import argparse, http.client, json, os, pathlib, re, shutil, signal, subprocess, sys, tempfile, time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -121,6 +123,7 @@ def main():
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--count", type=int, default=40000, help="verifications prepared per round")
     p.add_argument("--bin", default=str(ROOT / ".build" / "release" / "verigate"))
+    p.add_argument("--profile", help="perf record -g the server during the checks into this file")
     args = p.parse_args()
     if not os.access(args.bin, os.X_OK):
         sys.exit(f"{args.bin} is not an executable: build it with `swift build -c release --product verigate` or pass --bin")
@@ -141,8 +144,13 @@ def main():
             for t in (1, 2):
                 pathlib.Path(data, f"checks-{t}.txt").write_text("".join(f"{i} {c}\n" for i, c in items[t - 1::2]))
             cpu0 = cpu_seconds(server.pid)
+            perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", args.profile, "-p", str(server.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
             checks = wrk(port, script, args.duration, args.connections, data=data)
             cpu = cpu_seconds(server.pid) - cpu0
+            if perf:
+                perf.send_signal(signal.SIGINT)
+                perf.wait()
             ratio = checks[0] / health[0]
             ratios.append(ratio)
             ran_out = checks[3] > len(items)
