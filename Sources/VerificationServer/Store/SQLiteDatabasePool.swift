@@ -56,9 +56,6 @@ final class SQLiteDatabasePool: Sendable {
     /// Most operations that share one transaction.
     static let maxBatch = 32
 
-    /// Bytes of the database file each connection maps (`PRAGMA mmap_size`).
-    static let mmapSize = 256 << 20
-
     /// Opens (creating if needed) the database at `path`: WAL journal with `synchronous = NORMAL`
     /// (a process crash loses no commit; a power loss may lose the last ones), foreign keys on,
     /// `readers` read connections, and SQLite's busy timeout for locks held by other processes.
@@ -71,13 +68,6 @@ final class SQLiteDatabasePool: Sendable {
         // GRDB would otherwise insist each call closes it.
         configuration.allowsUnsafeTransactions = true
         configuration.label = "verigate.store"
-        // Reads through a memory map of the database file (SQLite "Memory-Mapped I/O") rather than
-        // a pread(2) per page that misses a connection's own page cache: under a check load those
-        // reads were ≈ 3 % of the server's CPU, each reader caching pages apart. The WAL is still
-        // read with pread. Up to 256 MiB of the file is mapped; past that, pread.
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA mmap_size = \(Self.mmapSize)")
-        }
         // DatabasePool sets `journal_mode = WAL` and `synchronous = NORMAL` on the writer.
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.state = Mutex(GroupCommit(maxBatch: Self.maxBatch))
