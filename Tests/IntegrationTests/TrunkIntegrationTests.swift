@@ -122,12 +122,13 @@ struct TrunkIntegrationTests {
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         let downStatus = await down.exitStatus()
         let upStatus = await up.exitStatus()
-        #expect(downStatus == 0, "\(down.tail())")
-        #expect(upStatus == 0, "\(up.tail())")
         await down.stop()
         await up.stop()
         let downMessages = (try? String(contentsOf: traces[0], encoding: .utf8)) ?? ""
         let upMessages = (try? String(contentsOf: traces[1], encoding: .utf8)) ?? ""
+        // SIPp's screen counts an unexpected message but does not show it; its message trace does.
+        #expect(downStatus == 0, "\(down.tail())\nmessages: \(downMessages.suffix(3_000))")
+        #expect(upStatus == 0, "\(up.tail())\nmessages: \(upMessages.suffix(3_000))")
         #expect(downMessages.contains("INVITE sip:+886975000888@127.0.0.1:\(downPort) SIP/2.0"), "the first trunk got E.164: \(downMessages.prefix(1_500))")
         #expect(upMessages.contains("INVITE sip:0975000888@127.0.0.1:\(upPort) SIP/2.0"), "the second trunk got the national number: \(upMessages.prefix(1_500))")
         #expect(try await eventuallyTrue {
