@@ -338,6 +338,7 @@ struct CoreOptions: ParsableArguments {
                 "http": "\(HostPort(host: config.httpHost, port: config.httpPort))", "gateway_socket": "\(socket)",
                 "mode": "\(config.devMode ? RunMode.dev : RunMode.production)", "region": "\(config.policy.defaultRegion)",
                 "demo": "\(config.demoMode ? OnOff.on : OnOff.off)", "executor": "\(GlobalExecutor.current)",
+                "malloc_trim": "\(MallocTrim.current)",
             ])
             try await group.run()
         } catch {

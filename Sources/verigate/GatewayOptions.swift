@@ -175,7 +175,7 @@ struct GatewayCommand: AsyncParsableCommand {
                 logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        logger.info("gateway.serving", metadata: ["core_socket": "\(coreSocket)", "sip": "\(conf.bind.map { "\($0)" }.joined(separator: ","))", "sip_tls": "\(conf.tlsBind.map { "\($0)" }.joined(separator: ","))", "executor": "\(GlobalExecutor.current)"])
+        logger.info("gateway.serving", metadata: ["core_socket": "\(coreSocket)", "sip": "\(conf.bind.map { "\($0)" }.joined(separator: ","))", "sip_tls": "\(conf.tlsBind.map { "\($0)" }.joined(separator: ","))", "executor": "\(GlobalExecutor.current)", "malloc_trim": "\(MallocTrim.current)"])
         try await group.run()
     }
 }

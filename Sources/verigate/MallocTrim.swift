@@ -5,31 +5,47 @@
 // under a check load about 4,000 trims a second went to the kernel: perf put `madvise` and the
 // flushes it causes at ≈ 7 % of the server's CPU. No library sets this for us; glibc's own knob
 // is `mallopt(3)`, found with dlsym because Swift's Glibc module leaves out <malloc.h>.
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 
-/// The process's malloc trim threshold (mallopt(3) `M_TRIM_THRESHOLD`).
-enum MallocTrim {
+/// The process's malloc trim threshold (mallopt(3) `M_TRIM_THRESHOLD`): what `verigate` set, decided
+/// once at start (`current`); `core.serving` and `gateway.serving` log it as `malloc_trim`.
+enum MallocTrim: CustomStringConvertible {
+    /// `threshold` bytes, set with mallopt.
+    case set(Int32)
+    /// The operator chose one (`GLIBC_TUNABLES` naming `glibc.malloc.trim_threshold`): it stands.
+    case glibcTunables
+    /// No glibc `mallopt` here: the C library's default.
+    case unavailable
+
     /// Free memory a heap keeps before glibc returns it: 64 MiB, the most a thread's heap holds
     /// (glibc's `HEAP_MAX_SIZE` on 64-bit), so a thread's heap is never trimmed; the main heap
     /// gives back what exceeds it. Peak resident memory is what an operator provisions anyway.
     static let threshold: Int32 = 64 << 20
 
-    /// Sets the threshold unless the operator chose one (`GLIBC_TUNABLES` naming
-    /// `glibc.malloc.trim_threshold`, which then stands). Returns the threshold set, nil if none.
-    @discardableResult
-    static func apply(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32? {
+    /// The threshold of this process: set on first use, which `Verigate.main` makes at start.
+    static let current = apply(environment: ProcessInfo.processInfo.environment)
+
+    var description: String {
+        switch self {
+        case .set(let bytes): "\(bytes)"
+        case .glibcTunables: "glibc_tunables"
+        case .unavailable: "unavailable"
+        }
+    }
+
+    /// Sets `threshold` unless `environment`'s `GLIBC_TUNABLES` chose one.
+    private static func apply(environment: [String: String]) -> MallocTrim {
+        if environment["GLIBC_TUNABLES"]?.contains("glibc.malloc.trim_threshold") == true { return .glibcTunables }
         #if canImport(Glibc)
-        if environment["GLIBC_TUNABLES"]?.contains("glibc.malloc.trim_threshold") == true { return nil }
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
         /// `M_TRIM_THRESHOLD` in <malloc.h>.
         let trimThreshold: Int32 = -1
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return nil }
-        return unsafeBitCast(symbol, to: Mallopt.self)(trimThreshold, threshold) == 1 ? threshold : nil
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt"),
+              unsafeBitCast(symbol, to: Mallopt.self)(trimThreshold, threshold) == 1
+        else { return .unavailable }
+        return .set(threshold)
         #else
-        return nil
+        return .unavailable
         #endif
     }
 }

@@ -19,13 +19,13 @@ struct Verigate: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 
     /// Installs the global executor `VERIGATE_NIO_EXECUTOR` asks for (GlobalExecutor) and the
-    /// malloc trim threshold (MallocTrim), then unblocks SIGTERM and SIGINT: a parent (the Swift test runner, some supervisors) may
-    /// have left them blocked, and graceful shutdown listens for them. Then ArgumentParser's parse
-    /// (a refused value exits 78, EX_CONFIG) and run.
+    /// malloc trim threshold (MallocTrim), then unblocks SIGTERM and SIGINT: a parent (the Swift
+    /// test runner, some supervisors) may have left them blocked, and graceful shutdown listens for
+    /// them. Then ArgumentParser's parse (a refused value exits 78, EX_CONFIG) and run.
     static func main() async {
         // Before any task is enqueued: which executor runs global jobs (VERIGATE_NIO_EXECUTOR).
         _ = GlobalExecutor.current
-        MallocTrim.apply()
+        _ = MallocTrim.current
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGTERM)

@@ -123,6 +123,8 @@ struct CommandLineConfigurationTests {
         #expect(line.contains("mode=dev") && line.contains("region=US") && line.contains("demo=off"), "\(line)")
         // An empty --gateway-socket is not given: the default beside the data.
         #expect(line.contains("gateway_socket=\(directory.appendingPathComponent("gateway.sock").path)"), "\(line)")
+        // glibc's malloc trim threshold was set (README "Configuration", GLIBC_TUNABLES).
+        #expect(line.contains("malloc_trim=\(64 << 20)"), "\(line)")
     }
 
     @Test("VERIGATE_DB_POOL=lots and --db-pool 0 are refused; VERIGATE_DB_POOL=3 opens 3 connections")

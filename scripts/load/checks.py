@@ -12,8 +12,9 @@ Then, --rounds times and interleaved (this machine's noise exceeds 10 %):
     a list per thread; a round uses verifications no round used before).
 Prints each round's requests/s and latency percentiles, and the ratio checks/healthz; exits 1 when a
 check is not answered 200 approved (wrk counts non-2xx) or the list ran out before the round ended
-(raise --count). Needs wrk (`apt-get install wrk`). --profile records the server with `perf record -g`
-during each round's checks (not the healthz or the set-up) into that file (`perf report -i` it)."""
+(raise --count). Needs wrk (`apt-get install wrk`). --profile FILE records the server with
+`perf record -g` during each round's checks (not the healthz or the set-up): round 1 into FILE,
+round n into FILE.n (`perf report -i` them)."""
 import argparse, http.client, json, os, pathlib, re, shutil, signal, subprocess, sys, tempfile, time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -144,7 +145,8 @@ def main():
             for t in (1, 2):
                 pathlib.Path(data, f"checks-{t}.txt").write_text("".join(f"{i} {c}\n" for i, c in items[t - 1::2]))
             cpu0 = cpu_seconds(server.pid)
-            perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", args.profile, "-p", str(server.pid)],
+            profile = args.profile if n == 1 else f"{args.profile}.{n}"
+            perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", profile, "-p", str(server.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
             checks = wrk(port, script, args.duration, args.connections, data=data)
             cpu = cpu_seconds(server.pid) - cpu0
