@@ -47,10 +47,12 @@ struct OpusParametersLiveTests {
             sdp: offer
         )
         var answer = ""
+        var events: [SIPCallEvent] = []
         for await event in call.events {
+            events.append(event)
             if case .answered(let sdp) = event { answer = String(buffer: sdp) }
         }
-        #expect(answer.contains("a=rtpmap:111 opus/48000/2"), "\(answer)")
+        #expect(answer.contains("a=rtpmap:111 opus/48000/2"), "answer: \(answer); the call: \(events)")
         try? await rtp.close()
         await phone.stop()
         await stack.stop()
