@@ -56,7 +56,15 @@ extension VerificationService {
     /// Moves `v` to a final status with its event and webhook; nil if a concurrent writer won.
     @discardableResult
     func finish(_ v: Verification, status: VerificationStatus, kind: VerificationEvent.Kind, at now: Date, detail: String? = nil) async throws -> Verification? {
+        let write = finished(v, status: status, kind: kind, at: now, detail: detail)
+        return try await commit(VerificationDecision(write: write, answer: .success(write.verification)))
+    }
+
+    /// `v` moved to a final status: its next version with the event and, when it has a
+    /// `callback_url`, the webhook (the value `finish` writes).
+    func finished(_ v: Verification, status: VerificationStatus, kind: VerificationEvent.Kind, at now: Date, detail: String? = nil) -> VerificationWrite {
         var next = v
+        next.version += 1
         next.status = status
         next.updatedAt = now
         if status != .failed { next.failureReason = nil }
@@ -65,6 +73,25 @@ extension VerificationService {
             WebhookDelivery(id: "WH" + random.bytes(12).hexEncoded,
                             verificationID: v.id, url: url, body: WebhookBody.json(next, event: event), createdAt: now)
         }
-        return try await commit(next, event: event, webhook: webhook)
+        return VerificationWrite(verification: next, event: event, webhook: webhook)
+    }
+
+    /// Writes `decision`'s write (versioned) and publishes it, then gives its answer; nil when the
+    /// write lost the version (the caller decides again on a fresh read, see `optimistically`).
+    func commit<Answer>(_ decision: VerificationDecision<Answer>) async throws -> Answer? {
+        if let write = decision.write {
+            guard try await store.update(write.verification, event: write.event, webhook: write.webhook) else { return nil }
+            await events.published(write.event, verification: write.verification)
+        }
+        return try decision.answer.get()
+    }
+
+    /// Reads the verification `id` and writes what `decide` makes of it in one store write
+    /// (`VerificationRecordStore.change`), publishes what was written, then gives the decision's
+    /// answer; nil when the write lost the version (see `optimistically`).
+    func change<Answer: Sendable>(id: String, _ decide: @escaping @Sendable (Verification?) -> VerificationDecision<Answer>) async throws -> Answer? {
+        guard let decision = try await store.change(id: id, decide) else { return nil }
+        if let write = decision.write { await events.published(write.event, verification: write.verification) }
+        return try decision.answer.get()
     }
 }

@@ -299,10 +299,14 @@ public struct VerificationService: Sendable {
         guard code.utf8.count >= VerificationCode.lengths.lowerBound, code.utf8.count <= VerificationCode.lengths.upperBound,
               code.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
         else { throw VerificationError.invalidRequest("code must be 4 to 10 digits.") }
+        // The read, the decision and the write in one store write (`VerificationRecordStore.change`).
         return try await optimistically {
-            guard let v = try await store.verification(id: id), access.permits(v) else { throw VerificationError.notFound }
-            guard v.channel.isCheckedOnWeb else { throw VerificationError.wrongChannel(v.channel) }
-            return try await applyCheck(v, code: code)
+            let now = clock.now()
+            return try await change(id: id) { [self] stored in
+                guard let v = stored, access.permits(v) else { return .refuse(VerificationError.notFound) }
+                guard v.channel.isCheckedOnWeb else { return .refuse(VerificationError.wrongChannel(v.channel)) }
+                return checkDecision(v, code: code, at: now)
+            }
         }
     }
 
@@ -317,8 +321,8 @@ public struct VerificationService: Sendable {
         try await optimistically {
             guard var v = try await store.verification(id: id) else { throw VerificationError.notFound }
             guard v.channel.showsCodeOnPage else { throw VerificationError.wrongChannel(v.channel) }
+            let now = clock.now()
             if v.channel == .dtmfCallIn, v.status == .pending, !(v.codeMAC.map { hasher.matches(id: v.id, code: digits, stored: $0) } ?? false) {
-                let now = clock.now()
                 let siblings = try await store.pendingCallIn(caller: v.to, systemNumber: v.systemNumber)
                 if let keyed = siblings.first(where: { sibling in
                     sibling.id != v.id && sibling.channel == .dtmfCallIn && sibling.expiresAt > now
@@ -327,36 +331,40 @@ public struct VerificationService: Sendable {
                     v = keyed
                 }
             }
-            return try await applyCheck(v, code: digits)
+            return try await commit(checkDecision(v, code: digits, at: now))
         }
     }
 
-    /// One check against the stored MAC; nil when a concurrent writer won (the caller re-reads).
-    private func applyCheck(_ v: Verification, code: String) async throws -> Verification? {
-        let now = clock.now()
+    /// One check of `code` against `v`'s stored MAC at `now`: approved on the right code, one
+    /// attempt more (`max_attempts_reached` on the last) on a wrong one, `expired` (written) past its
+    /// expiry, and a refusal for a verification no longer pending.
+    func checkDecision(_ v: Verification, code: String, at now: Date) -> VerificationDecision<Verification> {
         switch v.status {
         case .pending: break
-        case .expired: throw VerificationError.expired
-        case .maxAttemptsReached: throw VerificationError.maxAttemptsReached
-        case .approved, .canceled, .failed: throw VerificationError.notPending(v.status)
+        case .expired: return .refuse(VerificationError.expired)
+        case .maxAttemptsReached: return .refuse(VerificationError.maxAttemptsReached)
+        case .approved, .canceled, .failed: return .refuse(VerificationError.notPending(v.status))
         }
         if v.expiresAt <= now {
-            _ = try await finish(v, status: .expired, kind: .expired, at: now)
-            throw VerificationError.expired
+            return VerificationDecision(write: finished(v, status: .expired, kind: .expired, at: now), answer: .failure(VerificationError.expired))
         }
-        let good = v.codeMAC.map { hasher.matches(id: v.id, code: code, stored: $0) } ?? false
-        if good {
-            return try await finish(v, status: .approved, kind: .approved, at: now)
+        let write: VerificationWrite
+        if v.codeMAC.map({ hasher.matches(id: v.id, code: code, stored: $0) }) ?? false {
+            write = finished(v, status: .approved, kind: .approved, at: now)
+        } else if v.checkAttempts + 1 >= policy.limits.maxCheckAttempts {
+            var next = v
+            next.checkAttempts += 1
+            write = finished(next, status: .maxAttemptsReached, kind: .maxAttemptsReached, at: now)
+        } else {
+            var next = v
+            next.version += 1
+            next.checkAttempts += 1
+            next.updatedAt = now
+            let event = VerificationEvent(verificationID: v.id, kind: .checkFailed, status: .pending, at: now,
+                                          detail: "attempt \(next.checkAttempts) of \(policy.limits.maxCheckAttempts)")
+            write = VerificationWrite(verification: next, event: event)
         }
-        var next = v
-        next.checkAttempts += 1
-        if next.checkAttempts >= policy.limits.maxCheckAttempts {
-            return try await finish(next, status: .maxAttemptsReached, kind: .maxAttemptsReached, at: now)
-        }
-        next.updatedAt = now
-        let event = VerificationEvent(verificationID: v.id, kind: .checkFailed, status: .pending, at: now,
-                                      detail: "attempt \(next.checkAttempts) of \(policy.limits.maxCheckAttempts)")
-        return try await commit(next, event: event)
+        return VerificationDecision(write: write, answer: .success(write.verification))
     }
 
     // MARK: Cancel, expire, read

@@ -115,6 +115,15 @@ public protocol VerificationRecordStore: Sendable {
     /// Returns false when another writer got there first.
     func update(_ verification: Verification, event: VerificationEvent, webhook: WebhookDelivery?) async throws -> Bool
 
+    /// Reads the verification `id`, lets `decide` say what to write, and writes it (as `update`,
+    /// versioned) — in one write transaction where the store has them, so the read, the decision and
+    /// the write cost one trip to the writer. Returns the decision; nil when its write lost the
+    /// version to another writer (the caller decides again on a fresh read). `decide` runs inside
+    /// that transaction: it must be quick and must not use the store.
+    func change<Answer: Sendable>(
+        id: String, _ decide: @escaping @Sendable (Verification?) -> VerificationDecision<Answer>
+    ) async throws -> VerificationDecision<Answer>?
+
     /// Pending call-in verifications for a caller (E.164), newest first; when `systemNumber` is
     /// given only those that were told to call it.
     func pendingCallIn(caller: String, systemNumber: String?) async throws -> [Verification]
@@ -124,6 +133,18 @@ public protocol VerificationRecordStore: Sendable {
 
     /// Pending verifications whose `expiresAt` is before `now` (for the expiry sweeper).
     func expiredPending(now: Date, limit: Int) async throws -> [Verification]
+}
+
+extension VerificationRecordStore {
+    /// `change(id:_:)` as a read, then a versioned `update`: correct for any store (a write that
+    /// lost the version is nil), two trips instead of one.
+    public func change<Answer: Sendable>(
+        id: String, _ decide: @escaping @Sendable (Verification?) -> VerificationDecision<Answer>
+    ) async throws -> VerificationDecision<Answer>? {
+        let decision = decide(try await verification(id: id))
+        guard let write = decision.write else { return decision }
+        return try await update(write.verification, event: write.event, webhook: write.webhook) ? decision : nil
+    }
 }
 
 /// Call-in system numbers held per caller (issue 12: one verification per caller and number).

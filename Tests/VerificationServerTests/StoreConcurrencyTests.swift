@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import Verification
 @testable import VerificationServer
@@ -35,6 +36,41 @@ struct StoreConcurrencyTests {
             let events = try await store.events(verificationID: current.id)
             #expect(events.count == 1 + rounds)
             #expect(try await store.dueWebhooks(now: StoreFixtures.at(1_000), limit: 100).count == rounds)
+        }
+    }
+
+    @Test("concurrent changes of one row each count once: a decision is made on the row its write replaces", arguments: storeBackends)
+    func concurrentChanges(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
+            let v1 = StoreFixtures.verification()
+            #expect(try await store.insert(v1, event: StoreFixtures.created(v1)))
+            let writers = 24
+            // Each writer adds one attempt to what it read, and decides again when its write lost.
+            let lost = try await withThrowingTaskGroup(of: Int.self) { group in
+                for writer in 0..<writers {
+                    group.addTask {
+                        var losses = 0
+                        while try await store.change(id: v1.id, { stored -> VerificationDecision<Int> in
+                            guard var next = stored else { return .refuse(VerificationError.notFound) }
+                            next.version += 1
+                            next.checkAttempts += 1
+                            return VerificationDecision(write: VerificationWrite(
+                                verification: next, event: StoreFixtures.event(next, .checkFailed, detail: "writer \(writer)")
+                            ), answer: .success(next.checkAttempts))
+                        }) == nil {
+                            losses += 1
+                        }
+                        return losses
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            let stored = try #require(try await store.verification(id: v1.id))
+            #expect(stored.checkAttempts == writers)
+            #expect(stored.version == v1.version + writers)
+            #expect(try await store.events(verificationID: v1.id).count == 1 + writers)
+            // SQLite's one writer runs each change whole: nothing to lose.
+            if backend == .sqlite { #expect(lost == 0) }
         }
     }
 

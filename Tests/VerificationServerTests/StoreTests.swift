@@ -282,6 +282,59 @@ struct StoreTests {
         }
     }
 
+    @Test("a change reads the row, decides and writes in one transaction; a stale or refused write changes nothing", arguments: storeBackends)
+    func changeReadsDecidesAndWrites(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
+            let v1 = StoreFixtures.verification()
+            #expect(try await store.insert(v1, event: StoreFixtures.created(v1)))
+            let v2 = StoreFixtures.next(v1, status: .approved)
+            let approve = VerificationWrite(verification: v2, event: StoreFixtures.event(v2, .approved),
+                                            webhook: StoreFixtures.webhook(v2, created: 1, next: 1))
+            let seen = Mutex<[Verification?]>([])
+
+            // The decision sees the stored row and its write lands with its event and webhook.
+            let written = try await store.change(id: v1.id) { stored in
+                seen.withLock { $0.append(stored) }
+                return VerificationDecision(write: approve, answer: .success(7))
+            }
+            #expect(try written?.answer.get() == 7)
+            #expect(seen.withLock { $0 } == [v1])
+            #expect(try await store.verification(id: v1.id) == v2)
+            #expect(try await store.events(verificationID: v1.id).map(\.kind) == [.created, .approved])
+            #expect(try await store.dueWebhooks(now: StoreFixtures.at(1_000), limit: 10).map(\.id) == [approve.webhook?.id])
+
+            // An unknown id is decided on as nil; a refusal writes nothing and comes back as decided.
+            let unknown = try await store.change(id: "VEnone") { stored in
+                seen.withLock { $0.append(stored) }
+                return VerificationDecision<Int>.refuse(VerificationError.notFound)
+            }
+            #expect(seen.withLock { $0.last } == .some(nil))
+            #expect(throws: VerificationError.notFound) { try unknown?.answer.get() }
+
+            // A write of a version that is not the stored one's next is lost: nil, nothing written.
+            var staleNext = StoreFixtures.next(v1)
+            staleNext.checkAttempts = 99
+            let stale = staleNext
+            let lost = try await store.change(id: v1.id) { _ in
+                VerificationDecision(write: VerificationWrite(verification: stale, event: StoreFixtures.event(stale, .checkFailed)), answer: .success(1))
+            }
+            #expect(lost == nil)
+
+            // A write that fails midway (its webhook's verification does not exist) leaves nothing.
+            let v3 = StoreFixtures.next(v2, status: .approved)
+            var orphanHook = StoreFixtures.webhook(v3, created: 2, next: 2)
+            orphanHook.verificationID = "VEmissing"
+            let orphan = orphanHook
+            await #expect(throws: (any Error).self) {
+                try await store.change(id: v1.id) { _ in
+                    VerificationDecision(write: VerificationWrite(verification: v3, event: StoreFixtures.event(v3, .approved), webhook: orphan), answer: .success(2))
+                }
+            }
+            #expect(try await store.verification(id: v1.id) == v2)
+            #expect(try await store.events(verificationID: v1.id).map(\.kind) == [.created, .approved])
+        }
+    }
+
     @Test("sends are listed strictly after the window start, oldest first, limited", arguments: storeBackends)
     func sendsWindow(backend: SQLStoreBackend) async throws {
         try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in

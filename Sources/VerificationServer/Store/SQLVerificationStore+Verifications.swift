@@ -28,16 +28,38 @@ extension SQLVerificationStore {
 
     /// `VerificationRecordStore.update(_:event:webhook:)`, in SQL.
     public func update(_ verification: Verification, event: VerificationEvent, webhook: WebhookDelivery?) async throws -> Bool {
+        let write = VerificationWrite(verification: verification, event: event, webhook: webhook)
+        return try await writer.withTransaction(begin: backend.beginWrite) { db in try await Self.write(write, db) }
+    }
+
+    /// `VerificationRecordStore.change(id:_:)`, in SQL: the SELECT, `decide` and the writes in one
+    /// transaction on the writer. On SQLite that is one group-committed operation, and the read
+    /// comes from the write connection's page cache, which other connections' commits do not empty
+    /// as they do a reader's (docs/ARCHITECTURE.md, "Storage"). The write stays versioned, for
+    /// PostgreSQL's concurrent transactions.
+    public func change<Answer: Sendable>(
+        id: String, _ decide: @escaping @Sendable (Verification?) -> VerificationDecision<Answer>
+    ) async throws -> VerificationDecision<Answer>? {
         try await writer.withTransaction(begin: backend.beginWrite) { db in
-            guard try await Self.updateVersioned(verification, db) else { return false }
-            try await Self.insertEvent(event, db)
-            if let webhook {
-                try await db.raw(SQLStoreRows.upsert(
-                    into: "webhook_deliveries", columns: SQLStoreRows.webhookColumns, values: SQLStoreRows.values(webhook)
-                )).run()
-            }
-            return true
+            let stored = try await db.raw("\(unsafeRaw: SQLStoreRows.verificationSelect) WHERE id = \(bind: id)").first()
+                .map(SQLStoreRows.verification)
+            let decision = decide(stored)
+            guard let write = decision.write else { return decision }
+            return try await Self.write(write, db) ? decision : nil
         }
+    }
+
+    /// Writes `write` inside the caller's transaction: the versioned update, its event and webhook;
+    /// false (nothing written) when the stored version is not the one before.
+    static func write(_ write: VerificationWrite, _ db: any SQLDatabase) async throws -> Bool {
+        guard try await updateVersioned(write.verification, db) else { return false }
+        try await insertEvent(write.event, db)
+        if let webhook = write.webhook {
+            try await db.raw(SQLStoreRows.upsert(
+                into: "webhook_deliveries", columns: SQLStoreRows.webhookColumns, values: SQLStoreRows.values(webhook)
+            )).run()
+        }
+        return true
     }
 
     /// `VerificationRecordStore.pendingCallIn(caller:systemNumber:)`, in SQL.

@@ -138,7 +138,8 @@ final class SQLiteDatabasePool: Sendable {
     }
 
     /// Runs one batch (the caller's operation is in it): BEGIN IMMEDIATE, each operation in its
-    /// savepoint, COMMIT (ROLLBACK when anything but an operation's own statements failed); tells
+    /// savepoint (a batch of one needs none), COMMIT (ROLLBACK when anything but an operation's own
+    /// statements failed, or when the one operation of its batch failed); tells
     /// the batch's other operations, and hands the next batch to the first queued operation.
     /// Returns the batch's failure.
     private func runBatch(for runner: PendingWrite) async -> (any Error)? {
@@ -147,17 +148,22 @@ final class SQLiteDatabasePool: Sendable {
         var failure: (any Error)?
         do {
             try execute("BEGIN IMMEDIATE")
-            for operation in batch {
-                try execute("SAVEPOINT verigate_write")
-                if await operation.run(db) {
-                    try execute("RELEASE verigate_write")
-                } else {
-                    // Only this operation's statements are undone.
-                    try execute("ROLLBACK TO verigate_write")
-                    try execute("RELEASE verigate_write")
+            if batch.count == 1 {
+                // The transaction is the operation's own: no savepoint needed to undo it alone.
+                try execute(await batch[0].run(db) ? "COMMIT" : "ROLLBACK")
+            } else {
+                for operation in batch {
+                    try execute("SAVEPOINT verigate_write")
+                    if await operation.run(db) {
+                        try execute("RELEASE verigate_write")
+                    } else {
+                        // Only this operation's statements are undone.
+                        try execute("ROLLBACK TO verigate_write")
+                        try execute("RELEASE verigate_write")
+                    }
                 }
+                try execute("COMMIT")
             }
-            try execute("COMMIT")
         } catch {
             failure = error
             if isInsideTransaction() {
