@@ -19,24 +19,30 @@ public struct VerificationWrite: Sendable, Equatable {
     }
 }
 
-/// What a flow decided about one stored verification, as a value: what to write (nothing, or one
-/// `VerificationWrite`) and what to answer once that write committed. Made by a pure function of
-/// the stored verification and the time, so a store can make it inside its write transaction
-/// (`VerificationRecordStore.change(id:_:)`): one read and one write, no race to lose on SQLite.
+/// What a flow decided about stored verifications, as a value: what to write (nothing, or one
+/// `VerificationWrite` per verification) and what to answer once those writes committed. Made by a
+/// pure function of what was read and the time, so a store can make it inside its write
+/// transaction (`VerificationRecordStore.change(id:_:)`, `changePendingCallIn`): one read and one
+/// write, no race to lose on SQLite.
 public struct VerificationDecision<Answer: Sendable>: Sendable {
-    /// What to write; nil writes nothing.
-    public var write: VerificationWrite?
-    /// The flow's answer (a value or its error), given once `write` committed.
+    /// What to write, all or nothing; empty writes nothing.
+    public var writes: [VerificationWrite]
+    /// The flow's answer (a value or its error), given once `writes` committed.
     public var answer: Result<Answer, any Error>
+
+    /// A decision to write `writes` and then answer `answer`.
+    public init(writes: [VerificationWrite], answer: Result<Answer, any Error>) {
+        self.writes = writes
+        self.answer = answer
+    }
 
     /// A decision to write `write` (if any) and then answer `answer`.
     public init(write: VerificationWrite?, answer: Result<Answer, any Error>) {
-        self.write = write
-        self.answer = answer
+        self.init(writes: write.map { [$0] } ?? [], answer: answer)
     }
 
     /// A refusal that writes nothing.
     public static func refuse(_ error: any Error) -> Self {
-        Self(write: nil, answer: .failure(error))
+        Self(writes: [], answer: .failure(error))
     }
 }

@@ -58,19 +58,37 @@ extension VerificationService {
         }
         let systemNumber = (try? PhoneNumber(parsing: called, defaultRegion: policy.defaultRegion))?.e164
         guard let systemNumber, await systemNumbers().contains(systemNumber) else { return .reject(reason: "not a system number") }
-        let candidates = try await store.pendingCallIn(caller: callerNumber.e164, systemNumber: systemNumber)
-        let now = clock.now()
-        if let deadline, now > deadline { return .reject(reason: "too late: the gateway gave up waiting") }
+        return try await optimistically {
+            guard commit else {
+                // Asking only (nothing approved nor issued): a read, and a write only for candidates
+                // found expired.
+                let candidates = try await store.pendingCallIn(caller: callerNumber.e164, systemNumber: systemNumber)
+                return try await self.commit(callInDecision(candidates, trust: trust, verstat: verstat, deadline: deadline, commit: false, at: clock.now()))
+            }
+            // The read, the decision and its writes in one store write (`changePendingCallIn`).
+            return try await published(store.changePendingCallIn(caller: callerNumber.e164, systemNumber: systemNumber) { [self] candidates in
+                callInDecision(candidates, trust: trust, verstat: verstat, deadline: deadline, commit: true, at: clock.now())
+            })
+        }
+    }
+
+    /// What a call from a caller with these pending call-in `candidates` (newest first) decides at
+    /// `now`, as a value (`inboundCall`): the expiry of candidates past their time, and the one
+    /// candidate's approval (missed_call) or new code (voice_callin) when the call commits.
+    func callInDecision(_ candidates: [Verification], trust: CallerIDTrust, verstat: CarrierValidation?, deadline: Date?,
+                        commit: Bool, at now: Date) -> VerificationDecision<CallInDecision> {
+        if let deadline, now > deadline { return VerificationDecision(write: nil, answer: .success(.reject(reason: "too late: the gateway gave up waiting"))) }
         // One call approves at most one verification, and only one whose page showed this system
         // number: starts hold a number per caller until expiry (`holdSystemNumber`), so normally one
         // live verification is left here. Several (a page switching method, or rows older than the
         // holds) are never guessed between for missed_call and voice_callin; for dtmf_callin the
         // keyed code says which (`checkKeyed`).
+        var writes: [VerificationWrite] = []
         var refused: VerificationMethod?
         var live: [Verification] = []
         for candidate in candidates {
             if candidate.expiresAt <= now {
-                _ = try await finish(candidate, status: .expired, kind: .expired, at: now)
+                writes.append(finished(candidate, status: .expired, kind: .expired, at: now))
                 continue
             }
             // Each method's own trust policy: a verification whose method wants more is not touched.
@@ -81,31 +99,34 @@ extension VerificationService {
             guard candidate.channel.isCallIn else { continue }
             live.append(candidate)
         }
+        func answer(_ decision: CallInDecision) -> VerificationDecision<CallInDecision> {
+            VerificationDecision(writes: writes, answer: .success(decision))
+        }
         if live.count > 1 {
             guard live.allSatisfy({ $0.channel == .dtmfCallIn }) else {
-                return .reject(reason: "ambiguous: \(live.count) pending verifications for this caller and system number")
+                return answer(.reject(reason: "ambiguous: \(live.count) pending verifications for this caller and system number"))
             }
-            return .collectCode(live[0])
+            return answer(.collectCode(live[0]))
         }
         if let candidate = live.first {
-            if !commit, candidate.channel != .dtmfCallIn { return .awaitingProof(candidate) }
+            if !commit, candidate.channel != .dtmfCallIn { return answer(.awaitingProof(candidate)) }
             switch candidate.channel {
             case .missedCall:
-                if let approved = try await finish(candidate, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.auditText(verstat)))") {
-                    return .missedCallApproved(approved)
-                }
-                return .reject(reason: "the verification changed meanwhile")
+                let approval = finished(candidate, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.auditText(verstat)))")
+                writes.append(approval)
+                return answer(.missedCallApproved(approval.verification))
             case .voiceCallIn:
-                if let (issued, code) = try await issueCallInCode(candidate, now: now) { return .playCode(issued, code: code) }
-                return .reject(reason: "the verification changed meanwhile")
+                let (write, code) = callInCode(candidate, at: now)
+                writes.append(write)
+                return answer(.playCode(write.verification, code: code))
             case .dtmfCallIn:
-                return .collectCode(candidate)
+                return answer(.collectCode(candidate))
             case .sms, .voiceCall, .dtmfCallOut:
                 break
             }
         }
-        if let refused { return .reject(reason: "caller ID \(trust.rawValue) not accepted for \(refused.rawValue)") }
-        return .reject(reason: "no pending verification for this caller")
+        if let refused { return answer(.reject(reason: "caller ID \(trust.rawValue) not accepted for \(refused.rawValue)")) }
+        return answer(.reject(reason: "no pending verification for this caller"))
     }
 
     /// Why a call whose carrier failed to validate the caller ID is refused.
@@ -122,17 +143,18 @@ extension VerificationService {
         }
     }
 
-    /// voice_callin: a fresh code for the caller, its MAC stored (a second call gets a new code).
-    private func issueCallInCode(_ v: Verification, now: Date) async throws -> (Verification, String)? {
+    /// voice_callin: a fresh code for the caller and `v`'s next version with its MAC (a second call
+    /// gets a new code).
+    private func callInCode(_ v: Verification, at now: Date) -> (VerificationWrite, code: String) {
         let code = VerificationCode.generate(length: v.codeLength, random: random)
         var next = v
+        next.version += 1
         next.codeMAC = hasher.mac(id: v.id, code: code)
         next.lastSentAt = now
         next.sendCount += 1
         next.updatedAt = now
         let event = VerificationEvent(verificationID: v.id, kind: .sent, status: .pending, at: now, detail: "voice_callin")
-        guard let issued = try await commit(next, event: event) else { return nil }
-        return (issued, code)
+        return (VerificationWrite(verification: next, event: event), code)
     }
 }
 

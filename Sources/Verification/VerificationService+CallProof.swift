@@ -29,24 +29,32 @@ extension VerificationService {
         }
         let systemNumber = (try? PhoneNumber(parsing: called, defaultRegion: policy.defaultRegion))?.e164
         do {
-            return try await optimistically(attempts: 8) { () async throws -> CallProofResult? in
-                guard let v = try await store.verification(id: id) else { return .refused(reason: "unknown verification") }
-                guard v.status == .pending else { return .refused(reason: "not pending (\(v.status.rawValue))") }
-                guard v.channel == .missedCall else { return .refused(reason: "\(v.channel.rawValue) is not approved by a call's proof") }
-                guard v.to == callerNumber.e164 else { return .refused(reason: "another caller") }
-                guard let systemNumber, v.systemNumber == systemNumber else { return .refused(reason: "another system number") }
-                guard policy.accepts(trust, for: v.channel) else { return .refused(reason: "caller ID \(trust.rawValue) not accepted for \(v.channel.rawValue)") }
-                let now = clock.now()
-                if v.expiresAt <= now {
-                    _ = try await finish(v, status: .expired, kind: .expired, at: now)
-                    return .refused(reason: "expired")
+            // The read, the decision and the approval in one store write (`VerificationRecordStore.change`).
+            return try await optimistically(attempts: 8) {
+                try await change(id: id) { [self] stored in
+                    proofDecision(stored, caller: callerNumber.e164, systemNumber: systemNumber, trust: trust, verstat: verstat, at: clock.now())
                 }
-                // nil: a concurrent writer won, read again.
-                return try await finish(v, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.auditText(verstat))), proven by ACK")
-                    .map(CallProofResult.approved)
             }
         } catch VerificationError.conflict {
             return .refused(reason: "kept changing")
         }
+    }
+
+    /// What a proven call from `caller` to `systemNumber` decides about the verification it named,
+    /// as a value (`callProven`): its approval, its expiry past its time, or why nothing changes.
+    func proofDecision(_ stored: Verification?, caller: String, systemNumber: String?, trust: CallerIDTrust, verstat: CarrierValidation?,
+                       at now: Date) -> VerificationDecision<CallProofResult> {
+        func refuse(_ reason: String, writing write: VerificationWrite? = nil) -> VerificationDecision<CallProofResult> {
+            VerificationDecision(write: write, answer: .success(.refused(reason: reason)))
+        }
+        guard let v = stored else { return refuse("unknown verification") }
+        guard v.status == .pending else { return refuse("not pending (\(v.status.rawValue))") }
+        guard v.channel == .missedCall else { return refuse("\(v.channel.rawValue) is not approved by a call's proof") }
+        guard v.to == caller else { return refuse("another caller") }
+        guard let systemNumber, v.systemNumber == systemNumber else { return refuse("another system number") }
+        guard policy.accepts(trust, for: v.channel) else { return refuse("caller ID \(trust.rawValue) not accepted for \(v.channel.rawValue)") }
+        if v.expiresAt <= now { return refuse("expired", writing: finished(v, status: .expired, kind: .expired, at: now)) }
+        let approval = finished(v, status: .approved, kind: .approved, at: now, detail: "caller ID matched (\(trust.auditText(verstat))), proven by ACK")
+        return VerificationDecision(write: approval, answer: .success(.approved(approval.verification)))
     }
 }

@@ -76,10 +76,10 @@ extension VerificationService {
         return VerificationWrite(verification: next, event: event, webhook: webhook)
     }
 
-    /// Writes `decision`'s write (versioned) and publishes it, then gives its answer; nil when the
+    /// Writes `decision`'s writes (versioned) and publishes them, then gives its answer; nil when a
     /// write lost the version (the caller decides again on a fresh read, see `optimistically`).
     func commit<Answer>(_ decision: VerificationDecision<Answer>) async throws -> Answer? {
-        if let write = decision.write {
+        for write in decision.writes {
             guard try await store.update(write.verification, event: write.event, webhook: write.webhook) else { return nil }
             await events.published(write.event, verification: write.verification)
         }
@@ -90,8 +90,13 @@ extension VerificationService {
     /// (`VerificationRecordStore.change`), publishes what was written, then gives the decision's
     /// answer; nil when the write lost the version (see `optimistically`).
     func change<Answer: Sendable>(id: String, _ decide: @escaping @Sendable (Verification?) -> VerificationDecision<Answer>) async throws -> Answer? {
-        guard let decision = try await store.change(id: id, decide) else { return nil }
-        if let write = decision.write { await events.published(write.event, verification: write.verification) }
+        try await published(store.change(id: id, decide))
+    }
+
+    /// Publishes what a store change wrote and gives its answer; nil for a change that lost.
+    func published<Answer>(_ decision: VerificationDecision<Answer>?) async throws -> Answer? {
+        guard let decision else { return nil }
+        for write in decision.writes { await events.published(write.event, verification: write.verification) }
         return try decision.answer.get()
     }
 }

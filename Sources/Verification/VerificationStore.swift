@@ -128,6 +128,14 @@ public protocol VerificationRecordStore: Sendable {
     /// given only those that were told to call it.
     func pendingCallIn(caller: String, systemNumber: String?) async throws -> [Verification]
 
+    /// Reads the pending call-in verifications as `pendingCallIn` does, lets `decide` say what to
+    /// write, and writes it (each write versioned, all or nothing) — in one write transaction where
+    /// the store has them, like `change(id:_:)`. Returns the decision; nil when a write lost the
+    /// version to another writer. `decide` must be quick and must not use the store.
+    func changePendingCallIn<Answer: Sendable>(
+        caller: String, systemNumber: String?, _ decide: @escaping @Sendable ([Verification]) -> VerificationDecision<Answer>
+    ) async throws -> VerificationDecision<Answer>?
+
     /// How many pending verifications point at each of these system numbers.
     func pendingCounts(systemNumbers: [String]) async throws -> [String: Int]
 
@@ -136,14 +144,29 @@ public protocol VerificationRecordStore: Sendable {
 }
 
 extension VerificationRecordStore {
-    /// `change(id:_:)` as a read, then a versioned `update`: correct for any store (a write that
-    /// lost the version is nil), two trips instead of one.
+    /// `change(id:_:)` as a read, then versioned `update`s: correct for any store (a write that lost
+    /// the version makes it nil), two trips instead of one.
     public func change<Answer: Sendable>(
         id: String, _ decide: @escaping @Sendable (Verification?) -> VerificationDecision<Answer>
     ) async throws -> VerificationDecision<Answer>? {
-        let decision = decide(try await verification(id: id))
-        guard let write = decision.write else { return decision }
-        return try await update(write.verification, event: write.event, webhook: write.webhook) ? decision : nil
+        try await write(decide(try await verification(id: id)))
+    }
+
+    /// `changePendingCallIn` as a read, then versioned `update`s. Not all or nothing: a write that
+    /// loses the version leaves the earlier ones of the decision written (each is a whole versioned
+    /// change of its own verification).
+    public func changePendingCallIn<Answer: Sendable>(
+        caller: String, systemNumber: String?, _ decide: @escaping @Sendable ([Verification]) -> VerificationDecision<Answer>
+    ) async throws -> VerificationDecision<Answer>? {
+        try await write(decide(try await pendingCallIn(caller: caller, systemNumber: systemNumber)))
+    }
+
+    /// Writes `decision`'s writes one `update` each; nil at the first that loses the version.
+    private func write<Answer>(_ decision: VerificationDecision<Answer>) async throws -> VerificationDecision<Answer>? {
+        for write in decision.writes {
+            guard try await update(write.verification, event: write.event, webhook: write.webhook) else { return nil }
+        }
+        return decision
     }
 }
 

@@ -335,6 +335,45 @@ struct StoreTests {
         }
     }
 
+    @Test("a call-in change decides on the caller's pending call-ins and writes all of its writes or none", arguments: storeBackends)
+    func changePendingCallInIsAllOrNothing(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
+            let caller = "+886975000321", number = "+886227208881"
+            let older = StoreFixtures.verification(to: caller, channel: .missedCall, createdAt: StoreFixtures.at(0), systemNumber: number)
+            let newer = StoreFixtures.verification(to: caller, channel: .missedCall, createdAt: StoreFixtures.at(5), systemNumber: number)
+            let elsewhere = StoreFixtures.verification(to: caller, channel: .missedCall, createdAt: StoreFixtures.at(6), systemNumber: "+886227208882")
+            for v in [older, newer, elsewhere] { #expect(try await store.insert(v, event: StoreFixtures.created(v))) }
+            let (olderRow, newerRow) = (older, newer)
+
+            // The second write is stale: nil, and the first (valid on its own) is rolled back with it.
+            let expire = StoreFixtures.next(olderRow, status: .expired)
+            var stale = StoreFixtures.next(newerRow, status: .approved)
+            stale.version += 1
+            let staleApproval = stale
+            let lost = try await store.changePendingCallIn(caller: caller, systemNumber: number) { candidates in
+                VerificationDecision(writes: [
+                    VerificationWrite(verification: expire, event: StoreFixtures.event(expire, .expired)),
+                    VerificationWrite(verification: staleApproval, event: StoreFixtures.event(staleApproval, .approved)),
+                ], answer: .success(candidates.map(\.id)))
+            }
+            #expect(lost == nil)
+            #expect(try await store.verification(id: older.id) == older)
+
+            // Both writes valid: both land, and the decision saw this system number's rows, newest first.
+            let approve = StoreFixtures.next(newerRow, status: .approved)
+            let written = try await store.changePendingCallIn(caller: caller, systemNumber: number) { candidates in
+                VerificationDecision(writes: [
+                    VerificationWrite(verification: expire, event: StoreFixtures.event(expire, .expired)),
+                    VerificationWrite(verification: approve, event: StoreFixtures.event(approve, .approved)),
+                ], answer: .success(candidates.map(\.id)))
+            }
+            #expect(try written?.answer.get() == [newer.id, older.id])
+            #expect(try await store.verification(id: older.id) == expire)
+            #expect(try await store.verification(id: newer.id) == approve)
+            #expect(try await store.pendingCallIn(caller: caller, systemNumber: nil).map(\.id) == [elsewhere.id])
+        }
+    }
+
     @Test("sends are listed strictly after the window start, oldest first, limited", arguments: storeBackends)
     func sendsWindow(backend: SQLStoreBackend) async throws {
         try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in

@@ -40,14 +40,43 @@ extension SQLVerificationStore {
     public func change<Answer: Sendable>(
         id: String, _ decide: @escaping @Sendable (Verification?) -> VerificationDecision<Answer>
     ) async throws -> VerificationDecision<Answer>? {
-        try await writer.withTransaction(begin: backend.beginWrite) { db in
-            let stored = try await db.raw("\(unsafeRaw: SQLStoreRows.verificationSelect) WHERE id = \(bind: id)").first()
-                .map(SQLStoreRows.verification)
-            let decision = decide(stored)
-            guard let write = decision.write else { return decision }
-            return try await Self.write(write, db) ? decision : nil
+        try await changing { db in
+            decide(try await db.raw("\(unsafeRaw: SQLStoreRows.verificationSelect) WHERE id = \(bind: id)").first()
+                .map(SQLStoreRows.verification))
         }
     }
+
+    /// `VerificationRecordStore.changePendingCallIn`, in SQL: like `change(id:_:)`, the SELECT of
+    /// `pendingCallIn`, `decide` and the writes in one transaction on the writer.
+    public func changePendingCallIn<Answer: Sendable>(
+        caller: String, systemNumber: String?, _ decide: @escaping @Sendable ([Verification]) -> VerificationDecision<Answer>
+    ) async throws -> VerificationDecision<Answer>? {
+        try await changing { db in
+            decide(try await db.raw(Self.pendingCallInQuery(caller: caller, systemNumber: systemNumber)).all().map(SQLStoreRows.verification))
+        }
+    }
+
+    /// A write transaction that reads and decides (`decide`), then writes the decision's writes,
+    /// all or nothing; nil (nothing written) when one of them lost the version.
+    private func changing<Answer: Sendable>(
+        _ decide: @escaping @Sendable (any SQLDatabase) async throws -> VerificationDecision<Answer>
+    ) async throws -> VerificationDecision<Answer>? {
+        do {
+            return try await writer.withTransaction(begin: backend.beginWrite) { db in
+                let decision = try await decide(db)
+                for write in decision.writes {
+                    // Thrown, so that the writes before it roll back with the transaction.
+                    guard try await Self.write(write, db) else { throw LostVersion() }
+                }
+                return decision
+            }
+        } catch is LostVersion {
+            return nil
+        }
+    }
+
+    /// A write of a changed decision lost the version to another writer.
+    private struct LostVersion: Error {}
 
     /// Writes `write` inside the caller's transaction: the versioned update, its event and webhook;
     /// false (nothing written) when the stored version is not the one before.
@@ -64,20 +93,27 @@ extension SQLVerificationStore {
 
     /// `VerificationRecordStore.pendingCallIn(caller:systemNumber:)`, in SQL.
     public func pendingCallIn(caller: String, systemNumber: String?) async throws -> [Verification] {
-        let callIn = VerificationMethod.allCases.filter(\.isCallIn).map(\.rawValue)
-        return try await reader.withDatabase { db in
-            var query: SQLQueryString = """
-                \(unsafeRaw: SQLStoreRows.verificationSelect)
-                WHERE to_number = \(bind: caller) AND status = 'pending' AND channel IN (\(binds: callIn))
-                """
-            if let systemNumber {
-                query.appendLiteral(" AND system_number = ")
-                query.appendInterpolation(bind: systemNumber)
-            }
-            query.appendLiteral(" ORDER BY created_at DESC, id DESC")
-            return try await db.raw(query).all().map(SQLStoreRows.verification)
+        try await reader.withDatabase { db in
+            try await db.raw(Self.pendingCallInQuery(caller: caller, systemNumber: systemNumber)).all().map(SQLStoreRows.verification)
         }
     }
+
+    /// The SELECT of `pendingCallIn`.
+    static func pendingCallInQuery(caller: String, systemNumber: String?) -> SQLQueryString {
+        var query: SQLQueryString = """
+            \(unsafeRaw: SQLStoreRows.verificationSelect)
+            WHERE to_number = \(bind: caller) AND status = 'pending' AND channel IN (\(binds: callInChannels))
+            """
+        if let systemNumber {
+            query.appendLiteral(" AND system_number = ")
+            query.appendInterpolation(bind: systemNumber)
+        }
+        query.appendLiteral(" ORDER BY created_at DESC, id DESC")
+        return query
+    }
+
+    /// The call-in channels' names, as stored.
+    private static let callInChannels = VerificationMethod.allCases.filter(\.isCallIn).map(\.rawValue)
 
     /// `VerificationRecordStore.pendingCounts(systemNumbers:)`, in SQL.
     public func pendingCounts(systemNumbers: [String]) async throws -> [String: Int] {
