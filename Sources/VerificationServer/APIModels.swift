@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Verification
 
 /// `POST /v1/verifications` body.
@@ -90,6 +91,29 @@ struct VerificationResource: Encodable {
         self.code = code
         failureReason = v.failureReason
         self.valid = valid
+    }
+
+    /// The resource as `JSONEncoder.api` encodes it, written directly (`JSONObjectWriter`): the keys
+    /// in its sorted order.
+    var json: ByteBuffer {
+        var writer = JSONObjectWriter()
+        writer.field("attempts_remaining", attemptsRemaining)
+        writer.field("channel", channel)
+        writer.field("check_attempts", checkAttempts)
+        writer.field("code", code)
+        writer.field("created_at", createdAt)
+        writer.field("expires_at", expiresAt)
+        writer.field("failure_reason", failureReason)
+        writer.field("id", id)
+        writer.field("locale", locale)
+        writer.field("send_count", sendCount)
+        writer.field("status", status)
+        writer.field("system_number", systemNumber)
+        writer.field("to", to)
+        writer.field("updated_at", updatedAt)
+        writer.field("url", url)
+        writer.field("valid", valid)
+        return writer.finish()
     }
 }
 

@@ -60,7 +60,7 @@ struct VerificationController: Sendable {
                                         channels: channels)
             resource.url = publicBase(request) + "/v/" + token
         }
-        var response = try Response.json(resource)
+        var response = Response.json(resource)
         response.status = .created
         response.headers[.location] = "/v1/verifications/\(result.verification.id)"
         return response
@@ -132,6 +132,6 @@ struct VerificationController: Sendable {
     }
 
     private func resource(_ v: Verification, code: String? = nil, valid: Bool? = nil) throws -> Response {
-        try Response.json(VerificationResource(v, maxAttempts: configuration.policy.limits.maxCheckAttempts, code: code, valid: valid))
+        Response.json(VerificationResource(v, maxAttempts: configuration.policy.limits.maxCheckAttempts, code: code, valid: valid))
     }
 }
