@@ -61,21 +61,29 @@ public enum VerificationCode {
 /// Codes are stored only as HMAC-SHA256(server secret, verification id ‖ code) (RFC 2104) and
 /// compared in constant time, so a leaked database gives away no code.
 public struct CodeHasher: Sendable {
-    private let key: SymmetricKey
+    /// HMAC keyed with the secret and fed nothing yet: its inner and outer key blocks are hashed
+    /// once here (RFC 2104 §2), and each MAC starts from a copy (copy-on-write) instead of keying anew.
+    private let keyed: HMAC<SHA256>
 
     /// `secret` is the server secret (at least 32 bytes recommended).
     public init(secret: [UInt8]) {
-        key = SymmetricKey(data: secret)
+        keyed = HMAC<SHA256>(key: SymmetricKey(data: secret))
     }
 
     /// MAC of `code` for verification `id`. A 0x00 separates the two so that no pair collides.
     public func mac(id: String, code: String) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Self.message(id: id, code: code), using: key))
+        Array(authenticationCode(id: id, code: code))
     }
 
-    /// Constant-time check of `code` against the stored MAC.
+    /// Constant-time check of `code` against the stored MAC (`MessageAuthenticationCode`'s `==`).
     public func matches(id: String, code: String, stored: [UInt8]) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(stored, authenticating: Self.message(id: id, code: code), using: key)
+        authenticationCode(id: id, code: code) == stored
+    }
+
+    private func authenticationCode(id: String, code: String) -> HashedAuthenticationCode<SHA256> {
+        var hmac = keyed
+        hmac.update(data: Self.message(id: id, code: code))
+        return hmac.finalize()
     }
 
     private static func message(id: String, code: String) -> [UInt8] {

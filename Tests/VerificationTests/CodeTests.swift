@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 @testable import Verification
@@ -35,6 +36,21 @@ import Testing
         }
         let chi2 = counts.reduce(0.0) { $0 + pow2(Double($1) - 10_000) / 10_000 }
         #expect(chi2 < 13.8, "counts \(counts)")
+    }
+
+    @Test("the MAC is HMAC-SHA256(secret, id ‖ 0x00 ‖ code), however many were made before (a database written earlier keeps matching)")
+    func macIsTheRFC2104MAC() {
+        let secret = (0..<32).map { UInt8($0 * 11 & 0xFF) }
+        let hasher = CodeHasher(secret: secret)
+        let pairs = [("VE1", "123456"), ("VEabcdef", "0000"), ("VE1", "123456"), ("", ""), ("VE" + String(repeating: "f", count: 200), "9876543210")]
+        for _ in 0..<3 {
+            for (id, code) in pairs {
+                let expected = Array(HMAC<SHA256>.authenticationCode(for: Array(id.utf8) + [0] + Array(code.utf8), using: SymmetricKey(data: secret)))
+                #expect(hasher.mac(id: id, code: code) == expected, "\(id) \(code)")
+                #expect(hasher.matches(id: id, code: code, stored: expected))
+                #expect(!hasher.matches(id: id, code: code, stored: Array(expected.dropLast())))
+            }
+        }
     }
 
     @Test func macBindsIdAndCode() {
