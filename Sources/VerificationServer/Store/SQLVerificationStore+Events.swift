@@ -28,9 +28,12 @@ extension SQLVerificationStore {
 
     /// Inserts `event` on `db`, inside the caller's transaction (every verification write has one).
     static func insertEvent(_ event: VerificationEvent, _ db: any SQLDatabase) async throws {
-        try await db.raw(SQLStoreRows.insert(
-            into: "audit_events", columns: ["verification_id", "kind", "status", "at", "detail"],
-            values: [event.verificationID, event.kind.rawValue, event.status.rawValue, SQLTime.micros(event.at), event.detail]
-        )).run()
+        let binds: [SQLStoreRows.Value] = [event.verificationID, event.kind.rawValue, event.status.rawValue, SQLTime.micros(event.at), event.detail]
+        try await db.execute(sql: eventInsert.statement(binds, on: db)) { _ in }
+    }
+
+    /// `INSERT INTO audit_events (…) VALUES (…)`.
+    private static let eventInsert = SQLTemplate { binds in
+        SQLStoreRows.insert(into: "audit_events", columns: ["verification_id", "kind", "status", "at", "detail"], values: binds)
     }
 }

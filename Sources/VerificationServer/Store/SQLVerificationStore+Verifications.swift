@@ -20,10 +20,7 @@ extension SQLVerificationStore {
 
     /// `VerificationRecordStore.verification(id:)`, in SQL.
     public func verification(id: String) async throws -> Verification? {
-        try await reader.withDatabase { db in
-            try await db.raw("\(unsafeRaw: SQLStoreRows.verificationSelect) WHERE id = \(bind: id)").first()
-                .map(SQLStoreRows.verification)
-        }
+        try await reader.withDatabase { db in try await Self.verification(id: id, db) }
     }
 
     /// `VerificationRecordStore.update(_:event:webhook:)`, in SQL.
@@ -40,10 +37,7 @@ extension SQLVerificationStore {
     public func change<Answer: Sendable>(
         id: String, _ decide: @escaping @Sendable (Verification?) -> VerificationDecision<Answer>
     ) async throws -> VerificationDecision<Answer>? {
-        try await changing { db in
-            decide(try await db.raw("\(unsafeRaw: SQLStoreRows.verificationSelect) WHERE id = \(bind: id)").first()
-                .map(SQLStoreRows.verification))
-        }
+        try await changing { db in decide(try await Self.verification(id: id, db)) }
     }
 
     /// `VerificationRecordStore.changePendingCallIn`, in SQL: like `change(id:_:)`, the SELECT of
@@ -145,18 +139,40 @@ extension SQLVerificationStore {
     /// Writes `verification` over the stored row if its version is `verification.version - 1`;
     /// false when another writer got there first.
     static func updateVersioned(_ verification: Verification, _ db: any SQLDatabase) async throws -> Bool {
+        // Every column but the id, then the id and the version it replaces.
+        var binds = SQLStoreRows.values(verification)
+        binds.removeFirst()
+        binds.append(verification.id)
+        binds.append(Int64(verification.version - 1))
+        // As SQLKit's own fetchers: rows are handed over before `execute` returns.
+        nonisolated(unsafe) var returned = false
+        try await db.execute(sql: versionedUpdate.statement(binds, on: db)) { _ in returned = true }
+        return returned
+    }
+
+    /// `UPDATE verifications SET … WHERE id = ? AND version = ? RETURNING id`.
+    private static let versionedUpdate = SQLTemplate { binds in
         var query: SQLQueryString = "UPDATE verifications SET "
-        let values = SQLStoreRows.values(verification)
-        for (index, column) in SQLStoreRows.verificationColumns.enumerated() where column != "id" {
-            query.appendLiteral(index == 1 ? "" : ", ")
+        for (index, column) in SQLStoreRows.verificationColumns.dropFirst().enumerated() {
+            query.appendLiteral(index == 0 ? "" : ", ")
             query.appendLiteral("\(column) = ")
-            query.appendInterpolation(bind: values[index])
+            query.appendInterpolation(bind: binds[index])
         }
         query.appendLiteral(" WHERE id = ")
-        query.appendInterpolation(bind: verification.id)
+        query.appendInterpolation(bind: binds[binds.count - 2])
         query.appendLiteral(" AND version = ")
-        query.appendInterpolation(bind: Int64(verification.version - 1))
+        query.appendInterpolation(bind: binds[binds.count - 1])
         query.appendLiteral(" RETURNING id")
-        return try await !db.raw(query).all().isEmpty
+        return query
+    }
+
+    /// `SELECT … FROM verifications WHERE id = ?`.
+    static let selectByID = SQLTemplate { binds in "\(unsafeRaw: SQLStoreRows.verificationSelect) WHERE id = \(bind: binds[0])" }
+
+    /// The verification `id` on `db`.
+    static func verification(id: String, _ db: any SQLDatabase) async throws -> Verification? {
+        nonisolated(unsafe) var row: (any SQLRow)?
+        try await db.execute(sql: selectByID.statement([id], on: db)) { row = row ?? $0 }
+        return try row.map(SQLStoreRows.verification)
     }
 }
