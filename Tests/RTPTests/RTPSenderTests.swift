@@ -1,3 +1,4 @@
+import TestSupport
 import RTP
 import Testing
 

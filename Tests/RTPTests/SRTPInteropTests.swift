@@ -1,3 +1,4 @@
+import TestSupport
 import CSRTP
 import NIOCore
 import RTP

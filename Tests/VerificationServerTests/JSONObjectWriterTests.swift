@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 import Verification
 @testable import VerificationServer
 
@@ -12,23 +13,11 @@ import Verification
     static let alphabet: [String] = (0..<0x20).map { String(UnicodeScalar(UInt8($0))) }
         + ["\"", "\\", "/", "\u{7F}", "a", "Z", "0", " ", "é", "中", "😀", "\u{2028}", "\u{2029}", "\u{FEFF}", "+886"]
 
-    /// A seeded generator, so that a failure names a case that can be run again.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func string(_ rng: inout SplitMix) -> String {
+    static func string(_ rng: inout SplitMix64) -> String {
         (0..<Int.random(in: 0...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
     }
 
-    static func date(_ rng: inout SplitMix) -> Date {
+    static func date(_ rng: inout SplitMix64) -> Date {
         let boundaries: [Double] = [0, -0.5, -1, 86_399.999, 951_782_400, 951_868_800, 4_107_542_400, 253_402_300_799.9, -2_208_988_800,
                                     -12_219_292_800, -12_219_292_800.5, -12_219_292_801]
         if Bool.random(using: &rng) { return Date(timeIntervalSince1970: boundaries.randomElement(using: &rng)!) }
@@ -38,7 +27,7 @@ import Verification
     @Test("the resource's JSON is JSONEncoder.api's, for 5,000 random resources (seed printed on failure)")
     func resourceMatchesTheEncoder() throws {
         for seed in UInt64(1)...5_000 {
-            var rng = SplitMix(state: seed)
+            var rng = SplitMix64(seed: seed)
             var v = Verification(id: Self.string(&rng), to: Self.string(&rng), region: "TW", channel: VerificationMethod.allCases.randomElement(using: &rng)!,
                                  locale: Self.string(&rng), codeLength: 6, codeMAC: nil, createdAt: Self.date(&rng), expiresAt: Self.date(&rng),
                                  systemNumber: Bool.random(using: &rng) ? Self.string(&rng) : nil)

@@ -1,19 +1,8 @@
 // RFC 2782's order of SRV targets: priorities first, then a weighted draw, zero weights rarely.
+import TestSupport
 import Testing
 @testable import VoiceGateway
 
-/// SplitMix64: a seeded generator, so the draws are reproducible and the frequencies checkable.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("SRV selection order (RFC 2782)")
 struct SRVSelectionTests {
@@ -23,7 +12,7 @@ struct SRVSelectionTests {
 
     /// How often each target comes first over `runs` orderings of `records`.
     static func firstChoices(_ records: [SRVRecord], runs: Int, seed: UInt64) -> [String: Int] {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         var counts: [String: Int] = [:]
         for _ in 0..<runs {
             let order = SRVRecord.selectionOrder(records, using: &generator)
@@ -38,7 +27,7 @@ struct SRVSelectionTests {
             Self.record("c", priority: 20, weight: 1000), Self.record("a", priority: 10, weight: 1),
             Self.record("d", priority: 30, weight: 0), Self.record("b", priority: 10, weight: 5),
         ]
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         for _ in 0..<200 {
             let order = SRVRecord.selectionOrder(records, using: &generator)
             #expect(order.map(\.priority) == [10, 10, 20, 30])
@@ -76,7 +65,7 @@ struct SRVSelectionTests {
 
     @Test("target \".\" means not offered and is never chosen")
     func rootTargetDropped() {
-        var generator = SeededGenerator(seed: 3)
+        var generator = SplitMix64(seed: 3)
         let order = SRVRecord.selectionOrder([Self.record("", priority: 0, weight: 0), Self.record(".", priority: 0, weight: 9), Self.record("real", priority: 1, weight: 0)], using: &generator)
         #expect(order.map(\.target) == ["real"])
     }
