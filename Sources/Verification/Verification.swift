@@ -75,6 +75,14 @@ public struct Verification: Sendable, Equatable, Codable {
     public static func makeID(random: any RandomSource) -> String {
         "VE" + random.bytes(16).hexEncoded
     }
+
+    /// Whether `id` has the form `makeID` gives every verification: "VE" and 32 lowercase hex
+    /// digits. Any other id names no stored verification, so it needs no store trip to be refused.
+    public static func isWellFormedID(_ id: String) -> Bool {
+        let bytes = id.utf8
+        return bytes.count == 34 && bytes.starts(with: "VE".utf8)
+            && bytes.dropFirst(2).allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
 }
 
 /// Something that happened to a verification: the audit trail, the SSE stream and the webhooks

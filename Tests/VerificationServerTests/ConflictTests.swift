@@ -36,7 +36,12 @@ import Verification
         }
 
         func insert(_ verification: Verification, event: VerificationEvent) async throws -> Bool { await inner.insert(verification, event: event) }
-        func verification(id: String) async throws -> Verification? { await inner.verification(id: id) }
+        /// Reads of one verification by id (a check's `change` reads through here).
+        let reads = Mutex(0)
+        func verification(id: String) async throws -> Verification? {
+            reads.withLock { $0 += 1 }
+            return await inner.verification(id: id)
+        }
         func pendingCallIn(caller: String, systemNumber: String?) async throws -> [Verification] { await inner.pendingCallIn(caller: caller, systemNumber: systemNumber) }
         func pendingCounts(systemNumbers: [String]) async throws -> [String: Int] { await inner.pendingCounts(systemNumbers: systemNumbers) }
         func systemNumberHolds(caller: String, now: Date) async throws -> [SystemNumberHold] { await inner.systemNumberHolds(caller: caller, now: now) }
@@ -64,6 +69,32 @@ import Verification
         func revokeAPIKey(id: String, at: Date) async throws -> Bool { try await inner.revokeAPIKey(id: id, at: at) }
         func apiKey(sha256: [UInt8]) async throws -> APIKeyRecord? { await inner.apiKey(sha256: sha256) }
         func apiKeyCount() async throws -> Int { await inner.apiKeyCount() }
+    }
+
+    @Test("a check of an id no verification can have is 404 without a store read; a well-formed unknown one reads once")
+    func malformedIDsCostTheStoreNothing() async throws {
+        let store = ContendedStore()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let core = Core(configuration: CoreConfiguration(), store: store, secret: Array(repeating: 9, count: 32), logger: logger)
+        let key = try #require(try await core.bootstrapAPIKey())
+        let auth: HTTPFields = [.authorization: "Bearer \(key)", .contentType: "application/json"]
+        let malformed = ["VEnope", "VE" + String(repeating: "A", count: 32), "VE" + String(repeating: "0", count: 31) + "g",
+                         "XX" + String(repeating: "0", count: 32), "VE" + String(repeating: "0", count: 33), "VE%00" + String(repeating: "0", count: 29)]
+        try await Application(router: core.router()).test(.router) { client in
+            for id in malformed {
+                try await client.execute(uri: "/v1/verifications/\(id)/checks", method: .post, headers: auth, body: #"{"code":"123456"}"#.buffer) { r in
+                    #expect(r.status == .notFound, "\(id)")
+                    #expect(r.body.json["code"] as? String == "not_found", "\(id)")
+                }
+            }
+            #expect(store.reads.withLock { $0 } == 0)
+            try await client.execute(uri: "/v1/verifications/VE\(String(repeating: "0", count: 32))/checks", method: .post, headers: auth,
+                                     body: #"{"code":"123456"}"#.buffer) { r in
+                #expect(r.status == .notFound)
+            }
+            #expect(store.reads.withLock { $0 } == 1)
+        }
     }
 
     @Test(arguments: [
