@@ -57,11 +57,7 @@ struct CoreGatewayApartTests {
         return Peers.available(path, package: "the verigate binary (swift build --product verigate)") ? path : nil
     }
 
-    static func freeTCPPort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress!.port!
-    }
+    static func freeTCPPort() throws -> Int { try Peers.freeTCPPort() }
 
     @Test("a broken sip.conf: exit status 78 and the file:line message")
     func configError() async throws {

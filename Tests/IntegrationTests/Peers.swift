@@ -34,12 +34,27 @@ enum Peers {
         }
     }
 
-    /// A TCP port free on loopback right now (bound and released).
-    static func freeTCPPort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress!.port!
+    /// A TCP port free on loopback right now (`freePort`).
+    static func freeTCPPort() throws -> Int { try freePort() }
+
+    /// A port whose UDP and TCP are both free on loopback right now, for a server a test starts. It
+    /// comes from 28,000–32,767: below Linux's ephemeral range (32,768 on), where every port-0 bind
+    /// of another test running meanwhile lands (a port taken by binding port 0 and released was
+    /// such a bind's to take: CI saw a `serve` stop on "Address already in use"), and above
+    /// baresip's band (`freeBaresipPort`) and the gateway's default RTP ports. Never handed out
+    /// twice in one test process.
+    static func freePort() throws -> Int {
+        for _ in 0..<400 {
+            let port = nextPort.withLock { next -> Int in
+                defer { next = next >= 32_767 ? 28_000 : next + 1 }
+                return next
+            }
+            if canBind(port, udp: true), canBind(port, udp: false) { return port }
+        }
+        throw PortError.noneFree
     }
+
+    private static let nextPort = Mutex(28_000 + Int.random(in: 0..<4_768))
 
     /// A SIP port for baresip to listen on: P with UDP P, TCP P and TCP P + 1 free on loopback right
     /// now. baresip 1.0.0 listens for SIP over UDP and TCP on `sip_listen`'s port and for SIP over
@@ -72,13 +87,8 @@ enum Peers {
 
     enum PortError: Error { case noneFree }
 
-    /// A UDP port free on loopback right now (bound and released).
-    static func freeUDPPort() throws -> Int {
-        let channel = try DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress!.port!
-    }
+    /// A UDP port free on loopback right now (`freePort`).
+    static func freeUDPPort() throws -> Int { try freePort() }
 }
 
 extension Peers {
