@@ -16,6 +16,11 @@ extension Sequence<UInt8> {
 }
 
 extension StringProtocol {
+    /// Whether the text is nothing but lowercase hex digits (what `hexEncoded` writes); false when empty.
+    package var isLowercaseHex: Bool {
+        !isEmpty && utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+
     /// The bytes the text spells as hex digits (either case), two per byte; nil for an odd count or
     /// any other character.
     package var hexDecoded: [UInt8]? {

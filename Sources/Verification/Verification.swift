@@ -79,9 +79,7 @@ public struct Verification: Sendable, Equatable, Codable {
     /// Whether `id` has the form `makeID` gives every verification: "VE" and 32 lowercase hex
     /// digits. Any other id names no stored verification, so it needs no store trip to be refused.
     public static func isWellFormedID(_ id: String) -> Bool {
-        let bytes = id.utf8
-        return bytes.count == 34 && bytes.starts(with: "VE".utf8)
-            && bytes.dropFirst(2).allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+        id.utf8.count == 34 && id.hasPrefix("VE") && id.dropFirst(2).isLowercaseHex
     }
 }
 

@@ -30,9 +30,7 @@ extension VerificationService {
     func commit(_ changed: Verification, event: VerificationEvent, webhook: WebhookDelivery? = nil) async throws -> Verification? {
         var next = changed
         next.version += 1
-        guard try await store.update(next, event: event, webhook: webhook) else { return nil }
-        await events.published(event, verification: next)
-        return next
+        return try await commit(VerificationDecision(write: VerificationWrite(verification: next, event: event, webhook: webhook), answer: .success(next)))
     }
 
     /// Writes `changed` (as read, then changed and marked sent, see `markedSent`) as its next
@@ -88,9 +86,12 @@ extension VerificationService {
 
     /// Reads the verification `id` and writes what `decide` makes of it in one store write
     /// (`VerificationRecordStore.change`), publishes what was written, then gives the decision's
-    /// answer; nil when the write lost the version (see `optimistically`).
+    /// answer; nil when the write lost the version (see `optimistically`). An id not of `makeID`'s
+    /// form names no verification: it is decided on as unknown (nil) without a trip to the store's
+    /// writer.
     func change<Answer: Sendable>(id: String, _ decide: @escaping @Sendable (Verification?) -> VerificationDecision<Answer>) async throws -> Answer? {
-        try await published(store.change(id: id, decide))
+        guard Verification.isWellFormedID(id) else { return try await published(decide(nil)) }
+        return try await published(store.change(id: id, decide))
     }
 
     /// Publishes what a store change wrote and gives its answer; nil for a change that lost.

@@ -27,7 +27,7 @@ struct CoreGatewayApartTests {
         init(name: String, general: [String] = []) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            httpPort = try CoreGatewayApartTests.freeTCPPort()
+            httpPort = try Peers.freeTCPPort()
             sipPort = try Peers.freeUDPPort()
             let lines = ["[general]", "name = \(name)", "bind = 127.0.0.1:\(sipPort)", "transport = udp"] + general
                 + ["[loopback]", "type = peer", "host = 127.0.0.0/8", "trusted = yes"]
@@ -57,8 +57,6 @@ struct CoreGatewayApartTests {
         return Peers.available(path, package: "the verigate binary (swift build --product verigate)") ? path : nil
     }
 
-    static func freeTCPPort() throws -> Int { try Peers.freeTCPPort() }
-
     @Test("a broken sip.conf: exit status 78 and the file:line message")
     func configError() async throws {
         guard let verigate = Self.binary() else { return }
@@ -83,7 +81,7 @@ struct CoreGatewayApartTests {
         defer { setup.remove() }
         let (directory, httpPort, sipPort) = (setup.directory, setup.httpPort, setup.sipPort)
         let core = try await setup.core(verigate, systemNumbers: "", name: "core-apart")
-        let metricsPort = try Self.freeTCPPort()
+        let metricsPort = try Peers.freeTCPPort()
         let metricsToken = "gateway-metrics-token-0123"
         let gateway = try await PeerProcess(verigate, setup.gatewayArguments(["--metrics-address", "127.0.0.1:\(metricsPort)", "--metrics-token", metricsToken]),
                                       name: "gateway-apart")

@@ -290,7 +290,7 @@ struct KamailioRegistrationTests {
             // A wrong password and no core: not ready, and the body says why.
             let wrong = try CoreGatewayApartTests.Setup(name: "gw-unready", general: ["[carrier]" + carrier.replacingOccurrences(of: "password = s3cret", with: "password = wrong")])
             defer { wrong.remove() }
-            let wrongMetrics = try CoreGatewayApartTests.freeTCPPort()
+            let wrongMetrics = try Peers.freeTCPPort()
             let unready = try await PeerProcess(verigate, wrong.gatewayArguments(["--metrics-address", "127.0.0.1:\(wrongMetrics)", "--metrics-token", token]), name: "gateway-unready")
             var seen: (Int, [String: Any]) = (0, [:])
             #expect(try await eventuallyTrue {
@@ -307,7 +307,7 @@ struct KamailioRegistrationTests {
             let right = try CoreGatewayApartTests.Setup(name: "gw-ready", general: ["[carrier]" + carrier])
             defer { right.remove() }
             let core = try await right.core(verigate, systemNumbers: "+886229996666", name: "core-ready")
-            let metricsPort = try CoreGatewayApartTests.freeTCPPort()
+            let metricsPort = try Peers.freeTCPPort()
             let gateway = try await PeerProcess(verigate, right.gatewayArguments(["--metrics-address", "127.0.0.1:\(metricsPort)", "--metrics-token", token]), name: "gateway-ready")
             #expect(try await eventuallyTrue {
                 seen = (try? await health(right, metricsPort: metricsPort, token: token)) ?? (0, [:])

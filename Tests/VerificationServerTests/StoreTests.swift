@@ -137,6 +137,14 @@ enum StoreFixtures {
         w.nextAttemptAt = at(next)
         return w
     }
+
+    /// A webhook for `v` that names a verification that does not exist: the foreign key refuses it,
+    /// so a write carrying it fails midway.
+    static func orphanWebhook(_ v: Verification, created: Double) -> WebhookDelivery {
+        var w = webhook(v, created: created, next: created)
+        w.verificationID = "VEmissing"
+        return w
+    }
 }
 
 @Suite("SQL store")
@@ -270,8 +278,7 @@ struct StoreTests {
             #expect(try await store.insert(v1, event: StoreFixtures.created(v1)))
             let v2 = StoreFixtures.next(v1, status: .approved)
             // The webhook points at a verification that does not exist: the foreign key refuses it.
-            var orphan = StoreFixtures.webhook(v2, created: 1, next: 1)
-            orphan.verificationID = "VEmissing"
+            let orphan = StoreFixtures.orphanWebhook(v2, created: 1)
             await #expect(throws: (any Error).self) {
                 try await store.update(v2, event: StoreFixtures.event(v2, .approved), webhook: orphan)
             }
@@ -322,9 +329,7 @@ struct StoreTests {
 
             // A write that fails midway (its webhook's verification does not exist) leaves nothing.
             let v3 = StoreFixtures.next(v2, status: .approved)
-            var orphanHook = StoreFixtures.webhook(v3, created: 2, next: 2)
-            orphanHook.verificationID = "VEmissing"
-            let orphan = orphanHook
+            let orphan = StoreFixtures.orphanWebhook(v3, created: 2)
             await #expect(throws: (any Error).self) {
                 try await store.change(id: v1.id) { _ in
                     VerificationDecision(write: VerificationWrite(verification: v3, event: StoreFixtures.event(v3, .approved), webhook: orphan), answer: .success(2))

@@ -11,7 +11,7 @@ import NIOCore
 /// order (sorted), each once; nil values are left out, as `Encodable`'s synthesized `encodeIfPresent`
 /// does.
 struct JSONObjectWriter {
-    private(set) var buffer: ByteBuffer
+    private var buffer: ByteBuffer
     private var empty = true
 
     /// An object about to receive its first field; `capacity` is a hint for the buffer.

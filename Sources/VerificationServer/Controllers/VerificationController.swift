@@ -68,25 +68,25 @@ struct VerificationController: Sendable {
 
     /// `GET /v1/verifications/{id}`.
     @Sendable func read(_ request: Request, context: CoreRequestContext) async throws -> Response {
-        try resource(try await service.verification(id: try context.parameters.require("id"), access: context.access))
+        resource(try await service.verification(id: try context.parameters.require("id"), access: context.access))
     }
 
     /// `POST /v1/verifications/{id}/checks`: a typed code; `valid` says whether it was right.
     @Sendable func check(_ request: Request, context: CoreRequestContext) async throws -> Response {
         let body = try await request.decode(as: CheckBody.self, context: context)
         let v = try await service.check(id: try context.parameters.require("id"), code: body.code, access: context.access)
-        return try resource(v, valid: v.status == .approved)
+        return resource(v, valid: v.status == .approved)
     }
 
     /// `POST /v1/verifications/{id}/resend`: the code again (the dtmf channels answer the new one).
     @Sendable func resend(_ request: Request, context: CoreRequestContext) async throws -> Response {
         let result = try await service.resend(id: try context.parameters.require("id"), access: context.access)
-        return try resource(result.verification, code: result.code)
+        return resource(result.verification, code: result.code)
     }
 
     /// `POST /v1/verifications/{id}/cancel`.
     @Sendable func cancel(_ request: Request, context: CoreRequestContext) async throws -> Response {
-        try resource(try await service.cancel(id: try context.parameters.require("id"), access: context.access))
+        resource(try await service.cancel(id: try context.parameters.require("id"), access: context.access))
     }
 
     /// `GET /v1/verifications/{id}/events`: Server-Sent Events (`VerificationEventStream`).
@@ -131,7 +131,7 @@ struct VerificationController: Sendable {
         return "http://" + host
     }
 
-    private func resource(_ v: Verification, code: String? = nil, valid: Bool? = nil) throws -> Response {
+    private func resource(_ v: Verification, code: String? = nil, valid: Bool? = nil) -> Response {
         Response.json(VerificationResource(v, maxAttempts: configuration.policy.limits.maxCheckAttempts, code: code, valid: valid))
     }
 }
