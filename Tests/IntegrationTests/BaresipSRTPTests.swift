@@ -13,7 +13,7 @@ struct BaresipSRTPTests {
     @Test("dtmf_callin: baresip (srtp-mand over UDP) dials, keys the code over SRTP, the verification is approved")
     func baresipKeysCodeOverSRTP() async throws {
         guard Peers.available("/usr/bin/baresip", package: "baresip") else { return }
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 36_760...36_800))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 62_696...62_736))
         var security = MediaSecurity()
         security.encryption = .sdes
         security.srtp = .required

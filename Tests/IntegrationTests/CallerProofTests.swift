@@ -142,7 +142,7 @@ struct CallerProofTests {
 
     @Test("voice_callin: a forged INVITE is answered into the void, and no code is issued or said without the ACK of our 200")
     func forgedVoiceCallInSaysNothing() async throws {
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_100...34_140))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 61_540...61_580))
         let stack = try await stack(media: media)
         let started = try await stack.core.service.start(StartRequest(to: Self.victim, channel: .voiceCallIn))
         // The forger points the media at a socket we watch: nothing must arrive there.

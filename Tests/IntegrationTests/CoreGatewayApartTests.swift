@@ -186,7 +186,7 @@ struct CoreGatewayApartTests {
     @Test("the gateway killed (SIGKILL) mid-call and started again tells the core the call failed: gateway restarted")
     func gatewayKilledMidCall() async throws {
         guard let verigate = Self.binary(), Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let setup = try Setup(name: "gw-kill", general: ["rtp_start = 33400", "rtp_end = 33500"])
+        let setup = try Setup(name: "gw-kill", general: ["rtp_start = 61220", "rtp_end = 61320"])
         defer { setup.remove() }
         let (directory, httpPort, sipPort) = (setup.directory, setup.httpPort, setup.sipPort)
         let journal = directory.appendingPathComponent("gateway.journal").path

@@ -263,8 +263,8 @@ struct DispatcherScaleOutTests {
         }
         do {
             // One after the other: the first core creates the secret file the second reads.
-            nodes.append(try await Node.start("a", verigate: verigate, database: database, directory: directory, secret: secret, rtp: 35_500...35_598))
-            nodes.append(try await Node.start("b", verigate: verigate, database: database, directory: directory, secret: secret, rtp: 35_600...35_698))
+            nodes.append(try await Node.start("a", verigate: verigate, database: database, directory: directory, secret: secret, rtp: 62_270...62_368))
+            nodes.append(try await Node.start("b", verigate: verigate, database: database, directory: directory, secret: secret, rtp: 62_378...62_476))
             let (a, b) = (nodes[0], nodes[1])
             let edge = try await Dispatcher(gatewayPorts: [a.sipPort, b.sipPort], directory: directory)
             dispatcher = edge

@@ -87,7 +87,7 @@ struct EncryptedCallTests {
         guard Peers.available(PjsuaTests.python, package: "python3-venv (then scripts/python-venv.sh)") else { return }
         let pki = try await TestPKI.make()
         let (certificate, key) = try await pki.leaf("gateway", sans: "DNS:gw.example.net,IP:127.0.0.1")
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 37_200...37_300))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 62_816...62_916))
         let stack = try await MissedCallTests.Stack(media: media, tls: SIPTLSSettings(certificateFile: certificate, privateKeyFile: key, caFile: pki.caFile),
                                                     configure: Self.requireSRTP)
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
@@ -115,7 +115,7 @@ struct EncryptedCallTests {
         let (certificate, key) = try await pki.leaf("gateway", sans: "DNS:gw.example.net,IP:127.0.0.1")
         let (phoneCertificate, phoneKey) = try await pki.leaf("phone", sans: "IP:127.0.0.1")
         let sipPort = try Peers.freeBaresipPort()  // UDP/TCP on it, TLS on the next
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 37_400...37_460))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 62_926...62_986))
         let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(sipPort + 1);transport=tls", voiceCallKeypress: false,
                                                     tls: SIPTLSSettings(certificateFile: certificate, privateKeyFile: key, caFile: pki.caFile), configure: Self.requireSRTP)
         let files = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-baresip-vc-tls-\(UUID().uuidString.prefix(8))")

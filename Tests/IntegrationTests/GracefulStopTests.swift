@@ -12,7 +12,7 @@ struct GracefulStopTests {
     @Test("SIGTERM mid-call: exit 0; the core's audit trail gets the call ended once, sent before the exit or from the journal at the next start")
     func sigtermMidCall() async throws {
         guard let verigate = CoreGatewayApartTests.binary(), Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let rtp = 39_100...39_140
+        let rtp = 63_606...63_646
         let setup = try CoreGatewayApartTests.Setup(name: "gw-term", general: ["rtp_start = \(rtp.lowerBound)", "rtp_end = \(rtp.upperBound)"])
         defer { setup.remove() }
         let journal = setup.directory.appendingPathComponent("gateway.journal").path

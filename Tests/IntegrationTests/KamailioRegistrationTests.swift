@@ -176,7 +176,7 @@ struct KamailioRegistrationTests {
     func registerCallsUnregister() async throws {
         guard Peers.available(Self.kamailio, package: "kamailio"), Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
         try await Self.withProvider { provider in
-            let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_400...34_460), firstDigitTimeout: .seconds(8))
+            let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 61_790...61_850), firstDigitTimeout: .seconds(8))
             let stack = try await MissedCallTests.Stack(media: media, configure: try TrunkIntegrationTests.apply(Self.conf(port: provider.port)))
             let sipPort = await stack.sipPort
             let registration = try #require(stack.gateway.registrations.first)

@@ -43,7 +43,7 @@ struct MediaLatchingTests {
 
     @Test("latching = signalling, SDP c=IN IP6 fd00::2, RFC 4733 keys from 127.0.0.1: a stranger's keys (127.0.0.2) do not latch, the caller's do; approved; our RTP goes to the latched address")
     func signallingLatchApproves() async throws {
-        let stack = try await stack(35_200...35_260, latching: .signallingSource)
+        let stack = try await stack(62_100...62_160, latching: .signallingSource)
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
         let code = try #require(started.code)
         let phone = try await Phone.start()
@@ -81,7 +81,7 @@ struct MediaLatchingTests {
 
     @Test("latching = no, SDP c=IN IP4 192.0.2.1, keys from 127.0.0.1 all through the call: nothing is received, every packet is counted as a stranger's (the socket outlives our sends to nowhere), nothing approved")
     func withoutLatchingNothingIsHeard() async throws {
-        let stack = try await stack(35_300...35_340, latching: .off, firstDigitTimeout: .seconds(2))
+        let stack = try await stack(62_170...62_210, latching: .off, firstDigitTimeout: .seconds(2))
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
         let code = try #require(started.code)
         let phone = try await Phone.start()
@@ -135,7 +135,7 @@ struct MediaLatchingTests {
 
     @Test("rtp_external_address is what our SDP announces (c= and o=), while RTP stays bound to the local address")
     func externalAddressInSDP() async throws {
-        let stack = try await stack(35_400...35_440, latching: .signallingSource, externalAddress: "203.0.113.5")
+        let stack = try await stack(62_220...62_260, latching: .signallingSource, externalAddress: "203.0.113.5")
         _ = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
         let phone = try await Phone.start()
         let call = try await phone.endpoint.call(

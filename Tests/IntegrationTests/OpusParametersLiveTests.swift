@@ -85,8 +85,8 @@ struct OpusParametersLiveTests {
 
     @Test("maxplaybackrate=8000;useinbandfec=0: narrowband packets without FEC; useinbandfec=1: with FEC")
     func negotiatedParametersReachTheEncoder() async throws {
-        let plain = try await call(fmtp: "maxplaybackrate=8000;useinbandfec=0", ports: 37_800...37_840)
-        let protected = try await call(fmtp: "maxplaybackrate=8000;useinbandfec=1", ports: 37_850...37_890)
+        let plain = try await call(fmtp: "maxplaybackrate=8000;useinbandfec=0", ports: 63_186...63_226)
+        let protected = try await call(fmtp: "maxplaybackrate=8000;useinbandfec=1", ports: 63_236...63_276)
         #expect(plain.count > 100 && protected.count > 100, "\(plain.count), \(protected.count) packets")
         // RFC 6716 §3.1: TOC config 0–3 is SILK narrowband, 16–19 CELT narrowband. (The prompts
         // are 8 kHz audio, so libopus codes them narrowband whatever the cap; this shows nothing
@@ -108,7 +108,7 @@ struct OpusParametersLiveTests {
     /// RFC 6716 §3.1); 30 ms asked, which no Opus frame lasts (§2.1.4): 20 ms packets.
     @Test("fmtp ptime=40: 40 ms Opus packets; ptime=30: 20 ms packets")
     func negotiatedPtimeReachesTheEncoder() async throws {
-        for (asked, sent, ports) in [(40, 40, 38_400...38_440), (30, 20, 38_450...38_490)] {
+        for (asked, sent, ports) in [(40, 40, 63_506...63_546), (30, 20, 63_556...63_596)] {
             let packets = try await call(fmtp: "maxplaybackrate=8000;ptime=\(asked)", ports: ports)
             #expect(packets.count > 50, "\(packets.count) packets")
             let durations = Set(packets.map { AudioPlayout.samples(in: $0, codec: .opus) })

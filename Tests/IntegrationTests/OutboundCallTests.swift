@@ -37,7 +37,7 @@ struct OutboundCallTests {
     func noKeyNoCode() async throws {
         let phone = try await Phone.start()
         let phonePort = await phone.endpoint.udpAddresses[0].port!
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_000...34_040), firstDigitTimeout: .seconds(8),
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 61_440...61_480), firstDigitTimeout: .seconds(8),
                                      keypressPrompts: 2, keypressWait: .milliseconds(800))
         let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)")
         let answering = phone.answerNextCall(keying: nil)
@@ -61,7 +61,7 @@ struct OutboundCallTests {
     func keypressOff() async throws {
         let phone = try await Phone.start()
         let phonePort = await phone.endpoint.udpAddresses[0].port!
-        let stack = try await MissedCallTests.Stack(media: try media(34_050...34_090), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)", voiceCallKeypress: false)
+        let stack = try await MissedCallTests.Stack(media: try media(61_490...61_530), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)", voiceCallKeypress: false)
         let answering = phone.answerNextCall(keying: nil)
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         let events = await answering.value
@@ -75,7 +75,7 @@ struct OutboundCallTests {
     func busyThenAnswered() async throws {
         let phone = try await Phone.start()
         let phonePort = await phone.endpoint.udpAddresses[0].port!
-        let stack = try await MissedCallTests.Stack(media: try media(38_000...38_040), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)")
+        let stack = try await MissedCallTests.Stack(media: try media(63_356...63_396), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)")
         let answering = phone.answerNextCall(rejecting: [486])
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
         let events = await answering.value
@@ -94,7 +94,7 @@ struct OutboundCallTests {
     func sippAnswersVoiceCall() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
         let sippPort = try Peers.freeUDPPort()
-        let stack = try await MissedCallTests.Stack(media: try media(38_100...38_140), outboundTarget: "sip:{number}@127.0.0.1:\(sippPort)")
+        let stack = try await MissedCallTests.Stack(media: try media(63_406...63_446), outboundTarget: "sip:{number}@127.0.0.1:\(sippPort)")
         let sipp = try await PeerProcess(
             "/usr/bin/sipp",
             ["-sf", Peers.repository.appendingPathComponent("sipp/uas-voice.xml").path, "-i", "127.0.0.1", "-p", "\(sippPort)", "-mp", "0",

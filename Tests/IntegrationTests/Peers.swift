@@ -38,15 +38,16 @@ enum Peers {
     static func freeTCPPort() throws -> Int { try freePort() }
 
     /// A port whose UDP and TCP are both free on loopback right now, for a server a test starts. It
-    /// comes from 28,000–32,767: below Linux's ephemeral range (32,768 on), where every port-0 bind
-    /// of another test running meanwhile lands (a port taken by binding port 0 and released was
-    /// such a bind's to take: CI saw a `serve` stop on "Address already in use"), and above
-    /// baresip's band (`freeBaresipPort`) and the gateway's default RTP ports. Never handed out
-    /// twice in one test process.
+    /// comes from 28,000–30,999: below Linux's ephemeral range (32,768–60,999), where every port-0
+    /// bind of another test running meanwhile lands (a port taken by binding port 0 and released was
+    /// such a bind's to take: CI saw a `serve` stop on "Address already in use"), above baresip's
+    /// band (`freeBaresipPort`) and the gateway's default RTP ports, and below the tests' own RTP
+    /// ranges (31,000–31,680, and 61,000 on, above the ephemeral range too). Never handed out twice
+    /// in one test process.
     static func freePort() throws -> Int {
         for _ in 0..<400 {
             let port = nextPort.withLock { next -> Int in
-                defer { next = next >= 32_767 ? 28_000 : next + 1 }
+                defer { next = next >= 30_999 ? 28_000 : next + 1 }
                 return next
             }
             if canBind(port, udp: true), canBind(port, udp: false) { return port }
@@ -54,7 +55,7 @@ enum Peers {
         throw PortError.noneFree
     }
 
-    private static let nextPort = Mutex(28_000 + Int.random(in: 0..<4_768))
+    private static let nextPort = Mutex(28_000 + Int.random(in: 0..<3_000))
 
     /// A SIP port for baresip to listen on: P with UDP P, TCP P and TCP P + 1 free on loopback right
     /// now. baresip 1.0.0 listens for SIP over UDP and TCP on `sip_listen`'s port and for SIP over

@@ -31,7 +31,7 @@ struct PjsuaTests {
     @Test("voice_callin: pjsua2 calls the system number and hears the code twice; typing it approves")
     func pjsuaCallsIn() async throws {
         guard Peers.available(Self.python, package: "python3-venv (then scripts/python-venv.sh)") else { return }
-        let stack = try await MissedCallTests.Stack(media: try media(33_000...33_100))
+        let stack = try await MissedCallTests.Stack(media: try media(61_000...61_100))
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
         let wav = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-pjsua-in-\(UUID().uuidString.prefix(8)).wav").path
         defer { try? FileManager.default.removeItem(atPath: wav) }
@@ -49,7 +49,7 @@ struct PjsuaTests {
     func pjsuaAnswersVoiceCall() async throws {
         guard Peers.available(Self.python, package: "python3-venv (then scripts/python-venv.sh)") else { return }
         let port = try Peers.freeUDPPort()
-        let stack = try await MissedCallTests.Stack(media: try media(33_200...33_300), outboundTarget: "sip:{number}@127.0.0.1:\(port)")
+        let stack = try await MissedCallTests.Stack(media: try media(61_110...61_210), outboundTarget: "sip:{number}@127.0.0.1:\(port)")
         let wav = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-pjsua-out-\(UUID().uuidString.prefix(8)).wav").path
         defer { try? FileManager.default.removeItem(atPath: wav) }
         let pjsua = try await PeerProcess(

@@ -12,7 +12,7 @@ import VoiceGateway
 struct PtimeCallTests {
     @Test("voice_callin with a=ptime:40: 320-byte PCMU packets 320 timestamp units apart, the same audio as at 20 ms")
     func fortyMillisecondPackets() async throws {
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 38_300...38_340), firstDigitTimeout: .seconds(8))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 63_456...63_496), firstDigitTimeout: .seconds(8))
         let stack = try await MissedCallTests.Stack(media: media)
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
         let phone = try await Phone.start()

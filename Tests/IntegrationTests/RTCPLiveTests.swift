@@ -127,7 +127,7 @@ struct RTCPLiveTests {
 
     @Test("voice_callin: our SRs carry the SSRC of our RTP and its packet count, a BYE ends the call, and the peer's RR gives a round-trip time of at least the time it held its RR")
     func reportsAndRoundTrip() async throws {
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 37_700...37_740), firstDigitTimeout: .seconds(8))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 63_136...63_176), firstDigitTimeout: .seconds(8))
         let stack = try await MissedCallTests.Stack(media: media)
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
         let hold = Duration.milliseconds(200)

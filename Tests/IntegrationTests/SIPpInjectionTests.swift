@@ -13,7 +13,7 @@ struct SIPpInjectionTests {
     func keyedCallInsFromInjectionFile() async throws {
         guard let verigate = CoreGatewayApartTests.binary(), Peers.available("/usr/bin/sipp", package: "sip-tester"),
               Peers.available("/usr/bin/python3", package: "python3") else { return }
-        let setup = try CoreGatewayApartTests.Setup(name: "inject", general: ["rtp_start = 33600", "rtp_end = 33700"])
+        let setup = try CoreGatewayApartTests.Setup(name: "inject", general: ["rtp_start = 61330", "rtp_end = 61430"])
         defer { setup.remove() }
         let (directory, httpPort, sipPort, conf) = (setup.directory, setup.httpPort, setup.sipPort, setup.conf)
         let server = try await PeerProcess(verigate, [

@@ -98,7 +98,7 @@ struct SIPpSessionTimerTests {
     @Test("voice_callin under a session timer the caller requires (Session-Expires 4, refreshed by UPDATE past the interval): the call stays up until the code is said twice and we hang up")
     func voiceCallInOutlivesTheInterval() async throws {
         guard Peers.available(Self.sipp, package: "sip-tester") else { return }
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_800...34_840), firstDigitTimeout: .seconds(8))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 62_050...62_090), firstDigitTimeout: .seconds(8))
         let stack = try await MissedCallTests.Stack(media: media, sessionTimer: SessionTimer.Settings(sessionExpires: 4, minSE: 4))
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-callin-timer-\(UUID().uuidString.prefix(8)).log")

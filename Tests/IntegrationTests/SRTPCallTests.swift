@@ -168,7 +168,7 @@ struct SRTPCallTests {
 
     @Test("voice_callin over RTP/SAVP: the answer picks AES_CM_128_HMAC_SHA1_80 with our tag and its own key; decrypted with it the RTP says the code; as received it says nothing")
     func voiceCallInIsHeardDecrypted() async throws {
-        let stack = try await stack(36_600...36_640)
+        let stack = try await stack(62_536...62_576)
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
         let phone = try await SecurePhone.start()
         let call = try await phone.endpoint.call(try await target(stack), from: from, sdp: phone.offer())
@@ -206,7 +206,7 @@ struct SRTPCallTests {
 
     @Test("dtmf_callin over SRTP with latching on any source: forged keys (right SSRC and sequence, wrong tag; another key from 127.0.0.2) are not heard and do not latch, a plain RTCP report forged from the caller's address is not read; the protected code approves")
     func protectedKeysApproveForgedAreDropped() async throws {
-        let stack = try await stack(36_650...36_690, latching: .anySource)
+        let stack = try await stack(62_586...62_626, latching: .anySource)
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallIn))
         let code = try #require(started.code)
         let wrong = code == "111111" ? "222222" : "111111"
@@ -280,7 +280,7 @@ struct SRTPCallTests {
     func voiceCallOutOverSRTP() async throws {
         let phone = try await SecurePhone.start()
         let phonePort = await phone.endpoint.udpAddresses[0].port!
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 36_810...36_840), firstDigitTimeout: .seconds(8))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 62_746...62_776), firstDigitTimeout: .seconds(8))
         let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)") { configuration in
             configuration.mediaSecurity.encryption = .sdes
             configuration.mediaSecurity.srtp = .required
@@ -302,7 +302,7 @@ struct SRTPCallTests {
     func voiceCallOutRefusesKeysOverUDP() async throws {
         let phone = try await SecurePhone.start()
         let phonePort = await phone.endpoint.udpAddresses[0].port!
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 36_850...36_870), firstDigitTimeout: .seconds(8))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 62_786...62_806), firstDigitTimeout: .seconds(8))
         let stack = try await MissedCallTests.Stack(media: media, outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)") { configuration in
             configuration.mediaSecurity.encryption = .sdes
             configuration.mediaSecurity.srtp = .required
@@ -339,7 +339,7 @@ struct SRTPCallTests {
             if case .ended(.failed(488, _))? = events.last { return true }
             return false
         }
-        let required = try await stack(36_700...36_720, srtp: .required)
+        let required = try await stack(62_636...62_656, srtp: .required)
         _ = try await required.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
         let phone = try await SecurePhone.start()
         let plain = try await finalStatus(required, phone, sdp: phone.offer(proto: "RTP/AVP", crypto: false))
@@ -347,7 +347,7 @@ struct SRTPCallTests {
         #expect(try await eventuallyTrue { required.gatewayPortsInUse() == 0 })
         await required.stop()
 
-        let insecure = try await stack(36_730...36_750, allowInsecure: false)
+        let insecure = try await stack(62_666...62_686, allowInsecure: false)
         _ = try await insecure.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
         let keyed = try await finalStatus(insecure, phone, sdp: phone.offer())
         #expect(is488(keyed), "\(keyed)")

@@ -26,7 +26,7 @@ struct SeveralGatewaysTests {
         var gateways: [(service: VoiceGatewayService, endpoint: SIPEndpoint, task: Task<Void, Never>)] = []
         for (index, (name, number)) in [("gw-a", "+886229990011"), ("gw-b", "+886229990022")].enumerated() {
             let endpoint = try await SIPEndpoint.start(SIPEndpointConfiguration(udp: [loopback], tcp: [loopback]), logger: logger)
-            let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: (33_800 + index * 100)...(33_850 + index * 100)))
+            let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: (64_000 + index * 100)...(64_050 + index * 100)))
             let service = VoiceGatewayService(
                 endpoint: endpoint, coreSocket: socket,
                 configuration: .test(name: name, outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)", systemNumbers: [number]),

@@ -154,7 +154,7 @@ struct TLSTrunkTests {
             number_format = e164_no_plus
 
             """
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 37_600...37_660), firstDigitTimeout: .seconds(8))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 63_066...63_126), firstDigitTimeout: .seconds(8))
         // T1 = 5 s puts Timer B at 320 s: the second trunk answers in time only if the refused
         // handshake ended the first attempt as a transport error (RFC 3261 §18.4).
         let timers = SIPTimers(t1: .seconds(5), t2: .seconds(5), t4: .seconds(5))

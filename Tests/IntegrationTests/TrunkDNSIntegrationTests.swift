@@ -73,7 +73,7 @@ struct TrunkDNSIntegrationTests {
             host = trunk.test
 
             """
-        let stack = try await Self.stack(conf, rtp: 34_340...34_390)
+        let stack = try await Self.stack(conf, rtp: 61_730...61_780)
         let trace = Self.traceFile()
         defer { try? FileManager.default.removeItem(at: trace) }
         let uas = try await Self.sippUAS("uas-voice.xml", port: uasPort, trace: trace)
@@ -115,7 +115,7 @@ struct TrunkDNSIntegrationTests {
             number_format = e164_no_plus
 
             """
-        let stack = try await Self.stack(conf, rtp: 37_900...37_960)
+        let stack = try await Self.stack(conf, rtp: 63_286...63_346)
         let traces = [Self.traceFile(), Self.traceFile()]
         defer { for trace in traces { try? FileManager.default.removeItem(at: trace) } }
         let first = try await Self.sippUAS("uas-503.xml", port: firstPort, trace: traces[0])
@@ -156,7 +156,7 @@ struct TrunkDNSIntegrationTests {
             host = 127.0.0.1:\(upPort)
 
             """
-        let stack = try await Self.stack(conf, rtp: 34_480...34_540)
+        let stack = try await Self.stack(conf, rtp: 61_860...61_920)
         let trace = Self.traceFile()
         defer { try? FileManager.default.removeItem(at: trace) }
         let up = try await Self.sippUAS("uas-voice.xml", port: upPort, trace: trace)
@@ -191,7 +191,7 @@ struct TrunkDNSIntegrationTests {
             """
         // T1 = 50 ms: an unanswered OPTIONS times out after Timer F = 64·T1 = 3.2 s.
         let timers = SIPTimers(t1: .milliseconds(50), t2: .milliseconds(400), t4: .milliseconds(500))
-        let stack = try await Self.stack(conf, rtp: 34_550...34_610, timers: timers)
+        let stack = try await Self.stack(conf, rtp: 61_930...61_990, timers: timers)
         func trunkUp() -> Double? {
             let registry = PrometheusCollectorRegistry()
             GatewayMetrics(registry: registry, calls: stack.gateway.calls, media: nil, trunks: stack.gateway.trunks).collect()

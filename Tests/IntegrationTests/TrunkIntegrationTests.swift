@@ -101,7 +101,7 @@ struct TrunkIntegrationTests {
             inbound_region = TW
 
             """
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_200...34_260), firstDigitTimeout: .seconds(8))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 61_590...61_650), firstDigitTimeout: .seconds(8))
         let stack = try await MissedCallTests.Stack(media: media, configure: try Self.apply(conf))
         let traces = (0..<2).map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("verigate-trunk-out-\(UUID().uuidString.prefix(8)).log") }
         defer { for trace in traces { try? FileManager.default.removeItem(at: trace) } }
@@ -158,7 +158,7 @@ struct TrunkIntegrationTests {
             number_format = e164_no_plus
 
             """
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_270...34_330), firstDigitTimeout: .seconds(8))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 61_660...61_720), firstDigitTimeout: .seconds(8))
         // T1 = 5 s puts Timer B at 320 s, far past eventuallyTrue's 30 s: the second trunk can only
         // answer in time if the refused connection ended the first attempt (RFC 3261 §18.4).
         let timers = SIPTimers(t1: .seconds(5), t2: .seconds(5), t4: .seconds(5))

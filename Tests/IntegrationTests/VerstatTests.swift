@@ -117,7 +117,7 @@ struct VerstatTests {
     @Test("a trusted trunk's TN-Validation-Failed (in the configured header) refuses missed_call and dtmf_callin though the policy accepts asserted")
     func failedRefused() async throws {
         // Media, so the gateway offers dtmf_callin (a refused call never opens a port of the range).
-        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 34_700...34_740))
+        let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: 62_000...62_040))
         let stack = try await stack(media: media)
         let missed = try await stack.core.service.start(StartRequest(to: Self.victim, channel: .missedCall))
         let pai = "P-Asserted-Identity: <sip:\(Self.victim)@127.0.0.1;user=phone;verstat=TN-Validation-Passed>"
