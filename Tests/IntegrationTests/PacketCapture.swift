@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
 import Media
+import NIOCore
+import RTP
 import Testing
 import TestSupport
 
@@ -36,13 +38,30 @@ final class PacketCapture: Sendable {
     /// Removes the capture file.
     func remove() { try? FileManager.default.removeItem(at: file) }
 
-    /// Runs tshark over the capture with `arguments` (e.g. `-Y` and `-T fields`) and returns its lines.
+    /// Runs tshark over the capture with `arguments` (e.g. `-d`, `-Y` and `-T fields`) and returns its lines.
     func read(_ arguments: [String]) async throws -> [String] {
-        let output = try await PeerProcess(Self.tshark, ["-r", file.path, "-o", "rtp.heuristic_rtp:TRUE"] + arguments, name: "tshark-read")
+        let output = try await PeerProcess(Self.tshark, ["-r", file.path] + arguments, name: "tshark-read")
         _ = await output.exitStatus()
         let text = (try? String(contentsOf: output.log, encoding: .utf8)) ?? ""
         await output.stop()
         return text.split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.contains("Running as user") }
+    }
+
+    /// The payloads of the RTP packets (RFC 3550 §5.1) sent from UDP `ports`, parsed by `RTPPacket`
+    /// from the raw datagrams. Not tshark's RTP heuristic: tshark gives a UDP conversation to any
+    /// dissector registered for either port first, and a softphone's random RTP port that some
+    /// protocol had registered left a CI run with "0 RTP packets" (here, one datagram to port 3,567
+    /// made a whole stream "DOF"). RTCP on the same ports (RFC 5761 §4: packet types 200–204 read
+    /// as marker + payload type 72–76) is left out.
+    func rtpPayloads(from ports: ClosedRange<Int>) async throws -> [[UInt8]] {
+        let datagrams = try await read(["-Y", "udp", "-T", "fields", "-e", "udp.srcport", "-e", "udp.payload"])
+        return datagrams.compactMap { line -> [UInt8]? in
+            let fields = line.split(separator: "\t")
+            guard fields.count == 2, let port = Int(fields[0]), ports.contains(port),
+                  let packet = try? RTPPacket(parsing: ByteBuffer(bytes: Self.bytes(hex: String(fields[1])))),
+                  !(72...76).contains(packet.header.payloadType) else { return nil }
+            return Array(packet.payload.readableBytesView)
+        }
     }
 
     /// Whether `bytes` contain `text` (ASCII) anywhere: a packet carrying SIP in clear puts its start
