@@ -37,9 +37,10 @@ struct EncryptedCallTests {
         guard Peers.available("/usr/bin/baresip", package: "baresip"), Peers.available(PacketCapture.tshark, package: "tshark") else { return }
         let pki = try await TestPKI.make()
         let (certificate, key) = try await pki.leaf("gateway", sans: "DNS:gw.example.net,IP:127.0.0.1")
-        // Below Linux's ephemeral range (32,768 on): no other test's port-0 socket lands in what
-        // the capture filter lets through.
-        let ports = 28_100...28_160
+        // Above Linux's ephemeral range (32,768–60,999), where no other test's port-0 socket lands,
+        // and outside Peers.freePort's band, where the stack's own SIP ports come from: nothing
+        // else is in what the capture filter lets through.
+        let ports = 63_700...63_760
         let media = try GatewayMedia(promptsDirectory: AnsweredCallTests.prompts, ports: RTPPortAllocator(range: ports))
         let stack = try await MissedCallTests.Stack(media: media, tls: SIPTLSSettings(certificateFile: certificate, privateKeyFile: key, caFile: pki.caFile),
                                                     configure: Self.requireSRTP)
