@@ -92,6 +92,48 @@ struct AnsweredCallTests {
         await phone.stop()
         await stack.stop()
     }
+
+    @Test("an RTP port another program holds is skipped: the answer names the next one and the prompt is heard; with every port held, 503 at once")
+    func heldRTPPortIsSkipped() async throws {
+        // Three even ports; another program holds the first (RTP) and, for the second call, the rest.
+        let range = 63_780...63_784
+        let media = try GatewayMedia(promptsDirectory: Self.prompts, ports: RTPPortAllocator(range: range), firstDigitTimeout: .seconds(8))
+        let stack = try await MissedCallTests.Stack(media: media)
+        let loopback = MultiThreadedEventLoopGroup.singleton
+        let held = try await DatagramBootstrap(group: loopback).bind(host: "127.0.0.1", port: range.lowerBound).get()
+        _ = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCallIn))
+        let phone = try await Phone.start()
+        let target = try SIPAnyURI(parsing: "sip:+886229996666@127.0.0.1:\(await stack.sipPort)")
+        let from = try SIPNameAddress(parsing: "<sip:0975000888@127.0.0.1>")
+
+        let call = try await phone.endpoint.call(target, from: from, sdp: phone.offer)
+        var answeredPort: Int?
+        for await event in call.events {
+            if case .answered(let sdp) = event {
+                let line = String(buffer: sdp).split(separator: "\r\n").first { $0.hasPrefix("m=audio ") }
+                answeredPort = line.flatMap { Int($0.split(separator: " ")[1]) }
+                #expect(try await eventuallyTrue { phone.packetCount >= 10 }, "the prompt came from the port the answer named")
+                call.hangUp()
+            }
+        }
+        #expect(answeredPort == range.lowerBound + 2, "the held port \(range.lowerBound) was skipped")
+        #expect(try await eventuallyTrue { stack.gatewayPortsInUse() == 0 })
+
+        // Every port of the range held by another program: refused at once with 503 and
+        // Retry-After (RFC 3261 §21.5.4), not answered and then failed.
+        var others: [any Channel] = []
+        for port in [range.lowerBound + 2, range.lowerBound + 4] {
+            others.append(try await DatagramBootstrap(group: loopback).bind(host: "127.0.0.1", port: port).get())
+        }
+        let refused = try await phone.endpoint.call(target, from: from, sdp: phone.offer)
+        var events: [SIPCallEvent] = []
+        for await event in refused.events { events.append(event) }
+        #expect(events.last.map { if case .ended(.failed(503, _)) = $0 { true } else { false } } == true, "\(events)")
+        #expect(stack.gatewayPortsInUse() == 0)
+        for channel in [held] + others { try await channel.close() }
+        await phone.stop()
+        await stack.stop()
+    }
 }
 
 extension MissedCallTests.Stack {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOPosix
 import SIPMessage
 import Testing
 import Verification
@@ -67,6 +68,24 @@ struct OutboundCallTests {
         let events = await answering.value
         #expect(events.last == .ended(.remoteHangUp), "\(events)")
         try await Phone.expectHeardCodeApproves(try phone.heardDigits(stack.gatewayPrompts()), service: stack.core.service, id: started.verification.id)
+        await phone.stop()
+        await stack.stop()
+    }
+
+    @Test("voice_call with the range's first RTP port held by another program: the offer names the next one and the code is heard")
+    func heldRTPPortIsSkipped() async throws {
+        let range = 63_790...63_794
+        let held = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: range.lowerBound).get()
+        let phone = try await Phone.start()
+        let phonePort = await phone.endpoint.udpAddresses[0].port!
+        let stack = try await MissedCallTests.Stack(media: try media(range), outboundTarget: "sip:{number}@127.0.0.1:\(phonePort)", voiceCallKeypress: false)
+        let answering = phone.answerNextCall(keying: nil)
+        let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .voiceCall))
+        let events = await answering.value
+        #expect(events.last == .ended(.remoteHangUp), "\(events)")
+        try await Phone.expectHeardCodeApproves(try phone.heardDigits(stack.gatewayPrompts()), service: stack.core.service, id: started.verification.id)
+        #expect(try await eventuallyTrue { stack.gatewayPortsInUse() == 0 })
+        try await held.close()
         await phone.stop()
         await stack.stop()
     }

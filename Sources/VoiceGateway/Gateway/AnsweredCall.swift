@@ -35,25 +35,33 @@ extension VoiceGatewayService {
             call.reject(statusCode: 488, reasonPhrase: "Not Acceptable Here - No SDP Offer")
             return nil
         }
-        guard let port = media.ports.allocate() else {
-            call.reject(statusCode: 503, headers: [(.retryAfter, "5")])
-            return nil
-        }
         // SRTP (README "Encrypted calls"): SDES keys only over signalling that hides them (RFC 4568 §8.3).
         let security = configuration.mediaSecurity(for: call.remote)
         if let refusal = security.refusal(of: offer, over: call.remote.transport) {
-            media.ports.release(port)
             logger.warning("gateway.srtp.sdes_refused", metadata: ["call-id": "\(call.callID)", "transport": "\(call.remote.transport.rawValue)", "reason": "\(refusal)"])
             call.reject(statusCode: 488, reasonPhrase: "Not Acceptable Here - SDES Needs TLS")
             return nil
         }
+        // Bound before the answer names the port: a port another program holds is skipped.
+        let sockets: RTPSockets
+        do {
+            guard let bound = try await RTPSockets.bind(host: media.host, allocator: media.ports, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger) else {
+                call.reject(statusCode: 503, headers: [(.retryAfter, "5")])
+                return nil
+            }
+            sockets = bound
+        } catch {
+            logger.error("gateway.media.open_failed", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])
+            call.reject(statusCode: 500)
+            return nil
+        }
         var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs, srtp: security.policy), address: media.announcedHost,
-                                 port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
+                                 port: UInt16(sockets.port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
         let answer: SDPAnswer
         do {
             answer = try session.answer(offer)
         } catch {
-            media.ports.release(port)
+            await sockets.close()
             let reason = switch error.code {
             case .noCommonCodec: "No Common Codec"
             case .noUsableCrypto: "No Usable Crypto"
@@ -66,13 +74,12 @@ extension VoiceGatewayService {
             return nil
         }
         do {
-            let rtp = try await MediaSession.open(host: media.host, port: port, audio: answer.audio, allocator: media.ports,
-                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), latching: configuration.mediaLatching(for: call.remote),
+            // On failure `open` has closed the sockets and returned the port.
+            let rtp = try await MediaSession.open(sockets, audio: answer.audio, latching: configuration.mediaLatching(for: call.remote),
                                                   signalling: call.remote.address, statistics: media.statistics, logger: logger)
             call.answer(sdp: ByteBuffer(string: answer.description.text))
             return rtp
         } catch {
-            media.ports.release(port)
             logger.error("gateway.media.open_failed", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])
             call.reject(statusCode: 500)
             return nil

@@ -41,10 +41,19 @@ extension VoiceGatewayService {
             logger.error("gateway.originate.unconfigured", metadata: ["verification": "\(request.verificationID)"])
             return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: nil)
         }
-        guard let port = media.ports.allocate() else {
-            return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: 503)
+        // Bound before the offer names the port: a port another program holds is skipped.
+        let sockets: RTPSockets
+        do {
+            guard let bound = try await RTPSockets.bind(host: media.host, allocator: media.ports, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger) else {
+                return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: 503)
+            }
+            sockets = bound
+        } catch {
+            logger.error("gateway.media.open_failed", metadata: ["verification": "\(request.verificationID)", "error": "\(error)"])
+            return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: nil)
         }
-        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.announcedHost, port: UInt16(port), sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
+        var session = SDPSession(configuration: MediaConfiguration(codecs: media.codecs), address: media.announcedHost, port: UInt16(sockets.port),
+                                 sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
         var offer = session.makeOffer()
         var placed: (call: SIPCall, answer: ByteBuffer)?
         var last: (call: SIPCall?, end: SIPCallEnd?) = (nil, nil)
@@ -108,19 +117,23 @@ extension VoiceGatewayService {
             ])
         }
         guard let (call, answer) = placed else {
-            media.ports.release(port)
+            await sockets.close()
             let (reason, status) = last.end.map(Self.outcome(of:)) ?? (.failed, nil)
             return report(callID: last.call?.callID ?? callID, verificationID: request.verificationID, reason: reason, sipStatus: status)
         }
         let rtp: MediaSession
         do {
-            let description = try SDPParser().parse(bytes: answer.readableBytesView)
-            let audio = try session.negotiate(answer: description, to: offer)
-            rtp = try await MediaSession.open(host: media.host, port: port, audio: audio, allocator: media.ports,
-                                                  eventLoop: MultiThreadedEventLoopGroup.singleton.next(), latching: configuration.mediaLatching(for: call.remote),
-                                                  signalling: call.remote.address, statistics: media.statistics, logger: logger)
+            let audio: NegotiatedAudio
+            do {
+                audio = try session.negotiate(answer: try SDPParser().parse(bytes: answer.readableBytesView), to: offer)
+            } catch {
+                await sockets.close()
+                throw error
+            }
+            // On failure `open` has closed the sockets and returned the port.
+            rtp = try await MediaSession.open(sockets, audio: audio, latching: configuration.mediaLatching(for: call.remote),
+                                              signalling: call.remote.address, statistics: media.statistics, logger: logger)
         } catch {
-            media.ports.release(port)
             logger.warning("gateway.originate.bad_answer", metadata: ["call-id": "\(call.callID)", "error": "\(error)"])
             call.hangUp()
             for await _ in call.events {}

@@ -44,7 +44,7 @@ public final class MediaSession: Sendable {
     private let channel: Channel
     private let rtcp: Channel?
     private let allocator: RTPPortAllocator
-    /// The loop-confined state; nil only between the bind and `open` returning.
+    /// The loop-confined state; nil only between the bind (`RTPSockets`) and `open` returning.
     private let box: NIOLoopBoundBox<MediaRunner?>
     private let finalQuality = Mutex<CallMediaQuality?>(nil)
 
@@ -52,58 +52,43 @@ public final class MediaSession: Sendable {
     /// for the call's audit trail (`call_ended.media`).
     public var quality: CallMediaQuality? { finalQuality.withLock { $0 } }
 
-    private init(channel: Channel, rtcp: Channel?, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, digits: AsyncStream<KeyedDigit>, box: NIOLoopBoundBox<MediaRunner?>) {
-        self.channel = channel
-        self.rtcp = rtcp
-        self.port = port
+    private init(sockets: RTPSockets, audio: NegotiatedAudio, digits: AsyncStream<KeyedDigit>) {
+        self.channel = sockets.channel
+        self.rtcp = sockets.rtcp
+        self.port = sockets.port
         self.audio = audio
-        self.allocator = allocator
+        self.allocator = sockets.allocator
         self.digits = digits
-        self.box = box
+        self.box = sockets.box
     }
 
-    /// Binds `port` on `host` and starts receiving. Throws when the remote address is not an IP.
+    /// Starts the call's media on `sockets` (bound by `RTPSockets.bind` before the SDP named their
+    /// port): from here on received datagrams are heard. Throws when the remote address is not an IP
+    /// or the negotiated SRTP cannot be keyed; the sockets are then closed and the port returned.
     /// `latching` and `signalling` (the SIP peer's address) decide which sources are heard and where
     /// our RTP goes (`RTPSourceFilter`, RFC 4961). Received audio goes through an adaptive jitter
     /// buffer (`AudioPlayout`) before the in-band DTMF detector.
     public static func open(
-        host: String, port: Int, audio: NegotiatedAudio, allocator: RTPPortAllocator, eventLoop: EventLoop,
-        latching: RTPLatching = .off, signalling: SocketAddress? = nil, statistics: MediaStatistics? = nil, logger: Logger
+        _ sockets: RTPSockets, audio: NegotiatedAudio, latching: RTPLatching = .off, signalling: SocketAddress? = nil,
+        statistics: MediaStatistics? = nil, logger: Logger
     ) async throws -> MediaSession {
-        let remote = try SocketAddress(ipAddress: audio.remoteAddress, port: Int(audio.remotePort))
-        let box = NIOLoopBoundBox<MediaRunner?>.makeEmptyBox(eventLoop: eventLoop)
-        let channel = try await DatagramBootstrap(group: eventLoop)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(MediaInboundHandler(box: box, isRTCP: false)) }
-            }
-            .bind(host: host, port: port).get()
-        // RTCP on the next odd port (RFC 3550 §11). The allocator hands out even ports only, so
-        // port + 1 is ours unless another program holds it: then the call goes on without RTCP.
-        let rtcp: Channel?
-        do {
-            rtcp = try await DatagramBootstrap(group: eventLoop)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(MediaInboundHandler(box: box, isRTCP: true)) }
-                }
-                .bind(host: host, port: port + 1).get()
-        } catch {
-            logger.warning("rtcp.bind_failed", metadata: ["port": "\(port + 1)", "error": "\(error)"])
-            rtcp = nil
-        }
         let (digits, continuation) = AsyncStream.makeStream(of: KeyedDigit.self)
         do {
+            let remote = try SocketAddress(ipAddress: audio.remoteAddress, port: Int(audio.remotePort))
+            let box = sockets.box
             // Made on the loop, where it stays; datagrams that came before are dropped, as before a bind.
-            try await eventLoop.submit {
+            try await sockets.channel.eventLoop.submit {
                 let filter = RTPSourceFilter(expected: remote, latching: latching, signalling: signalling)
-                let runner = try MediaRunner(channel: channel, rtcp: rtcp, audio: audio, filter: filter, statistics: statistics, digits: continuation, logger: logger)
+                let runner = try MediaRunner(channel: sockets.channel, rtcp: sockets.rtcp, audio: audio, filter: filter, statistics: statistics,
+                                             digits: continuation, logger: logger)
                 box.value = runner
                 runner.startPlayout()
             }.get()
             statistics?.sessionOpened()
-            return MediaSession(channel: channel, rtcp: rtcp, port: port, audio: audio, allocator: allocator, digits: digits, box: box)
+            return MediaSession(sockets: sockets, audio: audio, digits: digits)
         } catch {
-            try? await channel.close()
-            try? await rtcp?.close()
+            continuation.finish()
+            await sockets.close()
             throw error
         }
     }
@@ -168,7 +153,7 @@ public final class MediaSession: Sendable {
 
 /// The event-loop-confined half of a `MediaSession`: the sender, filters, detectors, playback and
 /// counters. Reached only through the session's `NIOLoopBoundBox`.
-private final class MediaRunner {
+final class MediaRunner {
     private let channel: Channel
     private let audio: NegotiatedAudio
     private let statistics: MediaStatistics?
@@ -586,7 +571,7 @@ extension MediaRunner {
 }
 
 /// Hands one socket's datagrams to the runner: RTP (`received`) or RTCP (`receivedRTCP`).
-private final class MediaInboundHandler: ChannelInboundHandler {
+final class MediaInboundHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     private let box: NIOLoopBoundBox<MediaRunner?>
     private let isRTCP: Bool
