@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SIPMessage
+import SIPStack
 import Testing
 @testable import VoiceGateway
 
@@ -19,9 +20,10 @@ struct SIPEndpointFinalACKTests {
     }
 
     /// Sends an INVITE from `probe`, rejects the call with 603 awaiting the ACK, then sends an ACK
-    /// with `ackTag(ourTag)` (nil: no tag); returns the call's events.
-    private func rejectedCall(ackTag: @escaping @Sendable (String) -> String?) async throws -> [SIPCallEvent] {
-        let endpoint = try await startEndpoint()
+    /// with `ackTag(ourTag)` (nil: no tag); returns the call's events. `timers` sets Timer H
+    /// (64 × T1, RFC 3261 §17.2.1), how long the call waits for that ACK.
+    private func rejectedCall(timers: SIPTimers = fastTimers, ackTag: @escaping @Sendable (String) -> String?) async throws -> [SIPCallEvent] {
+        let endpoint = try await startEndpoint { $0.timers = timers }
         let probe = try await UDPProbe.make()
         let target = await endpoint.udpAddresses[0]
         var replies = probe.datagrams.makeAsyncIterator()
@@ -45,7 +47,9 @@ struct SIPEndpointFinalACKTests {
 
     @Test("the ACK with our To tag confirms the rejected call, which then ends as rejected")
     func ackWithOurTag() async throws {
-        let events = try await rejectedCall { $0 }
+        // RFC 3261's timers (Timer H 32 s): the ACK must not lose a race with the test's fast Timer
+        // H (1.28 s), which a loaded CI machine once let it lose, ending the call as a timeout.
+        let events = try await rejectedCall(timers: .rfc3261) { $0 }
         #expect(events == [.confirmed, .ended(.rejected(statusCode: 603))])
     }
 
