@@ -30,6 +30,11 @@ public struct RTPSockets: Sendable {
     /// - Throws: the bind's error for anything but a port in use (an address the host does not
     ///   have, a privileged port): retrying another port would fail the same way.
     public static func bind(host: String, allocator: RTPPortAllocator, eventLoop: EventLoop, logger: Logger) async throws -> RTPSockets? {
+        var taken: [Int] = []
+        defer {
+            // One line per call however many ports it skipped.
+            if !taken.isEmpty { logger.warning("rtp.port_taken", metadata: ["ports": "\(taken.map(String.init).joined(separator: ","))"]) }
+        }
         for _ in 0..<min(allocator.capacity, maxAttempts) {
             guard let port = allocator.allocate() else { return nil }
             let box = NIOLoopBoundBox<MediaRunner?>.makeEmptyBox(eventLoop: eventLoop)
@@ -39,7 +44,7 @@ public struct RTPSockets: Sendable {
             } catch let error as IOError where error.errnoCode == EADDRINUSE {
                 // Released: the allocator's round robin comes back to it only after the rest of the range.
                 allocator.release(port)
-                logger.warning("rtp.port_taken", metadata: ["port": "\(port)"])
+                taken.append(port)
                 continue
             } catch {
                 allocator.release(port)
