@@ -17,6 +17,19 @@ public final class ServerMetrics: VerificationEventSink, SQLStoreLatencyObserver
     /// histogram each time (its lock, the name and label lookup) cost half the core's CPU under load.
     private let storeDurations: [SQLStoreLatency.Operation: DurationHistogram]
 
+    /// One series of a metric: its name and label values, as the registry keys it.
+    private struct Series: Hashable {
+        var name: String
+        var labels: [String]
+    }
+
+    /// The counters and request histograms made so far, each asked of the registry once: the
+    /// registry builds and validates the name, takes its lock and looks the labels up on every
+    /// call (2 % of a check's CPU, counted per event and per request). Bounded: every label value
+    /// comes from an enumeration, a route template or `methodLabel`.
+    private let counters = Mutex<[Series: Counter]>([:])
+    private let requestDurations = Mutex<[Series: DurationHistogram]>([:])
+
     /// Makes the core's metrics on `registry`.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -37,7 +50,11 @@ public final class ServerMetrics: VerificationEventSink, SQLStoreLatencyObserver
     }
 
     private func counter(_ name: String, _ help: String, _ labels: [(String, String)]) -> Counter {
-        registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "verigate", metricName: name, unitName: "total", helpText: help), labels: labels)
+        let series = Series(name: name, labels: labels.map(\.1))
+        if let counter = counters.withLock({ $0[series] }) { return counter }
+        let counter = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "verigate", metricName: name, unitName: "total", helpText: help), labels: labels)
+        counters.withLock { $0[series] = counter }
+        return counter
     }
 
     /// Counts the event by kind and channel.
@@ -68,13 +85,31 @@ public final class ServerMetrics: VerificationEventSink, SQLStoreLatencyObserver
         counter("send_guard_refusals", "Sends refused by a send limit or guard, by guard", [("guard", refusal.limit.rawValue)]).increment()
     }
 
-    /// Records a request's latency by route and status class.
-    func observe(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(namespace: "verigate", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
-            labels: [("route", route), ("method", method), ("status", "\(status / 100)xx")],
-            buckets: Self.latencyBuckets
-        ).recordNanoseconds(duration.nanoseconds)
+    /// Records a request's latency by route template, method (`methodLabel`) and status class.
+    func observe(route: String, method: HTTPRequest.Method, status: Int, duration: Duration) {
+        let labels = [route, Self.methodLabel(method), "\(status / 100)xx"]
+        let series = Series(name: "http_request_duration", labels: labels)
+        let histogram = requestDurations.withLock { $0[series] } ?? {
+            let made = registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(namespace: "verigate", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
+                labels: [("route", labels[0]), ("method", labels[1]), ("status", labels[2])],
+                buckets: Self.latencyBuckets
+            )
+            requestDurations.withLock { $0[series] = made }
+            return made
+        }()
+        histogram.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// The `method` label of a request: the method's name when it is one of RFC 9110 §9.3's that a
+    /// client of the API or the page sends, else `other`. A method may be any token (§9.1), and
+    /// a label taken from the request as it came would give every made-up method a series of
+    /// its own: a registry, and a `/metrics` page, that any client could grow without bound.
+    static func methodLabel(_ method: HTTPRequest.Method) -> String {
+        switch method {
+        case .get, .head, .post, .put, .delete, .patch, .options: method.rawValue
+        default: "other"
+        }
     }
 
     /// Records one store operation's duration, connection wait included
@@ -139,7 +174,7 @@ struct LatencyMiddleware<Context: RequestContext>: RouterMiddleware {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let route = context.endpointPath ?? "unmatched"
-        metrics.observe(route: route, method: request.method.rawValue, status: response.status.code, duration: ContinuousClock.now - start)
+        metrics.observe(route: route, method: request.method, status: response.status.code, duration: ContinuousClock.now - start)
         return response
     }
 }

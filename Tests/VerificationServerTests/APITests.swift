@@ -175,6 +175,27 @@ import Verification
         }
     }
 
+    @Test("ATTACK: requests with 64 made-up methods add no series to /metrics (the method label is GET, POST, … or other), so no client can grow the registry")
+    func madeUpMethodsAreOneSeries() async throws {
+        let t = try await TestCore()
+        try await t.app().test(.router) { client in
+            for index in 0..<64 {
+                let method = try #require(HTTPRequest.Method("XMETHOD\(index)"))
+                try await client.execute(uri: index.isMultiple(of: 2) ? "/healthz" : "/no-such-path-\(index)", method: method) { r in
+                    #expect(r.status == .methodNotAllowed || r.status == .notFound)
+                }
+            }
+            try await client.execute(uri: "/healthz", method: .get) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/metrics", method: .get) { r in
+                let text = String(buffer: r.body)
+                #expect(!text.contains("XMETHOD"))
+                let series = text.split(separator: "\n").filter { $0.hasPrefix("verigate_http_request_duration_seconds_count{") }
+                #expect(series.contains { $0.contains(#"method="other""#) && $0.hasSuffix(" 64") }, "\(series)")
+                #expect(series.count <= 4, "\(series)")
+            }
+        }
+    }
+
     @Test("with --metrics-token, /metrics wants that bearer token: none, wrong or another scheme get 401")
     func metricsToken() async throws {
         let token = "prometheus-scrape-token-0123"
