@@ -38,6 +38,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def written_bytes(pid):
+    """Bytes the process has sent to the storage layer (/proc/<pid>/io write_bytes): the WAL, its
+    checkpoints, the logs; network sends are not counted."""
+    for line in open(f"/proc/{pid}/io"):
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1])
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--method", choices=sorted(SCENARIOS), default="missed_call")

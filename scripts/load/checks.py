@@ -19,7 +19,7 @@ import argparse, http.client, json, os, pathlib, re, shutil, signal, subprocess,
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "load"))
-from callin import cpu_seconds, free_port  # noqa: E402
+from callin import cpu_seconds, free_port, written_bytes  # noqa: E402
 
 LUA = r"""
 -- One list of "id code" lines per wrk thread (checks-<n>.txt); each line is used once.
@@ -144,12 +144,12 @@ def main():
             health = wrk(port, "/healthz", args.duration, args.connections)
             for t in (1, 2):
                 pathlib.Path(data, f"checks-{t}.txt").write_text("".join(f"{i} {c}\n" for i, c in items[t - 1::2]))
-            cpu0 = cpu_seconds(server.pid)
+            cpu0, written0 = cpu_seconds(server.pid), written_bytes(server.pid)
             profile = args.profile if n == 1 else f"{args.profile}.{n}"
             perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", profile, "-p", str(server.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
             checks = wrk(port, script, args.duration, args.connections, data=data)
-            cpu = cpu_seconds(server.pid) - cpu0
+            cpu, written = cpu_seconds(server.pid) - cpu0, written_bytes(server.pid) - written0
             if perf:
                 perf.send_signal(signal.SIGINT)
                 perf.wait()
@@ -159,7 +159,7 @@ def main():
             good &= checks[2] == 0 and not ran_out
             print(f"round {n}: healthz {health[0]:.0f}/s (p50 {health[1].get('50', 0):.2f} ms, p99 {health[1].get('99', 0):.2f} ms); "
                   f"checks {checks[0]:.0f}/s (p50 {checks[1].get('50', 0):.2f} ms, p99 {checks[1].get('99', 0):.2f} ms, "
-                  f"{checks[2]} non-2xx{', LIST RAN OUT' if ran_out else ''}); {1000 * cpu / max(checks[3], 1):.3f} ms CPU per check; "
+                  f"{checks[2]} non-2xx{', LIST RAN OUT' if ran_out else ''}); {1000 * cpu / max(checks[3], 1):.3f} ms CPU and {written / 1024 / max(checks[3], 1):.1f} KiB written per check; "
                   f"ratio {ratio:.2f}")
         print(f"checks/healthz ratio: {' '.join(f'{r:.2f}' for r in ratios)} (aim >= 0.6)")
         # The checks were right: the verifications they used are approved. (wrk builds one request

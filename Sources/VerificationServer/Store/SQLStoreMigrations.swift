@@ -23,6 +23,7 @@ struct SQLStoreMigration: Sendable {
         SQLStoreMigration(version: 7, name: "rate_limits", statements: rateLimits),
         SQLStoreMigration(version: 8, name: "audit_event_notify", statements: auditEventNotify),
         SQLStoreMigration(version: 9, name: "caller_pending_index", statements: callerPendingIndex),
+        SQLStoreMigration(version: 10, name: "pending_partial_indexes", statements: pendingPartialIndexes),
     ]
 
     /// Issue 15: an inbound call looks up the caller's pending verifications for one system number
@@ -36,6 +37,24 @@ struct SQLStoreMigration: Sendable {
         [
             "CREATE INDEX IF NOT EXISTS verifications_to_status_system ON verifications (to_number, status, system_number)",
             "DROP INDEX IF EXISTS verifications_to_status",
+        ]
+    }
+
+    /// Issue 15: every lookup by status asks for `status = 'pending'`, written as a literal
+    /// (`pendingCallIn`, `pendingCounts`, `expiredPending`), so the three indexes that had status as
+    /// a column become partial indexes of the pending rows (SQLite "Partial Indexes" §3, PostgreSQL
+    /// §11.8: a literal in the query implies the index's WHERE). An approval, expiry or
+    /// cancellation then removes one entry from each instead of moving it to another part of the
+    /// B-tree (two leaf pages written, each a WAL frame), and the indexes hold the pending rows
+    /// only, not the whole history, so they stay small and in the page cache.
+    private static func pendingPartialIndexes(_ backend: SQLStoreBackend) -> [String] {
+        [
+            "CREATE INDEX IF NOT EXISTS verifications_pending_caller ON verifications (to_number, system_number) WHERE status = 'pending'",
+            "CREATE INDEX IF NOT EXISTS verifications_pending_system ON verifications (system_number) WHERE status = 'pending'",
+            "CREATE INDEX IF NOT EXISTS verifications_pending_expiry ON verifications (expires_at) WHERE status = 'pending'",
+            "DROP INDEX IF EXISTS verifications_to_status_system",
+            "DROP INDEX IF EXISTS verifications_system_status",
+            "DROP INDEX IF EXISTS verifications_status_expires",
         ]
     }
 
