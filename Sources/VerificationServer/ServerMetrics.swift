@@ -50,11 +50,17 @@ public final class ServerMetrics: VerificationEventSink, SQLStoreLatencyObserver
     }
 
     private func counter(_ name: String, _ help: String, _ labels: [(String, String)]) -> Counter {
-        let series = Series(name: name, labels: labels.map(\.1))
-        if let counter = counters.withLock({ $0[series] }) { return counter }
-        let counter = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "verigate", metricName: name, unitName: "total", helpText: help), labels: labels)
-        counters.withLock { $0[series] = counter }
-        return counter
+        Self.cached(Series(name: name, labels: labels.map(\.1)), in: counters) {
+            registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "verigate", metricName: name, unitName: "total", helpText: help), labels: labels)
+        }
+    }
+
+    /// The metric of `series` in `cache`, made by `make` (asking the registry) the first time.
+    private static func cached<Metric: Sendable>(_ series: Series, in cache: borrowing Mutex<[Series: Metric]>, make: () -> Metric) -> Metric {
+        if let metric = cache.withLock({ $0[series] }) { return metric }
+        let metric = make()
+        cache.withLock { $0[series] = metric }
+        return metric
     }
 
     /// Counts the event by kind and channel.
@@ -89,16 +95,13 @@ public final class ServerMetrics: VerificationEventSink, SQLStoreLatencyObserver
     func observe(route: String, method: HTTPRequest.Method, status: Int, duration: Duration) {
         let labels = [route, Self.methodLabel(method), "\(status / 100)xx"]
         let series = Series(name: "http_request_duration", labels: labels)
-        let histogram = requestDurations.withLock { $0[series] } ?? {
-            let made = registry.makeDurationHistogram(
+        Self.cached(series, in: requestDurations) {
+            registry.makeDurationHistogram(
                 descriptor: MetricNameDescriptor(namespace: "verigate", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
                 labels: [("route", labels[0]), ("method", labels[1]), ("status", labels[2])],
                 buckets: Self.latencyBuckets
             )
-            requestDurations.withLock { $0[series] = made }
-            return made
-        }()
-        histogram.recordNanoseconds(duration.nanoseconds)
+        }.recordNanoseconds(duration.nanoseconds)
     }
 
     /// The `method` label of a request: the method's name when it is one of RFC 9110 §9.3's that a

@@ -63,7 +63,7 @@ struct BaresipTests {
         init(name: String, sipListen: Int = 0, extraConfig: String = "", account: String, dial: String? = nil) async throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            control = Control(port: try Peers.freeTCPPort())
+            control = Control(port: try Peers.freePort())
             try BaresipTests.writeConfig(in: directory, sipListen: sipListen, control: control)
             let config = directory.appendingPathComponent("config")
             try (try String(contentsOf: config, encoding: .utf8) + extraConfig).write(to: config, atomically: true, encoding: .utf8)

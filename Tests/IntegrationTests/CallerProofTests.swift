@@ -35,7 +35,7 @@ struct CallerProofTests {
         let stack = try await stack()
         let started = try await stack.core.service.start(StartRequest(to: Self.victim, channel: .missedCall))
         let attacker = try await RawUDP.make()
-        let closed = try Peers.freeUDPPort()
+        let closed = try Peers.freePort()
         // The attacker's datagram claims to come from a port nobody listens on: our answers go there.
         try await attacker.send(
             RawSIP.invite(callID: "forged-1", via: "127.0.0.1:\(closed)", caller: Self.victim, extra: "P-Asserted-Identity: <sip:\(Self.victim)@127.0.0.1>"),
@@ -148,7 +148,7 @@ struct CallerProofTests {
         // The forger points the media at a socket we watch: nothing must arrive there.
         let listener = try await RawUDP.make()
         let attacker = try await RawUDP.make()
-        let closed = try Peers.freeUDPPort()
+        let closed = try Peers.freePort()
         let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio \(listener.port) RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
         try await attacker.send(
             RawSIP.invite(callID: "forged-voice", via: "127.0.0.1:\(closed)", caller: Self.victim, extra: "P-Asserted-Identity: <sip:\(Self.victim)@127.0.0.1>", sdp: sdp),

@@ -218,7 +218,7 @@ struct SafeDefaultsTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-safe-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = try Peers.freeTCPPort()
+        let port = try Peers.freePort()
         let token = "metrics-token-0123456789"
         let core = try await PeerProcess(verigate, [
             "core", "--mode", "production", "--http-address", "0.0.0.0:\(port)", "--metrics-token", token, "--data-dir", directory.path,
@@ -252,7 +252,7 @@ struct SafeDefaultsTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-numbers-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = try Peers.freeTCPPort()
+        let port = try Peers.freePort()
         let core = try await PeerProcess(verigate, ["core", "--http-address", "127.0.0.1:\(port)", "--data-dir", directory.path, "--demo", "off",
                                               "--gateway-socket", directory.appendingPathComponent("gw.sock").path, "--log-level", "warning"] + arguments,
                                    name: "numbers")

@@ -27,8 +27,8 @@ struct CoreGatewayApartTests {
         init(name: String, general: [String] = []) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-\(name)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            httpPort = try Peers.freeTCPPort()
-            sipPort = try Peers.freeUDPPort()
+            httpPort = try Peers.freePort()
+            sipPort = try Peers.freePort()
             let lines = ["[general]", "name = \(name)", "bind = 127.0.0.1:\(sipPort)", "transport = udp"] + general
                 + ["[loopback]", "type = peer", "host = 127.0.0.0/8", "trusted = yes"]
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: conf)
@@ -81,7 +81,7 @@ struct CoreGatewayApartTests {
         defer { setup.remove() }
         let (directory, httpPort, sipPort) = (setup.directory, setup.httpPort, setup.sipPort)
         let core = try await setup.core(verigate, systemNumbers: "", name: "core-apart")
-        let metricsPort = try Peers.freeTCPPort()
+        let metricsPort = try Peers.freePort()
         let metricsToken = "gateway-metrics-token-0123"
         let gateway = try await PeerProcess(verigate, setup.gatewayArguments(["--metrics-address", "127.0.0.1:\(metricsPort)", "--metrics-token", metricsToken]),
                                       name: "gateway-apart")

@@ -41,7 +41,7 @@ struct DispatcherScaleOutTests {
         var control: String { "unix:" + directory.appendingPathComponent("ctl.sock").path }
 
         init(gatewayPorts: [Int], directory: URL) async throws {
-            udpPort = try Peers.freeUDPPort()
+            udpPort = try Peers.freePort()
             self.directory = directory
             let list = directory.appendingPathComponent("dispatcher.list")
             try Data(gatewayPorts.map { "1 sip:127.0.0.1:\($0) 0 0\n" }.joined().utf8).write(to: list)
@@ -157,7 +157,7 @@ struct DispatcherScaleOutTests {
         /// Starts the core and waits for its /healthz, then the gateway (RTP on `rtp`, a literal range
         /// so TestPortRangeTests sees it) and waits for its SIP port.
         static func start(_ name: String, verigate: String, database: String, directory: URL, secret: String, rtp: ClosedRange<Int>) async throws -> Node {
-            let httpPort = try Peers.freeTCPPort()
+            let httpPort = try Peers.freePort()
             let socket = directory.appendingPathComponent("\(name).sock").path
             let core = try await PeerProcess(verigate, [
                 "core", "--data-dir", directory.appendingPathComponent(name).path, "--database-url", database, "--secret-file", secret,
@@ -167,7 +167,7 @@ struct DispatcherScaleOutTests {
             let base = "http://127.0.0.1:\(httpPort)"
             let up = try await Peers.servesHealthz(base)
             #expect(up, "core \(name): \(core.tail())")
-            let sipPort = try Peers.freeUDPPort()
+            let sipPort = try Peers.freePort()
             let conf = directory.appendingPathComponent("\(name).sip.conf")
             let lines = ["[general]", "name = gw-\(name)", "bind = 127.0.0.1:\(sipPort)", "transport = udp", "missed_call_ring_time = 300ms",
                          "system_number = \(DispatcherScaleOutTests.systemNumber)", "rtp_start = \(rtp.lowerBound)", "rtp_end = \(rtp.upperBound)",

@@ -183,8 +183,8 @@ struct InstallTests {
             return
         }
         // Free ports in the settings the package keeps (--force-confold), in case systemd starts it.
-        let httpPort = try Peers.freeTCPPort()
-        try Data("VERIGATE_HTTP_ADDRESS=127.0.0.1:\(httpPort)\nVERIGATE_SIP_ADDRESS=127.0.0.1:\(try Peers.freeUDPPort())\n".utf8).write(to: settings)
+        let httpPort = try Peers.freePort()
+        try Data("VERIGATE_HTTP_ADDRESS=127.0.0.1:\(httpPort)\nVERIGATE_SIP_ADDRESS=127.0.0.1:\(try Peers.freePort())\n".utf8).write(to: settings)
         let (status, output) = try await PromptsLocationTests.run("/usr/bin/dpkg", ["-i", "--force-confold", package], name: "dpkg-i")
         #expect(status == 0, "\(output)")
         let (help, helpOutput) = try await PromptsLocationTests.run("/usr/bin/verigate", ["--help"], name: "installed-help")

@@ -58,7 +58,7 @@ struct KamailioRegistrationTests {
         /// `minExpires`/`maxExpires`: the registrar's bounds (`min_expires_mode = 1` answers 423
         /// below the minimum, RFC 3261 §10.2.8).
         init(minExpires: Int = 10, maxExpires: Int = 20) async throws {
-            port = try Peers.freeUDPPort()
+            port = try Peers.freePort()
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-kamailio-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             process = try await KamailioRegistrationTests.startKamailio(
@@ -291,7 +291,7 @@ struct KamailioRegistrationTests {
             // A wrong password and no core: not ready, and the body says why.
             let wrong = try CoreGatewayApartTests.Setup(name: "gw-unready", general: ["[carrier]" + carrier.replacingOccurrences(of: "password = s3cret", with: "password = wrong")])
             defer { wrong.remove() }
-            let wrongMetrics = try Peers.freeTCPPort()
+            let wrongMetrics = try Peers.freePort()
             let unready = try await PeerProcess(verigate, wrong.gatewayArguments(["--metrics-address", "127.0.0.1:\(wrongMetrics)", "--metrics-token", token]), name: "gateway-unready")
             var seen: (Int, [String: Any]) = (0, [:])
             #expect(try await eventuallyTrue {
@@ -308,7 +308,7 @@ struct KamailioRegistrationTests {
             let right = try CoreGatewayApartTests.Setup(name: "gw-ready", general: ["[carrier]" + carrier])
             defer { right.remove() }
             let core = try await right.core(verigate, systemNumbers: "+886229996666", name: "core-ready")
-            let metricsPort = try Peers.freeTCPPort()
+            let metricsPort = try Peers.freePort()
             let gateway = try await PeerProcess(verigate, right.gatewayArguments(["--metrics-address", "127.0.0.1:\(metricsPort)", "--metrics-token", token]), name: "gateway-ready")
             #expect(try await eventuallyTrue {
                 seen = (try? await health(right, metricsPort: metricsPort, token: token)) ?? (0, [:])

@@ -27,8 +27,8 @@ struct KamailioTLSEdgeTests {
         /// `certificate`: the client (and server) certificate the edge shows; the gateway's must
         /// name `gw.test` and be signed by the PKI's CA.
         init(pki: TestPKI, certificate: (certificate: String, key: String), gatewayTLSPort: Int) async throws {
-            udpPort = try Peers.freeUDPPort()
-            let tlsPort = try Peers.freeTCPPort()
+            udpPort = try Peers.freePort()
+            let tlsPort = try Peers.freePort()
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-kamailio-tls-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let tlsConfig = directory.appendingPathComponent("tls.cfg")

@@ -256,7 +256,7 @@ struct KillDurabilityTests {
 
         /// Starts it on a free port and waits for its /healthz; the process and its base URL.
         func start(name: String) async throws -> (PeerProcess, String) {
-            let port = try Peers.freeTCPPort()
+            let port = try Peers.freePort()
             let process = try await PeerProcess(verigate, [
                 "serve", "--sip-address", "off", "--data-dir", directory.path, "--http-address", "127.0.0.1:\(port)",
                 "--demo", "off", "--log-level", "notice",

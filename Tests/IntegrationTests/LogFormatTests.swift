@@ -22,7 +22,7 @@ struct LogFormatTests {
         let work = try PromptsLocationTests.temporaryDirectory("log-json")
         defer { try? FileManager.default.removeItem(at: work) }
         let server = try await PeerProcess(verigate, [
-            "serve", "--log-format", "json", "--http-address", "127.0.0.1:0", "--sip-address", "127.0.0.1:\(try Peers.freeUDPPort())",
+            "serve", "--log-format", "json", "--http-address", "127.0.0.1:0", "--sip-address", "127.0.0.1:\(try Peers.freePort())",
             "--data-dir", work.appendingPathComponent("data").path, "--prompts", Peers.repository.appendingPathComponent("prompts").path,
         ], name: "serve-json")
         let up = try await eventuallyTrue { !server.lines("gateway.hello").isEmpty || !server.process.isRunning }

@@ -57,7 +57,7 @@ struct MultiNodeTests {
 
         /// Starts core node `name` with `extra` options and waits for its /healthz; the process and its base URL.
         func node(_ name: String, _ extra: [String] = []) async throws -> (PeerProcess, String) {
-            let port = try Peers.freeTCPPort()
+            let port = try Peers.freePort()
             let process = try await PeerProcess(verigate, ["core", "--data-dir", directory.appendingPathComponent(name).path] + storeArguments + [
                 "--secret-file", directory.appendingPathComponent("secret").path,
                 "--http-address", "127.0.0.1:\(port)", "--gateway-socket", directory.appendingPathComponent("\(name).sock").path,

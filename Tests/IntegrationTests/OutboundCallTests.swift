@@ -112,7 +112,7 @@ struct OutboundCallTests {
     @Test("voice_call with SIPp (sipp/uas-voice.xml) answering: the gateway says the code and hangs up; ringing, answered and completed are on the trail")
     func sippAnswersVoiceCall() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let sippPort = try Peers.freeUDPPort()
+        let sippPort = try Peers.freePort()
         let stack = try await MissedCallTests.Stack(media: try media(63_406...63_446), outboundTarget: "sip:{number}@127.0.0.1:\(sippPort)")
         let sipp = try await PeerProcess(
             "/usr/bin/sipp",
@@ -139,7 +139,7 @@ struct OutboundCallTests {
     @Test("dtmf_callout: SIPp answers and keys the code shown on the page; the verification is approved")
     func keyedCallOut() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let sippPort = try Peers.freeUDPPort()
+        let sippPort = try Peers.freePort()
         let stack = try await MissedCallTests.Stack(media: try media(31_850...31_950), outboundTarget: "sip:{number}@127.0.0.1:\(sippPort)")
         // The code is on the page before the call: start first, then let SIPp answer with it.
         let started = try await stack.core.service.start(StartRequest(to: "0975000888", channel: .dtmfCallOut))

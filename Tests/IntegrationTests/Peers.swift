@@ -34,47 +34,45 @@ enum Peers {
         }
     }
 
-    /// A TCP port free on loopback right now (`freePort`).
-    static func freeTCPPort() throws -> Int { try freePort() }
-
     /// A port whose UDP and TCP are both free on loopback right now, for a server a test starts. It
-    /// comes from 28,000–30,999: below Linux's ephemeral range (32,768–60,999), where every port-0
+    /// comes from 28,000–30,990: below Linux's ephemeral range (32,768–60,999), where every port-0
     /// bind of another test running meanwhile lands (a port taken by binding port 0 and released was
     /// such a bind's to take: CI saw a `serve` stop on "Address already in use"), above baresip's
     /// band (`freeBaresipPort`) and the gateway's default RTP ports, and below the tests' own RTP
     /// ranges (31,000–31,680, and 61,000 on, above the ephemeral range too). Never handed out twice
     /// in one test process.
     static func freePort() throws -> Int {
-        for _ in 0..<400 {
-            let port = nextPort.withLock { next -> Int in
-                defer { next = next >= 30_999 ? 28_000 : next + 1 }
-                return next
-            }
-            if canBind(port, udp: true), canBind(port, udp: false) { return port }
-        }
-        throw PortError.noneFree
+        try take(from: nextPort, band: 28_000...30_990, step: 1, tries: 400) { canBind($0, udp: true) && canBind($0, udp: false) }
     }
 
-    private static let nextPort = Mutex(28_000 + Int.random(in: 0..<3_000))
+    private static let nextPort = Mutex(28_000 + Int.random(in: 0..<2_991))
 
     /// A SIP port for baresip to listen on: P with UDP P, TCP P and TCP P + 1 free on loopback right
     /// now. baresip 1.0.0 listens for SIP over UDP and TCP on `sip_listen`'s port and for SIP over
-    /// TLS on the next one, and has no setting to leave TLS out, so a port from `freeUDPPort` may
+    /// TLS on the next one, and has no setting to leave TLS out, so a port from `freePort` may
     /// have its successor taken ("ua: SIP/TLS transport failed: Address already in use"). P comes
     /// from 20,000–27,999, below Linux's ephemeral range (32,768 on), where no port-0 bind of
     /// another test lands, and is never handed out twice in one test process.
     static func freeBaresipPort() throws -> Int {
-        for _ in 0..<200 {
-            let port = nextBaresipPort.withLock { next -> Int in
-                defer { next = next >= 27_990 ? 20_000 : next + 2 }
-                return next
-            }
-            if canBind(port, udp: true), canBind(port, udp: false), canBind(port + 1, udp: false) { return port }
+        try take(from: nextBaresipPort, band: 20_000...27_990, step: 2, tries: 200) {
+            canBind($0, udp: true) && canBind($0, udp: false) && canBind($0 + 1, udp: false)
         }
-        throw PortError.noneFree
     }
 
     private static let nextBaresipPort = Mutex(20_000 + 2 * Int.random(in: 0..<3_995))
+
+    /// The next port of `band` (round robin from `next`, `step` apart) that is `free`, so that no
+    /// port is handed out twice in one process while others are left; at most `tries` are looked at.
+    private static func take(from next: borrowing Mutex<Int>, band: ClosedRange<Int>, step: Int, tries: Int, free: (Int) -> Bool) throws -> Int {
+        for _ in 0..<tries {
+            let port = next.withLock { next -> Int in
+                defer { next = next + step > band.upperBound ? band.lowerBound : next + step }
+                return next
+            }
+            if free(port) { return port }
+        }
+        throw PortError.noneFree
+    }
 
     private static func canBind(_ port: Int, udp: Bool) -> Bool {
         let group = MultiThreadedEventLoopGroup.singleton
@@ -87,9 +85,6 @@ enum Peers {
     }
 
     enum PortError: Error { case noneFree }
-
-    /// A UDP port free on loopback right now (`freePort`).
-    static func freeUDPPort() throws -> Int { try freePort() }
 }
 
 extension Peers {

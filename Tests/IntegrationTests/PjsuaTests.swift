@@ -48,7 +48,7 @@ struct PjsuaTests {
     @Test("voice_call: the gateway calls pjsua2, which answers, keys 1 when asked, and hears the code twice; typing it approves")
     func pjsuaAnswersVoiceCall() async throws {
         guard Peers.available(Self.python, package: "python3-venv (then scripts/python-venv.sh)") else { return }
-        let port = try Peers.freeUDPPort()
+        let port = try Peers.freePort()
         let stack = try await MissedCallTests.Stack(media: try media(61_110...61_210), outboundTarget: "sip:{number}@127.0.0.1:\(port)")
         let wav = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-pjsua-out-\(UUID().uuidString.prefix(8)).wav").path
         defer { try? FileManager.default.removeItem(atPath: wav) }

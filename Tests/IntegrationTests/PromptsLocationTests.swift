@@ -113,8 +113,8 @@ struct PromptsLocationTests {
         var attached = false
         repeat {
             attempt += 1
-            httpPort = try Peers.freeTCPPort()
-            let sipPort = try Peers.freeUDPPort()
+            httpPort = try Peers.freePort()
+            let sipPort = try Peers.freePort()
             server = try await PeerProcess(binary, [
                 "serve", "--http-address", "127.0.0.1:\(httpPort)", "--sip-address", "127.0.0.1:\(sipPort)", "--data-dir", dataDirectory.path,
             ], name: "serve-installed", workingDirectory: workingDirectory.path)
@@ -159,9 +159,9 @@ struct PromptsLocationTests {
         guard let verigate = CoreGatewayApartTests.binary() else { return }
         let work = try Self.temporaryDirectory("prompts-off")
         defer { try? FileManager.default.removeItem(at: work) }
-        let httpPort = try Peers.freeTCPPort()
+        let httpPort = try Peers.freePort()
         let server = try await PeerProcess(verigate, [
-            "serve", "--http-address", "127.0.0.1:\(httpPort)", "--sip-address", "127.0.0.1:\(try Peers.freeUDPPort())",
+            "serve", "--http-address", "127.0.0.1:\(httpPort)", "--sip-address", "127.0.0.1:\(try Peers.freePort())",
             "--data-dir", work.appendingPathComponent("data").path, "--prompts", "off",
         ], name: "serve-prompts-off", workingDirectory: work.path)
         do {

@@ -63,7 +63,7 @@ struct SIPpInteropTests {
     @Test("our endpoint calls SIPp uas: 1,000 calls at 100 calls/s, all answered and hung up")
     func weCallSipp() async throws {
         guard Peers.available(Self.sipp, package: "sip-tester") else { return }
-        let sippPort = try Peers.freeUDPPort()
+        let sippPort = try Peers.freePort()
         let drops = Peers.udpReceiveBufferDrops()
         let errors = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-sipp-uas-errors-\(sippPort).log")
         let sipp = try await PeerProcess(
@@ -109,7 +109,7 @@ struct SIPpInteropTests {
     @Test("SIPp challenges with 401: right credentials are answered, wrong ones get 403 (RFC 3261 §22.2)")
     func digestAgainstSipp() async throws {
         guard Peers.available(Self.sipp, package: "sip-tester") else { return }
-        let sippPort = try Peers.freeUDPPort()
+        let sippPort = try Peers.freePort()
         let scenario = Peers.repository.appendingPathComponent("sipp/uas-digest.xml").path
         let sipp = try await PeerProcess(Self.sipp, ["-sf", scenario, "-i", "127.0.0.1", "-p", "\(sippPort)", "-m", "2", "-nostdin", "-timeout", "30s"], name: "sipp-digest")
         let endpoint = try await startEndpoint()

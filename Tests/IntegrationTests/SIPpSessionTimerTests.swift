@@ -74,7 +74,7 @@ struct SIPpSessionTimerTests {
     @Test("A callee answering 422 with Min-SE 1900 gets one retry with Session-Expires 1900 and answers it (RFC 4028 §7.4)")
     func retryAfter422() async throws {
         guard Peers.available(Self.sipp, package: "sip-tester") else { return }
-        let sippPort = try Peers.freeUDPPort()
+        let sippPort = try Peers.freePort()
         let sipp = try await PeerProcess(
             Self.sipp, ["-sf", scenario("uas-422.xml"), "-i", "127.0.0.1", "-p", "\(sippPort)", "-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error"],
             name: "sipp-422"

@@ -136,7 +136,7 @@ struct TLSTrunkTests {
             udp: [], tcp: [], tls: [try SocketAddress(ipAddress: "127.0.0.1", port: 0)],
             tlsSettings: SIPTLSSettings(certificateFile: wrong.certificate, privateKeyFile: wrong.key, caFile: pki.caFile)))
         let impostorPort = await impostor.tlsAddresses[0].port!
-        let upPort = try Peers.freeUDPPort()
+        let upPort = try Peers.freePort()
         let conf = """
             [general]
             tls_bind = 127.0.0.1:0

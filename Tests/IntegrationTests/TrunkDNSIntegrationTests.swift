@@ -20,7 +20,7 @@ struct TrunkDNSIntegrationTests {
     static func dnsmasq(_ records: [String]) async throws -> (process: PeerProcess, port: Int)? {
         guard Peers.available("/usr/sbin/dnsmasq", package: "dnsmasq-base") else { return nil }
         for _ in 0..<5 {
-            let port = try Peers.freeUDPPort()
+            let port = try Peers.freePort()
             let process = try await PeerProcess("/usr/sbin/dnsmasq", [
                 "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll",
                 "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(port)",
@@ -58,7 +58,7 @@ struct TrunkDNSIntegrationTests {
     @Test("voice_call via a trunk whose host is a name: NAPTR → SRV → A leads to the SIPp UAS at the SRV target; the Request-URI keeps trunk.test")
     func callByName() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let uasPort = try Peers.freeUDPPort()
+        let uasPort = try Peers.freePort()
         guard let dns = try await Self.dnsmasq([
             "--naptr-record=trunk.test,10,50,s,SIP+D2U,,_sip._udp.trunk.test",
             "--srv-host=_sip._udp.trunk.test,uas.trunk.test,\(uasPort),10,0",
@@ -96,9 +96,9 @@ struct TrunkDNSIntegrationTests {
     @Test("SRV failover (RFC 3263 §4.3): the first-priority target answers 503, the second target of the same trunk gets the call and completes it")
     func srvFailover() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let firstPort = try Peers.freeUDPPort()
-        var secondPort = try Peers.freeUDPPort()
-        while secondPort == firstPort { secondPort = try Peers.freeUDPPort() }
+        let firstPort = try Peers.freePort()
+        var secondPort = try Peers.freePort()
+        while secondPort == firstPort { secondPort = try Peers.freePort() }
         guard let dns = try await Self.dnsmasq([
             "--srv-host=_sip._udp.trunk.test,first.trunk.test,\(firstPort),10,0",
             "--srv-host=_sip._udp.trunk.test,second.trunk.test,\(secondPort),20,0",
@@ -142,7 +142,7 @@ struct TrunkDNSIntegrationTests {
     @Test("a trunk name that does not resolve (NXDOMAIN) passes the call to the route's next trunk at once")
     func unresolvableNameFailsOver() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let upPort = try Peers.freeUDPPort()
+        let upPort = try Peers.freePort()
         guard let dns = try await Self.dnsmasq(["--host-record=other.test,127.0.0.1"]) else { return }
         let conf = """
             [general]
@@ -176,7 +176,7 @@ struct TrunkDNSIntegrationTests {
     func qualifySkipsDownTrunk() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
         let responder = try await OptionsResponder.start()
-        let upPort = try Peers.freeUDPPort()
+        let upPort = try Peers.freePort()
         let conf = """
             [general]
             route = +886 -> flaky, up

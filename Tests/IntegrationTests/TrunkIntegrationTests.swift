@@ -83,9 +83,9 @@ struct TrunkIntegrationTests {
     @Test("voice_call over a route whose first trunk answers 503: the second trunk gets the call, in its national format, and it completes")
     func outboundFailover() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let downPort = try Peers.freeUDPPort()
-        var upPort = try Peers.freeUDPPort()
-        while upPort == downPort { upPort = try Peers.freeUDPPort() }
+        let downPort = try Peers.freePort()
+        var upPort = try Peers.freePort()
+        while upPort == downPort { upPort = try Peers.freePort() }
         let conf = """
             [general]
             route = + -> down
@@ -143,8 +143,8 @@ struct TrunkIntegrationTests {
           .timeLimit(.minutes(1)))
     func outboundFailoverOnTransportError() async throws {
         guard Peers.available("/usr/bin/sipp", package: "sip-tester") else { return }
-        let closedPort = try Peers.freeTCPPort()
-        let upPort = try Peers.freeUDPPort()
+        let closedPort = try Peers.freePort()
+        let upPort = try Peers.freePort()
         let conf = """
             [general]
             route = +886 -> gone, up

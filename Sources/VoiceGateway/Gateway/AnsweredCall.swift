@@ -45,7 +45,7 @@ extension VoiceGatewayService {
         // Bound before the answer names the port: a port another program holds is skipped.
         let sockets: RTPSockets
         do {
-            guard let bound = try await RTPSockets.bind(host: media.host, allocator: media.ports, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger) else {
+            guard let bound = try await media.bindRTP(logger: logger) else {
                 call.reject(statusCode: 503, headers: [(.retryAfter, "5")])
                 return nil
             }

@@ -44,7 +44,7 @@ extension VoiceGatewayService {
         // Bound before the offer names the port: a port another program holds is skipped.
         let sockets: RTPSockets
         do {
-            guard let bound = try await RTPSockets.bind(host: media.host, allocator: media.ports, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger) else {
+            guard let bound = try await media.bindRTP(logger: logger) else {
                 return report(callID: callID, verificationID: request.verificationID, reason: .failed, sipStatus: 503)
             }
             sockets = bound

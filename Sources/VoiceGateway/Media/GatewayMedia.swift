@@ -2,7 +2,9 @@
 // range, the address RTP is bound to and announced in SDP, the codecs in order, digit timeouts.
 
 import Foundation
+import Logging
 import Media
+import NIOPosix
 import SDP
 
 /// Media settings of a gateway that answers calls.
@@ -49,5 +51,13 @@ public struct GatewayMedia: Sendable {
         self.maxWrongCodesPerCall = maxWrongCodesPerCall
         self.firstDigitTimeout = firstDigitTimeout
         self.interDigitTimeout = interDigitTimeout
+    }
+}
+
+extension GatewayMedia {
+    /// Binds one call's RTP and RTCP on `host`, from `ports`, on an event loop of the shared group
+    /// (`RTPSockets.bind`): nil when no port is to be had.
+    func bindRTP(logger: Logger) async throws -> RTPSockets? {
+        try await RTPSockets.bind(host: host, allocator: ports, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
     }
 }

@@ -36,16 +36,16 @@ public struct KeyedDigit: Sendable, Equatable {
 /// called anywhere.
 public final class MediaSession: Sendable {
     /// The local RTP port.
-    public let port: Int
+    public var port: Int { sockets.port }
     /// What offer/answer agreed.
     public let audio: NegotiatedAudio
     /// Keys heard, in order; finishes on `close()`.
     public let digits: AsyncStream<KeyedDigit>
-    private let channel: Channel
-    private let rtcp: Channel?
-    private let allocator: RTPPortAllocator
+    /// The call's sockets and port, closed and returned by `close()`.
+    private let sockets: RTPSockets
+    private var channel: Channel { sockets.channel }
     /// The loop-confined state; nil only between the bind (`RTPSockets`) and `open` returning.
-    private let box: NIOLoopBoundBox<MediaRunner?>
+    private var box: NIOLoopBoundBox<MediaRunner?> { sockets.box }
     private let finalQuality = Mutex<CallMediaQuality?>(nil)
 
     /// The received audio's figures (loss, jitter, round-trip time), once `close()` has returned;
@@ -53,13 +53,9 @@ public final class MediaSession: Sendable {
     public var quality: CallMediaQuality? { finalQuality.withLock { $0 } }
 
     private init(sockets: RTPSockets, audio: NegotiatedAudio, digits: AsyncStream<KeyedDigit>) {
-        self.channel = sockets.channel
-        self.rtcp = sockets.rtcp
-        self.port = sockets.port
+        self.sockets = sockets
         self.audio = audio
-        self.allocator = sockets.allocator
         self.digits = digits
-        self.box = sockets.box
     }
 
     /// Starts the call's media on `sockets` (bound by `RTPSockets.bind` before the SDP named their
@@ -145,9 +141,7 @@ public final class MediaSession: Sendable {
         let closed = try? await channel.eventLoop.submit { box.value?.close() }.get()
         guard let quality = closed ?? nil else { return }
         finalQuality.withLock { $0 = quality }
-        try? await channel.close()
-        try? await rtcp?.close()
-        allocator.release(port)
+        await sockets.close()
     }
 }
 
