@@ -141,7 +141,9 @@ def main():
         pathlib.Path(script).write_text(f'key = "{key}"\n' + LUA)
         ratios = []
         for n, items in enumerate(rounds, 1):
+            hcpu0 = cpu_seconds(server.pid)
             health = wrk(port, "/healthz", args.duration, args.connections)
+            hcpu = cpu_seconds(server.pid) - hcpu0
             for t in (1, 2):
                 pathlib.Path(data, f"checks-{t}.txt").write_text("".join(f"{i} {c}\n" for i, c in items[t - 1::2]))
             cpu0, written0 = cpu_seconds(server.pid), written_bytes(server.pid)
@@ -157,7 +159,8 @@ def main():
             ratios.append(ratio)
             ran_out = checks[3] > len(items)
             good &= checks[2] == 0 and not ran_out
-            print(f"round {n}: healthz {health[0]:.0f}/s (p50 {health[1].get('50', 0):.2f} ms, p99 {health[1].get('99', 0):.2f} ms); "
+            print(f"round {n}: healthz {health[0]:.0f}/s (p50 {health[1].get('50', 0):.2f} ms, p99 {health[1].get('99', 0):.2f} ms, "
+                  f"{1000 * hcpu / max(health[3], 1):.3f} ms CPU per request); "
                   f"checks {checks[0]:.0f}/s (p50 {checks[1].get('50', 0):.2f} ms, p99 {checks[1].get('99', 0):.2f} ms, "
                   f"{checks[2]} non-2xx{', LIST RAN OUT' if ran_out else ''}); {1000 * cpu / max(checks[3], 1):.3f} ms CPU and {written / 1024 / max(checks[3], 1):.1f} KiB written per check; "
                   f"ratio {ratio:.2f}")
