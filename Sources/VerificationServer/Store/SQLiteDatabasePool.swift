@@ -47,6 +47,8 @@ final class SQLiteDatabasePool: Sendable {
 
     private let state: Mutex<GroupCommit<PendingWrite>>
     let pool: DatabasePool
+    /// Runs the log's checkpoints, which the writer's commits would otherwise run.
+    let checkpointer: WALCheckpointer
     private let eventLoop: any EventLoop
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
@@ -59,7 +61,9 @@ final class SQLiteDatabasePool: Sendable {
     /// Opens (creating if needed) the database at `path`: WAL journal with `synchronous = NORMAL`
     /// (a process crash loses no commit; a power loss may lose the last ones), foreign keys on,
     /// `readers` read connections, and SQLite's busy timeout for locks held by other processes.
-    init(path: String, readers: Int, busyTimeoutMilliseconds: Int, logger: Logger) throws {
+    /// The log is checkpointed from `checkpointThreshold` pages on by a `WALCheckpointer`, not by
+    /// the writer's commits.
+    init(path: String, readers: Int, busyTimeoutMilliseconds: Int, checkpointThreshold: Int = 1_000, logger: Logger) throws {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(Double(busyTimeoutMilliseconds) / 1_000)
@@ -70,6 +74,10 @@ final class SQLiteDatabasePool: Sendable {
         configuration.label = "verigate.store"
         // DatabasePool sets `journal_mode = WAL` and `synchronous = NORMAL` on the writer.
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.checkpointer = try WALCheckpointer(
+            path: path, threshold: checkpointThreshold, busyTimeoutMilliseconds: busyTimeoutMilliseconds, logger: logger
+        )
+        pool.writeWithoutTransaction { [checkpointer] db in checkpointer.install(on: db) }
         self.state = Mutex(GroupCommit(maxBatch: Self.maxBatch))
         self.eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         self.logger = logger
@@ -91,6 +99,9 @@ final class SQLiteDatabasePool: Sendable {
     /// Closes every connection (once; later calls do nothing).
     func close() throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        pool.writeWithoutTransaction { [checkpointer] db in checkpointer.uninstall(from: db) }
+        try checkpointer.close()
+        // The last connection to close checkpoints the whole log and removes it.
         try pool.close()
     }
 
