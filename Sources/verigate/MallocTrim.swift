@@ -1,9 +1,10 @@
 // Why this file: glibc's malloc gives the top of a thread's heap back to the kernel
 // (`madvise(MADV_DONTNEED)`, a TLB shoot-down on every core) as soon as more than
 // `M_TRIM_THRESHOLD` (128 KiB by default) is free there. SQLite frees its statement journal at
-// each `RELEASE SAVEPOINT` (one per write of a group commit, docs/ARCHITECTURE.md "Storage"), so
-// under a check load about 4,000 trims a second went to the kernel: perf put `madvise` and the
-// flushes it causes at ≈ 7 % of the server's CPU. No library sets this for us; glibc's own knob
+// each `RELEASE SAVEPOINT` (group commits had one per write; now only a batch run again after a
+// failed write has them, docs/ARCHITECTURE.md "Storage"), so under a check load about 4,000 trims
+// a second went to the kernel: perf put `madvise` and the flushes it causes at ≈ 7 % of the
+// server's CPU. No library sets this for us; glibc's own knob
 // is `mallopt(3)`, found with dlsym because Swift's Glibc module leaves out <malloc.h>.
 import Foundation
 

@@ -134,6 +134,11 @@ struct GroupCommitTests {
             #expect(outcome.filter { !$0.value }.keys.sorted() == [10, 20, 30, 40])
             let stored = try await rows(pool)
             #expect(stored == Set([0] + (1...writers).filter { $0 % 10 != 0 }))
+            // A batch with a failed write runs again (with savepoints): still one row per write.
+            let count = try await pool.reader.withDatabase { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM t").first()?.decode(column: "n", as: Int64.self)
+            }
+            #expect(count == Int64(stored.count))
             // The leader's batch alone, then the 40 queued meanwhile in batches of at most 32.
             let after = pool.statistics
             #expect(after.operations - before.operations == writers + 1)

@@ -4,14 +4,14 @@
 import DequeModule
 
 /// Queues write operations for one connection so that those arriving together share one
-/// transaction, each still atomic on its own (a savepoint each), run by one of their own tasks.
+/// transaction, each still atomic on its own, run by one of their own tasks.
 ///
 /// - An operation arriving while the connection is free becomes the **runner** at once.
 /// - Operations arriving while a batch runs queue.
 /// - The runner takes a **batch**: the queued operations from the head, at most `maxBatch`, its own
-///   among them. It runs each operation's statements inside one transaction and a savepoint per
-///   operation, commits once, then tells every operation of the batch the outcome. No operation
-///   answers its caller before that COMMIT; a failed COMMIT fails them all.
+///   among them. It runs each operation's statements inside one transaction (how each stays atomic:
+///   `SQLiteDatabasePool.runBatch`), commits once, then tells every operation of the batch the
+///   outcome. No operation answers its caller before that COMMIT; a failed COMMIT fails them all.
 /// - Then, when operations are still queued, the owner of the first one becomes the next runner;
 ///   otherwise the connection is free again.
 ///

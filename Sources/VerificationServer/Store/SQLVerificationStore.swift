@@ -13,7 +13,7 @@ import Verification
 /// - Every write that must be atomic (`insert`, `update`) runs in one transaction on one pooled
 ///   connection. SQLite writes go through a single writer connection (`BEGIN IMMEDIATE`), so writers
 ///   queue in-process instead of spinning on the file lock, and the writes that queue together share
-///   one COMMIT, each in its own savepoint (`SQLiteDatabasePool`, `GroupCommit`); reads use a
+///   one COMMIT, each still atomic (`SQLiteDatabasePool`, `GroupCommit`); reads use a
 ///   separate bounded pool. SQLite statements run on the calling thread (GRDB, cached statements).
 /// - Several verifications may be pending for one number and channel (each start is its own);
 ///   a call-in system number is held per caller in `system_number_holds`, taken by one upsert so

@@ -119,9 +119,10 @@ final class SQLiteDatabasePool: Sendable {
         }
     }
 
-    /// Runs `body` as one write operation: atomic (its own savepoint inside its batch's
-    /// transaction), answered only after the batch's COMMIT succeeded. `body` may run on another
-    /// operation's task, and must not write through the store again (it would wait for itself).
+    /// Runs `body` as one write operation: atomic (undone alone when it throws, see `runBatch`),
+    /// answered only after the batch's COMMIT succeeded. `body` may run on another operation's
+    /// task, and more than once (its batch runs again when an operation of it fails): it must act on
+    /// the database only, and must not write through the store again (it would wait for itself).
     func write<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         guard !closed.load(ordering: .acquiring) else { throw SQLStoreError.shutDown }
         let outcome = Outcome<R>()
@@ -148,11 +149,16 @@ final class SQLiteDatabasePool: Sendable {
         return try result.get()
     }
 
-    /// Runs one batch (the caller's operation is in it): BEGIN IMMEDIATE, each operation in its
-    /// savepoint (a batch of one needs none), COMMIT (ROLLBACK when anything but an operation's own
-    /// statements failed, or when the one operation of its batch failed); tells
-    /// the batch's other operations, and hands the next batch to the first queued operation.
+    /// Runs one batch (the caller's operation is in it): BEGIN IMMEDIATE, the operations, COMMIT;
+    /// tells the batch's other operations, and hands the next batch to the first queued operation.
     /// Returns the batch's failure.
+    ///
+    /// The operations run one after the other in the one transaction, without savepoints: two
+    /// statements more per operation, for a failure that hardly happens on a single writer (no
+    /// version is lost, no key collides). When one fails, it may have written before it failed:
+    /// the batch is rolled back and run again with a savepoint per operation, which undoes the
+    /// failed one's statements alone. A batch of one is its operation's own transaction (ROLLBACK
+    /// when it fails). Anything else that fails (BEGIN, COMMIT) rolls the batch back and fails it.
     private func runBatch(for runner: PendingWrite) async -> (any Error)? {
         let batch = state.withLock { $0.takeBatch() }
         let db = writeDatabase
@@ -160,9 +166,12 @@ final class SQLiteDatabasePool: Sendable {
         do {
             try execute("BEGIN IMMEDIATE")
             if batch.count == 1 {
-                // The transaction is the operation's own: no savepoint needed to undo it alone.
                 try execute(await batch[0].run(db) ? "COMMIT" : "ROLLBACK")
+            } else if await runAll(batch, on: db) {
+                try execute("COMMIT")
             } else {
+                try execute("ROLLBACK")
+                try execute("BEGIN IMMEDIATE")
                 for operation in batch {
                     try execute("SAVEPOINT verigate_write")
                     if await operation.run(db) {
@@ -193,6 +202,12 @@ final class SQLiteDatabasePool: Sendable {
         }
         next?.continuation?.resume(returning: .run)
         return failure
+    }
+
+    /// Runs `batch`'s operations in order on `db` until one fails; false when one did.
+    private func runAll(_ batch: [PendingWrite], on db: GRDBSQLDatabase) async -> Bool {
+        for operation in batch where await !operation.run(db) { return false }
+        return true
     }
 
     /// Whether the write connection has a transaction open.
