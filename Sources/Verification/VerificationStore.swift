@@ -119,7 +119,7 @@ public protocol VerificationRecordStore: Sendable {
     /// versioned) — in one write transaction where the store has them, so the read, the decision and
     /// the write cost one trip to the writer. Returns the decision; nil when its write lost the
     /// version to another writer (the caller decides again on a fresh read). `decide` runs inside
-    /// that transaction: it must be quick and must not use the store.
+    /// that transaction: it must be quick, must not use the store, and may run more than once.
     func change<Answer: Sendable>(
         id: String, _ decide: @escaping @Sendable (Verification?) -> VerificationDecision<Answer>
     ) async throws -> VerificationDecision<Answer>?
@@ -131,7 +131,8 @@ public protocol VerificationRecordStore: Sendable {
     /// Reads the pending call-in verifications as `pendingCallIn` does, lets `decide` say what to
     /// write, and writes it (each write versioned, all or nothing) — in one write transaction where
     /// the store has them, like `change(id:_:)`. Returns the decision; nil when a write lost the
-    /// version to another writer. `decide` must be quick and must not use the store.
+    /// version to another writer. `decide` must be quick, must not use the store, and may run
+    /// more than once.
     func changePendingCallIn<Answer: Sendable>(
         caller: String, systemNumber: String?, _ decide: @escaping @Sendable ([Verification]) -> VerificationDecision<Answer>
     ) async throws -> VerificationDecision<Answer>?
