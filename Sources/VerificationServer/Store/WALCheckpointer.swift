@@ -62,7 +62,7 @@ final class WALCheckpointer: Sendable {
 
     /// What the checkpoints did so far, and who waits for what.
     struct Statistics: Sendable {
-        /// Checkpoints finished.
+        /// Checkpoints run, failed ones included (each failure is logged, `store.checkpoint_failed`).
         var checkpoints = 0
         /// Log pages they copied into the database.
         var copiedFrames = 0
