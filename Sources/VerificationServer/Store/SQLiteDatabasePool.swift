@@ -157,32 +157,20 @@ final class SQLiteDatabasePool: Sendable {
     /// statements more per operation, for a failure that hardly happens on a single writer (no
     /// version is lost, no key collides). When one fails, it may have written before it failed:
     /// the batch is rolled back and run again with a savepoint per operation, which undoes the
-    /// failed one's statements alone. A batch of one is its operation's own transaction (ROLLBACK
-    /// when it fails). Anything else that fails (BEGIN, COMMIT) rolls the batch back and fails it.
+    /// failed one's statements alone (a batch of one needs no second run). Anything else that fails
+    /// (BEGIN, COMMIT) rolls the batch back and fails it.
     private func runBatch(for runner: PendingWrite) async -> (any Error)? {
         let batch = state.withLock { $0.takeBatch() }
         let db = writeDatabase
         var failure: (any Error)?
         do {
             try execute("BEGIN IMMEDIATE")
-            if batch.count == 1 {
-                try execute(await batch[0].run(db) ? "COMMIT" : "ROLLBACK")
-            } else if await runAll(batch, on: db) {
+            if await runAll(batch, on: db) {
                 try execute("COMMIT")
             } else {
                 try execute("ROLLBACK")
-                try execute("BEGIN IMMEDIATE")
-                for operation in batch {
-                    try execute("SAVEPOINT verigate_write")
-                    if await operation.run(db) {
-                        try execute("RELEASE verigate_write")
-                    } else {
-                        // Only this operation's statements are undone.
-                        try execute("ROLLBACK TO verigate_write")
-                        try execute("RELEASE verigate_write")
-                    }
-                }
-                try execute("COMMIT")
+                // A batch of one was its operation's own transaction: nothing else to write.
+                if batch.count > 1 { try await runEachInSavepoint(batch, on: db) }
             }
         } catch {
             failure = error
@@ -208,6 +196,20 @@ final class SQLiteDatabasePool: Sendable {
     private func runAll(_ batch: [PendingWrite], on db: GRDBSQLDatabase) async -> Bool {
         for operation in batch where await !operation.run(db) { return false }
         return true
+    }
+
+    /// Runs `batch` again in a transaction of its own, each operation in a savepoint: a failed
+    /// one's statements are undone alone, and the others commit.
+    private func runEachInSavepoint(_ batch: [PendingWrite], on db: GRDBSQLDatabase) async throws {
+        try execute("BEGIN IMMEDIATE")
+        for operation in batch {
+            try execute("SAVEPOINT verigate_write")
+            if await !operation.run(db) {
+                try execute("ROLLBACK TO verigate_write")
+            }
+            try execute("RELEASE verigate_write")
+        }
+        try execute("COMMIT")
     }
 
     /// Whether the write connection has a transaction open.

@@ -64,8 +64,10 @@ final class WALCheckpointer: Sendable {
     struct Statistics: Sendable {
         /// Checkpoints run, failed ones included (each failure is logged, `store.checkpoint_failed`).
         var checkpoints = 0
-        /// Log pages they copied into the database.
-        var copiedFrames = 0
+        /// The last checkpoint that ran: the log's length in pages, and how many of them are in the
+        /// database file (all of them when it was complete). SQLite counts both over the whole log,
+        /// not per checkpoint.
+        var lastCheckpoint: (logFrames: Int, checkpointedFrames: Int)?
         /// The log's length at the writer's last commit.
         var lastCommitFrames = 0
     }
@@ -136,20 +138,21 @@ final class WALCheckpointer: Sendable {
     private func checkpoint(_ db: Database) {
         var again = true
         while again {
-            var copied = 0
+            var result: (logFrames: Int, checkpointedFrames: Int)?
             do {
                 let (frames, done) = try db.checkpoint(.passive)
-                copied = max(0, done)
-                logger.trace("store.checkpoint", metadata: ["frames": "\(frames)", "copied": "\(done)"])
+                result = (frames, done)
+                logger.trace("store.checkpoint", metadata: ["frames": "\(frames)", "checkpointed": "\(done)"])
             } catch {
                 logger.warning("store.checkpoint_failed", metadata: ["error": "\(String(reflecting: error))"])
             }
             let (statistics, waiters) = state.withLock { state in
                 state.statistics.checkpoints += 1
-                state.statistics.copiedFrames += copied
+                state.statistics.lastCheckpoint = result ?? state.statistics.lastCheckpoint
                 again = state.schedule.checkpointEnded()
-                defer { if !again { state.idleWaiters = [] } }
-                return (state.statistics, again ? [] : state.idleWaiters)
+                var waiters: [CheckedContinuation<Statistics, Never>] = []
+                if !again { swap(&waiters, &state.idleWaiters) }
+                return (state.statistics, waiters)
             }
             for waiter in waiters { waiter.resume(returning: statistics) }
         }
