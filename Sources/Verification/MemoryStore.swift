@@ -64,7 +64,8 @@ public actor MemoryStore: VerificationStore {
     /// Scans every stored verification (fine for tests, not for production sizes).
     public func pendingCallIn(caller: String, systemNumber: String?) -> [Verification] {
         verifications.values
-            .filter { $0.status == .pending && $0.channel.isCallIn && $0.to == caller && (systemNumber == nil || $0.systemNumber == systemNumber) }
+            .filter { $0.status == .pending && $0.channel.isCallIn && $0.to == caller && $0.systemNumber != nil
+                && (systemNumber == nil || $0.systemNumber == systemNumber) }
             .sorted { $0.createdAt > $1.createdAt }
     }
 

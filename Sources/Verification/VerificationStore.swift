@@ -124,8 +124,9 @@ public protocol VerificationRecordStore: Sendable {
         id: String, _ decide: @escaping @Sendable (Verification?) -> VerificationDecision<Answer>
     ) async throws -> VerificationDecision<Answer>?
 
-    /// Pending call-in verifications for a caller (E.164), newest first; when `systemNumber` is
-    /// given only those that were told to call it.
+    /// Pending call-in verifications for a caller (E.164) that hold a system number (each call-in
+    /// start holds one), newest first; when `systemNumber` is given only those that were told to
+    /// call it.
     func pendingCallIn(caller: String, systemNumber: String?) async throws -> [Verification]
 
     /// Reads the pending call-in verifications as `pendingCallIn` does, lets `decide` say what to

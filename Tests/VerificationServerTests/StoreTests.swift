@@ -612,7 +612,7 @@ struct StoreTests {
         }
     }
 
-    @Test("the lookups of pending verifications use migration 10's partial indexes: an inbound call's (caller, system number), the call-in start's counts per system number, the expiry sweep", arguments: storeBackends)
+    @Test("the lookups of pending verifications use the partial indexes of migrations 10 and 11: an inbound call's (caller, system number) and (caller, any system number), the call-in start's counts per system number, the expiry sweep", arguments: storeBackends)
     func pendingLookupsUsePartialIndexes(backend: SQLStoreBackend) async throws {
         try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
             // Rows for the planners to weigh: 400 pending call-ins from 200 callers on 4 system
@@ -625,8 +625,9 @@ struct StoreTests {
             if backend == .postgres { try await store.withRawDatabase { try await $0.raw("ANALYZE verifications").run() } }
             let queries: [(index: String, query: SQLQueryString)] = [
                 // pendingCallIn's own SELECT: SQLite 3.40 chose the system number's index here before migration 9.
-                ("verifications_pending_caller", SQLVerificationStore.pendingCallInQuery(caller: "+886975000017", systemNumber: "+886229996661")),
-                ("verifications_pending_system", "SELECT system_number, COUNT(*) AS pending FROM verifications WHERE status = 'pending' AND system_number IN ('+886229996661', '+886229996669') GROUP BY system_number"),
+                ("verifications_call_in_caller", SQLVerificationStore.pendingCallInQuery(caller: "+886975000017", systemNumber: "+886229996661")),
+                ("verifications_call_in_caller", SQLVerificationStore.pendingCallInQuery(caller: "+886975000017", systemNumber: nil)),
+                ("verifications_call_in_system", "SELECT system_number, COUNT(*) AS pending FROM verifications WHERE status = 'pending' AND system_number IN ('+886229996661', '+886229996669') GROUP BY system_number"),
                 ("verifications_pending_expiry", "SELECT id FROM verifications WHERE status = 'pending' AND expires_at <= \(bind: SQLTime.micros(StoreFixtures.at(100))) ORDER BY expires_at, id LIMIT 10"),
             ]
             for (index, query) in queries {
@@ -641,6 +642,38 @@ struct StoreTests {
                 }
                 #expect(plan.contains { $0.contains(index) }, "\(backend) \(index): \(plan)")
             }
+        }
+    }
+
+    @Test("the indexes looked up by system number hold the pending call-in verifications only, not the sms ones (an sms approval writes no page of them); the expiry index holds every pending one", arguments: storeBackends)
+    func callInIndexesHoldCallInsOnly(backend: SQLStoreBackend) async throws {
+        try await withTestStore(backend) { (store: SQLVerificationStore, _: TestDatabase) async throws in
+            var callIns: [Verification] = []
+            for index in 0..<50 {
+                let callIn = index % 5 < 2
+                let v = StoreFixtures.verification(to: "+88697500\(String(format: "%04d", index))", channel: callIn ? .missedCall : .sms,
+                                                   systemNumber: callIn ? "+88622999666\(index % 4)" : nil)
+                #expect(try await store.insert(v, event: StoreFixtures.created(v)))
+                if callIn { callIns.append(v) }
+            }
+            for v in callIns.prefix(5) {
+                let approved = StoreFixtures.next(v, status: .approved)
+                #expect(try await store.update(approved, event: StoreFixtures.event(approved, .approved), webhook: nil))
+            }
+            let entries = try await store.withRawDatabase { db in
+                var entries: [String: Int] = [:]
+                for index in ["verifications_call_in_caller", "verifications_call_in_system", "verifications_pending_expiry"] {
+                    // The entries each index holds: SQLite's dbstat counts the cells of its pages,
+                    // PostgreSQL's VACUUM sets an index's reltuples to its exact entry count.
+                    let query: SQLQueryString = backend == .postgres
+                        ? "SELECT CAST(reltuples AS BIGINT) AS entries FROM pg_class WHERE oid = CAST(\(bind: index) AS regclass)"
+                        : "SELECT SUM(ncell) AS entries FROM dbstat WHERE name = \(bind: index) AND pagetype = 'leaf'"
+                    if backend == .postgres { try await db.raw("VACUUM (INDEX_CLEANUP ON) verifications").run() }
+                    entries[index] = try await db.raw(query).first().map { try $0.decode(column: "entries", as: Int.self) }
+                }
+                return entries
+            }
+            #expect(entries == ["verifications_call_in_caller": 15, "verifications_call_in_system": 15, "verifications_pending_expiry": 45])
         }
     }
 

@@ -24,7 +24,30 @@ struct SQLStoreMigration: Sendable {
         SQLStoreMigration(version: 8, name: "audit_event_notify", statements: auditEventNotify),
         SQLStoreMigration(version: 9, name: "caller_pending_index", statements: callerPendingIndex),
         SQLStoreMigration(version: 10, name: "pending_partial_indexes", statements: pendingPartialIndexes),
+        SQLStoreMigration(version: 11, name: "call_in_partial_indexes", statements: callInPartialIndexes),
     ]
+
+    /// Issue 15: the two indexes looked up by system number hold pending call-in verifications
+    /// only, the rows that have a system number (`VerificationService` holds one for each call-in
+    /// start and for nothing else). Migration 10's held every pending verification, so an sms
+    /// check's approval removed an entry from each: two more leaf pages written to the WAL, for rows
+    /// that no lookup by system number can find. The lookups name the column (`system_number = ?`,
+    /// `IN (…)`, or `IS NOT NULL` when any number will do), which implies the index's
+    /// `system_number IS NOT NULL` (SQLite "Partial Indexes" §2.2, PostgreSQL §11.8).
+    private static func callInPartialIndexes(_ backend: SQLStoreBackend) -> [String] {
+        [
+            """
+            CREATE INDEX IF NOT EXISTS verifications_call_in_caller ON verifications (to_number, system_number)
+            WHERE status = 'pending' AND system_number IS NOT NULL
+            """,
+            """
+            CREATE INDEX IF NOT EXISTS verifications_call_in_system ON verifications (system_number)
+            WHERE status = 'pending' AND system_number IS NOT NULL
+            """,
+            "DROP INDEX IF EXISTS verifications_pending_caller",
+            "DROP INDEX IF EXISTS verifications_pending_system",
+        ]
+    }
 
     /// Issue 15: an inbound call looks up the caller's pending verifications for one system number
     /// (`pendingCallIn`: `to_number = ? AND status = 'pending' AND system_number = ?`). With only

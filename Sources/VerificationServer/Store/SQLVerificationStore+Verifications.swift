@@ -98,9 +98,13 @@ extension SQLVerificationStore {
             \(unsafeRaw: SQLStoreRows.verificationSelect)
             WHERE to_number = \(bind: caller) AND status = 'pending' AND channel IN (\(binds: callInChannels))
             """
+        // Either term lets the planner use the call-in index (migration 11), whose rows are the
+        // ones with a system number.
         if let systemNumber {
             query.appendLiteral(" AND system_number = ")
             query.appendInterpolation(bind: systemNumber)
+        } else {
+            query.appendLiteral(" AND system_number IS NOT NULL")
         }
         query.appendLiteral(" ORDER BY created_at DESC, id DESC")
         return query
