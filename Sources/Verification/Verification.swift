@@ -4,7 +4,7 @@ import Foundation
 /// One verification of one phone number over one channel. Codes are never kept in plain text:
 /// `codeMAC` holds HMAC-SHA256(secret, id ‖ code) (see `CodeHasher`).
 public struct Verification: Sendable, Equatable, Codable {
-    /// "VE" + 32 hex digits from the CSPRNG.
+    /// "VE" + 32 hex digits: the creation time, then 80 bits from the CSPRNG (`makeID`).
     public var id: String
     /// E.164 number being verified.
     public var to: String
@@ -71,9 +71,17 @@ public struct Verification: Sendable, Equatable, Codable {
         self.version = version
     }
 
-    /// A new verification id from the CSPRNG.
-    public static func makeID(random: any RandomSource) -> String {
-        "VE" + random.bytes(16).hexEncoded
+    /// A new verification id for one created at `now`: "VE", the Unix time in milliseconds as 12
+    /// hex digits (48 bits, as UUIDv7's `unix_ts_ms`, RFC 9562 §5.7), then 20 hex digits (80 bits)
+    /// from the CSPRNG. Ids made later sort after (within a millisecond, at random), so the B-tree
+    /// entries keyed on them (the verifications' primary key, the audit trail's index) are appended
+    /// where the recent ones are, not scattered over the whole history: a check, which comes
+    /// shortly after its start, writes and reads the same few pages as the other recent ones
+    /// (docs/ARCHITECTURE.md, "Storage"). 80 random bits a millisecond keep an id unguessable.
+    public static func makeID(random: any RandomSource, now: Date) -> String {
+        let milliseconds = UInt64(max(0, (now.timeIntervalSince1970 * 1_000).rounded(.down))) & 0xFFFF_FFFF_FFFF
+        let time = (0..<6).reversed().map { UInt8(truncatingIfNeeded: milliseconds >> ($0 * 8)) }
+        return "VE" + (time + random.bytes(10)).hexEncoded
     }
 
     /// Whether `id` has the form `makeID` gives every verification: "VE" and 32 lowercase hex

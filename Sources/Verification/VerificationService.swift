@@ -160,7 +160,7 @@ public struct VerificationService: Sendable {
     }
 
     private func create(_ request: StartRequest, number: PhoneNumber, length: Int, now: Date) async throws -> StartResult {
-        let id = Verification.makeID(random: random)
+        let id = Verification.makeID(random: random, now: now)
         let code = issuesCodeAtStart(request.channel) ? VerificationCode.generate(length: length, random: random) : nil
         let expiresAt = now.addingTimeInterval(policy.limits.expiry)
         let systemNumber = request.channel.isCallIn

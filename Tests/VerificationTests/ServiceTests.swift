@@ -20,6 +20,27 @@ import Testing
         #expect(h.sink.events.map(\.kind) == [.created, .sent, .approved])
     }
 
+    @Test("ids start with the creation time in milliseconds, so later ones sort after; the rest is 80 random bits")
+    func idsSortByCreationTime() async throws {
+        let h = Harness()
+        var ids: [String] = []
+        for step in 0..<40 {
+            // Steps of 1 ms, 1 s and a day: later always sorts after, whatever the gap.
+            h.clock.advance([0.001, 1, 86_400][step % 3])
+            let r = try await h.service.start(StartRequest(to: "+8869750009\(String(format: "%02d", step))", channel: .sms))
+            #expect(Verification.isWellFormedID(r.verification.id))
+            let milliseconds = UInt64(r.verification.id.dropFirst(2).prefix(12), radix: 16)
+            #expect(milliseconds == UInt64((r.verification.createdAt.timeIntervalSince1970 * 1_000).rounded(.down)))
+            ids.append(r.verification.id)
+        }
+        #expect(ids.sorted() == ids)
+        // Two made in the same millisecond differ in their random part.
+        let now = h.clock.now()
+        let random = SeededRandom(seed: 7)
+        let (a, b) = (Verification.makeID(random: random, now: now), Verification.makeID(random: random, now: now))
+        #expect(a.prefix(14) == b.prefix(14) && a != b)
+    }
+
     @Test func fiveWrongChecksReachMaxAttempts() async throws {
         let h = Harness()
         let r = try await h.service.start(StartRequest(to: "0975000888", channel: .sms))
