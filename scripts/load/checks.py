@@ -2,20 +2,23 @@
 """Checks per second against the same server's /healthz, measured with wrk in one run (issue 15).
 
     scripts/load/checks.py [--rounds 2] [--duration 10] [--connections 32] [--count 40000] [--bin .build/release/verigate]
-                           [--profile perf.data]
+                           [--profile perf.data] [--shuffle]
 
 Starts a fresh `verigate serve --sip-address off` (dev mode, SQLite in a temp dir, limits off),
 starts --count sms verifications through the API and reads each one's code from the dev outbox.
 Then, --rounds times and interleaved (this machine's noise exceeds 10 %):
-  - `GET /healthz` with wrk (--connections, --duration): the reference, the HTTP stack alone;
+  - `GET /healthz` with wrk (--connections, --duration): the reference, the HTTP stack and one
+    store read (the API key count);
   - `POST /v1/verifications/{id}/checks` with each verification's right code once (wrk's Lua walks
     a list per thread; a round uses verifications no round used before).
 Prints each round's requests/s and latency percentiles, and the ratio checks/healthz; exits 1 when a
 check is not answered 200 approved (wrk counts non-2xx) or the list ran out before the round ended
 (raise --count). Needs wrk (`apt-get install wrk`). --profile FILE records the server with
 `perf record -g` during each round's checks (not the healthz or the set-up): round 1 into FILE,
-round n into FILE.n (`perf report -i` them)."""
-import argparse, http.client, json, os, pathlib, re, shutil, signal, subprocess, sys, tempfile, time
+round n into FILE.n (`perf report -i` them). --shuffle checks the verifications in a random order
+instead of the order they were started: every check then lands on pages of its own in the B-trees
+(the worst case; in the field a check comes shortly after its start, as in the default order)."""
+import argparse, http.client, json, os, pathlib, random, re, shutil, signal, subprocess, sys, tempfile, time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "load"))
@@ -125,6 +128,8 @@ def main():
     p.add_argument("--count", type=int, default=40000, help="verifications prepared per round")
     p.add_argument("--bin", default=str(ROOT / ".build" / "release" / "verigate"))
     p.add_argument("--profile", help="perf record -g the server during the checks into this file")
+    p.add_argument("--shuffle", action="store_true",
+                   help="check the verifications in a random order, not in the order they were started")
     args = p.parse_args()
     if not os.access(args.bin, os.X_OK):
         sys.exit(f"{args.bin} is not an executable: build it with `swift build -c release --product verigate` or pass --bin")
@@ -136,6 +141,9 @@ def main():
     try:
         t0 = time.monotonic()
         rounds = [prepare(port, key, args.count) for _ in range(args.rounds)]
+        if args.shuffle:
+            for items in rounds:
+                random.shuffle(items)
         print(f"started {args.rounds} x {args.count} verifications in {time.monotonic() - t0:.1f} s")
         script = os.path.join(data, "checks.lua")
         pathlib.Path(script).write_text(f'key = "{key}"\n' + LUA)
