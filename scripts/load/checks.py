@@ -11,7 +11,10 @@ Then, --rounds times and interleaved (this machine's noise exceeds 10 %):
     store read (the API key count);
   - `POST /v1/verifications/{id}/checks` with each verification's right code once (wrk's Lua walks
     a list per thread; a round uses verifications no round used before).
-Prints each round's requests/s and latency percentiles, and the ratio checks/healthz; exits 1 when a
+Prints each round's requests/s and latency percentiles, and the ratio checks/healthz, then the share
+of each route's answers within 2.5, 5 and 10 ms inside the server (its own `/metrics` histogram, from
+the request read to the response written: what wrk sees beyond that is the socket queues, wrk itself
+and the scheduling of both on the same cores); exits 1 when a
 check is not answered 200 approved (wrk counts non-2xx) or the list ran out before the round ended
 (raise --count). Needs wrk (`apt-get install wrk`). --profile FILE records the server with
 `perf record -g` during each round's checks (not the healthz or the set-up): round 1 into FILE,
@@ -120,6 +123,30 @@ def wrk(port, path_or_script, duration, connections, data=None):
     return rps, pct, non2xx, requests
 
 
+def server_latency(port):
+    """The server's own request-latency buckets (`/metrics`, from the request read to the response
+    written: no socket queue, no wrk): {route: {le seconds: cumulative count}} for 2xx answers."""
+    c = http_connection(port)
+    c.request("GET", "/metrics")
+    buckets = {}
+    for route, le, count in re.findall(
+            r'^verigate_http_request_duration_seconds_bucket\{route="([^"]+)",method="[A-Z]+",status="2xx",le="([^"]+)"\} (\d+)$',
+            c.getresponse().read().decode(), re.M):
+        buckets.setdefault(route, {})[float(le)] = int(count)
+    return buckets
+
+
+def within(before, after, route):
+    """Share of the route's answers between two `server_latency` readings at each bucket bound."""
+    a, b = after.get(route, {}), before.get(route, {})
+    total = a.get(float("inf"), 0) - b.get(float("inf"), 0)
+    return {le: (a[le] - b.get(le, 0)) / total for le in sorted(a)} if total else {}
+
+
+def shares(share, bounds=(0.0025, 0.005, 0.01)):
+    return ", ".join(f"{100 * share.get(le, 0):.1f} % within {le * 1000:g} ms" for le in bounds)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--rounds", type=int, default=2)
@@ -149,9 +176,9 @@ def main():
         pathlib.Path(script).write_text(f'key = "{key}"\n' + LUA)
         ratios = []
         for n, items in enumerate(rounds, 1):
-            hcpu0 = cpu_seconds(server.pid)
+            hcpu0, latency0 = cpu_seconds(server.pid), server_latency(port)
             health = wrk(port, "/healthz", args.duration, args.connections)
-            hcpu = cpu_seconds(server.pid) - hcpu0
+            hcpu, latency1 = cpu_seconds(server.pid) - hcpu0, server_latency(port)
             for t in (1, 2):
                 pathlib.Path(data, f"checks-{t}.txt").write_text("".join(f"{i} {c}\n" for i, c in items[t - 1::2]))
             cpu0, written0 = cpu_seconds(server.pid), written_bytes(server.pid)
@@ -160,6 +187,7 @@ def main():
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
             checks = wrk(port, script, args.duration, args.connections, data=data)
             cpu, written = cpu_seconds(server.pid) - cpu0, written_bytes(server.pid) - written0
+            latency2 = server_latency(port)
             if perf:
                 perf.send_signal(signal.SIGINT)
                 perf.wait()
@@ -172,6 +200,8 @@ def main():
                   f"checks {checks[0]:.0f}/s (p50 {checks[1].get('50', 0):.2f} ms, p99 {checks[1].get('99', 0):.2f} ms, "
                   f"{checks[2]} non-2xx{', LIST RAN OUT' if ran_out else ''}); {1000 * cpu / max(checks[3], 1):.3f} ms CPU and {written / 1024 / max(checks[3], 1):.1f} KiB written per check; "
                   f"ratio {ratio:.2f}")
+            print(f"  in the server (request read to response written): healthz {shares(within(latency0, latency1, '/healthz'))}; "
+                  f"checks {shares(within(latency1, latency2, '/v1/verifications/{id}/checks'))}")
         print(f"checks/healthz ratio: {' '.join(f'{r:.2f}' for r in ratios)} (aim >= 0.6)")
         # The checks were right: the verifications they used are approved. (wrk builds one request
         # per thread before it starts, so each thread's first item is never sent: skip them.)
