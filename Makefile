@@ -14,6 +14,8 @@ FUZZ_RUNS    ?= 20000
 # tests starves them past SIP's 500 ms retransmission timer and a 60 ms jitter budget. The
 # dispatcher scale-out test (Kamailio probing gateways every second, two cores on PostgreSQL)
 # is one of them, so they run under scripts/with-postgres.sh too.
+# What the speed comparisons of README "Numbers" drive (`make load`, scripts/load).
+LOAD_PKGS    := wrk sip-tester kamailio
 LOAD_TESTS   := 'SIPpInteropTests|KamailioTLSEdgeTests|LossyMediaPathTests|EncryptedCallTests|DispatcherScaleOutTests|PjsuaTests'
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Install and package (README "Install and run as a service"). BIN: the binary installed, the
@@ -31,7 +33,7 @@ DEB_ARCH     ?= $(shell dpkg --print-architecture)
 DEB_DIR      ?= .build/deb
 DEB_COMPRESSION ?= xz
 
-.PHONY: run test deps-build deps-test build release install uninstall deb bench fuzz clean
+.PHONY: run test deps-build deps-test build release install uninstall deb bench load fuzz clean
 
 # Installs whatever of the listed packages is missing.
 define apt_install
@@ -108,6 +110,13 @@ fuzz: deps-build
 
 bench: deps-build
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
+
+# Checks against /healthz (wrk) and missed calls against Kamailio's stateless 603 (SIPp), each as
+# a ratio to its reference measured in the same run, on the release build.
+load: release
+	$(call apt_install,$(LOAD_PKGS))
+	scripts/load/checks.py
+	scripts/load/missed.py
 
 clean:
 	rm -rf .build .build-* Benchmarks/.build

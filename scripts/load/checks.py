@@ -2,7 +2,7 @@
 """Checks per second against the same server's /healthz, measured with wrk in one run (issue 15).
 
     scripts/load/checks.py [--rounds 2] [--duration 10] [--connections 32] [--count 40000] [--bin .build/release/verigate]
-                           [--profile perf.data] [--shuffle]
+                           [--profile perf.data] [--shuffle] [--rate 8000]
 
 Starts a fresh `verigate serve --sip-address off` (dev mode, SQLite in a temp dir, limits off),
 starts --count sms verifications through the API and reads each one's code from the dev outbox.
@@ -20,7 +20,13 @@ check is not answered 200 approved (wrk counts non-2xx) or the list ran out befo
 `perf record -g` during each round's checks (not the healthz or the set-up): round 1 into FILE,
 round n into FILE.n (`perf report -i` them). --shuffle checks the verifications in a random order
 instead of the order they were started: every check then lands on pages of its own in the B-trees
-(the worst case; in the field a check comes shortly after its start, as in the default order)."""
+(the worst case; in the field a check comes shortly after its start, as in the default order).
+--rate R paces both wrk runs at R requests/s in all (each wrk thread sends on a schedule of R/2 a
+second; a request whose slot has passed goes at once, so a stall's backlog is sent as fast as the
+connections allow) instead of as fast as the answers come: the latency at a given load rather than
+at saturation, where 32 connections in a closed loop make the latency follow the throughput
+(Little's law). wrk measures each request from its send, not from its slot (no correction for
+coordinated omission, as wrk2 would); the in-server shares count every request."""
 import argparse, http.client, json, os, pathlib, random, re, shutil, signal, subprocess, sys, tempfile, time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -52,6 +58,34 @@ function request()
   local item = items[i]
   return wrk.format("POST", "/v1/verifications/" .. item[1] .. "/checks",
     {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}, '{"code":"' .. item[2] .. '"}')
+end
+"""
+
+PACING_LUA = r"""
+-- --rate: each thread's sends follow a schedule, one every `interval` ms.
+local ffi = require("ffi")
+ffi.cdef[[ struct vg_timespec { long tv_sec; long tv_nsec; }; int clock_gettime(int, struct vg_timespec *); ]]
+local ts = ffi.new("struct vg_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local next_slot = nil
+function delay()
+  local t = now_ms()
+  next_slot = (next_slot or t) + interval
+  local wait = next_slot - t
+  if wait <= 0 then return 0 end
+  -- wrk's timers count whole milliseconds: round at random so the mean wait is right
+  local whole = math.floor(wait)
+  if math.random() < wait - whole then whole = whole + 1 end
+  return whole
+end
+"""
+
+HEALTH_LUA = r"""
+function request()
+  return wrk.format("GET", "/healthz")
 end
 """
 
@@ -107,7 +141,8 @@ def prepare(port, key, count):
 
 
 def wrk(port, path_or_script, duration, connections, data=None):
-    """Runs wrk; (requests/s, {percentile: ms}, non-2xx count, requests)."""
+    """Runs wrk; (requests/s, {percentile: ms}, non-2xx count, requests). `path_or_script` is a
+    path, or a Lua script run with `data` as its argument."""
     args = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--latency", "--timeout", "10s"]
     if data:
         args += ["-s", path_or_script, f"http://127.0.0.1:{port}", "--", data]
@@ -157,7 +192,11 @@ def main():
     p.add_argument("--profile", help="perf record -g the server during the checks into this file")
     p.add_argument("--shuffle", action="store_true",
                    help="check the verifications in a random order, not in the order they were started")
+    p.add_argument("--rate", type=float, default=0,
+                   help="pace /healthz and the checks at this many requests/s (0: as fast as answers come)")
     args = p.parse_args()
+    if args.rate < 0:
+        sys.exit("--rate must be 0 (no pacing) or more")
     if not os.access(args.bin, os.X_OK):
         sys.exit(f"{args.bin} is not an executable: build it with `swift build -c release --product verigate` or pass --bin")
     if not shutil.which("wrk"):
@@ -173,11 +212,16 @@ def main():
                 random.shuffle(items)
         print(f"started {args.rounds} x {args.count} verifications in {time.monotonic() - t0:.1f} s")
         script = os.path.join(data, "checks.lua")
-        pathlib.Path(script).write_text(f'key = "{key}"\n' + LUA)
+        # Unpaced, no delay() at all: wrk would set a timer per request even for a delay of 0.
+        pacing = f"interval = {2 * 1000 / args.rate}\n" + PACING_LUA if args.rate else ""  # ms between a thread's sends
+        pathlib.Path(script).write_text(f'key = "{key}"\n' + pacing + LUA)
+        health_script = os.path.join(data, "healthz.lua")
+        pathlib.Path(health_script).write_text(pacing + HEALTH_LUA)
         ratios = []
         for n, items in enumerate(rounds, 1):
             hcpu0, latency0 = cpu_seconds(server.pid), server_latency(port)
-            health = wrk(port, "/healthz", args.duration, args.connections)
+            health = wrk(port, health_script, args.duration, args.connections, data=data) if args.rate else \
+                wrk(port, "/healthz", args.duration, args.connections)
             hcpu, latency1 = cpu_seconds(server.pid) - hcpu0, server_latency(port)
             for t in (1, 2):
                 pathlib.Path(data, f"checks-{t}.txt").write_text("".join(f"{i} {c}\n" for i, c in items[t - 1::2]))
@@ -202,6 +246,8 @@ def main():
                   f"ratio {ratio:.2f}")
             print(f"  in the server (request read to response written): healthz {shares(within(latency0, latency1, '/healthz'))}; "
                   f"checks {shares(within(latency1, latency2, '/v1/verifications/{id}/checks'))}")
+        if args.rate:
+            print(f"paced at {args.rate:.0f}/s: the ratio is of the rates reached, not of capacities")
         print(f"checks/healthz ratio: {' '.join(f'{r:.2f}' for r in ratios)} (aim >= 0.6)")
         # The checks were right: the verifications they used are approved. (wrk builds one request
         # per thread before it starts, so each thread's first item is never sent: skip them.)
