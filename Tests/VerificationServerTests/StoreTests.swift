@@ -661,6 +661,7 @@ struct StoreTests {
                 #expect(try await store.update(approved, event: StoreFixtures.event(approved, .approved), webhook: nil))
             }
             let entries = try await store.withRawDatabase { db in
+                if backend == .postgres { try await db.raw("ANALYZE verifications").run() }
                 var entries: [String: Int] = [:]
                 for index in ["verifications_call_in_caller", "verifications_call_in_system", "verifications_pending_expiry"] {
                     // The entries each index holds: SQLite's dbstat counts the cells of its pages;
@@ -671,7 +672,6 @@ struct StoreTests {
                     let query: SQLQueryString = backend == .postgres
                         ? "SELECT CAST(reltuples AS BIGINT) AS entries FROM pg_class WHERE oid = CAST(\(bind: index) AS regclass)"
                         : "SELECT SUM(ncell) AS entries FROM dbstat WHERE name = \(bind: index) AND pagetype = 'leaf'"
-                    if backend == .postgres { try await db.raw("ANALYZE verifications").run() }
                     entries[index] = try await db.raw(query).first().map { try $0.decode(column: "entries", as: Int.self) }
                 }
                 return entries

@@ -12,9 +12,10 @@ Then, --rounds times and interleaved (this machine's noise exceeds 10 %):
   - `POST /v1/verifications/{id}/checks` with each verification's right code once (wrk's Lua walks
     a list per thread; a round uses verifications no round used before).
 Prints each round's requests/s and latency percentiles, and the ratio checks/healthz, then the share
-of each route's answers within 2.5, 5 and 10 ms inside the server (its own `/metrics` histogram, from
-the request read to the response written: what wrk sees beyond that is the socket queues, wrk itself
-and the scheduling of both on the same cores); exits 1 when a
+of each route's answers within 2.5, 5 and 10 ms inside the server (its own `/metrics` histogram,
+`LatencyMiddleware`: from the request's head parsed to the response handed back for writing; what
+wrk sees beyond that is the socket queues, the event loop's reads and writes, wrk itself and the
+scheduling of all of them on the same cores); exits 1 when a
 check is not answered 200 approved (wrk counts non-2xx) or the list ran out before the round ended
 (raise --count). Needs wrk (`apt-get install wrk`). --profile FILE records the server with
 `perf record -g` during each round's checks (not the healthz or the set-up): round 1 into FILE,
@@ -159,8 +160,9 @@ def wrk(port, path_or_script, duration, connections, data=None):
 
 
 def server_latency(port):
-    """The server's own request-latency buckets (`/metrics`, from the request read to the response
-    written: no socket queue, no wrk): {route: {le seconds: cumulative count}} for 2xx answers."""
+    """The server's own request-latency buckets (`/metrics`, from the request's head parsed to the
+    response handed back for writing: no socket queue, no wrk): {route: {le seconds: cumulative
+    count}} for 2xx answers."""
     c = http_connection(port)
     c.request("GET", "/metrics")
     buckets = {}
@@ -244,7 +246,7 @@ def main():
                   f"checks {checks[0]:.0f}/s (p50 {checks[1].get('50', 0):.2f} ms, p99 {checks[1].get('99', 0):.2f} ms, "
                   f"{checks[2]} non-2xx{', LIST RAN OUT' if ran_out else ''}); {1000 * cpu / max(checks[3], 1):.3f} ms CPU and {written / 1024 / max(checks[3], 1):.1f} KiB written per check; "
                   f"ratio {ratio:.2f}")
-            print(f"  in the server (request read to response written): healthz {shares(within(latency0, latency1, '/healthz'))}; "
+            print(f"  in the server (head parsed to response handed back): healthz {shares(within(latency0, latency1, '/healthz'))}; "
                   f"checks {shares(within(latency1, latency2, '/v1/verifications/{id}/checks'))}")
         if args.rate:
             print(f"paced at {args.rate:.0f}/s: the ratio is of the rates reached, not of capacities")
