@@ -170,6 +170,8 @@ var package = Package(
             dependencies: [
                 "VerificationServer", "GatewayProtocol", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
     ]
