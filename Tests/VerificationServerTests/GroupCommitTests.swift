@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import SQLKit
 import Synchronization
 import Testing
@@ -45,26 +44,16 @@ struct GroupCommitTests {
     /// A pool on a fresh file with `CREATE TABLE t (x INTEGER NOT NULL)` and a table whose foreign
     /// key is checked only at COMMIT (to make a COMMIT fail on purpose).
     private func withPool(_ body: (SQLiteDatabasePool) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("verigate-gc-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
-        let pool = try SQLiteDatabasePool(path: directory.appendingPathComponent("t.db").path, readers: 2, busyTimeoutMilliseconds: 1_000, logger: logger)
-        try await pool.writer.withDatabase { db in
-            try await db.raw("CREATE TABLE t (x INTEGER NOT NULL)").run()
-            try await db.raw("CREATE TABLE parent (id INTEGER PRIMARY KEY)").run()
-            try await db.raw("""
-                CREATE TABLE child (id INTEGER PRIMARY KEY REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)
-                """).run()
-        }
-        do {
+        try await withTemporarySQLitePool { pool, _ in
+            try await pool.writer.withDatabase { db in
+                try await db.raw("CREATE TABLE t (x INTEGER NOT NULL)").run()
+                try await db.raw("CREATE TABLE parent (id INTEGER PRIMARY KEY)").run()
+                try await db.raw("""
+                    CREATE TABLE child (id INTEGER PRIMARY KEY REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)
+                    """).run()
+            }
             try await body(pool)
-        } catch {
-            try? pool.close()
-            throw error
         }
-        try pool.close()
     }
 
     private func rows(_ pool: SQLiteDatabasePool) async throws -> Set<Int> {
