@@ -87,8 +87,8 @@ final class SQLiteDatabasePool: Sendable {
             path: path, threshold: checkpointThreshold, busyTimeoutMilliseconds: busyTimeoutMilliseconds, logger: logger
         )
         try pool.writeWithoutTransaction { [checkpointer] db in
-            checkpointer.install(on: db)
             try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)")
+            checkpointer.install(on: db)
         }
         self.state = Mutex(GroupCommit(maxBatch: Self.maxBatch))
         self.eventLoop = MultiThreadedEventLoopGroup.singleton.any()
